@@ -1,0 +1,79 @@
+package io.backupkit;
+
+import io.backupkit.spi.CommandExecutor;
+import io.backupkit.spi.CommandSpec;
+import io.backupkit.spi.RunningCommand;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** Runs commands as local child processes. Environment values (passwords) go to the child only. */
+public final class LocalCommandExecutor implements CommandExecutor {
+
+    @Override
+    public RunningCommand start(CommandSpec spec) {
+        ProcessBuilder pb = new ProcessBuilder(spec.command());
+        pb.environment().putAll(spec.environment());
+        if (spec.workingDirectory() != null) {
+            pb.directory(spec.workingDirectory().toFile());
+        }
+        try {
+            return new LocalRunningCommand(pb.start());
+        } catch (IOException e) {
+            throw new EngineException("cannot start " + spec.command().get(0) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "local";
+    }
+
+    private record LocalRunningCommand(Process process) implements RunningCommand {
+        @Override
+        public OutputStream stdin() {
+            return process.getOutputStream();
+        }
+
+        @Override
+        public InputStream stdout() {
+            return process.getInputStream();
+        }
+
+        @Override
+        public InputStream stderr() {
+            return process.getErrorStream();
+        }
+
+        @Override
+        public int waitFor() throws InterruptedException {
+            return process.waitFor();
+        }
+
+        @Override
+        public boolean waitFor(Duration timeout) throws InterruptedException {
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public boolean isAlive() {
+            return process.isAlive();
+        }
+
+        @Override
+        public void destroy() {
+            process.destroy();
+            try {
+                if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+package io.backupkit;
+
+import io.backupkit.spi.ObjectInfo;
+import io.backupkit.spi.Payload;
+import io.backupkit.spi.Storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Storage in a local directory. Writes are atomic and durable: a temporary file in the target
+ * directory, fsync, a link to the final name that fails if the name exists (so an existing object is
+ * never replaced), fsync of the directory. A crash leaves at most a {@code .tmp-*} file, which
+ * listings ignore.
+ *
+ * <pre>{@code
+ * Storage storage = LocalStorage.of(Path.of("/var/backups/shop"));
+ * }</pre>
+ */
+public final class LocalStorage implements Storage {
+    private static final String TEMP_PREFIX = ".tmp-";
+    private final Path root;
+
+    private LocalStorage(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    /** Storage rooted at {@code root}; the directory is created on first write. */
+    public static LocalStorage of(Path root) {
+        return new LocalStorage(root);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public String location() {
+        return root.toUri().toString();
+    }
+
+    private Path resolve(String name) {
+        if (name.isEmpty() || name.startsWith("/") || name.contains("\\") || name.contains("//")) {
+            throw new ConfigurationException("invalid object name '" + name + "'");
+        }
+        for (String part : name.split("/")) {
+            if (part.equals("..") || part.equals(".") || part.startsWith(TEMP_PREFIX)) {
+                throw new ConfigurationException("invalid object name '" + name + "'");
+            }
+        }
+        return root.resolve(name);
+    }
+
+    @Override
+    public boolean putIfAbsent(String name, Payload payload) {
+        Path target = resolve(name);
+        if (Files.exists(target)) {
+            return false;
+        }
+        Path dir = target.getParent();
+        Path temp = null;
+        try {
+            Files.createDirectories(dir);
+            temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                if (payload instanceof Payload.ArrayPayload a) {
+                    java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(a.array(), a.offset(), a.arrayLength());
+                    while (buf.hasRemaining()) {
+                        ch.write(buf);
+                    }
+                } else {
+                    try (InputStream in = payload.open()) {
+                        OutputStream out = Channels.newOutputStream(ch);
+                        long copied = in.transferTo(out);
+                        out.flush();
+                        if (copied != payload.length()) {
+                            throw new IOException("payload gave " + copied + " bytes, expected " + payload.length());
+                        }
+                    }
+                }
+                ch.force(true);
+            }
+            try {
+                // a hard link fails when the name exists: no check-then-act race between writers
+                Files.createLink(target, temp);
+                Files.delete(temp);
+            } catch (FileAlreadyExistsException e) {
+                Files.deleteIfExists(temp);
+                return false;
+            } catch (UnsupportedOperationException | IOException linkUnsupported) {
+                if (Files.exists(target)) {
+                    Files.deleteIfExists(temp);
+                    return false;
+                }
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            temp = null;
+            fsyncDirectory(dir);
+            return true;
+        } catch (AccessDeniedException e) {
+            throw new StorageException("cannot write " + name + " in " + location() + ": permission denied", false, e);
+        } catch (IOException e) {
+            throw new StorageException("cannot write " + name + " in " + location() + ": " + e, true, e);
+        } finally {
+            if (temp != null) {
+                try {
+                    Files.deleteIfExists(temp);
+                } catch (IOException ignored) {
+                    // a leftover temp file is ignored by listings
+                }
+            }
+        }
+    }
+
+    private static void fsyncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // some file systems cannot fsync directories; the rename is still atomic
+        }
+    }
+
+    @Override
+    public InputStream get(String name) {
+        Path p = resolve(name);
+        try {
+            return Files.newInputStream(p);
+        } catch (NoSuchFileException e) {
+            throw new ObjectNotFoundException(location(), name);
+        } catch (IOException e) {
+            throw new StorageException("cannot read " + name + " in " + location() + ": " + e, true, e);
+        }
+    }
+
+    @Override
+    public InputStream get(String name, long offset, long length) {
+        if (offset < 0 || length < 0) {
+            throw new IllegalArgumentException("negative range " + offset + "+" + length);
+        }
+        Path p = resolve(name);
+        try {
+            FileChannel ch = FileChannel.open(p, StandardOpenOption.READ);
+            long size = ch.size();
+            if (offset + length > size) {
+                ch.close();
+                throw new StorageException("range " + offset + "+" + length + " beyond end of " + name + " (" + size + " bytes) in " + location(), false);
+            }
+            ch.position(offset);
+            return new BoundedInputStream(Channels.newInputStream(ch), length);
+        } catch (NoSuchFileException e) {
+            throw new ObjectNotFoundException(location(), name);
+        } catch (IOException e) {
+            throw new StorageException("cannot read " + name + " in " + location() + ": " + e, true, e);
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String name) {
+        Path p = resolve(name);
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            if (!a.isRegularFile()) {
+                return Optional.empty();
+            }
+            return Optional.of(new ObjectInfo(name, a.size(), a.lastModifiedTime().toInstant()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new StorageException("cannot stat " + name + " in " + location() + ": " + e, true, e);
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) {
+        List<ObjectInfo> result = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return result;
+        }
+        // walk only the directory the prefix lies in
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(start)) {
+            return result;
+        }
+        try (Stream<Path> walk = Files.walk(start)) {
+            walk.forEach(p -> {
+                if (p.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                    return;
+                }
+                String name = root.relativize(p).toString().replace('\\', '/');
+                if (!name.startsWith(prefix)) {
+                    return;
+                }
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                    if (a.isRegularFile()) {
+                        result.add(new ObjectInfo(name, a.size(), a.lastModifiedTime().toInstant()));
+                    }
+                } catch (NoSuchFileException deletedMeanwhile) {
+                    // listing is not a snapshot: concurrent deletes are fine
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            throw new StorageException("cannot list " + prefix + " in " + location() + ": " + e, true, e);
+        }
+        return result;
+    }
+
+    @Override
+    public void delete(String name) {
+        try {
+            Files.deleteIfExists(resolve(name));
+        } catch (IOException e) {
+            throw new StorageException("cannot delete " + name + " in " + location() + ": " + e, true, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        // nothing held open
+    }
+
+    @Override
+    public String toString() {
+        return "LocalStorage[" + root + "]";
+    }
+
+    private static final class BoundedInputStream extends InputStream {
+        private final InputStream in;
+        private long remaining;
+
+        BoundedInputStream(InputStream in, long remaining) {
+            this.in = in;
+            this.remaining = remaining;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int b = in.read();
+            if (b >= 0) {
+                remaining--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, remaining));
+            if (n > 0) {
+                remaining -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package io.backupkit;
+
+import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.spi.CompressionCodec;
+import io.backupkit.spi.KeyProvider;
+import io.backupkit.spi.Storage;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A backupkit repository: deduplicated, compressed, encrypted snapshots in some {@link Storage}.
+ * Open one handle and share it; it is thread-safe. Closing it closes the storage it opened (not a
+ * storage given to the builder).
+ *
+ * <pre>{@code
+ * try (Repository repo = Repository.builder()
+ *         .location("/var/backups/shop")          // or "s3://bucket/prefix?region=eu-west-1"
+ *         .password(System.getenv("BACKUPKIT_PASSWORD").toCharArray())
+ *         .openOrCreate()) {
+ *     repo.snapshots().list().forEach(s -> System.out.println(s.shortId() + " " + s.time()));
+ * }
+ * }</pre>
+ */
+public interface Repository extends AutoCloseable {
+
+    static Builder builder() {
+        return DefaultRepository.builder();
+    }
+
+    /** The repository id, random at creation (hex). */
+    String id();
+
+    /** Where it lives, without credentials. */
+    String location();
+
+    /** False only for repositories created with {@link Builder#unencrypted()}. */
+    boolean encrypted();
+
+    /** The codec new blobs are compressed with. */
+    CompressionCodec compression();
+
+    /** The storage this repository uses. */
+    Storage storage();
+
+    Snapshots snapshots();
+
+    Keys keys();
+
+    /**
+     * Checks the repository's structure: every snapshot readable, every blob a snapshot references
+     * indexed, every indexed pack present with the size its index implies, every index and key slot
+     * undamaged. Reads no pack contents; use {@link Verifier} for that.
+     */
+    CheckReport check();
+
+    @Override
+    void close();
+
+    /** Reads snapshot manifests. */
+    interface Snapshots {
+        /** All snapshots, oldest first. */
+        List<Snapshot> list();
+
+        /**
+         * A snapshot by id, unique id prefix, or "latest".
+         *
+         * @throws ConfigurationException when none or several match
+         */
+        Snapshot get(String idPrefixOrLatest);
+
+        Optional<Snapshot> latest();
+    }
+
+    /** The key slots that wrap the master key. Changing a password is add + remove. */
+    interface Keys {
+        List<KeySlotInfo> list();
+
+        /** Adds a slot that opens the repository with {@code provider}'s secret; no data is rewritten. */
+        KeySlotInfo add(KeyProvider provider);
+
+        /**
+         * Removes a slot by id or unique prefix.
+         *
+         * @throws ConfigurationException for the last remaining slot
+         */
+        void remove(String idOrPrefix);
+    }
+
+    /** Configures and opens or creates a repository. Not thread-safe; build once. */
+    interface Builder {
+        /** Storage to use; wins over {@link #location(String)}. Not closed by the repository. */
+        Builder storage(Storage storage);
+
+        /** A path, {@code file:} URI or any URI a {@link io.backupkit.spi.StorageProvider} handles ({@code s3://…}). */
+        Builder location(String location);
+
+        /** Opens (or creates) the repository with a password slot (Argon2id). */
+        Builder password(char[] password);
+
+        /** Opens (or creates) the repository with a key file slot. */
+        Builder keyFile(Path keyFile);
+
+        /** Opens (or creates) the repository with any key provider (KMS, …). */
+        Builder keyProvider(KeyProvider provider);
+
+        /** Creates a repository without encryption; blobs are still checksummed. */
+        Builder unencrypted();
+
+        /** Codec for new blobs; default zstd level 3. */
+        Builder compression(CompressionCodec codec);
+
+        /** Codec by name with optional level: "zstd", "zstd:9", "gzip", "lz4", "xz", "bzip2", "none". */
+        Builder compression(String spec);
+
+        /** Target pack size for a new repository, 16–64 MiB (default 16 MiB). */
+        Builder packSize(int bytes);
+
+        /**
+         * Chunk sizes for a new repository (FastCDC): min ≤ average ≤ max, average a power of two.
+         * Default 256 KiB / 1 MiB / 4 MiB.
+         */
+        Builder chunkSizes(int min, int average, int max);
+
+        Repository create();
+
+        Repository open();
+
+        /** Opens the repository if it exists, creates it otherwise. */
+        Repository openOrCreate();
+    }
+}

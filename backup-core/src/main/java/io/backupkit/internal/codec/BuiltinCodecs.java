@@ -1,0 +1,276 @@
+package io.backupkit.internal.codec;
+
+import com.github.luben.zstd.Zstd;
+import io.backupkit.spi.CompressionCodec;
+import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
+import org.apache.commons.compress.compressors.bzip2.BZip2CompressorOutputStream;
+import org.apache.commons.compress.compressors.lz4.FramedLZ4CompressorInputStream;
+import org.apache.commons.compress.compressors.lz4.FramedLZ4CompressorOutputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorOutputStream;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+import java.util.zip.DataFormatException;
+
+/** The codecs shipped with backup-core. Ids are part of the repository format: never change them. */
+public final class BuiltinCodecs {
+    public static final CompressionCodec NONE = new NoneCodec();
+    public static final CompressionCodec ZSTD = new ZstdCodec(3);
+    public static final CompressionCodec GZIP = new DeflateCodec(6);
+    public static final CompressionCodec BZIP2 = new StreamCodec("bzip2", 3, 9, 1, 9) {
+        @Override
+        OutputStream wrap(OutputStream out, int level) throws IOException {
+            return new BZip2CompressorOutputStream(out, level);
+        }
+
+        @Override
+        InputStream unwrap(InputStream in) throws IOException {
+            return new BZip2CompressorInputStream(in);
+        }
+    };
+    public static final CompressionCodec XZ = new StreamCodec("xz", 4, 6, 0, 9) {
+        @Override
+        OutputStream wrap(OutputStream out, int level) throws IOException {
+            return new XZCompressorOutputStream(out, level);
+        }
+
+        @Override
+        InputStream unwrap(InputStream in) throws IOException {
+            return new XZCompressorInputStream(in);
+        }
+    };
+    public static final CompressionCodec LZ4 = new StreamCodec("lz4", 5, 1, 1, 1) {
+        @Override
+        OutputStream wrap(OutputStream out, int level) throws IOException {
+            return new FramedLZ4CompressorOutputStream(out);
+        }
+
+        @Override
+        InputStream unwrap(InputStream in) throws IOException {
+            return new FramedLZ4CompressorInputStream(in);
+        }
+    };
+    public static final List<CompressionCodec> ALL = List.of(NONE, ZSTD, GZIP, BZIP2, XZ, LZ4);
+
+    private BuiltinCodecs() {
+    }
+
+    private static void checkLevel(String name, int level, int min, int max) {
+        if (level < min || level > max) {
+            throw new IllegalArgumentException(name + " level must be between " + min + " and " + max + ", was " + level);
+        }
+    }
+
+    private static byte[] exact(byte[] out, int expected, String name) {
+        if (out.length != expected) {
+            throw new IllegalArgumentException(name + " data decompressed to " + out.length + " bytes, expected " + expected);
+        }
+        return out;
+    }
+
+    private record NoneCodec() implements CompressionCodec {
+        public String name() {
+            return "none";
+        }
+
+        public int id() {
+            return 0;
+        }
+
+        public int level() {
+            return 0;
+        }
+
+        public CompressionCodec withLevel(int level) {
+            return this;
+        }
+
+        public byte[] compress(byte[] src, int offset, int length) {
+            return Arrays.copyOfRange(src, offset, offset + length);
+        }
+
+        public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
+            return exact(Arrays.copyOfRange(src, offset, offset + length), originalLength, "uncompressed");
+        }
+    }
+
+    private record ZstdCodec(int level) implements CompressionCodec {
+        ZstdCodec {
+            checkLevel("zstd", level, 1, 22);
+        }
+
+        public String name() {
+            return "zstd";
+        }
+
+        public int id() {
+            return 1;
+        }
+
+        public CompressionCodec withLevel(int level) {
+            return new ZstdCodec(level);
+        }
+
+        public byte[] compress(byte[] src, int offset, int length) {
+            byte[] dst = new byte[(int) Zstd.compressBound(length)];
+            long n = Zstd.compressByteArray(dst, 0, dst.length, src, offset, length, level);
+            if (Zstd.isError(n)) {
+                throw new IllegalStateException("zstd compression failed: " + Zstd.getErrorName(n));
+            }
+            return Arrays.copyOf(dst, (int) n);
+        }
+
+        public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
+            byte[] dst = new byte[originalLength];
+            long n = Zstd.decompressByteArray(dst, 0, originalLength, src, offset, length);
+            if (Zstd.isError(n)) {
+                throw new IllegalArgumentException("zstd data invalid: " + Zstd.getErrorName(n));
+            }
+            return exact(n == originalLength ? dst : Arrays.copyOf(dst, (int) n), originalLength, "zstd");
+        }
+    }
+
+    /** gzip-compatible deflate (raw zlib stream, no gzip header: the blob header already says what it is). */
+    private record DeflateCodec(int level) implements CompressionCodec {
+        DeflateCodec {
+            checkLevel("gzip", level, 1, 9);
+        }
+
+        public String name() {
+            return "gzip";
+        }
+
+        public int id() {
+            return 2;
+        }
+
+        public CompressionCodec withLevel(int level) {
+            return new DeflateCodec(level);
+        }
+
+        public byte[] compress(byte[] src, int offset, int length) {
+            Deflater d = new Deflater(level);
+            try {
+                d.setInput(src, offset, length);
+                d.finish();
+                ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, length / 2));
+                byte[] buf = new byte[64 * 1024];
+                while (!d.finished()) {
+                    int n = d.deflate(buf);
+                    out.write(buf, 0, n);
+                }
+                return out.toByteArray();
+            } finally {
+                d.end();
+            }
+        }
+
+        public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
+            Inflater inf = new Inflater();
+            try {
+                inf.setInput(src, offset, length);
+                byte[] dst = new byte[originalLength];
+                int n = 0;
+                while (n < originalLength && !inf.finished()) {
+                    int r = inf.inflate(dst, n, originalLength - n);
+                    if (r == 0 && (inf.needsInput() || inf.needsDictionary())) {
+                        break;
+                    }
+                    n += r;
+                }
+                if (n != originalLength || !inf.finished()) {
+                    throw new IllegalArgumentException("gzip data invalid: got " + n + " of " + originalLength + " bytes");
+                }
+                return dst;
+            } catch (DataFormatException e) {
+                throw new IllegalArgumentException("gzip data invalid: " + e.getMessage(), e);
+            } finally {
+                inf.end();
+            }
+        }
+    }
+
+    /** Codecs that only exist as streams in Commons Compress. */
+    private abstract static class StreamCodec implements CompressionCodec {
+        private final String name;
+        private final int id;
+        private final int level;
+        private final int min;
+        private final int max;
+
+        StreamCodec(String name, int id, int level, int min, int max) {
+            checkLevel(name, level, min, max);
+            this.name = name;
+            this.id = id;
+            this.level = level;
+            this.min = min;
+            this.max = max;
+        }
+
+        abstract OutputStream wrap(OutputStream out, int level) throws IOException;
+
+        abstract InputStream unwrap(InputStream in) throws IOException;
+
+        public String name() {
+            return name;
+        }
+
+        public int id() {
+            return id;
+        }
+
+        public int level() {
+            return level;
+        }
+
+        public CompressionCodec withLevel(int newLevel) {
+            checkLevel(name, newLevel, min, max);
+            StreamCodec self = this;
+            return new StreamCodec(name, id, newLevel, min, max) {
+                OutputStream wrap(OutputStream out, int l) throws IOException {
+                    return self.wrap(out, l);
+                }
+
+                InputStream unwrap(InputStream in) throws IOException {
+                    return self.unwrap(in);
+                }
+            };
+        }
+
+        public byte[] compress(byte[] src, int offset, int length) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(Math.max(64, length / 2));
+            try (OutputStream out = wrap(bytes, level)) {
+                out.write(src, offset, length);
+            } catch (IOException e) {
+                throw new UncheckedIOException(name + " compression failed", e);
+            }
+            return bytes.toByteArray();
+        }
+
+        public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
+            try (InputStream in = unwrap(new ByteArrayInputStream(src, offset, length))) {
+                byte[] out = in.readNBytes(originalLength);
+                if (out.length != originalLength || in.read() != -1) {
+                    throw new IllegalArgumentException(name + " data does not decompress to " + originalLength + " bytes");
+                }
+                return out;
+            } catch (IOException e) {
+                throw new IllegalArgumentException(name + " data invalid: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return name + ":" + level;
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.backupkit.internal.crypto;
+
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Optional;
+
+/**
+ * AES-256-GCM with the JDK cipher: {@code nonce(12) || ciphertext || tag(16)}. The JDK buffers all
+ * plaintext until {@code doFinal}, so callers seal bounded pieces (blobs of at most a few MiB).
+ */
+public final class Aead {
+    public static final int NONCE_BYTES = 12;
+    public static final int TAG_BYTES = 16;
+    public static final int OVERHEAD = NONCE_BYTES + TAG_BYTES;
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ThreadLocal<Cipher> CIPHERS = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/GCM/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM not available in this JVM", e);
+        }
+    });
+
+    private Aead() {
+    }
+
+    public static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    /** Seals {@code plain[off, off+len)} under {@code key}; {@code ad} is authenticated, not stored. */
+    public static byte[] seal(byte[] key, byte[] plain, int off, int len, byte[] ad) {
+        byte[] out = new byte[NONCE_BYTES + len + TAG_BYTES];
+        byte[] nonce = new byte[NONCE_BYTES];
+        RANDOM.nextBytes(nonce);
+        System.arraycopy(nonce, 0, out, 0, NONCE_BYTES);
+        try {
+            Cipher c = CIPHERS.get();
+            c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, out, 0, NONCE_BYTES));
+            if (ad != null) {
+                c.updateAAD(ad);
+            }
+            int n = c.doFinal(plain, off, len, out, NONCE_BYTES);
+            if (n != len + TAG_BYTES) {
+                throw new IllegalStateException("unexpected GCM output length " + n);
+            }
+            return out;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM seal failed", e);
+        }
+    }
+
+    /** Opens a sealed box; empty when the key is wrong or the bytes were changed. */
+    public static Optional<byte[]> open(byte[] key, byte[] sealed, int off, int len, byte[] ad) {
+        if (len < OVERHEAD) {
+            return Optional.empty();
+        }
+        try {
+            Cipher c = CIPHERS.get();
+            c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, sealed, off, NONCE_BYTES));
+            if (ad != null) {
+                c.updateAAD(ad);
+            }
+            return Optional.of(c.doFinal(sealed, off + NONCE_BYTES, len - NONCE_BYTES));
+        } catch (AEADBadTagException e) {
+            return Optional.empty();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM open failed", e);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package io.backupkit.spi;
+
+import io.backupkit.ObjectNotFoundException;
+import io.backupkit.StorageException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where a repository's objects live: a flat namespace of immutable objects with '/'-separated names.
+ * Five operations, like restic's backends; retry, rate limits and fault injection are decorators
+ * around this interface, not options inside it. Every implementation must pass the
+ * {@code StorageContractTest} published in backup-core's test jar.
+ *
+ * <p>Implementations are thread-safe. Failures are {@link StorageException}s; a missing object is an
+ * {@link ObjectNotFoundException}.
+ */
+public interface Storage extends AutoCloseable {
+
+    /** Where this storage points, for messages and logs; never contains credentials. */
+    String location();
+
+    /**
+     * Writes {@code payload} under {@code name} unless an object of that name exists. The write is
+     * atomic: readers see the whole object or none of it, also after a crash.
+     *
+     * @return true if written, false if an object with that name already existed (nothing changed)
+     */
+    boolean putIfAbsent(String name, Payload payload);
+
+    /** Opens the whole object. */
+    InputStream get(String name);
+
+    /** Opens {@code length} bytes of the object starting at {@code offset}. */
+    InputStream get(String name, long offset, long length);
+
+    /** Size and time of an object, or empty when it does not exist. */
+    Optional<ObjectInfo> stat(String name);
+
+    /** All objects whose name starts with {@code prefix} (use "" for everything), in no fixed order. */
+    List<ObjectInfo> list(String prefix);
+
+    /** Removes an object; removing a missing object is not an error. */
+    void delete(String name);
+
+    /** Removes several objects; storages that can, do it in batches. */
+    default void delete(Collection<String> names) {
+        for (String name : names) {
+            delete(name);
+        }
+    }
+
+    /** Reads a whole object into memory; for small objects (config, keys, index, snapshots). */
+    default byte[] readAll(String name) {
+        try (InputStream in = get(name)) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new StorageException("reading " + name + " from " + location() + " failed: " + e.getMessage(), true, e);
+        } catch (UncheckedIOException e) {
+            throw new StorageException("reading " + name + " from " + location() + " failed: " + e.getMessage(), true, e);
+        }
+    }
+
+    /** Releases connections and threads; throws nothing. */
+    @Override
+    void close();
+}

@@ -16,7 +16,6 @@ import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 
 @Command(name = "key", description = "Manage the key slots that open the repository (changing a password is add, then remove).",
@@ -103,7 +102,6 @@ final class KeyCommand implements Runnable {
                     throw usage("no new key given: set " + ENV_NEW_PASSWORD + ", or give --new-password-file FILE or --new-key-file FILE");
                 }
                 provider = KeyProviders.password(pw);
-                Arrays.fill(pw, '\0');
             }
             try (Repository repo = repository.open(terminal, null)) {
                 KeySlotInfo added = repo.keys().add(provider);

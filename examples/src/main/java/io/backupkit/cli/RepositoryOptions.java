@@ -7,7 +7,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /** Where the repository is and how to open it. The password never appears on the command line. */
 final class RepositoryOptions {
@@ -41,22 +40,21 @@ final class RepositoryOptions {
 
     /** A builder with location and key applied; {@code createKeyFile} generates a missing key file (init). */
     Repository.Builder builder(Terminal terminal, boolean createKeyFile) {
-        Repository.Builder b = Repository.builder().location(location(terminal));
+        String location = location(terminal);
         if (keyFile != null && passwordFile != null) {
             throw new ConfigurationException("give either --key-file or --password-file, not both");
         }
+        char[] password = keyFile != null ? null : Secrets.fromFileOrEnv(passwordFile, "password file", terminal, ENV_PASSWORD);
+        Repository.Builder b = Repository.builder().location(location);
         if (keyFile != null) {
             if (createKeyFile && !Files.exists(keyFile)) {
                 KeyProviders.generateKeyFile(keyFile);
                 terminal.err.println("created key file " + keyFile + " (keep a copy: without it the repository cannot be opened)");
             }
             b.keyFile(keyFile);
-        } else {
-            char[] password = Secrets.fromFileOrEnv(passwordFile, "password file", terminal, ENV_PASSWORD);
-            if (password != null) {
-                b.password(password);
-                Arrays.fill(password, '\0');
-            }
+        } else if (password != null) {
+            // not wiped here: the builder may keep the array until it opens the repository
+            b.password(password);
         }
         return b;
     }

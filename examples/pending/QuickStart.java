@@ -24,7 +24,7 @@ public final class QuickStart {
 
     public static void main(String[] args) {
         String db = args[0], repoDir = args[1], copy = args[2];
-        String dbPassword = System.getenv("PGPASSWORD");
+        char[] dbPassword = System.getenv("PGPASSWORD").toCharArray();
         // README-START
         try (Repository repo = Repository.builder()
                 .location(repoDir)                                          // or "s3://bucket/prefix"

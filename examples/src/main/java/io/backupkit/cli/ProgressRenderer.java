@@ -82,7 +82,8 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
             if (!drawn || now - lastDraw >= BAR_REDRAW_NANOS) {
                 drawBar(now);
             }
-        } else if (!drawn || now - lastDraw >= plainIntervalNanos) {
+        } else if (now - (drawn ? lastDraw : started) >= plainIntervalNanos) {
+            // one line per interval, the first after one interval: short runs log only their summary
             err.println(plainLine(now));
             err.flush();
             drawn = true;

@@ -76,20 +76,23 @@ class ProgressRendererTest {
     }
 
     @Test
-    void plain_printsAFirstLine_thenOneLinePerInterval_thenASummary() {
+    void plain_printsOneLinePerInterval_thenASummary() {
         ProgressRenderer r = renderer(ProgressRenderer.Mode.PLAIN);
         advance(1000);
         r.onProgress(progress(10 * MIB, 2 * MIB, 40 * MIB));
+        assertEquals("", sink.toString(), "nothing before the first interval has passed");
+        advance(1000);
+        r.onProgress(progress(20 * MIB, 2 * MIB, 40 * MIB));
         for (int i = 1; i <= 10; i++) {
-            advance(300); // 3 s in all: exactly one more line at the 2 s mark
-            r.onProgress(progress((10 + i) * MIB, 2 * MIB, 40 * MIB));
+            advance(300); // 3 s more: exactly one more line, at the 4 s mark
+            r.onProgress(progress((20 + i) * MIB, 2 * MIB, 40 * MIB));
         }
         r.close();
         String[] lines = sink.toString().split("\n");
         assertEquals(3, lines.length, sink.toString());
-        assertEquals("backup: 10.0 MiB of 40.0 MiB (25%), 10.0 MiB/s, 2.0 MiB stored, ETA 0:03", lines[0]);
-        assertTrue(lines[1].startsWith("backup: 17.0 MiB of 40.0 MiB (43%)"), lines[1]);
-        assertTrue(lines[2].startsWith("backup: done, 20.0 MiB in 4.0 s (5.0 MiB/s), 2.0 MiB stored"), lines[2]);
+        assertEquals("backup: 20.0 MiB of 40.0 MiB (50%), 10.0 MiB/s, 2.0 MiB stored, ETA 0:02", lines[0]);
+        assertTrue(lines[1].startsWith("backup: 27.0 MiB of 40.0 MiB (68%)"), lines[1]);
+        assertTrue(lines[2].startsWith("backup: done, 30.0 MiB in 5.0 s (6.0 MiB/s), 2.0 MiB stored"), lines[2]);
         assertFalse(sink.toString().contains("\r"), "no carriage returns in logs");
     }
 

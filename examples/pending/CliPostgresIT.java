@@ -265,16 +265,18 @@ class CliPostgresIT {
         CliProcess.Result verify = CliProcess.run(env(), "verify", "--repo", damaged.toString(), "--all", "--json").expect(3);
         JsonNode doc = verify.json();
         assertFalse(doc.path("passed").asBoolean());
-        boolean anyFailed = false;
+        String damagedSnapshot = null;
         for (JsonNode r : doc.path("reports")) {
-            anyFailed |= r.path("checksFailed").asInt() > 0;
+            if (r.path("checksFailed").asInt() > 0) {
+                damagedSnapshot = r.path("snapshot").asText();
+            }
         }
-        assertTrue(anyFailed, doc.toString());
+        assertTrue(damagedSnapshot != null, "a failed check names the damaged snapshot: " + doc);
 
         CliProcess.Result human = CliProcess.run(env(), "verify", "--repo", damaged.toString(), "--all").expect(3);
         assertTrue(human.stdout().contains("FAILED"), human.toString());
 
-        CliProcess.Result restore = CliProcess.run(env(), "restore", "--repo", damaged.toString(), firstSnapshot, "--target", url("from_damaged"))
+        CliProcess.Result restore = CliProcess.run(env(), "restore", "--repo", damaged.toString(), damagedSnapshot, "--target", url("from_damaged"))
                 .expect(3);
         assertTrue(restore.stderr().contains("damaged"), restore.toString());
         assertFalse(pg.databaseExists("from_damaged"), "a failed restore removes the database it created");

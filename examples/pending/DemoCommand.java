@@ -143,6 +143,7 @@ final class DemoCommand extends CliCommand {
                 progress.expectedBytes(second.bytesRead());
                 RestoreResult restored = RestoreManager.builder().repository(repo).snapshot(second.snapshotId())
                         .target(engine.target(pg.uri(RESTORED), restoreOptions)).listener(progress).build().restore();
+                progress.succeeded();
                 results.row("restore into " + RESTORED, second.snapshot().shortId(), Format.bytes(restored.bytesRestored()),
                         "", "", Format.duration(restored.duration()));
                 ObjectNode s = Json.restore(restored);
@@ -214,6 +215,7 @@ final class DemoCommand extends CliCommand {
         try (ProgressRenderer progress = progress(label)) {
             r = BackupManager.builder().repository(repo).source(engine.source(pg.uri(DB), connection))
                     .tag("demo", label.replace(" ", "").replace("#", "")).listener(progress).build().backup();
+            progress.succeeded();
         }
         say("  %s: snapshot %s, %s read, %s stored new (%s), %s", label, r.snapshot().shortId(), Format.bytes(r.bytesRead()),
                 Format.bytes(r.bytesStored()), Format.ratio(r.dedupRatio()), Format.duration(r.duration()));

@@ -63,6 +63,7 @@ final class BackupCommand extends CliCommand {
             }
             tags.forEach(b::tag);
             result = b.build().backup();
+            progress.succeeded();
         }
         if (json()) {
             printJson(Json.backup(result));

@@ -31,6 +31,16 @@ public final class ExitCodes {
             }
         }
         for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.sql.SQLException) {
+                // the database refused (no such database, login failed): the operation failed, the
+                // command line was fine
+                return FAILED;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof CommandLine.ParameterException || c instanceof ConfigurationException) {
                 return USAGE;
             }

@@ -42,6 +42,7 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
     private boolean drawn;
     private int lastLength;
     private boolean closed;
+    private boolean succeeded;
 
     ProgressRenderer(Mode mode, PrintWriter err, String label, LongSupplier nanoClock, long plainIntervalNanos, int width) {
         this.mode = mode;
@@ -102,7 +103,16 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
         lastDraw = now;
     }
 
-    /** Ends the display: the bar is drawn once more at its final value, plain mode prints a summary line. */
+    /** Marks the operation as done; {@link #close()} then shows the final figures. */
+    synchronized void succeeded() {
+        this.succeeded = true;
+    }
+
+    /**
+     * Ends the display. After {@link #succeeded()} the bar is drawn once more at its final value and
+     * plain mode prints a summary line; after a failure the bar line is just ended, so the error
+     * message that follows starts on its own line.
+     */
     @Override
     public synchronized void close() {
         if (closed || mode == Mode.NONE) {
@@ -112,10 +122,12 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
         long now = nanoClock.getAsLong();
         if (mode == Mode.BAR) {
             if (drawn) {
-                drawBar(now);
+                if (succeeded) {
+                    drawBar(now);
+                }
                 err.println();
             }
-        } else {
+        } else if (succeeded) {
             err.println(String.format(Locale.ROOT, "%s: done, %s in %s (%s)%s", label, Format.bytes(bytes),
                     Format.millis(TimeUnit.NANOSECONDS.toMillis(now - started)), Format.rate(rate(now)),
                     stored > 0 ? ", " + Format.bytes(stored) + " stored" : ""));

@@ -120,6 +120,7 @@ final class RestoreCommand extends CliCommand {
                 b.parallelism(jobs);
             }
             result = b.build().restore();
+            progress.succeeded();
         }
         if (json()) {
             printJson(Json.restore(result));

@@ -27,6 +27,12 @@ class ExitCodesTest {
     }
 
     @Test
+    void theDatabaseRefusing_exit1_evenWhenReportedAsConfiguration() {
+        assertEquals(1, ExitCodes.of(new ConfigurationException("database shop does not exist on db:5432",
+                new java.sql.SQLException("FATAL: database \"shop\" does not exist", "3D000"))));
+    }
+
+    @Test
     void otherFailures_exit1() {
         assertEquals(1, ExitCodes.of(new EngineException("pg_dump failed", 1, "database \"nope\" does not exist", null)));
         assertEquals(1, ExitCodes.of(new StorageException("disk full", false)));

@@ -58,6 +58,7 @@ class ProgressRendererTest {
         advance(200);
         r.onProgress(progress(10 * MIB, 0, 10 * MIB));
         assertEquals(2, count(sink.toString(), '\r'));
+        r.succeeded();
         r.close();
         String out = sink.toString();
         assertTrue(out.endsWith("\n"), out);
@@ -87,6 +88,7 @@ class ProgressRendererTest {
             advance(300); // 3 s more: exactly one more line, at the 4 s mark
             r.onProgress(progress((20 + i) * MIB, 2 * MIB, 40 * MIB));
         }
+        r.succeeded();
         r.close();
         String[] lines = sink.toString().split("\n");
         assertEquals(3, lines.length, sink.toString());
@@ -94,6 +96,20 @@ class ProgressRendererTest {
         assertTrue(lines[1].startsWith("backup: 27.0 MiB of 40.0 MiB (68%)"), lines[1]);
         assertTrue(lines[2].startsWith("backup: done, 30.0 MiB in 5.0 s (6.0 MiB/s), 2.0 MiB stored"), lines[2]);
         assertFalse(sink.toString().contains("\r"), "no carriage returns in logs");
+    }
+
+    @Test
+    void afterAFailure_noSummary_andTheBarLineIsEnded() {
+        ProgressRenderer plain = renderer(ProgressRenderer.Mode.PLAIN);
+        plain.onProgress(progress(MIB, 0, 10 * MIB));
+        plain.close();
+        assertEquals("", sink.toString(), "no 'done' line for a failed operation");
+
+        ProgressRenderer bar = renderer(ProgressRenderer.Mode.BAR);
+        bar.onProgress(progress(MIB, 0, 10 * MIB));
+        bar.close();
+        assertTrue(sink.toString().endsWith("\n"), "the error message starts on its own line");
+        assertEquals(1, count(sink.toString(), '\r'), "not redrawn");
     }
 
     @Test

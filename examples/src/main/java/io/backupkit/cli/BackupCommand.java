@@ -3,7 +3,6 @@ package io.backupkit.cli;
 import io.backupkit.BackupManager;
 import io.backupkit.BackupResult;
 import io.backupkit.Repository;
-import io.backupkit.Storages;
 import io.backupkit.spi.BackupSource;
 import io.backupkit.spi.DatabaseEngine;
 import picocli.CommandLine.Command;
@@ -70,7 +69,7 @@ final class BackupCommand extends CliCommand {
         } else {
             List<?> tables = Json.tables(result.snapshot());
             out().printf("snapshot %s saved (%s %s)%n", result.snapshot().shortId(), result.snapshot().engine(),
-                    Storages.redact(result.snapshot().source()));
+                    Redact.url(result.snapshot().source()));
             out().printf("  read     %s in %d streams%s%n", Format.bytes(result.bytesRead()), result.streams().size(),
                     tables.isEmpty() ? "" : ", " + tables.size() + " tables");
             out().printf("  stored   %s new (%s smaller after dedup and compression)%n", Format.bytes(result.bytesStored()),

@@ -1,7 +1,6 @@
 package io.backupkit.cli;
 
 import io.backupkit.ConfigurationException;
-import io.backupkit.Storages;
 import io.backupkit.spi.DatabaseEngine;
 
 import java.util.ArrayList;
@@ -23,7 +22,7 @@ final class Engines {
         }
         List<DatabaseEngine> matching = all.stream().filter(e -> e.supports(url)).toList();
         if (matching.isEmpty()) {
-            throw new ConfigurationException("no database engine handles '" + Storages.redact(url) + "'"
+            throw new ConfigurationException("no database engine handles '" + Redact.url(url) + "'"
                     + (all.isEmpty() ? " (no engine on the class path)"
                     : "; engines here: " + all.stream().map(DatabaseEngine::name).toList())
                     + "; use a postgresql://host:port/dbname URI or a jdbc:postgresql://host:port/dbname URL");

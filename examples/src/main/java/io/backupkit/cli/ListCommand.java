@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
-import io.backupkit.Storages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -45,7 +44,7 @@ final class ListCommand extends CliCommand {
             }
             TextTable t = new TextTable("ID", "TIME", "HOST", "SOURCE", ">SIZE", ">STORED", "TAGS");
             for (Snapshot s : snapshots) {
-                t.row(s.shortId(), TIME.format(s.time()), s.hostname(), Storages.redact(s.source()), Format.bytes(s.bytesRead()),
+                t.row(s.shortId(), TIME.format(s.time()), s.hostname(), Redact.url(s.source()), Format.bytes(s.bytesRead()),
                         Format.bytes(s.bytesStored()), s.tags().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
                                 .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(",")));
             }

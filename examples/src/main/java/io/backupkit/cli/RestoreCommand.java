@@ -5,7 +5,6 @@ import io.backupkit.RestoreManager;
 import io.backupkit.RestorePlan;
 import io.backupkit.RestoreResult;
 import io.backupkit.Snapshot;
-import io.backupkit.Storages;
 import io.backupkit.spi.DatabaseEngine;
 import io.backupkit.spi.RestoreTarget;
 import picocli.CommandLine.Command;
@@ -149,7 +148,7 @@ final class RestoreCommand extends CliCommand {
     }
 
     private void confirmDrop() {
-        String what = Storages.redact(target);
+        String what = Redact.url(target);
         if (json() || !terminal.interactive) {
             throw usage("--drop-existing replaces the database at " + what + " if it exists; add --yes to confirm "
                     + "(there is no terminal to ask)");

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.SnapshotStream;
-import io.backupkit.Storages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -41,7 +40,7 @@ final class ShowCommand extends CliCommand {
             out().printf("  time      %s%n", ListCommand.TIME.format(s.time()));
             out().printf("  host      %s%n", s.hostname());
             out().printf("  engine    %s%n", s.engine());
-            out().printf("  source    %s%n", Storages.redact(s.source()));
+            out().printf("  source    %s%n", Redact.url(s.source()));
             if (!s.tags().isEmpty()) {
                 out().printf("  tags      %s%n", s.tags());
             }

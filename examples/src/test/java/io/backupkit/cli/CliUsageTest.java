@@ -134,7 +134,7 @@ class CliUsageTest {
     @Test
     void unknownDatabaseScheme_isUsageError_namingTheUrlWithoutPassword() {
         assertEquals(2, run("backup", "--repo", "r", "--db", "mysql://root:hunter2@localhost/shop"));
-        assertTrue(stderr.contains("no database engine handles 'mysql://***@localhost/shop'"), stderr);
+        assertTrue(stderr.contains("no database engine handles 'mysql://root:***@localhost/shop'"), stderr);
         assertFalse(stderr.contains("hunter2"));
     }
 

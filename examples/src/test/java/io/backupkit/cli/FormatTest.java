@@ -37,4 +37,14 @@ class FormatTest {
         String t = new TextTable("NAME", ">SIZE").row("a", "1 B").row("long name", "100 MiB").render("");
         assertEquals("NAME          SIZE\na              1 B\nlong name  100 MiB\n", t);
     }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "postgresql://backup@db:5432/shop|postgresql://backup@db:5432/shop",
+            "postgresql://backup:hunter2@db/shop|postgresql://backup:***@db/shop",
+            "jdbc:postgresql://db/shop?user=u&password=hunter2&ssl=true|jdbc:postgresql://db/shop?user=u&password=***&ssl=true",
+            "s3://bucket/prefix?region=eu-west-1|s3://bucket/prefix?region=eu-west-1"})
+    void redact_hidesPasswordsOnly(String url, String shown) {
+        assertEquals(shown, Redact.url(url));
+    }
 }

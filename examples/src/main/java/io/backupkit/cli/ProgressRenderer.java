@@ -58,6 +58,11 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
         return new ProgressRenderer(mode, terminal.err, label, System::nanoTime, TimeUnit.SECONDS.toNanos(2), terminal.columns());
     }
 
+    /** A renderer that shows nothing. */
+    static ProgressRenderer none() {
+        return new ProgressRenderer(Mode.NONE, new PrintWriter(java.io.OutputStream.nullOutputStream()), "", System::nanoTime, 1, 80);
+    }
+
     /** Seeds the total before events arrive (a restore knows its size from the plan). */
     synchronized void expectedBytes(long total) {
         this.expected = total;

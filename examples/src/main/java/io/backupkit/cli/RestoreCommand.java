@@ -1,5 +1,6 @@
 package io.backupkit.cli;
 
+import io.backupkit.ConfigurationException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import io.backupkit.RestorePlan;
@@ -108,7 +109,7 @@ final class RestoreCommand extends CliCommand {
         RestoreTarget restoreTarget = engine.target(target, database.options(terminal, engineOptions()));
         RestoreResult result;
         try (Repository repo = repository.open(terminal, null);
-             ProgressRenderer progress = progress(dryRun ? "plan" : "restore")) {
+             ProgressRenderer progress = dryRun ? ProgressRenderer.none() : progress("restore")) {
             Snapshot s = repo.snapshots().get(snapshot);
             if (tables == null && !schemaOnly) {
                 progress.expectedBytes(s.bytesRead());
@@ -118,7 +119,15 @@ final class RestoreCommand extends CliCommand {
             if (jobs != null) {
                 b.parallelism(jobs);
             }
-            result = b.build().restore();
+            try {
+                result = b.build().restore();
+            } catch (ConfigurationException e) {
+                if (e.getMessage() != null && e.getMessage().contains("dropExisting()")) {
+                    // the engine speaks API; tell a shell user the option instead
+                    throw new ConfigurationException(e.getMessage().replace("dropExisting()", "--drop-existing --yes"), e);
+                }
+                throw e;
+            }
             progress.succeeded();
         }
         if (json()) {

@@ -8,7 +8,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.Map;
 
 @Command(name = "show", description = "Show one snapshot: source, tags, streams with checksums, tables.",
@@ -36,21 +38,24 @@ final class ShowCommand extends CliCommand {
                 printJson(n);
                 return ExitCodes.OK;
             }
-            out().printf("snapshot %s%n", s.id());
-            out().printf("  time      %s%n", ListCommand.TIME.format(s.time()));
-            out().printf("  host      %s%n", s.hostname());
-            out().printf("  engine    %s%n", s.engine());
-            out().printf("  source    %s%n", Redact.url(s.source()));
+            Map<String, String> fields = new LinkedHashMap<>();
+            fields.put("time", ListCommand.TIME.format(s.time()));
+            fields.put("host", s.hostname());
+            fields.put("engine", s.engine());
+            fields.put("source", Redact.url(s.source()));
             if (!s.tags().isEmpty()) {
-                out().printf("  tags      %s%n", s.tags());
+                fields.put("tags", new TreeMap<>(s.tags()).toString());
             }
-            out().printf("  size      %s read, %s stored new, in %s%n", Format.bytes(s.bytesRead()), Format.bytes(s.bytesStored()),
-                    Format.millis(s.durationMillis()));
+            fields.put("size", Format.bytes(s.bytesRead()) + " read, " + Format.bytes(s.bytesStored()) + " stored new, in "
+                    + Format.millis(s.durationMillis()));
             for (Map.Entry<String, Object> e : s.metadata().entrySet()) {
-                if (!e.getKey().equals("tables") && !(e.getValue() instanceof Map) && !(e.getValue() instanceof List)) {
-                    out().printf("  %-9s %s%n", e.getKey(), e.getValue());
+                if (!(e.getValue() instanceof Map) && !(e.getValue() instanceof List)) {
+                    fields.put(e.getKey(), String.valueOf(e.getValue()));
                 }
             }
+            int width = fields.keySet().stream().mapToInt(String::length).max().orElse(4);
+            out().printf("snapshot %s%n", s.id());
+            fields.forEach((k, v) -> out().printf("  %-" + width + "s  %s%n", k, v));
             out().println();
             TextTable streams = new TextTable("STREAM", ">SIZE", ">BLOBS", "SHA-256");
             for (SnapshotStream st : s.streams()) {
@@ -68,7 +73,7 @@ final class ShowCommand extends CliCommand {
                         Object rows = m.containsKey("rows") ? m.get("rows") : m.get("rowCount");
                         Object size = m.containsKey("bytes") ? m.get("bytes") : m.get("size");
                         String qualified = schema != null && name != null && !name.toString().contains(".") ? schema + "." + name : String.valueOf(name);
-                        t.row(qualified, rows == null ? "" : rows, size instanceof Number n ? Format.bytes(n.longValue()) : size == null ? "" : size);
+                        t.row(qualified, rows instanceof Number n ? String.format(java.util.Locale.ROOT, "%,d", n.longValue()) : rows == null ? "" : rows, size instanceof Number n ? Format.bytes(n.longValue()) : size == null ? "" : size);
                     } else {
                         t.row(String.valueOf(o), "", "");
                     }

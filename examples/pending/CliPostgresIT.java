@@ -319,6 +319,14 @@ class CliPostgresIT {
     }
 
     @Test
+    void demo_withoutPostgresBinaries_saysWhatToInstall(@TempDir Path work) {
+        CliProcess.Result r = CliProcess.run(Map.of("BACKUPKIT_PG_BIN", work.resolve("no-postgres-here").toString()), work, "demo")
+                .expect(2);
+        assertTrue(r.stderr().contains("apt-get install postgresql-15"), r.toString());
+        assertTrue(r.stderr().contains("initdb"), r.toString());
+    }
+
+    @Test
     void demo_refusesToDeleteADirectoryThatIsNotItsRepository(@TempDir Path work) throws IOException {
         Files.createDirectories(work.resolve("backupkit-demo"));
         Files.writeString(work.resolve("backupkit-demo").resolve("notes.txt"), "mine");

@@ -85,9 +85,8 @@ final class DemoCommand extends CliCommand {
         try {
             return EphemeralPostgres.builder().start();
         } catch (IllegalStateException | UncheckedIOException e) {
-            throw new ConfigurationException("the demo needs PostgreSQL server binaries (initdb, pg_ctl, postgres, pg_dump, "
-                    + "pg_restore) on this machine and could not start them: " + e.getMessage()
-                    + " — on Debian/Ubuntu: sudo apt-get install postgresql-15", e);
+            throw new ConfigurationException("the demo starts a throwaway PostgreSQL server from local binaries and could "
+                    + "not: " + e.getMessage(), e);
         }
     }
 

@@ -128,6 +128,8 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
         if (mode == Mode.BAR) {
             if (drawn) {
                 if (succeeded) {
+                    // the source's size estimate may have been off: a finished bar is full
+                    expected = expected > 0 ? bytes : expected;
                     drawBar(now);
                 }
                 err.println();
@@ -159,7 +161,8 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
         StringBuilder tail = new StringBuilder();
         if (expected > 0) {
             double f = Math.min(1.0, (double) bytes / expected);
-            tail.append(String.format(Locale.ROOT, " %4s  %s/%s  %s  ETA %s", Format.percent(f), Format.bytes(bytes),
+            // fixed-width fields keep the bar from changing length while figures change
+            tail.append(String.format(Locale.ROOT, " %4s  %9s/%-9s  %11s  ETA %s", Format.percent(f), Format.bytes(bytes),
                     Format.bytes(expected), Format.rate(rate(now)), Format.clock(etaSeconds(now))));
             int barWidth = Math.max(10, width - label.length() - tail.length() - 4);
             return label + " " + bar(f, barWidth) + tail;

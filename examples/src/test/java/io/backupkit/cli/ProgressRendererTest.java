@@ -66,6 +66,22 @@ class ProgressRendererTest {
     }
 
     @Test
+    void bar_keepsItsLength_andEndsFullWhenTheEstimateWasTooHigh() {
+        ProgressRenderer r = renderer(ProgressRenderer.Mode.BAR);
+        java.util.Set<Integer> lengths = new java.util.HashSet<>();
+        for (int i = 1; i <= 30; i++) {
+            advance(150);
+            r.onProgress(progress(i * 700_000L, 0, 46 * MIB));
+            lengths.add(r.barLine(clock.get()).length());
+        }
+        assertEquals(1, lengths.size(), "bar line lengths " + lengths);
+        r.succeeded();
+        r.close();
+        String last = sink.toString().substring(sink.toString().lastIndexOf('\r'));
+        assertTrue(last.contains("100%") && last.contains("[" + "=".repeat(10)), last);
+    }
+
+    @Test
     void bar_withoutEstimate_showsBytesRateAndStreams() {
         ProgressRenderer r = renderer(ProgressRenderer.Mode.BAR);
         r.onProgress(new ProgressEvent(ProgressEvent.Kind.STREAM_STARTED, "pre-data", 0, 0, -1));

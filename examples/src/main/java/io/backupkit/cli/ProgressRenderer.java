@@ -162,7 +162,7 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
         if (expected > 0) {
             double f = Math.min(1.0, (double) bytes / expected);
             // fixed-width fields keep the bar from changing length while figures change
-            tail.append(String.format(Locale.ROOT, " %4s  %9s/%-9s  %11s  ETA %5s", Format.percent(f), Format.bytes(bytes),
+            tail.append(String.format(Locale.ROOT, " %4s  %8s/%-8s  %10s  ETA %5s", Format.percent(f), Format.bytes(bytes),
                     Format.bytes(expected), Format.rate(rate(now)), Format.clock(etaSeconds(now))));
             int barWidth = Math.max(10, width - label.length() - tail.length() - 4);
             return label + " " + bar(f, barWidth) + tail;

@@ -73,13 +73,18 @@ final class DemoCommand extends CliCommand {
         say("backupkit demo");
         say("  starting a throwaway PostgreSQL server from local binaries ...");
         PostgresServer pg = startServer();
+        Runnable report;
         try {
-            return tour(pg);
+            report = tour(pg);
         } finally {
             pg.close();
             say("  PostgreSQL server stopped and its files removed");
         }
+        report.run();
+        return passed ? ExitCodes.OK : ExitCodes.INTEGRITY;
     }
+
+    private boolean passed;
 
     private PostgresServer startServer() {
         try {
@@ -90,7 +95,8 @@ final class DemoCommand extends CliCommand {
         }
     }
 
-    private int tour(PostgresServer pg) {
+    /** Runs the tour and returns what prints its results, once the server is gone. */
+    private Runnable tour(PostgresServer pg) {
         say("  PostgreSQL %d running on %s:%d", pg.majorVersion(), pg.host(), pg.port());
         long t0 = System.nanoTime();
         pg.createDatabase(DB);
@@ -181,13 +187,19 @@ final class DemoCommand extends CliCommand {
                 tn.put("identical", same);
             }
             ok = report.passed() && identical;
+            passed = ok;
             double share = first.bytesStored() == 0 ? 0 : (double) second.bytesStored() / first.bytesStored();
             doc.put("repository", repo.location());
             doc.put("encrypted", repo.encrypted());
             doc.put("demoPassword", DEMO_PASSWORD);
             doc.put("dedupSecondBackup", second.bytesStored() == 0 ? null : Math.round(second.dedupRatio() * 10) / 10.0);
             doc.put("passed", ok);
-            if (!json()) {
+            boolean success = ok;
+            return () -> {
+                if (json()) {
+                    printJson(doc);
+                    return;
+                }
                 out().println();
                 out().println("RESULTS");
                 results.print(out(), "  ");
@@ -196,17 +208,13 @@ final class DemoCommand extends CliCommand {
                 out().println();
                 compare.print(out(), "  ");
                 out().println();
-                out().printf("%s%n", ok ? "demo passed: the restored database is identical to the source"
+                out().printf("%s%n", success ? "demo passed: the restored database is identical to the source"
                         : "demo FAILED: see the checks above");
                 out().printf("explore the repository: BACKUPKIT_PASSWORD=%s java -jar examples/target/backupkit.jar list --repo %s%n",
                         DEMO_PASSWORD, dir);
                 out().flush();
-            }
+            };
         }
-        if (json()) {
-            printJson(doc);
-        }
-        return ok ? ExitCodes.OK : ExitCodes.INTEGRITY;
     }
 
     private BackupResult backup(Repository repo, DatabaseEngine engine, PostgresServer pg, Map<String, String> connection, String label) {

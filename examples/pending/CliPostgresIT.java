@@ -75,6 +75,12 @@ class CliPostgresIT {
     }
 
     @Test
+    void theJarCarriesThePostgresEngine() {
+        CliProcess.Result r = CliProcess.run(Map.of(), "--version").expect(0);
+        assertTrue(r.stdout().contains("database engines: postgresql"), r.toString());
+    }
+
+    @Test
     void backup_json_carriesTheContractFields() {
         CliProcess.Result r = CliProcess.run(env(), "backup", "--repo", repo.toString(), "--db", url("shop"), "--jobs", "2",
                 "--tag", "env=test", "--json").expect(0);

@@ -138,8 +138,18 @@ public final class BackupkitCli implements Runnable {
         @Override
         public String[] getVersion() {
             String v = BackupkitCli.class.getPackage().getImplementationVersion();
+            java.util.List<String> engines = new java.util.ArrayList<>();
+            java.util.ServiceLoader.load(io.backupkit.spi.DatabaseEngine.class, BackupkitCli.class.getClassLoader())
+                    .forEach(e -> engines.add(e.name()));
+            java.util.TreeSet<String> storages = new java.util.TreeSet<>(java.util.List.of("file"));
+            java.util.ServiceLoader.load(io.backupkit.spi.StorageProvider.class, BackupkitCli.class.getClassLoader())
+                    .forEach(p -> storages.addAll(p.schemes()));
             return new String[] {"backupkit " + (v == null ? "0.1.0-SNAPSHOT" : v),
-                    "Java " + System.getProperty("java.version") + " on " + System.getProperty("os.name")};
+                    "Java " + System.getProperty("java.version") + " on " + System.getProperty("os.name"),
+                    "database engines: " + (engines.isEmpty() ? "none" : String.join(", ", engines)),
+                    "storage: " + String.join(", ", storages),
+                    "compression: " + String.join(", ", io.backupkit.Codecs.all().stream()
+                            .map(io.backupkit.spi.CompressionCodec::name).toList())};
         }
     }
 }

@@ -156,6 +156,14 @@ class CliRepositoryIT {
     }
 
     @Test
+    void version_listsThePlugInsMergedIntoTheJar() {
+        CliProcess.Result r = CliProcess.run(Map.of(), "--version").expect(0);
+        assertTrue(r.stdout().startsWith("backupkit 0.1.0"), r.toString());
+        assertTrue(r.stdout().contains("storage: ") && r.stdout().contains("file") && r.stdout().contains("mem"), r.toString());
+        assertTrue(r.stdout().contains("compression: zstd"), r.toString());
+    }
+
+    @Test
     void usageErrors_exit2_beforeTouchingAnything() {
         CliProcess.run(Map.of(), "frobnicate").expect(2);
         CliProcess.run(Map.of(), "backup", "--repo", dir.toString()).expect(2);

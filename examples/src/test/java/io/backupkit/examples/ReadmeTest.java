@@ -37,9 +37,9 @@ class ReadmeTest {
     void readmeTestCommand_isWhatCiRuns() throws IOException {
         String readme = Files.readString(ROOT.resolve("README.md"));
         String ci = Files.readString(ROOT.resolve(".ci/run"));
-        assertTrue(readme.contains("```sh\nmvn -B verify\n```"), "README's test command");
-        assertTrue(ci.strip().endsWith("mvn -B verify"), ".ci/run ends by running README's test command");
-        assertTrue(readme.contains("```sh\nmvn -B -q package -DskipTests && java -jar examples/target/backupkit.jar demo\n```"));
+        assertTrue(readme.contains("```sh\n./mvnw -B verify\n```"), "README's test command");
+        assertTrue(ci.strip().endsWith("./mvnw -B verify"), ".ci/run ends by running README's test command");
+        assertTrue(readme.contains("```sh\n./mvnw -B -q package -DskipTests && java -jar examples/target/backupkit.jar demo\n```"));
     }
 
     private static int indexOf(List<String> lines, String marker) {

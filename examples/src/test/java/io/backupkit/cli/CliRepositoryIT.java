@@ -160,7 +160,7 @@ class CliRepositoryIT {
         CliProcess.Result r = CliProcess.run(Map.of(), "--version").expect(0);
         assertTrue(r.stdout().startsWith("backupkit 0.1.0"), r.toString());
         assertTrue(r.stdout().contains("storage: ") && r.stdout().contains("file") && r.stdout().contains("mem"), r.toString());
-        assertTrue(r.stdout().contains("compression: zstd"), r.toString());
+        assertTrue(r.stdout().contains("compression: ") && r.stdout().contains("zstd"), r.toString());
     }
 
     @Test

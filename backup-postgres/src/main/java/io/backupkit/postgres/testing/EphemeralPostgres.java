@@ -141,6 +141,11 @@ public final class EphemeralPostgres implements PostgresServer {
         return dataDirectory;
     }
 
+    /** A scratch directory the server's OS user can write (tool output files go here). */
+    public Path workDirectory() {
+        return baseDirectory;
+    }
+
     /** The server log, handy in failure messages. */
     public String logTail(int maxChars) {
         try {

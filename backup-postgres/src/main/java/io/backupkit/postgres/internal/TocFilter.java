@@ -152,7 +152,8 @@ public final class TocFilter {
             }
         }
         if (tag.startsWith("TABLE ")) {
-            return tableState(ns + " " + tag.substring(6), false) != State.OTHER;
+            // grants on views are tagged TABLE too: only a chosen table's stay, since views are left out
+            return tableState(ns + " " + tag.substring(6), false) == State.CHOSEN;
         }
         if (tag.startsWith("COLUMN ")) {
             String rest = tag.substring(7);

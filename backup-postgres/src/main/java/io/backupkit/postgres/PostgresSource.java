@@ -29,6 +29,7 @@ public final class PostgresSource implements BackupSource {
     private final PgConnectionConfig connection;
     private final Path toolDirectory;
     private final int jobs;
+    private final boolean splitLargeTables;
 
     private PostgresSource(Builder b) {
         if (b.url == null) {
@@ -50,6 +51,7 @@ public final class PostgresSource implements BackupSource {
         this.connection = c;
         this.toolDirectory = b.toolDirectory;
         this.jobs = b.jobs;
+        this.splitLargeTables = b.splitLargeTables;
     }
 
     public static Builder builder() {
@@ -73,7 +75,7 @@ public final class PostgresSource implements BackupSource {
 
     @Override
     public void backup(BackupContext context) {
-        new LogicalBackup(connection, toolDirectory, jobs).run(context);
+        new LogicalBackup(connection, toolDirectory, jobs, splitLargeTables).run(context);
     }
 
     @Override
@@ -90,6 +92,7 @@ public final class PostgresSource implements BackupSource {
         private Path sslRootCert;
         private Path toolDirectory;
         private int jobs;
+        private boolean splitLargeTables = true;
 
         private Builder() {
         }
@@ -136,6 +139,16 @@ public final class PostgresSource implements BackupSource {
                 throw new ConfigurationException("jobs must be at least 1, was " + jobs);
             }
             this.jobs = jobs;
+            return this;
+        }
+
+        /**
+         * Whether a table bigger than its fair share (total size / jobs, at least 32 MiB) is dumped as
+         * several page ranges in parallel (COPY over ctid ranges in the same snapshot, PostgreSQL 14+)
+         * instead of by one pg_dump. Default true.
+         */
+        public Builder splitLargeTables(boolean split) {
+            this.splitLargeTables = split;
             return this;
         }
 

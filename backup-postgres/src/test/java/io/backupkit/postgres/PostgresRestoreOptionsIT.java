@@ -125,6 +125,23 @@ class PostgresRestoreOptionsIT {
     }
 
     @Test
+    void timescaleSource_wrapsTheRestoreInPreAndPostRestore() {
+        Map<String, Object> meta = new LinkedHashMap<>(snapshot.metadata());
+        List<Object> extensions = new ArrayList<>((List<?>) meta.get("extensions"));
+        extensions.add(Map.of("name", "timescaledb", "version", "2.17.2", "schema", "public"));
+        meta.put("extensions", extensions);
+        Snapshot withTimescale = new Snapshot(snapshot.id(), snapshot.time(), snapshot.hostname(), snapshot.engine(), snapshot.source(),
+                snapshot.tags(), snapshot.streams(), meta, 0, 0, 0);
+        List<String> actions = target(pg, "tsdb").build().plan(backup.restoreContext(withTimescale, 2)).actions();
+        assertEquals("run timescaledb_pre_restore() (source had timescaledb 2.17.2)", actions.get(1));
+        assertEquals("run timescaledb_post_restore()", actions.get(actions.size() - 1));
+        // this server has no timescaledb: the restore fails at the wrapper and leaves nothing behind
+        Exception e = assertThrows(RuntimeException.class, () -> target(pg, "tsdb").build().restore(backup.restoreContext(withTimescale, 2)));
+        assertTrue(e.getMessage().contains("timescaledb"), e.getMessage());
+        assertFalse(pg.databaseExists("tsdb"));
+    }
+
+    @Test
     void existingTarget_isRefusedUntouched_unlessDropExisting() {
         pg.createDatabase("occupied");
         pg.execute("occupied", "CREATE TABLE precious (v text); INSERT INTO precious VALUES ('keep me')");

@@ -61,6 +61,7 @@ class PostgresRoundTripIT {
         long rows = ((List<?>) snapshot.metadata().get("tables")).stream().map(m -> (Map<?, ?>) m)
                 .filter(m -> m.get("name").equals("public.pgbench_accounts")).mapToLong(m -> ((Number) m.get("rows")).longValue()).sum();
         assertEquals(1_000_000, rows);
+        assertEquals(4, streamsByTable(snapshot).get("public.pgbench_accounts").size(), "the big table is split for four workers");
 
         // the reference: what a user gets from the tools directly
         Path file = pg.workDirectory().resolve("bench.dump");
@@ -79,6 +80,21 @@ class PostgresRoundTripIT {
         pg.dropDatabase("bench_ref");
         pg.dropDatabase("bench_copy");
         pg.dropDatabase("bench");
+    }
+
+    /** schema.table → the data streams carrying its rows (one pg_dump shard, or several COPY page ranges). */
+    static Map<String, List<String>> streamsByTable(Snapshot snapshot) {
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        for (Object o : (List<?>) snapshot.metadata().get("tables")) {
+            Map<?, ?> t = (Map<?, ?>) o;
+            List<String> streams = new java.util.ArrayList<>();
+            if (t.get("stream") != null) {
+                streams.add(t.get("stream").toString());
+            }
+            ((List<?>) t.get("parts")).forEach(p -> streams.add(p.toString()));
+            out.put(t.get("name").toString(), streams);
+        }
+        return out;
     }
 
     @Test
@@ -142,7 +158,7 @@ class PostgresRoundTripIT {
             try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
                 while (!stop.get()) {
                     try (var rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity "
-                            + "WHERE application_name LIKE 'backupkit-pg_dump data-0%'")) {
+                            + "WHERE application_name LIKE 'backupkit-%data-0%'")) {
                         rs.next();
                         maxDumps.accumulateAndGet(rs.getInt(1), Math::max);
                     }
@@ -165,15 +181,17 @@ class PostgresRoundTripIT {
         watcher.join();
         Snapshot snapshot = ctx.snapshot(source);
 
-        @SuppressWarnings("unchecked")
-        Map<String, List<String>> shards = (Map<String, List<String>>) snapshot.metadata().get("shards");
-        assertEquals(4, shards.size(), "four data shards for four workers: " + shards);
-        String shardA = shards.entrySet().stream().filter(e -> e.getValue().contains("public.bank_a")).findFirst().orElseThrow().getKey();
-        String shardB = shards.entrySet().stream().filter(e -> e.getValue().contains("public.bank_b")).findFirst().orElseThrow().getKey();
-        assertNotEquals(shardA, shardB, "the two accounts tables are dumped by different pg_dump processes");
-        assertTrue(maxDumps.get() >= 2, "several pg_dump processes ran at once, saw at most " + maxDumps.get());
-        assertTrue(maxDumps.get() <= 4, "never more pg_dumps than workers, saw " + maxDumps.get());
+        Map<String, List<String>> streamsOf = streamsByTable(snapshot);
+        List<String> a = streamsOf.get("public.bank_a");
+        List<String> b = streamsOf.get("public.bank_b");
+        assertTrue(a.size() >= 2 && b.size() >= 2, "tables bigger than a fair share are dumped in page ranges: " + streamsOf);
+        assertTrue(a.stream().noneMatch(b::contains), "the two accounts tables are dumped by different processes: " + streamsOf);
+        assertTrue(snapshot.streams().stream().filter(st -> st.name().startsWith("data-0")).count() >= 4, snapshot.streams().toString());
+        assertTrue(maxDumps.get() >= 2, "several dump processes ran at once, saw at most " + maxDumps.get());
+        assertTrue(maxDumps.get() <= 4, "never more dump processes than workers, saw " + maxDumps.get());
         assertTrue(during > 0, "the writer committed transfers while the backup ran");
+        assertTrue(ctx.maxConcurrentStreams() <= 4, "never more open streams than the context's parallelism");
+        assertTrue(ctx.expectedBytesReported() > 4 * 10_000_000L, "expected bytes announced: " + ctx.expectedBytesReported());
 
         target(pg, "bank_copy").build().restore(ctx.restoreContext(snapshot, 4));
         String sums = pg.queryForString("bank_copy", "SELECT (SELECT sum(balance) FROM bank_a) + (SELECT sum(balance) FROM bank_b)");

@@ -15,7 +15,15 @@ public final class BackupMetadata {
 
     /** A table as recorded at backup time. */
     public record Table(String name, String schema, String table, boolean partitioned, String parent, long rows, long bytes,
-                        String stream, List<String> sequences, List<String> indexes, List<String> references) {
+                        String stream, List<String> sequences, List<String> indexes, List<String> references, List<String> parts) {
+        public Table(String name, String schema, String table, boolean partitioned, String parent, long rows, long bytes,
+                     String stream, List<String> sequences, List<String> indexes, List<String> references) {
+            this(name, schema, table, partitioned, parent, rows, bytes, stream, sequences, indexes, references, List.of());
+        }
+    }
+
+    /** A page range of a split table: COPY text for these columns. */
+    public record Part(String stream, String table, String schema, String name, List<String> columns) {
     }
 
     private BackupMetadata(Map<String, Object> raw) {
@@ -25,7 +33,7 @@ public final class BackupMetadata {
             Map<?, ?> m = (Map<?, ?>) o;
             t.add(new Table(str(m.get("name")), str(m.get("schema")), str(m.get("table")), Boolean.TRUE.equals(m.get("partitioned")),
                     str(m.get("parent")), num(m.get("rows")), num(m.get("bytes")), str(m.get("stream")),
-                    strings(m.get("sequences")), strings(m.get("indexes")), strings(m.get("references"))));
+                    strings(m.get("sequences")), strings(m.get("indexes")), strings(m.get("references")), strings(m.get("parts"))));
         }
         this.tables = List.copyOf(t);
     }
@@ -91,6 +99,19 @@ public final class BackupMetadata {
             }
         }
         return null;
+    }
+
+    /** COPY part streams by name. */
+    public Map<String, Part> parts() {
+        Map<String, Part> out = new LinkedHashMap<>();
+        if (raw.get("parts") instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> {
+                Map<?, ?> p = (Map<?, ?>) v;
+                out.put(k.toString(), new Part(k.toString(), str(p.get("table")), str(p.get("schema")), str(p.get("name")),
+                        strings(p.get("columns"))));
+            });
+        }
+        return out;
     }
 
     /** Shard stream name → tables (schema.table) in it. */

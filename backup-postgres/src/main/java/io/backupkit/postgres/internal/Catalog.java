@@ -74,7 +74,11 @@ public final class Catalog {
     }
 
     /** One table as the backup sees it. */
-    public record TableInfo(long oid, String schema, String name, boolean partitioned, String parent, long bytes) {
+    public record TableInfo(long oid, String schema, String name, boolean partitioned, String parent, long bytes, long pages) {
+        public TableInfo(long oid, String schema, String name, boolean partitioned, String parent, long bytes) {
+            this(oid, schema, name, partitioned, parent, bytes, 0);
+        }
+
         public String qualifiedName() {
             return schema + "." + name;
         }
@@ -90,7 +94,8 @@ public final class Catalog {
                 + " (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent "
                 + "   JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1), "
                 // pg_table_size includes TOAST, which is what pg_dump has to read
-                + " CASE WHEN c.relkind = 'r' THEN pg_table_size(c.oid) ELSE 0 END "
+                + " CASE WHEN c.relkind = 'r' THEN pg_table_size(c.oid) ELSE 0 END, "
+                + " CASE WHEN c.relkind = 'r' THEN pg_relation_size(c.oid) / current_setting('block_size')::bigint ELSE 0 END "
                 + "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 + "WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND " + USER_NAMESPACE + " AND "
                 + String.format(NOT_EXTENSION_MEMBER, "pg_class", "c.oid")
@@ -98,7 +103,22 @@ public final class Catalog {
         List<TableInfo> out = new ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
-                out.add(new TableInfo(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getString(5), rs.getLong(6)));
+                out.add(new TableInfo(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getString(5), rs.getLong(6), rs.getLong(7)));
+            }
+        }
+        return out;
+    }
+
+    /** Columns COPY can write and read back: not dropped, not generated; in table order. */
+    public static List<String> copyColumns(Connection c, long tableOid) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT attname FROM pg_attribute WHERE attrelid = ? AND attnum > 0 "
+                + "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum")) {
+            ps.setLong(1, tableOid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
             }
         }
         return out;

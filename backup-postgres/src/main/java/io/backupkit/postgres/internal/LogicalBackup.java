@@ -47,12 +47,47 @@ public final class LogicalBackup {
 
     private final PgConnectionConfig cfg;
     private final Path toolDirectory;
-    private final int jobs;
+    /** Tables smaller than this are never split: a pg_dump of them is quick anyway. */
+    static final long MIN_SPLIT_BYTES = 32L << 20;
 
-    public LogicalBackup(PgConnectionConfig cfg, Path toolDirectory, int jobs) {
+    private final int jobs;
+    private final boolean splitLargeTables;
+
+    public LogicalBackup(PgConnectionConfig cfg, Path toolDirectory, int jobs, boolean splitLargeTables) {
         this.cfg = cfg;
         this.toolDirectory = toolDirectory;
         this.jobs = jobs;
+        this.splitLargeTables = splitLargeTables;
+    }
+
+    /**
+     * One page range of a large table, dumped by COPY in the exported snapshot into its own stream.
+     * pg_dump's parallelism is by table, so one table bigger than a fair share would bound the
+     * whole backup; since PostgreSQL 14 a ctid range is a TID range scan that reads only its pages.
+     */
+    record TablePart(String stream, Catalog.TableInfo table, List<String> columns, long fromPage, long toPage) {
+        long weight() {
+            return table.pages() == 0 ? table.bytes() : table.bytes() * Math.max(1, (toPage < 0 ? table.pages() : toPage) - fromPage)
+                    / table.pages();
+        }
+
+        String copySql() {
+            String cols = columns.stream().map(Catalog::quoteIdent).collect(java.util.stream.Collectors.joining(", "));
+            return "COPY (SELECT " + cols + " FROM ONLY " + table.sql() + " WHERE ctid >= '(" + fromPage + ",0)'::tid"
+                    + (toPage < 0 ? "" : " AND ctid < '(" + toPage + ",0)'::tid") + ") TO STDOUT";
+        }
+
+        Map<String, Object> metadata() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("table", table.qualifiedName());
+            m.put("schema", table.schema());
+            m.put("name", table.name());
+            m.put("columns", columns);
+            m.put("fromPage", fromPage);
+            m.put("toPage", toPage);
+            m.put("format", "copy-text");
+            return m;
+        }
     }
 
     public static String shardStreamName(int index) {
@@ -93,7 +128,31 @@ public final class LogicalBackup {
 
             List<Catalog.TableInfo> dataTables = tables.stream().filter(t -> !t.partitioned()).toList();
             int shardCount = Math.max(1, Math.min(jobs > 0 ? jobs : context.parallelism(), context.parallelism()));
-            List<ShardPlanner.Shard> shards = ShardPlanner.plan(dataTables, shardCount);
+            long totalBytes = dataTables.stream().mapToLong(Catalog.TableInfo::bytes).sum();
+            long fairShare = totalBytes / shardCount;
+            List<Catalog.TableInfo> wholeTables = new ArrayList<>();
+            List<Catalog.TableInfo> splitTables = new ArrayList<>();
+            for (Catalog.TableInfo t : dataTables) {
+                boolean split = splitLargeTables && shardCount > 1 && serverMajor >= 14 && t.bytes() >= MIN_SPLIT_BYTES
+                        && t.bytes() > fairShare && t.pages() >= shardCount;
+                (split ? splitTables : wholeTables).add(t);
+            }
+            List<ShardPlanner.Shard> shards = ShardPlanner.plan(wholeTables, shardCount);
+            List<TablePart> parts = new ArrayList<>();
+            Map<Long, List<String>> partsOf = new LinkedHashMap<>();
+            int streamNo = shards.size();
+            for (Catalog.TableInfo t : splitTables) {
+                int k = (int) Math.min(shardCount, Math.max(2, (t.bytes() + fairShare - 1) / Math.max(1, fairShare)));
+                List<String> columns = Catalog.copyColumns(c, t.oid());
+                for (int i = 0; i < k; i++) {
+                    long from = t.pages() * i / k;
+                    // the last range is open-ended, so rows on pages past the size estimate are never lost
+                    long to = i == k - 1 ? -1 : t.pages() * (i + 1) / k;
+                    TablePart part = new TablePart(shardStreamName(streamNo++), t, columns, from, to);
+                    parts.add(part);
+                    partsOf.computeIfAbsent(t.oid(), x -> new ArrayList<>()).add(part.stream());
+                }
+            }
             Map<Long, String> streamOf = new LinkedHashMap<>();
             Map<String, List<String>> shardTables = new LinkedHashMap<>();
             for (ShardPlanner.Shard s : shards) {
@@ -104,7 +163,6 @@ public final class LogicalBackup {
                 }
                 shardTables.put(shardStreamName(s.index()), names);
             }
-            long totalBytes = dataTables.stream().mapToLong(Catalog.TableInfo::bytes).sum();
             context.expectedBytes(totalBytes);
 
             db.forEach((k, v) -> {
@@ -120,6 +178,9 @@ public final class LogicalBackup {
             context.putMetadata("schemaFingerprint", fingerprint);
             context.putMetadata("largeObjects", largeObjects);
             context.putMetadata("shards", shardTables);
+            Map<String, Object> partMeta = new LinkedHashMap<>();
+            parts.forEach(p -> partMeta.put(p.stream(), p.metadata()));
+            context.putMetadata("parts", partMeta);
 
             // dump tasks largest first; the small schema and leftover dumps fill in as shards finish
             List<DumpTask> tasks = new ArrayList<>();
@@ -128,15 +189,18 @@ public final class LogicalBackup {
                 for (Catalog.TableInfo t : s.tables()) {
                     args.add("--table=" + pattern(t));
                 }
-                tasks.add(new DumpTask(shardStreamName(s.index()), s.bytes() + 1, args));
+                tasks.add(new DumpTask(shardStreamName(s.index()), s.bytes() + 1, args, null));
             }
-            tasks.add(new DumpTask(PRE_DATA, 0, List.of("--section=pre-data")));
+            for (TablePart p : parts) {
+                tasks.add(new DumpTask(p.stream(), p.weight() + 1, List.of(), p));
+            }
+            tasks.add(new DumpTask(PRE_DATA, 0, List.of("--section=pre-data"), null));
             List<String> otherArgs = new ArrayList<>(List.of("--section=data"));
             for (Catalog.TableInfo t : dataTables) {
                 otherArgs.add("--exclude-table=" + pattern(t));
             }
-            tasks.add(new DumpTask(OTHER_DATA, 0, otherArgs));
-            tasks.add(new DumpTask(POST_DATA, 0, List.of("--section=post-data")));
+            tasks.add(new DumpTask(OTHER_DATA, 0, otherArgs, null));
+            tasks.add(new DumpTask(POST_DATA, 0, List.of("--section=post-data"), null));
             Map<String, Long> rows = runDumps(context, tools, snapshotId, tasks, shardCount, c, dataTables);
 
             List<Map<String, Object>> tableMeta = new ArrayList<>();
@@ -152,6 +216,7 @@ public final class LogicalBackup {
                 m.put("rows", t.partitioned() ? 0L : rows.get(t.qualifiedName()));
                 m.put("bytes", t.bytes());
                 m.put("stream", streamOf.get(t.oid()));
+                m.put("parts", partsOf.getOrDefault(t.oid(), List.of()));
                 m.put("sequences", owned.getOrDefault(t.oid(), List.of()));
                 m.put("indexes", indexes.getOrDefault(t.oid(), List.of()));
                 m.put("references", refs.getOrDefault(t.oid(), List.of()));
@@ -184,7 +249,7 @@ public final class LogicalBackup {
         return "\"" + t.schema().replace("\"", "\"\"") + "\".\"" + t.name().replace("\"", "\"\"") + "\"";
     }
 
-    private record DumpTask(String stream, long weight, List<String> args) {
+    private record DumpTask(String stream, long weight, List<String> args, TablePart part) {
     }
 
     private Map<String, Long> runDumps(BackupContext context, ToolRunner tools, String snapshotId, List<DumpTask> tasks,
@@ -195,6 +260,7 @@ public final class LogicalBackup {
         AtomicBoolean failed = new AtomicBoolean();
         java.util.concurrent.atomic.AtomicReference<RuntimeException> firstFailure = new java.util.concurrent.atomic.AtomicReference<>();
         ConcurrentLinkedQueue<RunningCommand> running = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<org.postgresql.PGConnection> copies = new ConcurrentLinkedQueue<>();
         AtomicInteger seq = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "backupkit-pg_dump-" + seq.incrementAndGet());
@@ -207,12 +273,17 @@ public final class LogicalBackup {
                 DumpTask task;
                 while (!failed.get() && (task = queue.poll()) != null) {
                     try {
-                        dump(context, tools, snapshotId, task, running);
+                        if (task.part() != null) {
+                            copyPart(context, snapshotId, task.part(), failed, copies);
+                        } else {
+                            dump(context, tools, snapshotId, task, running);
+                        }
                     } catch (RuntimeException e) {
                         // remember the root failure before stopping the others, whose errors are only consequences
                         firstFailure.compareAndSet(null, e);
                         failed.set(true);
                         running.forEach(RunningCommand::destroy);
+                        copies.forEach(LogicalBackup::cancelQuietly);
                         throw e;
                     }
                 }
@@ -235,6 +306,7 @@ public final class LogicalBackup {
             firstFailure.compareAndSet(null, countFailure);
             failed.set(true);
             running.forEach(RunningCommand::destroy);
+            copies.forEach(LogicalBackup::cancelQuietly);
         }
         for (Future<?> f : futures) {
             try {
@@ -253,6 +325,49 @@ public final class LogicalBackup {
             throw first instanceof BackupException ? first : new EngineException("backup of " + cfg.describe() + " failed: " + first, first);
         }
         return rows;
+    }
+
+    private static void cancelQuietly(org.postgresql.PGConnection c) {
+        try {
+            c.cancelQuery();
+        } catch (SQLException | RuntimeException ignored) {
+            // the connection is going away anyway
+        }
+    }
+
+    private void copyPart(BackupContext context, String snapshotId, TablePart part, AtomicBoolean failed,
+                          ConcurrentLinkedQueue<org.postgresql.PGConnection> copies) {
+        long start = System.nanoTime();
+        org.postgresql.PGConnection pg = null;
+        try (Connection pc = Catalog.connect(cfg, "backupkit-copy " + part.stream())) {
+            pg = pc.unwrap(org.postgresql.PGConnection.class);
+            copies.add(pg);
+            pc.setAutoCommit(false);
+            try (Statement st = pc.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                st.execute("SET TRANSACTION SNAPSHOT " + Catalog.quoteLiteral(snapshotId));
+            }
+            if (failed.get()) {
+                return;
+            }
+            org.postgresql.copy.CopyManager copy = pg.getCopyAPI();
+            long bytes;
+            try (OutputStream out = context.newStream(part.stream())) {
+                bytes = copy.copyOut(part.copySql(), out);
+            }
+            pc.commit();
+            LOG.debug("COPY {} pages {}..{} of {}: {} bytes in {} ms", part.stream(), part.fromPage(), part.toPage(),
+                    part.table().qualifiedName(), bytes, (System.nanoTime() - start) / 1_000_000);
+        } catch (SQLException e) {
+            throw Catalog.sqlError("COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
+                    + (part.toPage() < 0 ? "end" : part.toPage()) + " from " + cfg.describe(), e);
+        } catch (IOException e) {
+            throw new EngineException("copying " + part.stream() + " into the repository failed: " + e.getMessage(), e);
+        } finally {
+            if (pg != null) {
+                copies.remove(pg);
+            }
+        }
     }
 
     private void dump(BackupContext context, ToolRunner tools, String snapshotId, DumpTask task,

@@ -123,6 +123,11 @@ public final class LogicalRestore {
                 out.add(e.getKey());
             }
         }
+        for (BackupMetadata.Part p : meta.parts().values()) {
+            if (!selective() || chosenNames.contains(p.table())) {
+                out.add(p.stream());
+            }
+        }
         if (snapshot.stream(LogicalBackup.OTHER_DATA).isPresent()) {
             out.add(LogicalBackup.OTHER_DATA);
         }
@@ -173,7 +178,8 @@ public final class LogicalRestore {
             }
             for (BackupMetadata.Table t : chosen) {
                 if (!t.partitioned()) {
-                    actions.add("restore table " + t.name() + " (" + t.rows() + " rows, " + human(t.bytes()) + " on the source) from " + t.stream());
+                    actions.add("restore table " + t.name() + " (" + t.rows() + " rows, " + human(t.bytes()) + " on the source) from "
+                            + (t.parts().isEmpty() ? t.stream() : t.parts().size() + " parallel parts " + String.join(", ", t.parts())));
                 }
             }
         }
@@ -239,15 +245,22 @@ public final class LogicalRestore {
                     timescale(target, meta, true);
                 }
                 try {
+                    long t = System.nanoTime();
                     if (!options.dataOnly()) {
                         restoreSerial(context, tools, files, target, LogicalBackup.PRE_DATA, meta, chosen);
                     }
+                    long preMs = (System.nanoTime() - t) / 1_000_000;
+                    t = System.nanoTime();
                     if (!options.schemaOnly()) {
                         restoreData(context, tools, files, target, dataStreams(snapshot, meta, chosen), meta, chosen);
                     }
+                    long dataMs = (System.nanoTime() - t) / 1_000_000;
+                    t = System.nanoTime();
                     if (!options.dataOnly()) {
                         restorePostData(context, tools, files, target, meta, chosen);
                     }
+                    LOG.info("restore phases into {}: pre-data {} ms, data {} ms, post-data {} ms", target.describe(), preMs, dataMs,
+                            (System.nanoTime() - t) / 1_000_000);
                 } finally {
                     if (timescale) {
                         timescale(target, meta, false);
@@ -359,6 +372,11 @@ public final class LogicalRestore {
                 String stream;
                 while (!failed.get() && (stream = queue.poll()) != null) {
                     try {
+                        BackupMetadata.Part part = meta.parts().get(stream);
+                        if (part != null) {
+                            copyIn(context, target, part, disableTriggers);
+                            continue;
+                        }
                         String list = listFor(context, tools, files, stream, meta, chosen);
                         CommandSpec.Builder b = tools.command("pg_restore").args(baseArgs(target, stream));
                         if (disableTriggers) {
@@ -391,6 +409,25 @@ public final class LogicalRestore {
         }
         if (first.get() != null) {
             throw first.get();
+        }
+    }
+
+    private void copyIn(RestoreContext context, PgConnectionConfig target, BackupMetadata.Part part, boolean disableTriggers) {
+        String sql = "COPY " + Catalog.qualified(part.schema(), part.name()) + " ("
+                + part.columns().stream().map(Catalog::quoteIdent).collect(java.util.stream.Collectors.joining(", ")) + ") FROM STDIN";
+        try (Connection c = Catalog.connect(target, "backupkit-copy " + part.stream());
+             InputStream in = context.openStream(part.stream())) {
+            if (disableTriggers) {
+                try (Statement st = c.createStatement()) {
+                    // what pg_restore --disable-triggers does for its streams
+                    st.execute("SET session_replication_role = replica");
+                }
+            }
+            c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn(sql, in);
+        } catch (SQLException e) {
+            throw Catalog.sqlError("COPY of " + part.stream() + " into " + part.table() + " in " + target.describe(), e);
+        } catch (IOException e) {
+            throw new EngineException("reading stream " + part.stream() + " failed: " + e.getMessage(), e);
         }
     }
 

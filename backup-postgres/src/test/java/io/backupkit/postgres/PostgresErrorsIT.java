@@ -1,6 +1,8 @@
 package io.backupkit.postgres;
 
 import io.backupkit.BackupException;
+import io.backupkit.BackupManager;
+import io.backupkit.Repository;
 import io.backupkit.ConfigurationException;
 import io.backupkit.EngineException;
 import io.backupkit.postgres.testing.EphemeralPostgres;
@@ -17,6 +19,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -161,6 +164,40 @@ class PostgresErrorsIT {
             assertTrue(e instanceof EngineException, e.toString());
             assertTrue(e.getMessage().contains("failed"), e.getMessage());
             assertTrue(e.getMessage().contains(doomed.port() + "/big"), e.getMessage());
+        }
+    }
+
+    @Test
+    void serverGoneMidBackup_throughTheRepository_leavesNoSnapshot(@TempDir Path dir) throws Exception {
+        try (EphemeralPostgres doomed = EphemeralPostgres.start();
+             Repository repo = Repository.builder().location(dir.resolve("repo").toString()).password("pw".toCharArray()).openOrCreate()) {
+            doomed.createDatabase("big");
+            doomed.execute("big", "CREATE TABLE a AS SELECT i, repeat(md5(i::text), 8) AS pad FROM generate_series(1, 400000) i;"
+                    + "CREATE TABLE b AS SELECT i, repeat(md5(i::text), 8) AS pad FROM generate_series(1, 400000) i");
+            CountDownLatch started = new CountDownLatch(1);
+            Thread killer = new Thread(() -> {
+                try {
+                    started.await(60, TimeUnit.SECONDS);
+                    // kill as soon as a dump process is connected and streaming
+                    for (int i = 0; i < 2000; i++) {
+                        if (!doomed.query("postgres", "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'backupkit-%data-0%'")
+                                .isEmpty()) {
+                            break;
+                        }
+                        Thread.sleep(2);
+                    }
+                    doomed.kill();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            killer.start();
+            started.countDown();
+            BackupException e = assertThrows(BackupException.class, () -> BackupManager.builder().repository(repo)
+                    .source(source(doomed, "big")).parallelism(2).build().backup());
+            killer.join();
+            assertTrue(e.getMessage().contains("big"), e.getMessage());
+            assertEquals(List.of(), repo.snapshots().list(), "a failed backup lists no snapshot");
         }
     }
 

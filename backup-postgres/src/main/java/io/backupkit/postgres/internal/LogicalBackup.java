@@ -96,6 +96,7 @@ public final class LogicalBackup {
 
     public void run(BackupContext context) {
         ToolRunner tools = new ToolRunner(context.commandExecutor(), toolDirectory, cfg);
+        long started = System.nanoTime();
         try (Connection c = Catalog.connect(cfg, "backupkit-backup")) {
             String serverVersion = Catalog.serverVersion(c);
             int serverMajor = Catalog.serverVersionNum(c) / 10000;
@@ -107,6 +108,7 @@ public final class LogicalBackup {
             }
             ToolRunner.Version restoreVersion = tools.version("pg_restore");
 
+            Catalog.prepareDataSession(c);
             c.setAutoCommit(false);
             String snapshotId;
             try (Statement st = c.createStatement()) {
@@ -201,7 +203,12 @@ public final class LogicalBackup {
             }
             tasks.add(new DumpTask(OTHER_DATA, 0, otherArgs, null));
             tasks.add(new DumpTask(POST_DATA, 0, List.of("--section=post-data"), null));
-            Map<String, Long> rows = runDumps(context, tools, snapshotId, tasks, shardCount, c, dataTables);
+            // split tables are counted by their COPY parts (COPY reports its rows), the rest with count(*) here
+            long prepared = System.nanoTime();
+            Map<String, Long> rows = runDumps(context, tools, snapshotId, tasks, shardCount, c, wholeTables);
+            LOG.info("backup of {}: {} tables ({} split into {} page ranges) in {} data streams; catalog {} ms, dumps {} ms", cfg.describe(),
+                    dataTables.size(), splitTables.size(), parts.size(), shards.size() + parts.size(),
+                    (prepared - started) / 1_000_000, (System.nanoTime() - prepared) / 1_000_000);
 
             List<Map<String, Object>> tableMeta = new ArrayList<>();
             for (Catalog.TableInfo t : tables) {
@@ -267,6 +274,7 @@ public final class LogicalBackup {
             t.setDaemon(true);
             return t;
         });
+        Map<String, Long> rows = new java.util.concurrent.ConcurrentHashMap<>();
         List<Future<?>> futures = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
             futures.add(pool.submit(() -> {
@@ -274,7 +282,8 @@ public final class LogicalBackup {
                 while (!failed.get() && (task = queue.poll()) != null) {
                     try {
                         if (task.part() != null) {
-                            copyPart(context, snapshotId, task.part(), failed, copies);
+                            long copied = copyPart(context, snapshotId, task.part(), failed, copies);
+                            rows.merge(task.part().table().qualifiedName(), copied, Long::sum);
                         } else {
                             dump(context, tools, snapshotId, task, running);
                         }
@@ -291,7 +300,6 @@ public final class LogicalBackup {
             }));
         }
         pool.shutdown();
-        Map<String, Long> rows = new LinkedHashMap<>();
         RuntimeException countFailure = null;
         try {
             // exact counts in the exported snapshot, while the dumps run
@@ -335,29 +343,33 @@ public final class LogicalBackup {
         }
     }
 
-    private void copyPart(BackupContext context, String snapshotId, TablePart part, AtomicBoolean failed,
+    /** Returns the rows copied. */
+    private long copyPart(BackupContext context, String snapshotId, TablePart part, AtomicBoolean failed,
                           ConcurrentLinkedQueue<org.postgresql.PGConnection> copies) {
         long start = System.nanoTime();
         org.postgresql.PGConnection pg = null;
         try (Connection pc = Catalog.connect(cfg, "backupkit-copy " + part.stream())) {
             pg = pc.unwrap(org.postgresql.PGConnection.class);
             copies.add(pg);
+            Catalog.prepareDataSession(pc);
             pc.setAutoCommit(false);
             try (Statement st = pc.createStatement()) {
                 st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
                 st.execute("SET TRANSACTION SNAPSHOT " + Catalog.quoteLiteral(snapshotId));
             }
             if (failed.get()) {
-                return;
+                return 0;
             }
             org.postgresql.copy.CopyManager copy = pg.getCopyAPI();
-            long bytes;
-            try (OutputStream out = context.newStream(part.stream())) {
-                bytes = copy.copyOut(part.copySql(), out);
+            long copied;
+            // COPY hands over one row per write: batch them before they reach the chunker
+            try (OutputStream out = new java.io.BufferedOutputStream(context.newStream(part.stream()), COPY_BUFFER)) {
+                copied = copy.copyOut(part.copySql(), out);
             }
             pc.commit();
-            LOG.debug("COPY {} pages {}..{} of {}: {} bytes in {} ms", part.stream(), part.fromPage(), part.toPage(),
-                    part.table().qualifiedName(), bytes, (System.nanoTime() - start) / 1_000_000);
+            LOG.debug("COPY {} pages {}..{} of {}: {} rows in {} ms", part.stream(), part.fromPage(), part.toPage(),
+                    part.table().qualifiedName(), copied, (System.nanoTime() - start) / 1_000_000);
+            return copied;
         } catch (SQLException e) {
             throw Catalog.sqlError("COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
                     + (part.toPage() < 0 ? "end" : part.toPage()) + " from " + cfg.describe(), e);
@@ -389,7 +401,7 @@ public final class LogicalBackup {
             rc.stdin().close();
             long bytes;
             try (InputStream in = rc.stdout(); OutputStream out = context.newStream(task.stream())) {
-                bytes = in.transferTo(out);
+                bytes = copy(in, out);
             }
             int exit = rc.waitFor();
             String tail = err.await();
@@ -407,6 +419,23 @@ public final class LogicalBackup {
             running.remove(rc);
             rc.close();
         }
+    }
+
+    static final int COPY_BUFFER = 1 << 20;
+
+    /** Like transferTo, with a buffer big enough that per-write costs downstream do not matter. */
+    static long copy(InputStream in, OutputStream out) throws IOException {
+        byte[] buf = new byte[256 * 1024];
+        long total = 0;
+        int n;
+        while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+            out.write(buf, 0, n);
+            total += n;
+            if (n < buf.length) {
+                break; // readNBytes stops short only at the end of the stream
+            }
+        }
+        return total;
     }
 
     static List<String> sorted(List<String> in) {

@@ -17,7 +17,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -438,9 +437,4 @@ public final class LogicalBackup {
         return total;
     }
 
-    static List<String> sorted(List<String> in) {
-        List<String> l = new ArrayList<>(in);
-        Collections.sort(l);
-        return l;
-    }
 }

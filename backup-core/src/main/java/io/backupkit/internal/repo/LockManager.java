@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Executors;
@@ -41,9 +42,17 @@ public final class LockManager {
         }
     }
 
+    private final Clock clock;
+
     public LockManager(Storage storage, Sealer sealer) {
+        this(storage, sealer, Clock.systemUTC());
+    }
+
+    /** With a clock of its own, so tests can hold locks that look old. */
+    public LockManager(Storage storage, Sealer sealer, Clock clock) {
         this.storage = storage;
         this.sealer = sealer;
+        this.clock = clock;
     }
 
     /** A held lock; close() releases it. */
@@ -68,7 +77,7 @@ public final class LockManager {
         void refresh() {
             try {
                 String old = name;
-                name = write(new LockInfo(info.kind(), info.host(), info.pid(), info.operation(), info.created(), Instant.now()));
+                name = write(new LockInfo(info.kind(), info.host(), info.pid(), info.operation(), info.created(), clock.instant()));
                 storage.delete(old);
             } catch (RuntimeException e) {
                 LOG.warn("refreshing lock {} failed: {}", name, e.getMessage());
@@ -90,7 +99,7 @@ public final class LockManager {
     public Lock acquire(boolean exclusive, String operation) {
         checkConflicts(exclusive, null);
         LockInfo info = new LockInfo(exclusive ? "exclusive" : "shared", host(), ProcessHandle.current().pid(), operation,
-                Instant.now(), Instant.now());
+                clock.instant(), clock.instant());
         String name = write(info);
         try {
             // two writers may have checked at the same time: check again now that ours is visible
@@ -127,7 +136,7 @@ public final class LockManager {
             if (!exclusive && !"exclusive".equals(other.kind())) {
                 continue;
             }
-            Duration age = Duration.between(other.refreshed(), Instant.now());
+            Duration age = Duration.between(other.refreshed(), clock.instant());
             boolean stale = age.compareTo(STALE_AFTER) > 0;
             String what = stale ? "a stale " : "";
             throw new RepositoryLockedException("repository " + storage.location() + " is locked by " + what + other.kind()

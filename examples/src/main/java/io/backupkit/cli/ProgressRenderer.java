@@ -150,6 +150,10 @@ final class ProgressRenderer implements ProgressListener, AutoCloseable {
 
     /** Seconds left at the average rate so far, or -1 when unknown. */
     private long etaSeconds(long now) {
+        if (now - started < 1_000_000_000L && bytes < expected) {
+            // the rate of the first moments is mostly start-up cost: an ETA from it would be wild
+            return -1;
+        }
         double r = rate(now);
         if (expected <= 0 || r <= 0 || bytes >= expected) {
             return expected > 0 && bytes >= expected ? 0 : -1;

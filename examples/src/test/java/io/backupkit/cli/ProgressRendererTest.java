@@ -147,6 +147,17 @@ class ProgressRendererTest {
         assertTrue(r.plainLine(clock.get()).endsWith("ETA 0:00"));
     }
 
+    @Test
+    void noEta_duringTheFirstSecond() {
+        ProgressRenderer r = renderer(ProgressRenderer.Mode.BAR);
+        advance(200);
+        r.onProgress(progress(5_000, 0, 100 * MIB));
+        assertTrue(r.barLine(clock.get()).endsWith("ETA --:--"), r.barLine(clock.get()));
+        advance(1000);
+        r.onProgress(progress(10 * MIB, 0, 100 * MIB));
+        assertFalse(r.barLine(clock.get()).endsWith("ETA --:--"), r.barLine(clock.get()));
+    }
+
     @ParameterizedTest
     @CsvSource({"0.0,12,[>         ]", "0.5,12,[=====>    ]", "1.0,12,[==========]", "1.7,7,[=====]", "-1,4,[> ]"})
     void bar_fillsProportionally(double fraction, int width, String expected) {

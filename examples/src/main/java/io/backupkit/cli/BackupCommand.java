@@ -54,7 +54,7 @@ final class BackupCommand extends CliCommand {
         }
         BackupSource source = engine.source(url, database.options(terminal, extra));
         BackupResult result;
-        try (Repository repo = repository.open(terminal, compression);
+        try (Repository repo = repository.open(terminal, compression, !json());
              ProgressRenderer progress = progress("backup")) {
             BackupManager.Builder b = BackupManager.builder().repository(repo).source(source).listener(progress);
             if (jobs != null) {

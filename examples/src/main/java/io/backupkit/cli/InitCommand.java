@@ -32,11 +32,18 @@ final class InitCommand extends CliCommand {
         if (unencrypted && hasKey) {
             throw usage("--unencrypted creates a repository without a key: do not also give a password or key file");
         }
+        char[] typed = null;
         if (!unencrypted && !hasKey) {
-            throw usage("a new repository needs a key: set BACKUPKIT_PASSWORD, or give --password-file FILE or "
-                    + "--key-file FILE (or --unencrypted for no encryption)");
+            typed = terminal.interactive && !json() ? RepositoryOptions.askNewPassword(terminal) : null;
+            if (typed == null) {
+                throw usage("a new repository needs a key: set BACKUPKIT_PASSWORD, or give --password-file FILE or "
+                        + "--key-file FILE (or --unencrypted for no encryption)");
+            }
         }
         Repository.Builder b = repository.builder(terminal, true);
+        if (typed != null) {
+            b.password(typed);
+        }
         if (unencrypted) {
             b.unencrypted();
         }

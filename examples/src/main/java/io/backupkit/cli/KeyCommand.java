@@ -47,7 +47,7 @@ final class KeyCommand implements Runnable {
 
         @Override
         int run() {
-            try (Repository repo = repository.open(terminal, null)) {
+            try (Repository repo = repository.open(terminal, null, !json())) {
                 List<KeySlotInfo> keys = repo.keys().list();
                 if (json()) {
                     ObjectNode n = Json.object();
@@ -103,7 +103,7 @@ final class KeyCommand implements Runnable {
                 }
                 provider = KeyProviders.password(pw);
             }
-            try (Repository repo = repository.open(terminal, null)) {
+            try (Repository repo = repository.open(terminal, null, !json())) {
                 KeySlotInfo added = repo.keys().add(provider);
                 if (json()) {
                     ObjectNode n = Json.object();
@@ -132,7 +132,7 @@ final class KeyCommand implements Runnable {
 
         @Override
         int run() {
-            try (Repository repo = repository.open(terminal, null)) {
+            try (Repository repo = repository.open(terminal, null, !json())) {
                 repo.keys().remove(id);
                 if (json()) {
                     ObjectNode n = Json.object();

@@ -27,7 +27,7 @@ final class ListCommand extends CliCommand {
 
     @Override
     int run() {
-        try (Repository repo = repository.open(terminal, null)) {
+        try (Repository repo = repository.open(terminal, null, !json())) {
             List<Snapshot> snapshots = repo.snapshots().list();
             if (json()) {
                 ObjectNode n = Json.object();

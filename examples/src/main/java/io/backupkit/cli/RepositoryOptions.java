@@ -59,11 +59,45 @@ final class RepositoryOptions {
         return b;
     }
 
-    Repository open(Terminal terminal, String compression) {
+    Repository open(Terminal terminal, String compression, boolean mayPrompt) {
         Repository.Builder b = builder(terminal, false);
         if (compression != null) {
             b.compression(compression);
         }
-        return b.open();
+        try {
+            return b.open();
+        } catch (ConfigurationException e) {
+            // no key given and the repository turns out to be encrypted: a person at a terminal is asked
+            boolean askable = mayPrompt && terminal.interactive && !hasKey(terminal)
+                    && e.getMessage() != null && e.getMessage().contains("encrypted");
+            if (!askable) {
+                throw e;
+            }
+            char[] password = terminal.askSecret("Repository password: ");
+            if (password == null || password.length == 0) {
+                throw e;
+            }
+            Repository.Builder retry = Repository.builder().location(location(terminal)).password(password);
+            if (compression != null) {
+                retry.compression(compression);
+            }
+            return retry.open();
+        }
+    }
+
+    /** A new password typed twice at the terminal (init), or null without a terminal. */
+    static char[] askNewPassword(Terminal terminal) {
+        char[] first = terminal.askSecret("New repository password: ");
+        if (first == null) {
+            return null;
+        }
+        if (first.length == 0) {
+            throw new ConfigurationException("the repository password must not be empty");
+        }
+        char[] second = terminal.askSecret("Repeat the password: ");
+        if (second == null || !java.util.Arrays.equals(first, second)) {
+            throw new ConfigurationException("the two passwords differ; nothing was created");
+        }
+        return first;
     }
 }

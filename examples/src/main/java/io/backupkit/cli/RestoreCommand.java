@@ -108,7 +108,7 @@ final class RestoreCommand extends CliCommand {
         DatabaseEngine engine = Engines.forUrl(target);
         RestoreTarget restoreTarget = engine.target(target, database.options(terminal, engineOptions()));
         RestoreResult result;
-        try (Repository repo = repository.open(terminal, null);
+        try (Repository repo = repository.open(terminal, null, !json());
              ProgressRenderer progress = dryRun ? ProgressRenderer.none() : progress("restore")) {
             Snapshot s = repo.snapshots().get(snapshot);
             if (tables == null && !schemaOnly) {

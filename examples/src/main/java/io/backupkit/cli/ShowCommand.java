@@ -30,7 +30,7 @@ final class ShowCommand extends CliCommand {
 
     @Override
     int run() {
-        try (Repository repo = repository.open(terminal, null)) {
+        try (Repository repo = repository.open(terminal, null, !json())) {
             Snapshot s = repo.snapshots().get(snapshot);
             if (json()) {
                 ObjectNode n = Json.object();

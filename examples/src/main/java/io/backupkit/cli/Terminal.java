@@ -56,6 +56,15 @@ final class Terminal {
         return console.readLine("%s", prompt);
     }
 
+    /** Reads a secret from the terminal without echoing it; null when there is no terminal. */
+    char[] askSecret(String prompt) {
+        if (console == null) {
+            return null;
+        }
+        err.flush();
+        return console.readPassword("%s", prompt);
+    }
+
     /** Terminal width for progress bars: $COLUMNS, else 80. */
     int columns() {
         try {

@@ -75,7 +75,7 @@ final class VerifyCommand extends CliCommand {
             throw usage("--scratch is only used by --level comprehensive");
         }
         List<VerificationReport> reports = new ArrayList<>();
-        try (Repository repo = repository.open(terminal, null)) {
+        try (Repository repo = repository.open(terminal, null, !json())) {
             List<String> ids = all ? repo.snapshots().list().stream().map(Snapshot::id).toList()
                     : List.of(repo.snapshots().get(snapshot == null ? "latest" : snapshot).id());
             for (String id : ids) {

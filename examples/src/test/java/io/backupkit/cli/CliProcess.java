@@ -75,6 +75,62 @@ final class CliProcess {
         return exec(cmd, env, null, Arrays.asList(args));
     }
 
+    /**
+     * Runs the CLI in a pseudo-terminal and answers its prompts like a person: each answer is typed
+     * only once its prompt has appeared, as echo is switched off only while a prompt waits.
+     */
+    static Result runInPseudoTerminalAnswering(Map<String, String> env, List<String> promptsAndAnswers, String... args) {
+        StringBuilder line = new StringBuilder(shellQuote(Path.of(System.getProperty("java.home"), "bin", "java").toString()))
+                .append(" -jar ").append(shellQuote(JAR.toString()));
+        for (String a : args) {
+            line.append(' ').append(shellQuote(a));
+        }
+        try {
+            ProcessBuilder pb = new ProcessBuilder("script", "-qefc", line.toString(), "/dev/null").redirectErrorStream(true);
+            pb.environment().keySet().removeIf(k -> k.startsWith("BACKUPKIT_") || k.startsWith("PG"));
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            StringBuffer output = new StringBuffer();
+            Thread reader = new Thread(() -> {
+                try (var in = p.getInputStream()) {
+                    byte[] buf = new byte[4096];
+                    int n;
+                    while ((n = in.read(buf)) > 0) {
+                        output.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+                    }
+                } catch (IOException ignored) {
+                    // process ended
+                }
+            });
+            reader.start();
+            int searchFrom = 0;
+            for (int i = 0; i + 1 < promptsAndAnswers.size(); i += 2) {
+                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+                int at;
+                while ((at = output.indexOf(promptsAndAnswers.get(i), searchFrom)) < 0) {
+                    if (System.nanoTime() > deadline || !p.isAlive()) {
+                        fail("prompt '" + promptsAndAnswers.get(i) + "' never appeared:\n" + output);
+                    }
+                    Thread.sleep(20);
+                }
+                searchFrom = at + promptsAndAnswers.get(i).length();
+                p.getOutputStream().write((promptsAndAnswers.get(i + 1) + "\n").getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().flush();
+            }
+            if (!p.waitFor(5, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                fail("backupkit " + Arrays.asList(args) + " did not finish in 5 minutes:\n" + output);
+            }
+            reader.join(10_000);
+            return new Result(Arrays.asList(args), p.exitValue(), output.toString(), "");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static String shellQuote(String s) {
         return "'" + s.replace("'", "'\\''") + "'";
     }

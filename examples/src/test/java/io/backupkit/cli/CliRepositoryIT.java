@@ -156,6 +156,32 @@ class CliRepositoryIT {
     }
 
     @Test
+    void atATerminal_passwordsAreAskedForWithoutEcho() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "util-linux script is installed");
+        Path repo = dir.resolve("typed");
+        String typed = "typed secret 42";
+        CliProcess.Result init = CliProcess.runInPseudoTerminalAnswering(Map.of(),
+                java.util.List.of("New repository password: ", typed, "Repeat the password: ", typed), "init", "--repo", repo.toString())
+                .expect(0);
+        assertTrue(init.stdout().contains("created repository"), init.toString());
+        assertFalse(init.stdout().contains(typed), "not echoed: " + init);
+
+        CliProcess.Result list = CliProcess.runInPseudoTerminalAnswering(Map.of(),
+                java.util.List.of("Repository password: ", typed), "list", "--repo", repo.toString()).expect(0);
+        assertTrue(list.stdout().contains("no snapshots"), list.toString());
+        assertFalse(list.stdout().contains(typed), "not echoed: " + list);
+
+        CliProcess.runInPseudoTerminalAnswering(Map.of(), java.util.List.of("Repository password: ", "wrong"),
+                "list", "--repo", repo.toString()).expect(3);
+        CliProcess.runInPseudoTerminalAnswering(Map.of(),
+                java.util.List.of("New repository password: ", "a", "Repeat the password: ", "b"), "init", "--repo", dir.resolve("x").toString())
+                .expect(2);
+        assertFalse(Files.exists(dir.resolve("x").resolve("config")));
+        // without a terminal nobody is asked
+        CliProcess.run(Map.of(), "list", "--repo", repo.toString()).expect(2);
+    }
+
+    @Test
     void version_listsThePlugInsMergedIntoTheJar() {
         CliProcess.Result r = CliProcess.run(Map.of(), "--version").expect(0);
         assertTrue(r.stdout().startsWith("backupkit 0.1.0"), r.toString());

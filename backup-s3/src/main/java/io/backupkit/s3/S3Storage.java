@@ -4,6 +4,7 @@ import io.backupkit.BackupException;
 import io.backupkit.ConfigurationException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.StorageException;
+import io.backupkit.s3.internal.Checksums;
 import io.backupkit.s3.internal.ObjectInputStream;
 import io.backupkit.s3.internal.PartBuffers;
 import io.backupkit.s3.internal.S3Errors;
@@ -364,7 +365,41 @@ public final class S3Storage implements Storage {
                 req.objectLockLegalHoldStatus(ObjectLockLegalHoldStatus.ON);
             }
         }
+        if (payload instanceof Payload.ArrayPayload a) {
+            setChecksum(req, a.array(), a.offset(), a.arrayLength());
+        }
         client.putObject(req.build(), body(payload));
+    }
+
+    /**
+     * For bytes in memory the checksum goes in a header, computed here: the store checks it before the
+     * object lands and keeps it, so whole-object reads are checked against it again. Streamed bodies
+     * get the SDK's trailing checksum instead (checked by the store, not kept by every store).
+     */
+    private void setChecksum(PutObjectRequest.Builder req, byte[] b, int off, int len) {
+        String value = Checksums.compute(settings.checksumAlgorithm, b, off, len);
+        if (value != null) {
+            switch (settings.checksumAlgorithm) {
+                case CRC32_C -> req.checksumCRC32C(value);
+                case CRC32 -> req.checksumCRC32(value);
+                case SHA256 -> req.checksumSHA256(value);
+                case SHA1 -> req.checksumSHA1(value);
+                default -> { }
+            }
+        }
+    }
+
+    private void setChecksum(UploadPartRequest.Builder req, byte[] b, int off, int len) {
+        String value = Checksums.compute(settings.checksumAlgorithm, b, off, len);
+        if (value != null) {
+            switch (settings.checksumAlgorithm) {
+                case CRC32_C -> req.checksumCRC32C(value);
+                case CRC32 -> req.checksumCRC32(value);
+                case SHA256 -> req.checksumSHA256(value);
+                case SHA1 -> req.checksumSHA1(value);
+                default -> { }
+            }
+        }
     }
 
     private Instant retainUntil() {
@@ -477,8 +512,7 @@ public final class S3Storage implements Storage {
                     int len = (int) Math.min(partSize, a.arrayLength() - i * partSize);
                     acquirePermit(name);
                     int partNumber = i + 1;
-                    futures.add(submitPart(key, uploadId, partNumber, len,
-                            () -> new ByteArrayInputStream(a.array(), off, len), null, firstFailure));
+                    futures.add(submitPart(key, uploadId, partNumber, a.array(), off, len, false, firstFailure));
                 }
             } else {
                 try (InputStream in = payload.open()) {
@@ -499,8 +533,7 @@ public final class S3Storage implements Storage {
                             throw e;
                         }
                         remaining -= len;
-                        futures.add(submitPart(key, uploadId, i + 1, len,
-                                () -> new ByteArrayInputStream(buffer, 0, len), buffer, firstFailure));
+                        futures.add(submitPart(key, uploadId, i + 1, buffer, 0, len, true, firstFailure));
                     }
                     if (firstFailure.get() == null && in.read() >= 0) {
                         throw new StorageException("payload for " + name + " is longer than its declared "
@@ -544,12 +577,13 @@ public final class S3Storage implements Storage {
         }
     }
 
-    private CompletableFuture<CompletedPart> submitPart(String key, String uploadId, int partNumber, int length,
-                                                        software.amazon.awssdk.http.ContentStreamProvider content,
-                                                        byte[] buffer, AtomicReference<Throwable> firstFailure) {
+    /** Uploads {@code bytes[off, off+len)} as one part; {@code pooled} buffers go back to the pool afterwards. */
+    private CompletableFuture<CompletedPart> submitPart(String key, String uploadId, int partNumber, byte[] bytes, int off,
+                                                        int len, boolean pooled, AtomicReference<Throwable> firstFailure) {
+        byte[] buffer = pooled ? bytes : null;
         CompletableFuture<CompletedPart> f;
         try {
-            f = CompletableFuture.supplyAsync(() -> uploadPart(key, uploadId, partNumber, length, content), partExecutor);
+            f = CompletableFuture.supplyAsync(() -> uploadPart(key, uploadId, partNumber, bytes, off, len), partExecutor);
         } catch (RuntimeException e) {
             releasePart(buffer);
             throw e;
@@ -569,14 +603,15 @@ public final class S3Storage implements Storage {
         partPermits.release();
     }
 
-    private CompletedPart uploadPart(String key, String uploadId, int partNumber, int length,
-                                     software.amazon.awssdk.http.ContentStreamProvider content) {
+    private CompletedPart uploadPart(String key, String uploadId, int partNumber, byte[] bytes, int off, int len) {
         UploadPartRequest.Builder req = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
-                .partNumber(partNumber).contentLength((long) length);
+                .partNumber(partNumber).contentLength((long) len);
         if (settings.checksumAlgorithm != null) {
             req.checksumAlgorithm(settings.checksumAlgorithm);
+            setChecksum(req, bytes, off, len);
         }
-        UploadPartResponse r = client.uploadPart(req.build(), RequestBody.fromContentProvider(content, length, "application/octet-stream"));
+        UploadPartResponse r = client.uploadPart(req.build(), RequestBody.fromContentProvider(
+                () -> new ByteArrayInputStream(bytes, off, len), len, "application/octet-stream"));
         return CompletedPart.builder().partNumber(partNumber).eTag(r.eTag())
                 .checksumCRC32(r.checksumCRC32()).checksumCRC32C(r.checksumCRC32C())
                 .checksumCRC64NVME(r.checksumCRC64NVME())

@@ -1,0 +1,133 @@
+package io.backupkit.s3;
+
+import io.backupkit.spi.Payload;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Random;
+
+/**
+ * Measures S3Storage against the raw SDK on the same S3Proxy (in-process, loopback): upload and
+ * download MB/s of pack-sized objects, and S3 requests per GiB written. Not a test; run with
+ *
+ * <pre>
+ * java -cp backup-s3/target/test-classes:backup-s3/target/classes:$(cat cp.txt) io.backupkit.s3.S3ThroughputBench [objects] [objectMiB]
+ * </pre>
+ *
+ * Each figure is the best of three rounds after a warm-up round (JIT, connection pool), so noise from
+ * other processes on the machine counts against neither side.
+ */
+public final class S3ThroughputBench {
+    private S3ThroughputBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int objects = args.length > 0 ? Integer.parseInt(args[0]) : 8;
+        int objectMiB = args.length > 1 ? Integer.parseInt(args[1]) : 16;
+        int size = objectMiB << 20;
+        byte[][] data = new byte[objects][];
+        Random random = new Random(1);
+        for (int i = 0; i < objects; i++) {
+            data[i] = new byte[size];
+            random.nextBytes(data[i]);
+        }
+        double mib = (double) objects * size / (1 << 20);
+        try (S3ProxyFixture s3 = new S3ProxyFixture().start()) {
+            System.out.printf("%d objects x %d MiB = %.0f MiB per round, S3Proxy transient store on %s%n%n",
+                    objects, objectMiB, mib, s3.endpoint());
+            System.out.printf("%-48s %10s %10s%n", "configuration", "up MB/s", "down MB/s");
+            double[] raw = rawSdk(s3, data, mib);
+            print("raw SDK putObject/getObject (1 request each)", raw, null);
+            for (long part : new long[]{16L << 20, 5L << 20}) {
+                RecordingInterceptor rec = new RecordingInterceptor();
+                double[] ours = storage(s3, data, mib, part, 4, rec);
+                print("S3Storage part " + (part >> 20) + " MiB, 4 parts in flight", ours, raw);
+            }
+            RecordingInterceptor rec = new RecordingInterceptor();
+            try (S3Storage storage = s3.storage(s3.newBucket()).executionInterceptor(rec).build()) {
+                for (int i = 0; i < objects; i++) {
+                    storage.putIfAbsent("data/" + String.format("%02x", i) + "/count-" + i, Payload.of(data[i]));
+                }
+            }
+            double gib = (double) objects * size / (1L << 30);
+            System.out.printf("%nrequests per GiB of %d MiB packs (default settings): %.1f (%d requests for %.2f GiB)%n",
+                    objectMiB, rec.requestCount() / gib, rec.requestCount(), gib);
+        }
+    }
+
+    private static void print(String name, double[] r, double[] raw) {
+        if (raw == null) {
+            System.out.printf("%-48s %10.0f %10.0f%n", name, r[0], r[1]);
+        } else {
+            System.out.printf("%-48s %10.0f %10.0f   (%.0f%% / %.0f%% of raw)%n", name, r[0], r[1], 100 * r[0] / raw[0], 100 * r[1] / raw[1]);
+        }
+    }
+
+    private static double[] rawSdk(S3ProxyFixture s3, byte[][] data, double mib) throws Exception {
+        S3Client client = s3.client();
+        double bestUp = 0;
+        double bestDown = 0;
+        for (int round = 0; round < 4; round++) {
+            String bucket = s3.newBucket();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < data.length; i++) {
+                String key = "data/" + i;
+                client.putObject(r -> r.bucket(bucket).key(key), RequestBody.fromBytes(data[i]));
+            }
+            long t1 = System.nanoTime();
+            for (int i = 0; i < data.length; i++) {
+                String key = "data/" + i;
+                try (InputStream in = client.getObject(r -> r.bucket(bucket).key(key))) {
+                    in.transferTo(OutputStream.nullOutputStream());
+                }
+            }
+            long t2 = System.nanoTime();
+            if (round > 0) {
+                bestUp = Math.max(bestUp, mbps(mib, t1 - t0));
+                bestDown = Math.max(bestDown, mbps(mib, t2 - t1));
+            }
+            deleteBucket(client, bucket);
+        }
+        return new double[]{bestUp, bestDown};
+    }
+
+    private static double[] storage(S3ProxyFixture s3, byte[][] data, double mib, long partSize, int concurrency,
+                                    RecordingInterceptor rec) throws Exception {
+        double bestUp = 0;
+        double bestDown = 0;
+        for (int round = 0; round < 4; round++) {
+            String bucket = s3.newBucket();
+            try (S3Storage storage = s3.storage(bucket).partSize(partSize).maxConcurrency(concurrency).executionInterceptor(rec).build()) {
+                long t0 = System.nanoTime();
+                for (int i = 0; i < data.length; i++) {
+                    storage.putIfAbsent("data/" + i, Payload.of(data[i]));
+                }
+                long t1 = System.nanoTime();
+                for (int i = 0; i < data.length; i++) {
+                    try (InputStream in = storage.get("data/" + i)) {
+                        in.transferTo(OutputStream.nullOutputStream());
+                    }
+                }
+                long t2 = System.nanoTime();
+                if (round > 0) {
+                    bestUp = Math.max(bestUp, mbps(mib, t1 - t0));
+                    bestDown = Math.max(bestDown, mbps(mib, t2 - t1));
+                }
+            }
+            deleteBucket(s3.client(), bucket);
+        }
+        return new double[]{bestUp, bestDown};
+    }
+
+    private static void deleteBucket(S3Client client, String bucket) {
+        client.listObjectsV2Paginator(r -> r.bucket(bucket)).contents()
+                .forEach(o -> client.deleteObject(r -> r.bucket(bucket).key(o.key())));
+        client.deleteBucket(r -> r.bucket(bucket));
+    }
+
+    private static double mbps(double mib, long nanos) {
+        return mib * 1.048576 / (nanos / 1e9);
+    }
+}

@@ -640,13 +640,23 @@ public final class S3Storage implements Storage {
     public InputStream get(String name) {
         String key = key(name);
         checkOpen();
+        ResponseInputStream<GetObjectResponse> in;
         try {
-            ResponseInputStream<GetObjectResponse> in = client.getObject(GetObjectRequest.builder().bucket(bucket).key(key)
-                    .checksumMode(ChecksumMode.ENABLED).build());
-            return new ObjectInputStream(in, name, (e, n) -> errors.map(e, "reading", n));
+            in = client.getObject(GetObjectRequest.builder().bucket(bucket).key(key).checksumMode(ChecksumMode.ENABLED).build());
         } catch (SdkException e) {
             throw errors.map(e, "reading", name);
         }
+        long length = in.response().contentLength() == null ? -1 : in.response().contentLength();
+        return stream(in, name, key, 0, length);
+    }
+
+    private InputStream stream(ResponseInputStream<GetObjectResponse> in, String name, String key, long offset, long length) {
+        String etag = in.response().eTag();
+        ObjectInputStream.Reopener reopener = length < 0 || etag == null ? null : position ->
+                client.getObject(GetObjectRequest.builder().bucket(bucket).key(key).ifMatch(etag)
+                        .range("bytes=" + (offset + position) + "-" + (offset + length - 1)).build());
+        return new ObjectInputStream(in, name, Math.max(0, length), reopener, settings.maxAttempts - 1,
+                (e, n) -> errors.map(e, "reading", n));
     }
 
     @Override
@@ -669,7 +679,11 @@ public final class S3Storage implements Storage {
             in = client.getObject(GetObjectRequest.builder().bucket(bucket).key(key)
                     .range("bytes=" + offset + "-" + (offset + length - 1)).build());
         } catch (SdkException e) {
-            throw errors.map(e, "reading", name + " bytes " + offset + "+" + length + " of");
+            BackupException mapped = errors.map(e, "reading", name);
+            if (mapped instanceof ObjectNotFoundException) {
+                throw mapped;
+            }
+            throw errors.map(e, "reading", "bytes " + offset + "+" + length + " of " + name);
         }
         Long got = in.response().contentLength();
         if (got == null || got != length) {
@@ -677,7 +691,7 @@ public final class S3Storage implements Storage {
             throw new StorageException("range " + offset + "+" + length + " beyond end of " + name + " in " + location
                     + " (the store returned " + got + " bytes)", false);
         }
-        return new ObjectInputStream(in, name, (e, n) -> errors.map(e, "reading", n));
+        return stream(in, name, key, offset, length);
     }
 
     @Override

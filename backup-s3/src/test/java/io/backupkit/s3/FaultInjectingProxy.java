@@ -25,14 +25,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@link Fault#RESET_BEFORE}: resets the connection (TCP RST) before forwarding;</li>
  *   <li>{@link Fault#RESET_AFTER}: forwards the request, lets the store finish it, then resets the
  *       connection instead of relaying the answer — the write happened but the client never hears so,
- *       the hardest case for "never overwrite" and for multipart completion.</li>
+ *       the hardest case for "never overwrite" and for multipart completion;</li>
+ *   <li>{@link Fault#CUT_RESPONSE}: forwards the request and relays only the first few KiB of the answer,
+ *       then resets — for a GET of a large object that breaks the body mid-stream, after the SDK has
+ *       handed the stream to the caller.</li>
  * </ul>
  * One request per connection (the proxy asks the store to close after each answer), which keeps it
  * simple and makes every request see a fresh TCP connection, like a flaky network path would.
  * The Host header is forwarded unchanged, so SigV4 signatures made for the proxy's address still verify.
  */
 final class FaultInjectingProxy implements AutoCloseable {
-    enum Fault { NONE, STATUS_503, RESET_BEFORE, RESET_AFTER }
+    enum Fault { NONE, STATUS_503, RESET_BEFORE, RESET_AFTER, CUT_RESPONSE }
 
     private final int upstreamPort;
     private final Random random;
@@ -44,9 +47,20 @@ final class FaultInjectingProxy implements AutoCloseable {
         return t;
     });
     private final AtomicInteger requests = new AtomicInteger();
-    private final AtomicInteger[] faults = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
+    private final AtomicInteger[] faults = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger(), new AtomicInteger(),
+            new AtomicInteger()};
+    private final AtomicInteger bodiesCut = new AtomicInteger();
 
+    private final Fault only;
+
+    /** A proxy failing {@code faultRate} of requests with a mix of all faults. */
     FaultInjectingProxy(int upstreamPort, double faultRate, long seed) throws IOException {
+        this(upstreamPort, faultRate, seed, null);
+    }
+
+    /** A proxy failing {@code faultRate} of requests, all with fault {@code only} (null: a mix). */
+    FaultInjectingProxy(int upstreamPort, double faultRate, long seed, Fault only) throws IOException {
+        this.only = only;
         this.upstreamPort = upstreamPort;
         this.faultRate = faultRate;
         this.random = new Random(seed);
@@ -71,7 +85,12 @@ final class FaultInjectingProxy implements AutoCloseable {
     }
 
     int faults() {
-        return faults(Fault.STATUS_503) + faults(Fault.RESET_BEFORE) + faults(Fault.RESET_AFTER);
+        return faults(Fault.STATUS_503) + faults(Fault.RESET_BEFORE) + faults(Fault.RESET_AFTER) + faults(Fault.CUT_RESPONSE);
+    }
+
+    /** GET answers cut after their headers, while the body streamed. */
+    int bodiesCut() {
+        return bodiesCut.get();
     }
 
     private Fault nextFault() {
@@ -81,7 +100,17 @@ final class FaultInjectingProxy implements AutoCloseable {
                 return Fault.NONE;
             }
             double which = random.nextDouble();
-            return which < 0.4 ? Fault.STATUS_503 : which < 0.7 ? Fault.RESET_BEFORE : Fault.RESET_AFTER;
+            if (only != null) {
+                return only;
+            }
+            return which < 0.35 ? Fault.STATUS_503 : which < 0.6 ? Fault.RESET_BEFORE : which < 0.8 ? Fault.RESET_AFTER
+                    : Fault.CUT_RESPONSE;
+        }
+    }
+
+    private int nextCut() {
+        synchronized (random) {
+            return 200 + random.nextInt(64 * 1024);
         }
     }
 
@@ -107,6 +136,7 @@ final class FaultInjectingProxy implements AutoCloseable {
             requests.incrementAndGet();
             Fault fault = nextFault();
             faults[fault.ordinal()].incrementAndGet();
+            // fault counters count decisions; a CUT_RESPONSE whose answer fits before the cut does no harm
             long contentLength = 0;
             boolean chunked = false;
             boolean expectContinue = false;
@@ -157,6 +187,22 @@ final class FaultInjectingProxy implements AutoCloseable {
                     answer.transferTo(OutputStream.nullOutputStream()); // the store has finished the request
                     reset(client);
                     return;
+                }
+                if (fault == Fault.CUT_RESPONSE) {
+                    int cut = nextCut();
+                    byte[] first = answer.readNBytes(cut);
+                    out.write(first);
+                    out.flush();
+                    if (answer.read() >= 0) {
+                        String text = new String(first, StandardCharsets.ISO_8859_1);
+                        int headEnd = text.indexOf("\r\n\r\n");
+                        if (head.get(0).startsWith("GET ") && headEnd >= 0 && headEnd + 4 < first.length) {
+                            bodiesCut.incrementAndGet();
+                        }
+                        reset(client);
+                        return;
+                    }
+                    return; // the whole answer fit before the cut
                 }
                 answer.transferTo(out);
                 out.flush();

@@ -120,11 +120,14 @@ class S3FaultsIT {
         }
         int requests = faulty.requests() - requestsBefore;
         int faults = faulty.faults() - faultsBefore;
-        System.out.printf("fault proxy: %d requests, %d faults (503: %d, reset before: %d, reset after: %d)%n", requests, faults,
+        System.out.printf("fault proxy: %d requests, %d faults (503: %d, reset before: %d, reset after: %d, cut: %d,"
+                        + " GET bodies cut mid-stream: %d)%n", requests, faults,
                 faulty.faults(FaultInjectingProxy.Fault.STATUS_503), faulty.faults(FaultInjectingProxy.Fault.RESET_BEFORE),
-                faulty.faults(FaultInjectingProxy.Fault.RESET_AFTER));
+                faulty.faults(FaultInjectingProxy.Fault.RESET_AFTER), faulty.faults(FaultInjectingProxy.Fault.CUT_RESPONSE),
+                faulty.bodiesCut());
         assertTrue(faults >= requests / 10, faults + " faults in " + requests + " requests");
         assertTrue(faulty.faults(FaultInjectingProxy.Fault.RESET_AFTER) > 0, "lost answers were exercised");
+        assertTrue(faulty.bodiesCut() > 0, "reads broken mid-body were exercised (and resumed)");
     }
 
     @Test
@@ -153,6 +156,26 @@ class S3FaultsIT {
             } finally {
                 pool.shutdownNow();
             }
+        }
+    }
+
+    @Test
+    void largeReads_brokenMidBody_resumeFromTheByteReached() throws Exception {
+        byte[] data = random(12 * 1024 * 1024 + 5, 77);
+        String bucket = S3.newBucket();
+        try (S3Storage direct = S3.storage(bucket).build()) {
+            direct.putIfAbsent("data/77/pack", Payload.of(data));
+        }
+        try (FaultInjectingProxy cutter = new FaultInjectingProxy(S3.port(), 0.3, 7L, FaultInjectingProxy.Fault.CUT_RESPONSE);
+             S3Storage storage = S3.storage(bucket, cutter.endpoint()).maxAttempts(10).build()) {
+            for (int i = 0; i < 8; i++) {
+                assertArrayEquals(data, storage.readAll("data/77/pack"), "whole read " + i);
+                try (InputStream in = storage.get("data/77/pack", 1000, 8_000_000)) {
+                    assertArrayEquals(Arrays.copyOfRange(data, 1000, 8_001_000), in.readAllBytes(), "ranged read " + i);
+                }
+            }
+            System.out.println("large reads: GET bodies cut mid-stream: " + cutter.bodiesCut());
+            assertTrue(cutter.bodiesCut() >= 3, "bodies cut: " + cutter.bodiesCut());
         }
     }
 

@@ -34,8 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * simple and makes every request see a fresh TCP connection, like a flaky network path would.
  * The Host header is forwarded unchanged, so SigV4 signatures made for the proxy's address still verify.
  */
-final class FaultInjectingProxy implements AutoCloseable {
-    enum Fault { NONE, STATUS_503, RESET_BEFORE, RESET_AFTER, CUT_RESPONSE }
+public final class FaultInjectingProxy implements AutoCloseable {
+    public enum Fault { NONE, STATUS_503, RESET_BEFORE, RESET_AFTER, CUT_RESPONSE }
 
     private final int upstreamPort;
     private final Random random;
@@ -54,12 +54,12 @@ final class FaultInjectingProxy implements AutoCloseable {
     private final Fault only;
 
     /** A proxy failing {@code faultRate} of requests with a mix of all faults. */
-    FaultInjectingProxy(int upstreamPort, double faultRate, long seed) throws IOException {
+    public FaultInjectingProxy(int upstreamPort, double faultRate, long seed) throws IOException {
         this(upstreamPort, faultRate, seed, null);
     }
 
     /** A proxy failing {@code faultRate} of requests, all with fault {@code only} (null: a mix). */
-    FaultInjectingProxy(int upstreamPort, double faultRate, long seed, Fault only) throws IOException {
+    public FaultInjectingProxy(int upstreamPort, double faultRate, long seed, Fault only) throws IOException {
         this.only = only;
         this.upstreamPort = upstreamPort;
         this.faultRate = faultRate;
@@ -68,28 +68,35 @@ final class FaultInjectingProxy implements AutoCloseable {
         threads.execute(this::acceptLoop);
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + server.getLocalPort());
     }
 
-    void faultRate(double rate) {
+    public void faultRate(double rate) {
         this.faultRate = rate;
     }
 
-    int requests() {
+    private volatile boolean rejectConditionalWrites;
+
+    /** Answer 501 NotImplemented to any request with If-None-Match, like stores without conditional writes. */
+    public void rejectConditionalWrites(boolean reject) {
+        this.rejectConditionalWrites = reject;
+    }
+
+    public int requests() {
         return requests.get();
     }
 
-    int faults(Fault f) {
+    public int faults(Fault f) {
         return faults[f.ordinal()].get();
     }
 
-    int faults() {
+    public int faults() {
         return faults(Fault.STATUS_503) + faults(Fault.RESET_BEFORE) + faults(Fault.RESET_AFTER) + faults(Fault.CUT_RESPONSE);
     }
 
     /** GET answers cut after their headers, while the body streamed. */
-    int bodiesCut() {
+    public int bodiesCut() {
         return bodiesCut.get();
     }
 
@@ -157,6 +164,19 @@ final class FaultInjectingProxy implements AutoCloseable {
             }
             upstreamHead.append("Connection: close\r\n\r\n");
 
+            if (rejectConditionalWrites && head.stream().anyMatch(h -> h.toLowerCase(Locale.ROOT).startsWith("if-none-match:"))) {
+                if (!expectContinue) {
+                    copyBody(in, OutputStream.nullOutputStream(), contentLength, chunked);
+                }
+                byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code>"
+                        + "<Message>A header you provided implies functionality that is not implemented</Message></Error>")
+                        .getBytes(StandardCharsets.UTF_8);
+                out.write(("HTTP/1.1 501 Not Implemented\r\nContent-Type: application/xml\r\nContent-Length: " + body.length
+                        + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(body);
+                out.flush();
+                return;
+            }
             if (fault == Fault.RESET_BEFORE) {
                 reset(client);
                 return;

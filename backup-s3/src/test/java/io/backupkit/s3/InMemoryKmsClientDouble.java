@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@code InvalidCiphertextException}), and disabled keys fail like KMS ({@code DisabledException}).
  * Ciphertext blob: {@code arnLength(2) || arn || nonce(12) || AES-GCM(plaintext)}.
  */
-final class InMemoryKmsClientDouble implements KmsClient {
+public final class InMemoryKmsClientDouble implements KmsClient {
     private static final SecureRandom RANDOM = new SecureRandom();
     private final Map<String, byte[]> keysByArn = new ConcurrentHashMap<>();
     private final Map<String, String> aliases = new ConcurrentHashMap<>();
@@ -44,7 +44,7 @@ final class InMemoryKmsClientDouble implements KmsClient {
     final AtomicInteger decryptCalls = new AtomicInteger();
 
     /** Creates a key and returns its ARN. */
-    String newKey() {
+    public String newKey() {
         String arn = "arn:aws:kms:us-east-1:000000000000:key/" + UUID.randomUUID();
         byte[] key = new byte[32];
         RANDOM.nextBytes(key);
@@ -52,11 +52,11 @@ final class InMemoryKmsClientDouble implements KmsClient {
         return arn;
     }
 
-    void newAlias(String alias, String arn) {
+    public void newAlias(String alias, String arn) {
         aliases.put(alias, arn);
     }
 
-    void disableKey(String arn) {
+    public void disableKey(String arn) {
         disabled.add(arn);
     }
 

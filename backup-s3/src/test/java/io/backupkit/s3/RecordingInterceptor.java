@@ -18,11 +18,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Records what {@link S3Storage} sends: every HTTP request as transmitted (after signing, so with all
  * headers), and how many calls of each operation were in flight at once.
  */
-final class RecordingInterceptor implements ExecutionInterceptor {
+public final class RecordingInterceptor implements ExecutionInterceptor {
 
     /** One HTTP request: operation ("PutObject"), path and headers (lower-case names). */
-    record Sent(String operation, String method, String path, Map<String, String> headers) {
-        Optional<String> header(String name) {
+    public record Sent(String operation, String method, String path, Map<String, String> headers) {
+        public Optional<String> header(String name) {
             return Optional.ofNullable(headers.get(name.toLowerCase(java.util.Locale.ROOT)));
         }
     }
@@ -60,26 +60,26 @@ final class RecordingInterceptor implements ExecutionInterceptor {
                 r.encodedPath(), headers));
     }
 
-    List<Sent> sent() {
+    public List<Sent> sent() {
         return List.copyOf(sent);
     }
 
-    List<Sent> sent(String operation) {
+    public List<Sent> sent(String operation) {
         return sent.stream().filter(s -> s.operation().equals(operation)).toList();
     }
 
     /** HTTP requests sent so far (retries count separately). */
-    int requestCount() {
+    public int requestCount() {
         return sent.size();
     }
 
     /** Most calls of {@code operation} in flight at the same time. */
-    int peakInFlight(String operation) {
+    public int peakInFlight(String operation) {
         AtomicInteger p = peak.get(operation);
         return p == null ? 0 : p.get();
     }
 
-    void clear() {
+    public void clear() {
         sent.clear();
         peak.clear();
     }

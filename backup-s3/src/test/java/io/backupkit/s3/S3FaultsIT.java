@@ -179,6 +179,33 @@ class S3FaultsIT {
         }
     }
 
+    @Test
+    void persistent503_isRetriedMaxAttemptsTimes_thenRetryableStorageException() throws Exception {
+        String bucket = S3.newBucket();
+        try (FaultInjectingProxy down = new FaultInjectingProxy(S3.port(), 1.0, 3L, FaultInjectingProxy.Fault.STATUS_503);
+             S3Storage storage = S3.storage(bucket, down.endpoint()).maxAttempts(3).build()) {
+            io.backupkit.StorageException e = org.junit.jupiter.api.Assertions.assertThrows(io.backupkit.StorageException.class,
+                    () -> storage.putIfAbsent("snapshots/s1", Payload.of(new byte[100])));
+            assertTrue(e.retryable());
+            assertEquals(3, down.requests(), "the SDK's retry strategy made exactly maxAttempts attempts");
+            assertTrue(e.getMessage().contains("snapshots/s1") && e.getMessage().contains(bucket)
+                    && e.getMessage().contains(down.endpoint().toString()) && e.getMessage().contains("503"), e.getMessage());
+            assertFalse(e.getMessage().contains(S3.secretKey()));
+        }
+    }
+
+    @Test
+    void resetsOnEveryAttempt_giveRetryableStorageException() throws Exception {
+        try (FaultInjectingProxy down = new FaultInjectingProxy(S3.port(), 1.0, 4L, FaultInjectingProxy.Fault.RESET_BEFORE);
+             S3Storage storage = S3.storage(S3.newBucket(), down.endpoint()).maxAttempts(2).build()) {
+            io.backupkit.StorageException e = org.junit.jupiter.api.Assertions.assertThrows(io.backupkit.StorageException.class,
+                    () -> storage.list("index/"));
+            assertTrue(e.retryable());
+            assertEquals(2, down.requests());
+            assertTrue(e.getMessage().contains(down.endpoint().toString()), e.getMessage());
+        }
+    }
+
     private static Map<String, Long> sizes(List<ObjectInfo> infos) {
         return infos.stream().collect(Collectors.toMap(ObjectInfo::name, ObjectInfo::size));
     }

@@ -54,6 +54,38 @@ public final class S3ThroughputBench {
             double gib = (double) objects * size / (1L << 30);
             System.out.printf("%nrequests per GiB of %d MiB packs (default settings): %.1f (%d requests for %.2f GiB)%n",
                     objectMiB, rec.requestCount() / gib, rec.requestCount(), gib);
+            repositoryBackup(s3, args.length > 2 ? Integer.parseInt(args[2]) : 256);
+        }
+    }
+
+    /** A whole repository backup of generated streams: requests per GiB as the repository really writes. */
+    private static void repositoryBackup(S3ProxyFixture s3, int mib) {
+        try {
+            io.backupkit.Repository.builder();
+        } catch (IllegalStateException notYet) {
+            System.out.println("repository backup: backup-core repository not implemented yet, skipped");
+            return;
+        }
+        GeneratedStreams streams = new GeneratedStreams().stream("big", (long) mib << 20, 11).stream("small", 3L << 20, 12);
+        RecordingInterceptor rec = new RecordingInterceptor();
+        try (S3Storage storage = s3.storage(s3.newBucket()).executionInterceptor(rec).build();
+             io.backupkit.Repository repo = io.backupkit.Repository.builder().storage(storage).password("bench".toCharArray())
+                     .compression("none").create()) {
+            rec.clear();
+            long t0 = System.nanoTime();
+            io.backupkit.BackupResult r = io.backupkit.BackupManager.builder().repository(repo).source(streams.source()).build().backup();
+            long t1 = System.nanoTime();
+            int backupRequests = rec.requestCount();
+            rec.clear();
+            long t2 = System.nanoTime();
+            io.backupkit.RestoreManager.builder().repository(repo).target(streams.target()).build().restore();
+            long t3 = System.nanoTime();
+            double gib = streams.totalBytes() / (double) (1L << 30);
+            System.out.printf("repository backup of %.0f MiB generated (compression none): %d requests = %.1f per GiB read,"
+                            + " %.1f per GiB stored; backup %.0f MB/s, restore %.0f MB/s (%d requests)%n",
+                    streams.totalBytes() / 1048576.0, backupRequests, backupRequests / gib,
+                    backupRequests / (r.bytesStored() / (double) (1L << 30)),
+                    streams.totalBytes() / 1e6 / ((t1 - t0) / 1e9), streams.totalBytes() / 1e6 / ((t3 - t2) / 1e9), rec.requestCount());
         }
     }
 

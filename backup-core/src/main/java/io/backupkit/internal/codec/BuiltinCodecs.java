@@ -4,8 +4,10 @@ import com.github.luben.zstd.Zstd;
 import io.backupkit.spi.CompressionCodec;
 import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
 import org.apache.commons.compress.compressors.bzip2.BZip2CompressorOutputStream;
-import org.apache.commons.compress.compressors.lz4.FramedLZ4CompressorInputStream;
-import org.apache.commons.compress.compressors.lz4.FramedLZ4CompressorOutputStream;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorOutputStream;
 
@@ -48,17 +50,7 @@ public final class BuiltinCodecs {
             return new XZCompressorInputStream(in);
         }
     };
-    public static final CompressionCodec LZ4 = new StreamCodec("lz4", 5, 1, 1, 1) {
-        @Override
-        OutputStream wrap(OutputStream out, int level) throws IOException {
-            return new FramedLZ4CompressorOutputStream(out);
-        }
-
-        @Override
-        InputStream unwrap(InputStream in) throws IOException {
-            return new FramedLZ4CompressorInputStream(in);
-        }
-    };
+    public static final CompressionCodec LZ4 = new Lz4Codec();
     public static final List<CompressionCodec> ALL = List.of(NONE, ZSTD, GZIP, BZIP2, XZ, LZ4);
 
     private BuiltinCodecs() {
@@ -136,6 +128,45 @@ public final class BuiltinCodecs {
                 throw new IllegalArgumentException("zstd data invalid: " + Zstd.getErrorName(n));
             }
             return exact(n == originalLength ? dst : Arrays.copyOf(dst, (int) n), originalLength, "zstd");
+        }
+    }
+
+    /** LZ4 block format (lz4-java); the blob header records the raw length the block needs. */
+    private record Lz4Codec() implements CompressionCodec {
+        private static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
+        private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+
+        public String name() {
+            return "lz4";
+        }
+
+        public int id() {
+            return 5;
+        }
+
+        public int level() {
+            return 1;
+        }
+
+        public CompressionCodec withLevel(int level) {
+            checkLevel("lz4", level, 1, 1);
+            return this;
+        }
+
+        public byte[] compress(byte[] src, int offset, int length) {
+            byte[] dst = new byte[COMPRESSOR.maxCompressedLength(length)];
+            int n = COMPRESSOR.compress(src, offset, length, dst, 0, dst.length);
+            return Arrays.copyOf(dst, n);
+        }
+
+        public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
+            byte[] dst = new byte[originalLength];
+            try {
+                int n = DECOMPRESSOR.decompress(src, offset, length, dst, 0, originalLength);
+                return exact(n == originalLength ? dst : Arrays.copyOf(dst, n), originalLength, "lz4");
+            } catch (LZ4Exception e) {
+                throw new IllegalArgumentException("lz4 data invalid: " + e.getMessage(), e);
+            }
         }
     }
 

@@ -1,1 +1,56 @@
-package io.backupkit.internal.pipeline; public final class RestoreRun { public RestoreRun(Object... a) {} public io.backupkit.RestoreResult run() { throw new IllegalStateException("in progress"); } }
+package io.backupkit.internal.pipeline;
+
+import io.backupkit.ConfigurationException;
+import io.backupkit.ProgressListener;
+import io.backupkit.Repository;
+import io.backupkit.RestorePlan;
+import io.backupkit.RestoreResult;
+import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.internal.repo.LockManager;
+import io.backupkit.spi.CommandExecutor;
+import io.backupkit.spi.RestoreTarget;
+
+import java.time.Duration;
+import java.util.List;
+
+/** One restore (or dry run) of a snapshot into a target. */
+public final class RestoreRun {
+    private final DefaultRepository repo;
+    private final String snapshot;
+    private final RestoreTarget target;
+    private final int parallelism;
+    private final boolean dryRun;
+    private final List<ProgressListener> listeners;
+    private final CommandExecutor executor;
+
+    public RestoreRun(Repository repository, String snapshot, RestoreTarget target, int parallelism, boolean dryRun,
+                      List<ProgressListener> listeners, CommandExecutor executor) {
+        this.repo = PipelineSupport.internal(repository);
+        this.snapshot = snapshot;
+        this.target = target;
+        this.parallelism = parallelism;
+        this.dryRun = dryRun;
+        this.listeners = listeners;
+        this.executor = executor;
+    }
+
+    public RestoreResult run() {
+        long t0 = System.nanoTime();
+        String id = repo.resolveSnapshotId(snapshot);
+        try (LockManager.Lock lock = repo.locks().acquire(false, dryRun ? "restore plan" : "restore");
+             SnapshotReader reader = new SnapshotReader(repo, id, parallelism, executor, listeners)) {
+            String engine = reader.snapshot().engine();
+            if (!engine.equals(target.engine())) {
+                throw new ConfigurationException("snapshot " + reader.snapshot().shortId() + " holds a " + engine
+                        + " backup; it cannot be restored into a " + target.engine() + " target");
+            }
+            repo.refreshIndex();
+            RestorePlan plan = target.plan(reader);
+            if (dryRun) {
+                return new RestoreResult(id, plan, true, 0, Duration.ofNanos(System.nanoTime() - t0));
+            }
+            target.restore(reader);
+            return new RestoreResult(id, plan, false, reader.bytesRead(), Duration.ofNanos(System.nanoTime() - t0));
+        }
+    }
+}

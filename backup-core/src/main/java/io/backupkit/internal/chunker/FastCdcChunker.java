@@ -1,0 +1,87 @@
+package io.backupkit.internal.chunker;
+
+import java.util.SplittableRandom;
+
+/**
+ * FastCDC content-defined chunking (Xia et al., USENIX ATC 2016) with normalized chunking level 2:
+ * a gear rolling hash, a stricter mask before the average size and a looser one after it, so chunk
+ * sizes cluster around the average. Boundaries depend only on nearby content, so an insert shifts
+ * data without changing the chunks after it. The gear table comes from a per-repository seed, so
+ * chunk boundaries do not reveal content across repositories.
+ *
+ * <p>Immutable and thread-safe; the per-stream state lives in {@link ChunkingOutputStream}.
+ */
+public final class FastCdcChunker {
+    private final int min;
+    private final int avg;
+    private final int max;
+    private final long maskS;
+    private final long maskL;
+    private final long[] gear = new long[256];
+
+    public FastCdcChunker(int min, int avg, int max, long seed) {
+        if (Integer.bitCount(avg) != 1 || min < 64 || min > avg || avg > max) {
+            throw new IllegalArgumentException("chunk sizes must satisfy 64 <= min <= avg <= max with avg a power of two: "
+                    + min + "/" + avg + "/" + max);
+        }
+        this.min = min;
+        this.avg = avg;
+        this.max = max;
+        int bits = Integer.numberOfTrailingZeros(avg);
+        // the gear hash shifts left, so its high bits depend on the most bytes: take masks from the top
+        this.maskS = topBits(bits + 2);
+        this.maskL = topBits(Math.max(1, bits - 2));
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < 256; i++) {
+            gear[i] = r.nextLong();
+        }
+    }
+
+    private static long topBits(int n) {
+        return n >= 64 ? -1L : ((1L << n) - 1) << (64 - n);
+    }
+
+    public int min() {
+        return min;
+    }
+
+    public int avg() {
+        return avg;
+    }
+
+    public int max() {
+        return max;
+    }
+
+    /**
+     * The length of the next chunk in {@code buf[off, off+len)}. Only call with {@code len >= max} or
+     * at the end of the stream: a cut is final only when it cannot depend on bytes not yet seen.
+     */
+    public int cut(byte[] buf, int off, int len) {
+        if (len <= min) {
+            return len;
+        }
+        int n = Math.min(len, max);
+        int normal = Math.min(avg, n);
+        long hash = 0;
+        long[] g = gear;
+        int i = min;
+        // start hashing 64 bytes before min so the first candidate cut sees a full window
+        for (int j = Math.max(0, min - 64); j < min; j++) {
+            hash = (hash << 1) + g[buf[off + j] & 0xff];
+        }
+        for (; i < normal; i++) {
+            hash = (hash << 1) + g[buf[off + i] & 0xff];
+            if ((hash & maskS) == 0) {
+                return i + 1;
+            }
+        }
+        for (; i < n; i++) {
+            hash = (hash << 1) + g[buf[off + i] & 0xff];
+            if ((hash & maskL) == 0) {
+                return i + 1;
+            }
+        }
+        return n;
+    }
+}

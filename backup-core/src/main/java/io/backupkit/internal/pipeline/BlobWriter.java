@@ -1,0 +1,240 @@
+package io.backupkit.internal.pipeline;
+
+import io.backupkit.BackupException;
+import io.backupkit.Codecs;
+import io.backupkit.internal.codec.BuiltinCodecs;
+import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.internal.repo.PackEntry;
+import io.backupkit.internal.repo.PackWriter;
+import io.backupkit.spi.CompressionCodec;
+import io.backupkit.spi.Payload;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
+
+/**
+ * The write half of the pipeline: blob id → dedup → compress → seal → pack → store. Chunks arrive from
+ * any number of stream threads; a fixed pool compresses and seals them, an upload pool stores full
+ * packs. Memory is bounded by two semaphores: chunks in flight and packs in flight, so a fast source
+ * waits for slow storage instead of filling the heap.
+ */
+public final class BlobWriter implements AutoCloseable {
+    private final DefaultRepository repo;
+    private final CompressionCodec codec;
+    private final int packSize;
+    private final ExecutorService workers;
+    private final ExecutorService uploaders;
+    private final Semaphore chunksInFlight;
+    private final Semaphore packsInFlight;
+    private final Set<BlobId> pending = ConcurrentHashMap.newKeySet();
+    private final List<CompletableFuture<Void>> uploads = new ArrayList<>();
+    private final List<PackEntry> written = new ArrayList<>();
+    private final AtomicLong bytesStored = new AtomicLong();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final LongConsumer onPackStored;
+    private PackWriter current;
+
+    /** Per-stream counters, updated by workers. */
+    public static final class StreamStats {
+        final AtomicLong storedBytes = new AtomicLong();
+        final AtomicInteger blobs = new AtomicInteger();
+        final AtomicInteger newBlobs = new AtomicInteger();
+    }
+
+    public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored) {
+        this.repo = repo;
+        this.codec = repo.compression();
+        this.packSize = repo.config().packSize();
+        this.workers = Executors.newFixedThreadPool(parallelism, named("backupkit-blob"));
+        int uploadThreads = Math.max(2, parallelism);
+        this.uploaders = Executors.newFixedThreadPool(uploadThreads, named("backupkit-upload"));
+        this.chunksInFlight = new Semaphore(parallelism + 2);
+        this.packsInFlight = new Semaphore(uploadThreads);
+        this.onPackStored = onPackStored;
+        this.current = newPack();
+    }
+
+    private PackWriter newPack() {
+        return new PackWriter(packSize + repo.chunker().max() + 64 * 1024);
+    }
+
+    private static ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Queues a chunk; blocks while too many chunks are in flight. The future yields the blob id. */
+    public CompletableFuture<BlobId> submit(byte[] chunk, StreamStats stats) {
+        throwIfFailed();
+        try {
+            chunksInFlight.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackupException("backup interrupted");
+        }
+        CompletableFuture<BlobId> f;
+        try {
+            f = CompletableFuture.supplyAsync(() -> process(chunk, stats), workers);
+        } catch (RuntimeException e) {
+            chunksInFlight.release();
+            throw e;
+        }
+        return f.whenComplete((id, err) -> {
+            chunksInFlight.release();
+            if (err != null) {
+                failure.compareAndSet(null, unwrap(err));
+            }
+        });
+    }
+
+    private BlobId process(byte[] chunk, StreamStats stats) {
+        BlobId id = repo.blobId(chunk, 0, chunk.length);
+        stats.blobs.incrementAndGet();
+        if (repo.index().contains(id) || !pending.add(id)) {
+            return id;
+        }
+        byte[] compressed = codec.compress(chunk, 0, chunk.length);
+        CompressionCodec used = codec;
+        if (compressed.length >= chunk.length) {
+            compressed = chunk;
+            used = BuiltinCodecs.NONE;
+        }
+        byte[] plain = new byte[compressed.length + 1];
+        plain[0] = (byte) used.id();
+        System.arraycopy(compressed, 0, plain, 1, compressed.length);
+        byte[] sealed = repo.sealer().seal(plain, 0, plain.length, id.bytes());
+        stats.newBlobs.incrementAndGet();
+        stats.storedBytes.addAndGet(sealed.length);
+        PackWriter full = null;
+        synchronized (this) {
+            current.add(id, sealed, chunk.length);
+            if (current.size() >= packSize) {
+                full = current;
+                current = newPack();
+            }
+        }
+        if (full != null) {
+            upload(full);
+        }
+        return id;
+    }
+
+    private void upload(PackWriter pack) {
+        PackWriter.Finished f = pack.finish(repo.sealer());
+        try {
+            packsInFlight.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackupException("backup interrupted");
+        }
+        CompletableFuture<Void> u;
+        try {
+            u = CompletableFuture.runAsync(() -> {
+                try {
+                    repo.storage().putIfAbsent(f.entry().pack(), Payload.of(f.bytes(), 0, f.length()));
+                    synchronized (written) {
+                        written.add(f.entry());
+                    }
+                    bytesStored.addAndGet(f.length());
+                    onPackStored.accept(bytesStored.get());
+                } finally {
+                    packsInFlight.release();
+                }
+            }, uploaders);
+        } catch (RuntimeException e) {
+            packsInFlight.release();
+            throw e;
+        }
+        u.whenComplete((v, err) -> {
+            if (err != null) {
+                failure.compareAndSet(null, unwrap(err));
+            }
+        });
+        synchronized (uploads) {
+            uploads.add(u);
+        }
+    }
+
+    /** Bytes of packs stored so far. */
+    public long bytesStored() {
+        return bytesStored.get();
+    }
+
+    /**
+     * Stores the last pack and waits for every upload. Call after all stream futures completed.
+     *
+     * @return the packs written, ready to be indexed
+     */
+    public List<PackEntry> finish() {
+        throwIfFailed();
+        PackWriter last;
+        synchronized (this) {
+            last = current;
+            current = newPack();
+        }
+        if (last.blobCount() > 0) {
+            upload(last);
+        }
+        List<CompletableFuture<Void>> all;
+        synchronized (uploads) {
+            all = List.copyOf(uploads);
+        }
+        try {
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+        } catch (CompletionException e) {
+            throw asBackupException(unwrap(e));
+        }
+        throwIfFailed();
+        synchronized (written) {
+            return List.copyOf(written);
+        }
+    }
+
+    private void throwIfFailed() {
+        Throwable t = failure.get();
+        if (t != null) {
+            throw asBackupException(t);
+        }
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    static RuntimeException asBackupException(Throwable t) {
+        if (t instanceof BackupException b) {
+            return b;
+        }
+        return new BackupException("backup pipeline failed: " + t, t);
+    }
+
+    @Override
+    public void close() {
+        workers.shutdownNow();
+        uploaders.shutdownNow();
+    }
+
+    static CompressionCodec codecOf(int id) {
+        return Codecs.byId(id);
+    }
+}

@@ -1,0 +1,224 @@
+package io.backupkit.internal.pipeline;
+
+import io.backupkit.BackupException;
+import io.backupkit.Codecs;
+import io.backupkit.ConfigurationException;
+import io.backupkit.IntegrityException;
+import io.backupkit.ObjectNotFoundException;
+import io.backupkit.ProgressEvent;
+import io.backupkit.ProgressListener;
+import io.backupkit.Snapshot;
+import io.backupkit.internal.crypto.Hashes;
+import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobLocation;
+import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.internal.repo.Formats;
+import io.backupkit.internal.repo.Manifest;
+import io.backupkit.spi.CommandExecutor;
+import io.backupkit.spi.RestoreContext;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The read half of the pipeline and the {@link RestoreContext} engines see: streams whose blobs are
+ * fetched ahead in parallel with ranged reads, each blob authenticated, decompressed and checked
+ * against its id, and each stream's SHA-256 checked at its end.
+ */
+public final class SnapshotReader implements RestoreContext, AutoCloseable {
+    /** Blobs fetched ahead per open stream. */
+    private static final int WINDOW = 4;
+    private final DefaultRepository repo;
+    private final String snapshotId;
+    private final Manifest manifest;
+    private final Snapshot snapshot;
+    private final int parallelism;
+    private final CommandExecutor executor;
+    private final ExecutorService fetchers;
+    private final AtomicLong bytesRead = new AtomicLong();
+    private final List<ProgressListener> listeners;
+
+    public SnapshotReader(DefaultRepository repo, String snapshotId, int parallelism, CommandExecutor executor,
+                          List<ProgressListener> listeners) {
+        this.repo = repo;
+        this.snapshotId = snapshotId;
+        this.manifest = repo.manifest(snapshotId);
+        this.snapshot = manifest.toSnapshot(snapshotId);
+        this.parallelism = parallelism;
+        this.executor = executor;
+        this.listeners = listeners;
+        AtomicInteger n = new AtomicInteger();
+        this.fetchers = Executors.newFixedThreadPool(Math.max(2, parallelism * 2), r -> {
+            Thread t = new Thread(r, "backupkit-fetch-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        return snapshot;
+    }
+
+    @Override
+    public int parallelism() {
+        return parallelism;
+    }
+
+    @Override
+    public CommandExecutor commandExecutor() {
+        return executor;
+    }
+
+    public long bytesRead() {
+        return bytesRead.get();
+    }
+
+    @Override
+    public InputStream openStream(String name) {
+        Manifest.StreamEntry entry = manifest.stream(name);
+        if (entry == null) {
+            throw new ConfigurationException("snapshot " + snapshot.shortId() + " has no stream " + name);
+        }
+        return new BlobStream(entry);
+    }
+
+    /** Fetches, authenticates, decompresses and checks one blob. */
+    public byte[] readBlob(BlobId id, String streamName) {
+        BlobLocation loc = repo.index().get(id);
+        if (loc == null) {
+            throw new IntegrityException(Formats.SNAPSHOTS + snapshotId, "blob " + id + " of stream " + streamName + " is in no index");
+        }
+        byte[] sealed;
+        try (InputStream in = repo.storage().get(loc.pack(), loc.offset(), loc.length())) {
+            sealed = in.readAllBytes();
+        } catch (ObjectNotFoundException e) {
+            throw new IntegrityException(loc.pack(), "pack is missing (needed for blob " + id + " of stream " + streamName + ")", e);
+        } catch (IOException e) {
+            throw new io.backupkit.StorageException("reading " + loc.pack() + " failed: " + e.getMessage(), true, e);
+        }
+        if (sealed.length != loc.length()) {
+            throw new IntegrityException(loc.pack(), "pack is truncated: blob " + id + " needs bytes " + loc.offset() + "+" + loc.length());
+        }
+        byte[] plain = repo.sealer().open(sealed, id.bytes())
+                .orElseThrow(() -> new IntegrityException(loc.pack(), "blob " + id + " at offset " + loc.offset()
+                        + " fails authentication; the pack is damaged"));
+        byte[] raw;
+        try {
+            raw = Codecs.byId(plain[0] & 0xff).decompress(plain, 1, plain.length - 1, loc.rawLength());
+        } catch (RuntimeException e) {
+            throw new IntegrityException(loc.pack(), "blob " + id + " does not decompress: " + e.getMessage(), e);
+        }
+        if (!repo.blobId(raw, 0, raw.length).equals(id)) {
+            throw new IntegrityException(loc.pack(), "blob " + id + " content does not match its id");
+        }
+        return raw;
+    }
+
+    @Override
+    public void close() {
+        fetchers.shutdownNow();
+    }
+
+    private final class BlobStream extends InputStream {
+        private final Manifest.StreamEntry entry;
+        private final Deque<CompletableFuture<byte[]>> ahead = new ArrayDeque<>();
+        private final MessageDigest sha = Hashes.sha256();
+        private int nextToFetch;
+        private byte[] current = new byte[0];
+        private int pos;
+        private long total;
+        private boolean verified;
+        private boolean closed;
+
+        BlobStream(Manifest.StreamEntry entry) {
+            this.entry = entry;
+            fill();
+        }
+
+        private void fill() {
+            while (ahead.size() < WINDOW && nextToFetch < entry.blobs().size()) {
+                BlobId id = BlobId.parse(entry.blobs().get(nextToFetch++));
+                ahead.add(CompletableFuture.supplyAsync(() -> readBlob(id, entry.name()), fetchers));
+            }
+        }
+
+        private boolean advance() throws IOException {
+            while (pos >= current.length) {
+                if (ahead.isEmpty()) {
+                    finishCheck();
+                    return false;
+                }
+                CompletableFuture<byte[]> f = ahead.poll();
+                try {
+                    current = f.join();
+                } catch (CompletionException e) {
+                    Throwable t = BlobWriter.unwrap(e);
+                    if (t instanceof BackupException b) {
+                        throw b;
+                    }
+                    throw new IOException("reading stream " + entry.name() + " failed: " + t, t);
+                }
+                pos = 0;
+                sha.update(current);
+                total += current.length;
+                long all = bytesRead.addAndGet(current.length);
+                PipelineSupport.emit(listeners, new ProgressEvent(ProgressEvent.Kind.RESTORE_PROGRESS, entry.name(), all, 0, -1));
+                fill();
+            }
+            return true;
+        }
+
+        private void finishCheck() {
+            if (verified) {
+                return;
+            }
+            verified = true;
+            String actual = Hashes.hex(sha.digest());
+            if (total != entry.size() || !actual.equals(entry.sha256())) {
+                throw new IntegrityException(Formats.SNAPSHOTS + snapshotId, "stream " + entry.name() + " reads back as "
+                        + total + " bytes with SHA-256 " + actual.substring(0, 16) + "…, the manifest recorded " + entry.size()
+                        + " bytes with " + entry.sha256().substring(0, 16) + "…");
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (closed || !advance()) {
+                return -1;
+            }
+            return current[pos++] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (closed || !advance()) {
+                return -1;
+            }
+            int n = Math.min(len, current.length - pos);
+            System.arraycopy(current, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            ahead.forEach(f -> f.cancel(true));
+            ahead.clear();
+        }
+    }
+}

@@ -89,8 +89,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link Storage} in an S3 bucket (AWS S3 or any S3-compatible store), on AWS SDK v2.
  *
  * <ul>
- *   <li>Objects larger than {@link Builder#partSize(long) partSize} go up as multipart uploads whose
- *       parts are sent in parallel. Memory stays bounded: an in-memory payload is sliced without a
+ *   <li>Large objects go up as multipart uploads whose parts ({@link Builder#partSize(long) partSize}
+ *       or a little more) are sent in parallel. Memory stays bounded: an in-memory payload is sliced without a
  *       copy; a streaming payload is read into at most {@link Builder#maxConcurrency(int) maxConcurrency}
  *       part buffers, storage-wide. A failed upload is aborted, so nothing half-written is ever visible.</li>
  *   <li>Objects are never replaced: writes carry {@code If-None-Match: *} (see {@link ConditionalWrites}).
@@ -280,7 +280,7 @@ public final class S3Storage implements Storage {
         }
         String writeId = UUID.randomUUID().toString();
         try {
-            if (payload.length() <= settings.partSize) {
+            if (!multipart(payload)) {
                 putSingle(name, key, payload, writeId, conditional);
             } else {
                 putMultipart(name, key, payload, writeId, conditional);
@@ -422,6 +422,29 @@ public final class S3Storage implements Storage {
         }, length, "application/octet-stream");
     }
 
+    /**
+     * Whether {@code payload} goes up as a multipart upload. In-memory payloads are split only when they
+     * make at least two parts of at least {@code partSize}: a pack of 16.1 MiB with 16 MiB parts is one
+     * PutObject, not four requests (create, 16 MiB, 0.1 MiB, complete) — requests cost money and time.
+     * Streamed payloads are split as soon as they exceed one part, since their parts are buffered.
+     */
+    private boolean multipart(Payload payload) {
+        return payload instanceof Payload.ArrayPayload
+                ? payload.length() >= 2 * settings.partSize
+                : payload.length() > settings.partSize;
+    }
+
+    /** Part length for a multipart upload of {@code payload}. */
+    private long partLength(Payload payload) {
+        long length = payload.length();
+        if (payload instanceof Payload.ArrayPayload) {
+            // equal parts of at least partSize: 64.2 MiB with 16 MiB parts is 4 parts of 16.05 MiB, not 5
+            long parts = Math.max(1, Math.min(MAX_PARTS, length / settings.partSize));
+            return (length + parts - 1) / parts;
+        }
+        return effectivePartSize(length);
+    }
+
     private long effectivePartSize(long length) {
         long size = settings.partSize;
         // S3 allows 10,000 parts: grow the part size for objects that would need more
@@ -434,7 +457,7 @@ public final class S3Storage implements Storage {
 
     private void putMultipart(String name, String key, Payload payload, String writeId, boolean conditional) {
         long length = payload.length();
-        long partSize = effectivePartSize(length);
+        long partSize = partLength(payload);
         int partCount = (int) ((length + partSize - 1) / partSize);
         if (partSize > Integer.MAX_VALUE - 16) {
             throw new ConfigurationException("object " + name + " of " + length + " bytes needs parts over 2 GiB; not supported");
@@ -944,8 +967,10 @@ public final class S3Storage implements Storage {
         }
 
         /**
-         * Objects larger than this go up as multipart uploads with parts of this size (5 MiB – 5 GiB;
-         * default 16 MiB). Grown automatically for objects that would need more than 10,000 parts.
+         * Part size for multipart uploads (5 MiB – 5 GiB; default 16 MiB). In-memory payloads of at least
+         * two part sizes are split into equal parts of at least this size (smaller ones are one PutObject);
+         * streamed payloads larger than one part go up in parts of exactly this size, buffered. Grown
+         * automatically for objects that would need more than 10,000 parts.
          */
         public Builder partSize(long bytes) {
             if (bytes < MIN_PART_SIZE || bytes > MAX_PART_SIZE) {

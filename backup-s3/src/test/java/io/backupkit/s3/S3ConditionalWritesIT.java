@@ -24,8 +24,8 @@ class S3ConditionalWritesIT {
             byte[] first = {1, 2, 3};
             assertTrue(storage.putIfAbsent("snapshots/s", Payload.of(first)));
             assertFalse(storage.putIfAbsent("snapshots/s", Payload.of(new byte[]{9})));
-            assertTrue(storage.putIfAbsent("data/00/big", Payload.of(new byte[PART + 1])));
-            assertFalse(storage.putIfAbsent("data/00/big", Payload.of(new byte[PART + 2])));
+            assertTrue(storage.putIfAbsent("data/00/big", Payload.of(new byte[2 * PART + 1])));
+            assertFalse(storage.putIfAbsent("data/00/big", Payload.of(new byte[2 * PART + 2])));
             assertArrayEquals(first, storage.readAll("snapshots/s"));
             assertTrue(rec.sent().stream().noneMatch(s -> s.header("if-none-match").isPresent()));
             assertTrue(rec.sent("HeadObject").size() >= 4, "asked before each write");
@@ -41,7 +41,7 @@ class S3ConditionalWritesIT {
             byte[] first = {4, 5, 6};
             assertTrue(storage.putIfAbsent("index/i", Payload.of(first)));
             assertFalse(storage.putIfAbsent("index/i", Payload.of(new byte[]{7})));
-            assertTrue(storage.putIfAbsent("data/01/big", Payload.of(new byte[PART + 1])));
+            assertTrue(storage.putIfAbsent("data/01/big", Payload.of(new byte[2 * PART + 1])));
             assertArrayEquals(first, storage.readAll("index/i"));
         }
     }

@@ -83,8 +83,8 @@ class S3FaultsIT {
                     case 0 -> 0;
                     case 1 -> 1000 + i;
                     case 2 -> 200_000 + i;
-                    case 3 -> PART + 1000 * i;          // two parts
-                    default -> 2 * PART + 17 * i;       // three parts
+                    case 3 -> 2 * PART + 1000 * i;              // two parts
+                    default -> 2 * PART + PART / 2 + 17 * i;    // two parts in memory, three streamed
                 };
                 if (i % 5 >= 3 && i > 20) {
                     size = 1000 + i; // keep the test's volume modest

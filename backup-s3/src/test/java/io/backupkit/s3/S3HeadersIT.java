@@ -55,7 +55,7 @@ class S3HeadersIT {
             storage.putIfAbsent("snapshots/s1", Payload.of(random(103)));
             storage.putIfAbsent("locks/l1", Payload.of(random(104)));
             storage.putIfAbsent("data/00/small", Payload.of(random(105)));
-            storage.putIfAbsent("data/00/large", Payload.of(random(PART + 1)));
+            storage.putIfAbsent("data/00/large", Payload.of(random(2 * PART + 1)));
             storage.putIfAbsent("wal/00000001/000000010000000000000001", Payload.of(random(106)));
 
             for (RecordingInterceptor.Sent s : rec.sent("PutObject")) {
@@ -84,7 +84,7 @@ class S3HeadersIT {
         try (S3Storage storage = S3.storage(bucket).partSize(PART).serverSideEncryptionKms(keyId)
                 .executionInterceptor(rec).build()) {
             storage.putIfAbsent("snapshots/s1", Payload.of(random(200)));
-            storage.putIfAbsent("data/01/big", Payload.of(random(PART + 2)));
+            storage.putIfAbsent("data/01/big", Payload.of(random(2 * PART + 2)));
             List<RecordingInterceptor.Sent> writes = new java.util.ArrayList<>(rec.sent("PutObject"));
             writes.addAll(rec.sent("CreateMultipartUpload"));
             assertEquals(2, writes.size());
@@ -118,7 +118,7 @@ class S3HeadersIT {
                 .executionInterceptor(rec).build()) {
             storage.putIfAbsent("snapshots/s", Payload.of(random(400)));
             storage.putIfAbsent("locks/l", Payload.of(random(401)));
-            storage.putIfAbsent("data/02/big", Payload.of(random(PART + 3)));
+            storage.putIfAbsent("data/02/big", Payload.of(random(2 * PART + 3)));
 
             RecordingInterceptor.Sent snapshot = rec.sent("PutObject").stream()
                     .filter(s -> s.path().endsWith("/snapshots/s")).findFirst().orElseThrow();

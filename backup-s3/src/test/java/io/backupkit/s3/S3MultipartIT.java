@@ -59,13 +59,23 @@ class S3MultipartIT {
                 .executionInterceptor(rec).build()) {
             assertTrue(storage.putIfAbsent("data/aa/pack1", Payload.of(data)));
 
-            assertEquals(7, rec.sent("UploadPart").size(), "six full parts and one short one");
+            assertEquals(6, rec.sent("UploadPart").size(), "six equal parts, none smaller than the part size");
             assertEquals(1, rec.sent("CreateMultipartUpload").size());
             assertEquals(1, rec.sent("CompleteMultipartUpload").size());
             int peak = rec.peakInFlight("UploadPart");
             assertTrue(peak >= 2 && peak <= 4, "parts in flight at once: " + peak + " (expected 2..4)");
             assertEquals(0, storage.partBuffersAllocated(), "in-memory payloads are sliced, not copied");
             assertArrayEquals(data, read(storage, "data/aa/pack1"));
+        }
+    }
+
+    @Test
+    void arrayPayload_underTwoPartSizes_isOneRequest() {
+        RecordingInterceptor rec = new RecordingInterceptor();
+        try (S3Storage storage = S3.storage(S3.newBucket()).partSize(PART).executionInterceptor(rec).build()) {
+            assertTrue(storage.putIfAbsent("data/ab/pack", Payload.of(random(PART + PART / 2, 9))));
+            assertEquals(1, rec.requestCount(), "a pack just over the part size is one PutObject, not four requests");
+            assertEquals(1, rec.sent("PutObject").size());
         }
     }
 

@@ -76,6 +76,7 @@ public final class S3ThroughputBench {
             io.backupkit.BackupResult r = io.backupkit.BackupManager.builder().repository(repo).source(streams.source()).build().backup();
             long t1 = System.nanoTime();
             int backupRequests = rec.requestCount();
+            System.out.println("backup requests by operation: " + byOperation(rec));
             rec.clear();
             long t2 = System.nanoTime();
             io.backupkit.RestoreManager.builder().repository(repo).target(streams.target()).build().restore();
@@ -86,7 +87,17 @@ public final class S3ThroughputBench {
                     streams.totalBytes() / 1048576.0, backupRequests, backupRequests / gib,
                     backupRequests / (r.bytesStored() / (double) (1L << 30)),
                     streams.totalBytes() / 1e6 / ((t1 - t0) / 1e9), streams.totalBytes() / 1e6 / ((t3 - t2) / 1e9), rec.requestCount());
+            System.out.println("restore requests by operation: " + byOperation(rec));
         }
+    }
+
+    private static java.util.Map<String, Long> byOperation(RecordingInterceptor rec) {
+        java.util.Map<String, Long> counts = new java.util.TreeMap<>();
+        for (RecordingInterceptor.Sent s : rec.sent()) {
+            String what = s.operation() + " " + s.path().replaceFirst("^/[^/]+/", "").replaceFirst("/.*", "/");
+            counts.merge(what, 1L, Long::sum);
+        }
+        return counts;
     }
 
     private static void print(String name, double[] r, double[] raw) {

@@ -77,7 +77,12 @@ public final class AwsKmsKeyProvider implements KeyProvider, AutoCloseable {
             if (b.endpoint != null) {
                 cb.endpointOverride(b.endpoint);
             }
-            this.kms = cb.build();
+            try {
+                this.kms = cb.build();
+            } catch (SdkException e) {
+                throw new ConfigurationException("cannot set up the AWS KMS client for key " + b.keyId + ": " + e.getMessage()
+                        + "; set region(…) on the key provider or AWS_REGION in the environment", e);
+            }
             this.ownsClient = true;
         }
     }

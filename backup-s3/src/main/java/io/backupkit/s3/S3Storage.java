@@ -168,7 +168,9 @@ public final class S3Storage implements Storage {
 
         S3ClientBuilder cb = S3Client.builder()
                 .httpClientBuilder(Apache5HttpClient.builder()
-                        .maxConnections(Math.max(50, 2 * b.maxConcurrency + 8))
+                        .maxConnections(b.maxConnections > 0 ? b.maxConnections : Math.max(64, 2 * b.maxConcurrency + 16))
+                        // readers hold a connection while they stream; waiting for one is not a failure
+                        .connectionAcquisitionTimeout(Duration.ofMinutes(2))
                         .connectionTimeout(b.connectionTimeout))
                 .credentialsProvider(credentials)
                 .region(Region.of(b.region == null ? "us-east-1" : b.region))
@@ -870,6 +872,7 @@ public final class S3Storage implements Storage {
         private RetryMode retryMode = RetryMode.STANDARD;
         private int maxAttempts = 6;
         private Duration connectionTimeout = Duration.ofSeconds(5);
+        private int maxConnections;
         private final List<ExecutionInterceptor> interceptors = new ArrayList<>();
 
         private Builder() {
@@ -898,6 +901,7 @@ public final class S3Storage implements Storage {
             c.retryMode = retryMode;
             c.maxAttempts = maxAttempts;
             c.connectionTimeout = connectionTimeout;
+            c.maxConnections = maxConnections;
             c.interceptors.addAll(interceptors);
             return c;
         }
@@ -1092,6 +1096,18 @@ public final class S3Storage implements Storage {
         /** How long to wait for a TCP connection (default 5 s). */
         public Builder connectionTimeout(Duration timeout) {
             this.connectionTimeout = Objects.requireNonNull(timeout);
+            return this;
+        }
+
+        /**
+         * Size of the HTTP connection pool (default: 64, or more with high part concurrency). Every open
+         * {@code get} stream holds a connection until it is read or closed.
+         */
+        public Builder maxConnections(int connections) {
+            if (connections < 1) {
+                throw new ConfigurationException("max connections must be at least 1, was " + connections);
+            }
+            this.maxConnections = connections;
             return this;
         }
 

@@ -31,7 +31,7 @@ import java.util.Set;
  * {@code storage-class} (all kinds) and {@code storage-class.<kind>} ({@code data}, {@code wal}, …),
  * {@code sse} ({@code AES256} or {@code aws:kms}), {@code sse-kms-key-id}, {@code checksum}
  * ({@code CRC32C}, {@code CRC32}, {@code SHA256}, {@code none}), {@code conditional-writes}
- * ({@code if-none-match} or {@code head-before-put}), {@code max-attempts}. Credentials never go in
+ * ({@code if-none-match} or {@code head-before-put}), {@code max-attempts}, {@code max-connections}. Credentials never go in
  * the URI: they come from the SDK's default chain (environment, profile, instance role) or a profile.
  */
 public final class S3StorageProvider implements StorageProvider {
@@ -91,6 +91,7 @@ public final class S3StorageProvider implements StorageProvider {
             case "part-size" -> b.partSize(bytes(value));
             case "max-concurrency" -> b.maxConcurrency(Integer.parseInt(value));
             case "max-attempts" -> b.maxAttempts(Integer.parseInt(value));
+            case "max-connections" -> b.maxConnections(Integer.parseInt(value));
             case "storage-class" -> {
                 StorageClass c = storageClass(value);
                 for (ObjectKind k : ObjectKind.values()) {
@@ -112,7 +113,7 @@ public final class S3StorageProvider implements StorageProvider {
             case "conditional-writes" -> b.conditionalWrites(
                     ConditionalWrites.valueOf(value.toUpperCase(Locale.ROOT).replace('-', '_')));
             default -> throw new ConfigurationException("unknown parameter '" + name + "' in s3:// location; known: region,"
-                    + " endpoint, path-style, profile, part-size, max-concurrency, max-attempts, storage-class,"
+                    + " endpoint, path-style, profile, part-size, max-concurrency, max-attempts, max-connections, storage-class,"
                     + " storage-class.<kind>, sse, sse-kms-key-id, checksum, conditional-writes");
         }
     }

@@ -78,7 +78,7 @@ public final class DefaultRepository implements Repository {
         this.codec = codecOverride != null ? codecOverride
                 : Codecs.byName(config.compression().codec() + ":" + config.compression().level());
         RepoConfig.Chunker c = config.chunker();
-        this.chunker = new FastCdcChunker(c.min(), c.avg(), c.max(), c.seed());
+        this.chunker = new FastCdcChunker(c.min(), c.avg(), c.max(), c.normalization(), c.seed());
     }
 
     public static Repository.Builder builder() {
@@ -470,7 +470,7 @@ public final class DefaultRepository implements Repository {
         @Override
         public Builder chunkSizes(int min, int average, int max) {
             try {
-                new FastCdcChunker(min, average, max, 0);
+                new FastCdcChunker(min, average, max, FastCdcChunker.DEFAULT_NORMALIZATION, 0);
             } catch (IllegalArgumentException e) {
                 throw new ConfigurationException(e.getMessage());
             }
@@ -516,7 +516,8 @@ public final class DefaultRepository implements Repository {
             }
             CompressionCodec c = codec == null ? Codecs.defaultCodec() : codec;
             RepoConfig config = new RepoConfig(1, Hashes.hex(Aead.randomBytes(16)), unencrypted ? "none" : "aes-256-gcm",
-                    new RepoConfig.Chunker("fastcdc", minChunk, avgChunk, maxChunk, new java.security.SecureRandom().nextLong()),
+                    new RepoConfig.Chunker("fastcdc", minChunk, avgChunk, maxChunk, FastCdcChunker.DEFAULT_NORMALIZATION,
+                            new java.security.SecureRandom().nextLong()),
                     new RepoConfig.Compression(c.name(), c.level()), packSize, Instant.now());
             byte[] master = null;
             String keyName = null;

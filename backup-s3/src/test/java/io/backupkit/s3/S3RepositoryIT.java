@@ -27,9 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Whole repositories on S3: backup → restore of generated streams through a network path that fails
  * 15 % of requests, an {@code s3://} location opened through ServiceLoader, and KMS key rotation.
  *
- * <p>A PostgreSQL backup → restore through S3 (issue 4, acceptance 2) runs in backup-postgres: its
- * {@code EngineContractTest} subclass for S3 uses this module's test-jar ({@link S3ProxyFixture},
- * optionally {@link FaultInjectingProxy}) to hand the contract an {@code S3Storage}.
+ * <p>A PostgreSQL backup → restore through S3 (issue 4, acceptance 2) is {@link S3EngineContractIT} and
+ * {@link S3EngineContractThroughFaultsIT}.
  */
 class S3RepositoryIT {
     @RegisterExtension

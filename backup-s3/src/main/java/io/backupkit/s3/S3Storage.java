@@ -520,6 +520,9 @@ public final class S3Storage implements Storage {
         try {
             client.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId));
         } catch (SdkException e) {
+            if (S3Errors.code(e).equals("NoSuchUpload")) {
+                return; // already completed (answer lost, then refused on retry) or aborted: nothing left over
+            }
             // the parts stay invisible (no object exists) but cost storage until a lifecycle rule removes them
             log.warn("could not abort multipart upload {} of {} in {}: {}; add a lifecycle rule that aborts incomplete"
                     + " multipart uploads", uploadId, name, location, e.getMessage());

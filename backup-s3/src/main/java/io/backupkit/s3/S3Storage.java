@@ -157,7 +157,7 @@ public final class S3Storage implements Storage {
             this.ownedCredentials = null;
         }
 
-        RetryStrategy retry = b.retryMode == RetryMode.ADAPTIVE || b.retryMode == RetryMode.ADAPTIVE_V2
+        RetryStrategy retry = b.retryMode.name().startsWith("ADAPTIVE")
                 ? AwsRetryStrategy.adaptiveRetryStrategy().toBuilder().maxAttempts(b.maxAttempts).build()
                 // A backup pushes thousands of requests; the standard strategy's circuit breaker would
                 // stop retrying for the whole client after a burst of faults. Backoff still applies.

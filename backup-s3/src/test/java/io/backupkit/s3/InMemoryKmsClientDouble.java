@@ -63,11 +63,11 @@ public final class InMemoryKmsClientDouble implements KmsClient {
     private String resolve(String keyId) {
         String arn = keyId.startsWith("alias/") ? aliases.get(keyId) : keyId;
         if (arn == null || !keysByArn.containsKey(arn)) {
-            throw (NotFoundException) NotFoundException.builder().message("Key '" + keyId + "' does not exist")
+            throw NotFoundException.builder().message("Key '" + keyId + "' does not exist")
                     .awsErrorDetails(AwsErrorDetails.builder().errorCode("NotFoundException").build()).statusCode(400).build();
         }
         if (disabled.contains(arn)) {
-            throw (DisabledException) DisabledException.builder().message(arn + " is disabled.")
+            throw DisabledException.builder().message(arn + " is disabled.")
                     .awsErrorDetails(AwsErrorDetails.builder().errorCode("DisabledException").build()).statusCode(400).build();
         }
         return arn;
@@ -122,7 +122,7 @@ public final class InMemoryKmsClientDouble implements KmsClient {
             throw invalidCiphertext();
         }
         if (request.keyId() != null && !resolve(request.keyId()).equals(arn)) {
-            throw (IncorrectKeyException) IncorrectKeyException.builder()
+            throw IncorrectKeyException.builder()
                     .message("The key ID in the request does not identify a CMK that can perform this operation.")
                     .awsErrorDetails(AwsErrorDetails.builder().errorCode("IncorrectKeyException").build()).statusCode(400).build();
         }
@@ -142,7 +142,7 @@ public final class InMemoryKmsClientDouble implements KmsClient {
     }
 
     private static InvalidCiphertextException invalidCiphertext() {
-        return (InvalidCiphertextException) InvalidCiphertextException.builder().message(null)
+        return InvalidCiphertextException.builder().message(null)
                 .awsErrorDetails(AwsErrorDetails.builder().errorCode("InvalidCiphertextException").build()).statusCode(400).build();
     }
 

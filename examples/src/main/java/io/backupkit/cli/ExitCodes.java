@@ -23,7 +23,7 @@ public final class ExitCodes {
     /** The exit code for a failure: damage or a wrong key anywhere in the cause chain wins. */
     public static int of(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof IntegrityException || c instanceof KeyException || c instanceof VerificationFailedException) {
+            if (c instanceof IntegrityException || c instanceof KeyException) {
                 return INTEGRITY;
             }
             if (c.getCause() == c) {
@@ -52,14 +52,5 @@ public final class ExitCodes {
             }
         }
         return FAILED;
-    }
-
-    /** Thrown when a verification ran and at least one check failed. */
-    static final class VerificationFailedException extends BackupException {
-        private static final long serialVersionUID = 1L;
-
-        VerificationFailedException(String message) {
-            super(message);
-        }
     }
 }

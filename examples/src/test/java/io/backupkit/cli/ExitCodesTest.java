@@ -18,7 +18,6 @@ class ExitCodesTest {
         assertEquals(3, ExitCodes.of(new IntegrityException("data/3f/3fa2", "authentication tag mismatch")));
         assertEquals(3, ExitCodes.of(new KeyException("no key slot opens with this password")));
         assertEquals(3, ExitCodes.of(new BackupException("restore failed", new IntegrityException("snapshots/91", "bad"))));
-        assertEquals(3, ExitCodes.of(new ExitCodes.VerificationFailedException("2 checks failed")));
     }
 
     @Test

@@ -409,6 +409,16 @@ public final class DefaultRepository implements Repository {
         private int minChunk = 256 * 1024;
         private int avgChunk = 1024 * 1024;
         private int maxChunk = 4 * 1024 * 1024;
+        private Long chunkerSeed;
+
+        /**
+         * Fixes the chunker's gear seed of a new repository (normally random per repository, so chunk
+         * boundaries reveal nothing across repositories). For reproducible tests and benchmarks only.
+         */
+        public RepositoryBuilder chunkerSeed(long seed) {
+            this.chunkerSeed = seed;
+            return this;
+        }
 
         @Override
         public Builder storage(Storage storage) {
@@ -517,7 +527,7 @@ public final class DefaultRepository implements Repository {
             CompressionCodec c = codec == null ? Codecs.defaultCodec() : codec;
             RepoConfig config = new RepoConfig(1, Hashes.hex(Aead.randomBytes(16)), unencrypted ? "none" : "aes-256-gcm",
                     new RepoConfig.Chunker("fastcdc", minChunk, avgChunk, maxChunk, FastCdcChunker.DEFAULT_NORMALIZATION,
-                            new java.security.SecureRandom().nextLong()),
+                            chunkerSeed != null ? chunkerSeed : new java.security.SecureRandom().nextLong()),
                     new RepoConfig.Compression(c.name(), c.level()), packSize, Instant.now());
             byte[] master = null;
             String keyName = null;

@@ -35,6 +35,17 @@ class PgbenchBenchmarkIT {
             pg.execute("bench", "VACUUM ANALYZE");
             String dbSize = pg.queryForString("postgres", "SELECT pg_size_pretty(pg_database_size('bench'))");
 
+            // warm the JVM up first (JIT, class loading): an embedded library runs in a long-lived process
+            pg.createDatabase("warmup");
+            pg.runTool("pgbench", "-i", "-s", "1", "-q", "warmup");
+            try (Repository warm = Repository.builder().location(dir.resolve("warm").toString()).password("w".toCharArray()).create()) {
+                BackupManager.builder().repository(warm).source(PgTestSupport.source(pg, "warmup")).parallelism(jobs).build().backup();
+                RestoreManager.builder().repository(warm).parallelism(2).target(PgTestSupport.target(pg, "warmup_copy").build()).build()
+                        .restore();
+            }
+            pg.dropDatabase("warmup_copy");
+            pg.dropDatabase("warmup");
+
             Path dump = pg.workDirectory().resolve("bench.dump");
             long t = System.nanoTime();
             pg.runTool("pg_dump", "-Fc", "-f", dump.toString(), "bench");

@@ -60,10 +60,12 @@ public final class Catalog {
      */
     public static void prepareDataSession(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
-            st.execute("SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3; SET row_security = off; "
-                    + "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0");
+            st.execute(DATA_SESSION_SETTINGS);
         }
     }
+
+    public static final String DATA_SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3; "
+            + "SET row_security = off; SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0";
 
     /** Wraps an SQL failure during work as an EngineException naming what was being done. */
     public static EngineException sqlError(String what, SQLException e) {

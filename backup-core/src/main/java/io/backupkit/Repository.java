@@ -96,7 +96,7 @@ public interface Repository extends AutoCloseable {
         /** A path, {@code file:} URI or any URI a {@link io.backupkit.spi.StorageProvider} handles ({@code s3://…}). */
         Builder location(String location);
 
-        /** Opens (or creates) the repository with a password slot (Argon2id). */
+        /** Opens (or creates) the repository with a password slot (Argon2id). The array is copied: wipe yours afterwards. */
         Builder password(char[] password);
 
         /** Opens (or creates) the repository with a key file slot. */

@@ -4,6 +4,7 @@ import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
+import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Optional;
@@ -24,6 +25,18 @@ public final class Aead {
             throw new IllegalStateException("AES-GCM not available in this JVM", e);
         }
     });
+
+    private static final int PIECE = 16 * 1024;
+    private static final ThreadLocal<ByteBuffer[]> IN = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
+    private static final ThreadLocal<ByteBuffer[]> OUT = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
+
+    private static ByteBuffer direct(ThreadLocal<ByteBuffer[]> cache, int capacity) {
+        ByteBuffer[] holder = cache.get();
+        if (holder[0] == null || holder[0].capacity() < capacity) {
+            holder[0] = ByteBuffer.allocateDirect(Math.max(capacity, 1 << 20));
+        }
+        return holder[0].clear();
+    }
 
     private Aead() {
     }
@@ -46,7 +59,14 @@ public final class Aead {
             if (ad != null) {
                 c.updateAAD(ad);
             }
-            int n = c.doFinal(plain, off, len, out, NONCE_BYTES);
+            // JDK 17's AES-GCM runs ~50 MB/s on one call with more than ~256 KiB of heap array and
+            // 1-2 GB/s when fed in 16 KiB pieces (same bytes out): see bench/jmh JdkGcmBenchmark
+            int n = 0;
+            int end = off + len;
+            for (int p = off; p < end; p += PIECE) {
+                n += c.update(plain, p, Math.min(PIECE, end - p), out, NONCE_BYTES + n);
+            }
+            n += c.doFinal(out, NONCE_BYTES + n);
             if (n != len + TAG_BYTES) {
                 throw new IllegalStateException("unexpected GCM output length " + n);
             }
@@ -67,7 +87,15 @@ public final class Aead {
             if (ad != null) {
                 c.updateAAD(ad);
             }
-            return Optional.of(c.doFinal(sealed, off + NONCE_BYTES, len - NONCE_BYTES));
+            // decryption buffers everything until doFinal; between direct buffers it stays fast
+            int ctLen = len - NONCE_BYTES;
+            ByteBuffer in = direct(IN, ctLen);
+            in.put(sealed, off + NONCE_BYTES, ctLen).flip();
+            ByteBuffer out = direct(OUT, ctLen);
+            int n = c.doFinal(in, out);
+            byte[] plain = new byte[n];
+            out.flip().get(plain);
+            return Optional.of(plain);
         } catch (AEADBadTagException e) {
             return Optional.empty();
         } catch (GeneralSecurityException e) {

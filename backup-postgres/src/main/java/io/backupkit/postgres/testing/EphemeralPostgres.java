@@ -1,0 +1,457 @@
+package io.backupkit.postgres.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A throw-away PostgreSQL cluster started from local binaries (initdb + pg_ctl) in a temporary
+ * directory, listening on a free port of 127.0.0.1 with password authentication. Durability is
+ * switched off (fsync, synchronous_commit, full_page_writes) because tests never survive a crash
+ * anyway. When the JVM runs as root the server runs as the {@code postgres} OS user through
+ * {@code runuser}, since PostgreSQL refuses to run as root.
+ *
+ * <p>Start one per test class, not per test: initdb costs about a second.
+ *
+ * <pre>{@code
+ * try (EphemeralPostgres pg = EphemeralPostgres.builder().setting("max_connections", "50").start()) {
+ *     pg.createDatabase("shop");
+ *     DataSource ds = ...; // pg.jdbcUrl("shop"), pg.user(), pg.password()
+ * }
+ * }</pre>
+ */
+public final class EphemeralPostgres implements PostgresServer {
+    private static final String DEFAULT_BIN_ENV = "BACKUPKIT_PG_BIN";
+
+    private final Path binDirectory;
+    private final Path baseDirectory;
+    private final Path dataDirectory;
+    private final Path logFile;
+    private final int port;
+    private final String user;
+    private final String password;
+    private final int majorVersion;
+    private final List<String> runAs;
+    private final Thread shutdownHook;
+    private volatile boolean closed;
+
+    private EphemeralPostgres(Builder b) {
+        this.binDirectory = b.binDirectory != null ? b.binDirectory : findBinDirectory();
+        for (String tool : List.of("initdb", "pg_ctl", "postgres")) {
+            if (!Files.isExecutable(binDirectory.resolve(tool))) {
+                throw new IllegalStateException("PostgreSQL server binaries not found: " + binDirectory.resolve(tool)
+                        + " is missing. Install the PostgreSQL server package (Debian/Ubuntu: apt-get install "
+                        + "postgresql-15; macOS: brew install postgresql@15) or point EphemeralPostgres.builder()"
+                        + ".binDirectory(...) or the environment variable " + DEFAULT_BIN_ENV + " at its bin directory.");
+            }
+        }
+        this.user = b.user;
+        this.password = b.password != null ? b.password : randomPassword();
+        this.runAs = isRoot() ? List.of("runuser", "-u", b.osUser, "--") : List.of();
+        try {
+            this.baseDirectory = Files.createTempDirectory(b.parentDirectory, "backupkit-pg-");
+            if (!runAs.isEmpty()) {
+                UserPrincipalLookupService lookup = baseDirectory.getFileSystem().getUserPrincipalLookupService();
+                Files.setOwner(baseDirectory, lookup.lookupPrincipalByName(b.osUser));
+            }
+            Files.setPosixFilePermissions(baseDirectory, PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a directory for the ephemeral PostgreSQL cluster", e);
+        }
+        this.dataDirectory = baseDirectory.resolve("data");
+        this.logFile = baseDirectory.resolve("postgres.log");
+        boolean started = false;
+        try {
+            initdb(b);
+            this.majorVersion = Integer.parseInt(Files.readString(dataDirectory.resolve("PG_VERSION")).trim());
+            this.port = startWithFreePort();
+            started = true;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (!started) {
+                deleteRecursively(baseDirectory);
+            }
+        }
+        this.shutdownHook = new Thread(this::stopQuietly, "backupkit-ephemeral-postgres-stop");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Starts a cluster with the defaults. */
+    public static EphemeralPostgres start() {
+        return builder().start();
+    }
+
+    @Override
+    public String host() {
+        return "127.0.0.1";
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    @Override
+    public String user() {
+        return user;
+    }
+
+    @Override
+    public String password() {
+        return password;
+    }
+
+    @Override
+    public int majorVersion() {
+        return majorVersion;
+    }
+
+    @Override
+    public Optional<Path> binDirectory() {
+        return Optional.of(binDirectory);
+    }
+
+    /** The cluster's data directory (owned by the server's OS user). */
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    /** A scratch directory the server's OS user can write (tool output files go here). */
+    public Path workDirectory() {
+        return baseDirectory;
+    }
+
+    /** The server log, handy in failure messages. */
+    public String logTail(int maxChars) {
+        try {
+            String log = Files.readString(logFile, StandardCharsets.UTF_8);
+            return log.length() <= maxChars ? log : log.substring(log.length() - maxChars);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * Runs psql against {@code database} with the given arguments and returns its standard output.
+     * Fails with psql's standard error when it exits non-zero.
+     */
+    public String psql(String database, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(binDirectory.resolve("psql").toString(), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                "-h", host(), "-p", Integer.toString(port), "-U", user, "-d", database));
+        cmd.addAll(List.of(args));
+        return run(cmd, Map.of("PGPASSWORD", password), false);
+    }
+
+    /** Runs a client tool of this cluster's bin directory (pgbench, pg_dump, …) with connection settings in the environment. */
+    public String runTool(String tool, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(binDirectory.resolve(tool).toString());
+        cmd.addAll(List.of(args));
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PGHOST", host());
+        env.put("PGPORT", Integer.toString(port));
+        env.put("PGUSER", user);
+        env.put("PGPASSWORD", password);
+        return run(cmd, env, false);
+    }
+
+    /** Stops the server at once (immediate shutdown), as a crash would; {@link #close()} still cleans up. */
+    public void kill() {
+        run(List.of(binDirectory.resolve("pg_ctl").toString(), "-D", dataDirectory.toString(), "-m", "immediate", "-w", "stop"),
+                Map.of(), true);
+    }
+
+    /** Starts the server again after {@link #kill()} on the same port. */
+    public void restart() {
+        pgCtlStart(port);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        stopQuietly();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // JVM already shutting down: the hook runs anyway
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "EphemeralPostgres[" + host() + ":" + port + ", PostgreSQL " + majorVersion + ", " + dataDirectory + "]";
+    }
+
+    private synchronized void stopQuietly() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            run(List.of(binDirectory.resolve("pg_ctl").toString(), "-D", dataDirectory.toString(), "-m", "fast", "-w", "-t", "30", "stop"),
+                    Map.of(), true);
+        } catch (RuntimeException e) {
+            // best effort; the directory is removed below either way
+        }
+        deleteRecursively(baseDirectory);
+    }
+
+    private void initdb(Builder b) throws IOException {
+        Path pwFile = baseDirectory.resolve("pwfile");
+        Files.writeString(pwFile, password + "\n");
+        if (!runAs.isEmpty()) {
+            Files.setOwner(pwFile, pwFile.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(b.osUser));
+        }
+        List<String> cmd = new ArrayList<>(List.of(binDirectory.resolve("initdb").toString(), "-D", dataDirectory.toString(),
+                "-U", user, "--pwfile=" + pwFile, "-A", "scram-sha-256", "-E", b.encoding, "--locale=" + b.locale, "--no-sync"));
+        run(cmd, Map.of(), false);
+        Files.delete(pwFile);
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("listen_addresses", "'127.0.0.1'");
+        settings.put("unix_socket_directories", "'" + baseDirectory + "'");
+        settings.put("fsync", "off");
+        settings.put("synchronous_commit", "off");
+        settings.put("full_page_writes", "off");
+        settings.put("max_wal_size", "'2GB'");
+        settings.put("logging_collector", "off");
+        b.settings.forEach(settings::put);
+        StringBuilder conf = new StringBuilder("\n# backupkit EphemeralPostgres\n");
+        settings.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+        // the data directory belongs to the server user; root can still append
+        Files.writeString(dataDirectory.resolve("postgresql.conf"), conf.toString(), StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    private int startWithFreePort() {
+        IllegalStateException last = null;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            int candidate = freePort();
+            try {
+                pgCtlStart(candidate);
+                return candidate;
+            } catch (IllegalStateException e) {
+                // another process may have taken the port between probing and binding: try another
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    private void pgCtlStart(int p) {
+        List<String> cmd = List.of(binDirectory.resolve("pg_ctl").toString(), "-D", dataDirectory.toString(), "-l", logFile.toString(),
+                "-o", "-p " + p, "-w", "-t", "60", "start");
+        try {
+            run(cmd, Map.of(), false);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(e.getMessage() + "\nserver log:\n" + logTail(3000), e);
+        }
+    }
+
+    private String run(List<String> command, Map<String, String> env, boolean ignoreFailure) {
+        List<String> full = new ArrayList<>(runAs);
+        // client tools run as anyone, but keep one path: server tools must not run as root
+        full.addAll(command);
+        ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(false);
+        pb.environment().putAll(env);
+        pb.environment().put("LC_ALL", "C");
+        pb.directory(baseDirectory.toFile());
+        try {
+            Process p = pb.start();
+            p.getOutputStream().close();
+            var err = new java.io.ByteArrayOutputStream();
+            Thread errPump = new Thread(() -> {
+                try {
+                    p.getErrorStream().transferTo(err);
+                } catch (IOException ignored) {
+                    // process went away
+                }
+            });
+            errPump.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IllegalStateException(command.get(0) + " did not finish within 10 minutes");
+            }
+            errPump.join();
+            if (p.exitValue() != 0 && !ignoreFailure) {
+                throw new IllegalStateException(Paths.get(command.get(0)).getFileName() + " failed with exit code " + p.exitValue()
+                        + ": " + err.toString(StandardCharsets.UTF_8).strip());
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run " + command.get(0), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + command.get(0), e);
+        }
+    }
+
+    static Path findBinDirectory() {
+        String env = System.getenv(DEFAULT_BIN_ENV);
+        if (env != null && !env.isBlank()) {
+            return Paths.get(env);
+        }
+        Path debian = Paths.get("/usr/lib/postgresql");
+        if (Files.isDirectory(debian)) {
+            try (Stream<Path> versions = Files.list(debian)) {
+                Optional<Path> best = versions.filter(v -> Files.isExecutable(v.resolve("bin/initdb")))
+                        .max(Comparator.comparingInt(v -> parseIntOr(v.getFileName().toString(), 0)));
+                if (best.isPresent()) {
+                    return best.get().resolve("bin");
+                }
+            } catch (IOException ignored) {
+                // fall through to PATH
+            }
+        }
+        String path = System.getenv("PATH");
+        if (path != null) {
+            for (String dir : path.split(java.io.File.pathSeparator)) {
+                if (!dir.isEmpty() && Files.isExecutable(Paths.get(dir, "initdb"))) {
+                    return Paths.get(dir);
+                }
+            }
+        }
+        return Paths.get("/usr/lib/postgresql/15/bin");
+    }
+
+    private static int parseIntOr(String s, int fallback) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free port on 127.0.0.1", e);
+        }
+    }
+
+    private static String randomPassword() {
+        byte[] b = new byte[12];
+        new SecureRandom().nextBytes(b);
+        return "pw" + HexFormat.of().formatHex(b);
+    }
+
+    private static void deleteRecursively(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                    Files.deleteIfExists(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            // leftovers in the temp directory are harmless
+        }
+    }
+
+    /** Configures an {@link EphemeralPostgres}. */
+    public static final class Builder {
+        private Path binDirectory;
+        private Path parentDirectory = Paths.get(System.getProperty("java.io.tmpdir"));
+        private String user = "postgres";
+        private String password;
+        private String osUser = "postgres";
+        private String encoding = "UTF8";
+        private String locale = "C.UTF-8";
+        private final Map<String, String> settings = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        /** Directory holding initdb, pg_ctl and postgres (default: newest /usr/lib/postgresql/N/bin, $BACKUPKIT_PG_BIN, or PATH). */
+        public Builder binDirectory(Path dir) {
+            this.binDirectory = dir;
+            return this;
+        }
+
+        /** Where the temporary cluster directory is made (default: java.io.tmpdir). */
+        public Builder parentDirectory(Path dir) {
+            this.parentDirectory = dir;
+            return this;
+        }
+
+        /** Superuser name (default postgres). */
+        public Builder user(String user) {
+            this.user = user;
+            return this;
+        }
+
+        /** Superuser password (default: random). */
+        public Builder password(String password) {
+            this.password = password;
+            return this;
+        }
+
+        /** OS user the server runs as when the JVM is root (default postgres). */
+        public Builder osUser(String osUser) {
+            this.osUser = osUser;
+            return this;
+        }
+
+        public Builder encoding(String encoding) {
+            this.encoding = encoding;
+            return this;
+        }
+
+        public Builder locale(String locale) {
+            this.locale = locale;
+            return this;
+        }
+
+        /** A postgresql.conf setting; the value is written as given (quote strings: "'on'"). */
+        public Builder setting(String name, String value) {
+            settings.put(name, value);
+            return this;
+        }
+
+        public EphemeralPostgres start() {
+            return new EphemeralPostgres(this);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package io.backupkit.postgres.testing;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/**
+ * A database made for one test by {@link PostgresDatabaseExtension}; dropped after the test.
+ *
+ * @param server the server it lives on
+ * @param name   its name
+ */
+public record TestDatabase(PostgresServer server, String name) {
+
+    public String jdbcUrl() {
+        return server.jdbcUrl(name);
+    }
+
+    public String uri() {
+        return server.uri(name);
+    }
+
+    public String user() {
+        return server.user();
+    }
+
+    public String password() {
+        return server.password();
+    }
+
+    public Connection connect() throws SQLException {
+        return server.connect(name);
+    }
+
+    public void execute(String sql) {
+        server.execute(name, sql);
+    }
+
+    public String queryForString(String sql) {
+        return server.queryForString(name, sql);
+    }
+}

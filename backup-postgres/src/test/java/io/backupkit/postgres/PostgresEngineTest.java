@@ -1,0 +1,42 @@
+package io.backupkit.postgres;
+
+import io.backupkit.ConfigurationException;
+import io.backupkit.spi.DatabaseEngine;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PostgresEngineTest {
+
+    @Test
+    void isFoundByServiceLoader_forPostgresUrls() {
+        List<DatabaseEngine> engines = ServiceLoader.load(DatabaseEngine.class).stream().map(ServiceLoader.Provider::get).toList();
+        DatabaseEngine pg = engines.stream().filter(e -> e.supports("postgresql://db/shop")).findFirst().orElseThrow();
+        assertEquals("postgresql", pg.name());
+        assertTrue(pg.supports("postgres://db/shop"));
+        assertTrue(pg.supports("jdbc:postgresql://db:5432/shop"));
+        assertTrue(pg.supports("JDBC:POSTGRESQL:shop"));
+        assertFalse(pg.supports("mysql://db/shop"));
+        assertFalse(pg.supports("jdbc:mysql://db/shop"));
+    }
+
+    @Test
+    void optionsBuildSourcesAndTargets_andUnknownOptionsAreNamed() {
+        PostgresEngine engine = new PostgresEngine();
+        var source = engine.source("postgresql://backup@db/shop", Map.of("password", "pw-secret", "sslMode", "require", "jobs", "3"));
+        assertEquals("postgresql", source.engine());
+        assertEquals("postgresql://backup@db:5432/shop", source.describe());
+        var target = engine.target("postgresql://db/postgres", Map.of("database", "copy", "tables", "a, b.c", "dropExisting", "true"));
+        assertEquals("postgresql://db:5432/copy", target.describe());
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> engine.source("postgresql://db/x", Map.of("pasword", "x")));
+        assertTrue(e.getMessage().startsWith("unknown PostgreSQL source option 'pasword'"), e.getMessage());
+        assertThrows(ConfigurationException.class, () -> engine.target("postgresql://db/x", Map.of("dropExisting", "maybe")));
+    }
+}

@@ -1,0 +1,82 @@
+package io.backupkit.cli;
+
+import io.backupkit.BackupManager;
+import io.backupkit.BackupResult;
+import io.backupkit.Repository;
+import io.backupkit.spi.BackupSource;
+import io.backupkit.spi.DatabaseEngine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+@Command(name = "backup", description = "Back a database up into the repository as a new snapshot.",
+        footer = {"", "Examples:",
+                "  backupkit backup --repo /var/backups/shop --db postgresql://backup@db.internal:5432/shop --jobs 4",
+                "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json"})
+final class BackupCommand extends CliCommand {
+    @Mixin
+    RepositoryOptions repository;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Option(names = "--db", required = true, paramLabel = "URL",
+            description = "The database: postgresql://[user@]host[:port]/dbname or jdbc:postgresql://host[:port]/dbname.")
+    String url;
+
+    @Option(names = "--jobs", paramLabel = "N", description = "Parallel dump processes and pipeline workers (default: CPUs).")
+    Integer jobs;
+
+    @Option(names = "--compression", paramLabel = "CODEC",
+            description = "Compression for new data: zstd[:LEVEL], gzip, lz4, xz, bzip2, none (default: the repository's).")
+    String compression;
+
+    @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "Tag the snapshot (repeatable).")
+    Map<String, String> tags = new LinkedHashMap<>();
+
+    BackupCommand(Terminal terminal) {
+        super(terminal);
+    }
+
+    @Override
+    int run() {
+        if (jobs != null && jobs < 1) {
+            throw usage("--jobs must be at least 1, was " + jobs);
+        }
+        DatabaseEngine engine = Engines.forUrl(url);
+        Map<String, String> extra = new LinkedHashMap<>();
+        if (jobs != null) {
+            extra.put("jobs", Integer.toString(jobs));
+        }
+        BackupSource source = engine.source(url, database.options(terminal, extra));
+        BackupResult result;
+        try (Repository repo = repository.open(terminal, compression);
+             ProgressRenderer progress = progress("backup")) {
+            BackupManager.Builder b = BackupManager.builder().repository(repo).source(source).listener(progress);
+            if (jobs != null) {
+                b.parallelism(jobs);
+            }
+            tags.forEach(b::tag);
+            result = b.build().backup();
+            progress.succeeded();
+        }
+        if (json()) {
+            printJson(Json.backup(result));
+        } else {
+            List<?> tables = Json.tables(result.snapshot());
+            out().printf("snapshot %s saved (%s %s)%n", result.snapshot().shortId(), result.snapshot().engine(),
+                    Redact.url(result.snapshot().source()));
+            out().printf("  read     %s in %d streams%s%n", Format.bytes(result.bytesRead()), result.streams().size(),
+                    tables.isEmpty() ? "" : ", " + tables.size() + " tables");
+            out().printf("  stored   %s new (%s smaller after dedup and compression)%n", Format.bytes(result.bytesStored()),
+                    Format.ratio(result.dedupRatio()));
+            out().printf("  time     %s%n", Format.duration(result.duration()));
+            out().flush();
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,145 @@
+package io.backupkit.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.lang.reflect.Constructor;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, demo.
+ *
+ * <pre>{@code
+ * export BACKUPKIT_PASSWORD=…
+ * java -jar backupkit.jar init   --repo /var/backups/shop
+ * java -jar backupkit.jar backup --repo /var/backups/shop --db postgresql://backup@db/shop --json
+ * java -jar backupkit.jar verify --repo /var/backups/shop latest
+ * }</pre>
+ *
+ * <p>Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration error, 3 verification or
+ * integrity failure. With {@code --json} stdout carries exactly one JSON document, also on failure
+ * ({@code {"error": {...}}}).
+ */
+@Command(name = "backupkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = BackupkitCli.Version.class,
+        description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
+        subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
+                VerifyCommand.class, KeyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
+                "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
+                "Documentation: docs/cli.md"})
+public final class BackupkitCli implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    BackupkitCli() {
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key)");
+    }
+
+    public static void main(String[] args) {
+        configureLogging(args);
+        int code = execute(args, Terminal.system());
+        System.exit(code);
+    }
+
+    /** Runs the CLI in-process and returns its exit code; does not exit the JVM. */
+    public static int execute(String[] args, java.io.OutputStream out, java.io.OutputStream err, java.util.Map<String, String> env) {
+        return execute(args, Terminal.of(out, err, env));
+    }
+
+    static int execute(String[] args, Terminal terminal) {
+        List<String> argList = Arrays.asList(args);
+        boolean json = argList.contains("--json");
+        boolean verbose = argList.contains("-v") || argList.contains("--verbose");
+        CommandLine cl = new CommandLine(new BackupkitCli(), new Factory(terminal));
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setUsageHelpWidth(120);
+        cl.setOut(terminal.out);
+        cl.setErr(terminal.err);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = terminal.err;
+            err.println("backupkit: " + ex.getMessage());
+            CommandLine c = ex.getCommandLine();
+            err.println("Try 'backupkit " + (c == null || c.getParent() == null ? "" : qualifiedName(c) + " ") + "--help' for usage.");
+            err.flush();
+            if (json) {
+                terminal.out.println(Json.write(Json.error(ex, ExitCodes.USAGE)));
+                terminal.out.flush();
+            }
+            return ExitCodes.USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
+            int code = ExitCodes.of(ex);
+            PrintWriter err = terminal.err;
+            err.println("backupkit: " + (code == ExitCodes.USAGE ? "" : "error: ") + Errors.message(ex));
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            if (json) {
+                terminal.out.println(Json.write(Json.error(ex, code)));
+                terminal.out.flush();
+            }
+            return code;
+        });
+        int code = cl.execute(args);
+        terminal.out.flush();
+        terminal.err.flush();
+        return code;
+    }
+
+    private static String qualifiedName(CommandLine c) {
+        String name = c.getCommandName();
+        CommandLine p = c.getParent();
+        while (p != null && p.getParent() != null) {
+            name = p.getCommandName() + " " + name;
+            p = p.getParent();
+        }
+        return name;
+    }
+
+    /** slf4j-simple reads its level once, so it is set before anything logs. */
+    private static void configureLogging(String[] args) {
+        List<String> a = Arrays.asList(args);
+        if ((a.contains("-v") || a.contains("--verbose")) && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+        }
+    }
+
+    /** Gives commands the terminal they write to. */
+    private static final class Factory implements CommandLine.IFactory {
+        private final Terminal terminal;
+
+        Factory(Terminal terminal) {
+            this.terminal = terminal;
+        }
+
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            try {
+                Constructor<K> c = cls.getDeclaredConstructor(Terminal.class);
+                c.setAccessible(true);
+                return c.newInstance(terminal);
+            } catch (NoSuchMethodException e) {
+                return CommandLine.defaultFactory().create(cls);
+            }
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = BackupkitCli.class.getPackage().getImplementationVersion();
+            return new String[] {"backupkit " + (v == null ? "0.1.0-SNAPSHOT" : v),
+                    "Java " + System.getProperty("java.version") + " on " + System.getProperty("os.name")};
+        }
+    }
+}

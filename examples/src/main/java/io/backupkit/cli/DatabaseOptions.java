@@ -1,0 +1,36 @@
+package io.backupkit.cli;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Options passed to the database engine. The database password comes from a file or the environment,
+ * never from the command line.
+ */
+final class DatabaseOptions {
+    static final String ENV_DB_PASSWORD = "BACKUPKIT_DB_PASSWORD";
+
+    @Option(names = "--db-password-file", paramLabel = "FILE",
+            description = "Read the database password from the first line of FILE (default: $BACKUPKIT_DB_PASSWORD, then $PGPASSWORD).")
+    Path passwordFile;
+
+    @Option(names = {"-o", "--engine-option"}, paramLabel = "KEY=VALUE",
+            description = "Pass an option to the database engine (repeatable), e.g. -o toolDirectory=/usr/lib/postgresql/16/bin.")
+    Map<String, String> engineOptions = new LinkedHashMap<>();
+
+    /** Engine options: the explicit ones, the password, then {@code extra} (which wins). */
+    Map<String, String> options(Terminal terminal, Map<String, String> extra) {
+        Map<String, String> all = new LinkedHashMap<>(engineOptions);
+        char[] pw = Secrets.fromFileOrEnv(passwordFile, "database password file", terminal, ENV_DB_PASSWORD, "PGPASSWORD");
+        if (pw != null) {
+            all.put("password", new String(pw));
+            Arrays.fill(pw, '\0');
+        }
+        all.putAll(extra);
+        return all;
+    }
+}

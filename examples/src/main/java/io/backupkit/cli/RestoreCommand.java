@@ -1,0 +1,170 @@
+package io.backupkit.cli;
+
+import io.backupkit.ConfigurationException;
+import io.backupkit.Repository;
+import io.backupkit.RestoreManager;
+import io.backupkit.RestorePlan;
+import io.backupkit.RestoreResult;
+import io.backupkit.Snapshot;
+import io.backupkit.spi.DatabaseEngine;
+import io.backupkit.spi.RestoreTarget;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Restores a snapshot. Engine choices go to the engine's target as options: {@code dropExisting},
+ * {@code tables}, {@code schemaOnly}, {@code dataOnly}, {@code jobs}, {@code password}.
+ */
+@Command(name = "restore", description = "Restore a snapshot into a database.",
+        footer = {"", "A restore into an existing database is refused unless --drop-existing is given;",
+                "with --drop-existing it asks for confirmation on a terminal, or needs --yes.", "",
+                "Examples:",
+                "  backupkit restore --repo /var/backups/shop latest --target postgresql://localhost/shop_copy",
+                "  backupkit restore --repo /var/backups/shop 1a2b3c4d --target postgresql://localhost/shop --drop-existing --yes",
+                "  backupkit restore --repo /var/backups/shop --target postgresql://localhost/shop_orders --tables public.orders --dry-run"})
+final class RestoreCommand extends CliCommand {
+    @Mixin
+    RepositoryOptions repository;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "SNAPSHOT", defaultValue = "latest",
+            description = "Snapshot id, unique id prefix, or latest (default).")
+    String snapshot = "latest";
+
+    @Option(names = "--target", required = true, paramLabel = "URL",
+            description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL. Created if missing.")
+    String target;
+
+    @Option(names = "--drop-existing", description = "Replace the target database if it exists (asks first unless --yes).")
+    boolean dropExisting;
+
+    @Option(names = "--tables", split = ",", paramLabel = "TABLE",
+            description = "Restore only these tables (schema.table or table, comma-separated), with their sequences.")
+    List<String> tables;
+
+    @Option(names = "--schema-only", description = "Restore the schema without data.")
+    boolean schemaOnly;
+
+    @Option(names = "--data-only", description = "Restore data only, into an existing schema.")
+    boolean dataOnly;
+
+    @Option(names = "--jobs", paramLabel = "N", description = "Parallel restore streams (default: CPUs).")
+    Integer jobs;
+
+    @Option(names = "--dry-run", description = "Print what would be done and change nothing.")
+    boolean dryRun;
+
+    @Option(names = {"-y", "--yes"}, description = "Do not ask before dropping an existing database.")
+    boolean yes;
+
+    RestoreCommand(Terminal terminal) {
+        super(terminal);
+    }
+
+    /** The engine options for this restore (documented keys, shared with the engines). */
+    Map<String, String> engineOptions() {
+        Map<String, String> o = new LinkedHashMap<>();
+        if (dropExisting) {
+            o.put("dropExisting", "true");
+        }
+        if (tables != null && !tables.isEmpty()) {
+            o.put("tables", String.join(",", tables.stream().map(String::strip).filter(t -> !t.isEmpty()).toList()));
+        }
+        if (schemaOnly) {
+            o.put("schemaOnly", "true");
+        }
+        if (dataOnly) {
+            o.put("dataOnly", "true");
+        }
+        if (jobs != null) {
+            o.put("jobs", Integer.toString(jobs));
+        }
+        return o;
+    }
+
+    @Override
+    int run() {
+        if (schemaOnly && dataOnly) {
+            throw usage("--schema-only and --data-only exclude each other");
+        }
+        if (jobs != null && jobs < 1) {
+            throw usage("--jobs must be at least 1, was " + jobs);
+        }
+        if (tables != null && tables.stream().allMatch(t -> t.isBlank())) {
+            throw usage("--tables needs at least one table name");
+        }
+        if (dropExisting && !dryRun && !yes) {
+            confirmDrop();
+        }
+        DatabaseEngine engine = Engines.forUrl(target);
+        RestoreTarget restoreTarget = engine.target(target, database.options(terminal, engineOptions()));
+        RestoreResult result;
+        try (Repository repo = repository.open(terminal, null);
+             ProgressRenderer progress = dryRun ? ProgressRenderer.none() : progress("restore")) {
+            Snapshot s = repo.snapshots().get(snapshot);
+            if (tables == null && !schemaOnly) {
+                progress.expectedBytes(s.bytesRead());
+            }
+            RestoreManager.Builder b = RestoreManager.builder().repository(repo).snapshot(s.id())
+                    .target(restoreTarget).dryRun(dryRun).listener(progress);
+            if (jobs != null) {
+                b.parallelism(jobs);
+            }
+            try {
+                result = b.build().restore();
+            } catch (ConfigurationException e) {
+                if (e.getMessage() != null && e.getMessage().contains("dropExisting()")) {
+                    // the engine speaks API; tell a shell user the option instead
+                    throw new ConfigurationException(e.getMessage().replace("dropExisting()", "--drop-existing --yes"), e);
+                }
+                throw e;
+            }
+            progress.succeeded();
+        }
+        if (json()) {
+            printJson(Json.restore(result));
+            return ExitCodes.OK;
+        }
+        RestorePlan plan = result.plan();
+        String shortId = result.snapshotId().substring(0, Math.min(8, result.snapshotId().length()));
+        if (result.dryRun()) {
+            out().printf("dry run: restoring snapshot %s into %s would%n", shortId, plan == null ? restoreTarget.describe() : plan.target());
+        } else {
+            out().printf("restored snapshot %s into %s%n", shortId, plan == null ? restoreTarget.describe() : plan.target());
+        }
+        if (plan != null) {
+            int i = 1;
+            for (String action : plan.actions()) {
+                out().printf("  %2d. %s%n", i++, action);
+            }
+        }
+        if (result.dryRun()) {
+            out().printf("reading %s from the repository; nothing was changed%n", Format.bytes(plan == null ? 0 : plan.bytes()));
+        } else {
+            out().printf("%s restored in %s%n", Format.bytes(result.bytesRestored()), Format.duration(result.duration()));
+        }
+        out().flush();
+        return ExitCodes.OK;
+    }
+
+    private void confirmDrop() {
+        String what = Redact.url(target);
+        if (json() || !terminal.interactive) {
+            throw usage("--drop-existing replaces the database at " + what + " if it exists; add --yes to confirm "
+                    + "(there is no terminal to ask)");
+        }
+        String answer = terminal.ask("This replaces the database at " + what + " if it exists. Type 'yes' to continue: ");
+        if (answer == null || !answer.strip().toLowerCase(Locale.ROOT).equals("yes")) {
+            throw usage("restore cancelled: the database was not changed");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package io.backupkit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Runs the packaged CLI, {@code target/backupkit.jar}, as a separate process, the way users and scripts do. */
+final class CliProcess {
+    static final Path JAR = Path.of("target", "backupkit.jar").toAbsolutePath();
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    record Result(List<String> args, int exitCode, String stdout, String stderr) {
+        /** The one JSON document on stdout; fails when stdout holds anything else. */
+        JsonNode json() {
+            try {
+                JsonNode node = MAPPER.readTree(stdout);
+                assertTrue(node != null && node.isObject(), "stdout is one JSON object: " + this);
+                // readTree stops after the first document: make sure nothing follows it
+                assertEquals(1, MAPPER.readerFor(JsonNode.class).readValues(stdout).readAll().size(),
+                        "exactly one JSON document on stdout: " + this);
+                return node;
+            } catch (IOException e) {
+                return fail("stdout is not JSON: " + this, e);
+            }
+        }
+
+        Result expect(int code) {
+            assertEquals(code, exitCode, () -> "exit code of " + this);
+            return this;
+        }
+
+        @Override
+        public String toString() {
+            return "backupkit " + String.join(" ", args) + " -> exit " + exitCode + "\n--- stdout:\n" + stdout + "\n--- stderr:\n" + stderr;
+        }
+    }
+
+    private CliProcess() {
+    }
+
+    static Result run(Map<String, String> env, String... args) {
+        return run(env, null, args);
+    }
+
+    static Result run(Map<String, String> env, Path workDir, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-jar");
+        cmd.add(JAR.toString());
+        cmd.addAll(Arrays.asList(args));
+        return exec(cmd, env, workDir, Arrays.asList(args));
+    }
+
+    /** Runs the CLI inside a pseudo-terminal with util-linux {@code script}, as a person at a terminal would. */
+    static Result runInPseudoTerminal(Map<String, String> env, String... args) {
+        StringBuilder line = new StringBuilder(shellQuote(Path.of(System.getProperty("java.home"), "bin", "java").toString()))
+                .append(" -jar ").append(shellQuote(JAR.toString()));
+        for (String a : args) {
+            line.append(' ').append(shellQuote(a));
+        }
+        List<String> cmd = List.of("script", "-qefc", line.toString(), "/dev/null");
+        return exec(cmd, env, null, Arrays.asList(args));
+    }
+
+    private static String shellQuote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    private static Result exec(List<String> cmd, Map<String, String> env, Path workDir, List<String> args) {
+        try {
+            Path out = Files.createTempFile("backupkit-cli-out", ".txt");
+            Path err = Files.createTempFile("backupkit-cli-err", ".txt");
+            try {
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                pb.environment().keySet().removeIf(k -> k.startsWith("BACKUPKIT_") || k.startsWith("PG"));
+                pb.environment().putAll(env);
+                if (workDir != null) {
+                    pb.directory(workDir.toFile());
+                }
+                Process p = pb.start();
+                if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                    p.destroyForcibly();
+                    fail("backupkit " + args + " did not finish in 10 minutes");
+                }
+                return new Result(args, p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                        Files.readString(err, StandardCharsets.UTF_8));
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package io.backupkit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Option parsing and usage errors, run in-process; commands that reach a repository are covered by the *IT tests. */
+class CliUsageTest {
+    private String stdout;
+    private String stderr;
+
+    private int run(Map<String, String> env, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = BackupkitCli.execute(args, out, err, env);
+        stdout = out.toString(StandardCharsets.UTF_8);
+        stderr = err.toString(StandardCharsets.UTF_8);
+        return code;
+    }
+
+    private int run(String... args) {
+        return run(Map.of(), args);
+    }
+
+    @Test
+    void help_listsEveryCommand_exit0() {
+        assertEquals(0, run("--help"));
+        for (String c : new String[] {"init", "backup", "list", "show", "restore", "verify", "key", "demo"}) {
+            assertTrue(stdout.contains("  " + c + " "), c + " missing from\n" + stdout);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"init", "backup", "list", "show", "restore", "verify", "key list", "key add", "key remove", "demo"})
+    void everyCommand_hasHelp_andJsonOption(String command) {
+        String[] args = (command + " --help").split(" ");
+        assertEquals(0, run(args), stderr);
+        assertTrue(stdout.startsWith("Usage: backupkit " + command), stdout);
+        assertTrue(stdout.contains("--json"), command + " has --json");
+    }
+
+    @Test
+    void noCommand_isUsageError() {
+        assertEquals(2, run());
+        assertTrue(stderr.contains("missing command"), stderr);
+    }
+
+    @Test
+    void unknownOption_isUsageError_withHint() {
+        assertEquals(2, run("list", "--frobnicate"));
+        assertTrue(stderr.contains("Unknown option: '--frobnicate'"), stderr);
+        assertTrue(stderr.contains("Try 'backupkit list --help'"), stderr);
+        assertEquals("", stdout, "nothing on stdout without --json");
+    }
+
+    @Test
+    void usageError_withJson_printsOneErrorDocument() throws Exception {
+        assertEquals(2, run("backup", "--repo", "r", "--json"));
+        JsonNode doc = Json.MAPPER.readTree(stdout);
+        assertEquals(2, doc.path("error").path("exitCode").asInt());
+        assertTrue(doc.path("error").path("message").asText().contains("--db"), stdout);
+    }
+
+    @Test
+    void missingRepository_isUsageError() {
+        assertEquals(2, run("list"));
+        assertTrue(stderr.contains("no repository given: use --repo REPO or set BACKUPKIT_REPO"), stderr);
+    }
+
+    @Test
+    void init_withoutKey_isRefused_andSaysHowToGiveOne() {
+        assertEquals(2, run("init", "--repo", "/tmp/never-created"));
+        assertTrue(stderr.contains("set BACKUPKIT_PASSWORD"), stderr);
+        assertFalse(Files.exists(Path.of("/tmp/never-created")));
+    }
+
+    @Test
+    void init_unencryptedWithPassword_isContradictory() {
+        assertEquals(2, run(Map.of("BACKUPKIT_PASSWORD", "s3cret-pw"), "init", "--repo", "/tmp/never-created", "--unencrypted"));
+        assertFalse(stderr.contains("s3cret-pw"));
+    }
+
+    @Test
+    void passwordFile_missing_isConfigurationError(@TempDir Path dir) {
+        assertEquals(2, run("list", "--repo", dir.toString(), "--password-file", dir.resolve("nope").toString()));
+        assertTrue(stderr.contains("password file " + dir.resolve("nope") + " does not exist"), stderr);
+    }
+
+    @Test
+    void restore_schemaOnlyAndDataOnly_exclude() {
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--schema-only", "--data-only"));
+        assertTrue(stderr.contains("--schema-only and --data-only exclude each other"), stderr);
+    }
+
+    @Test
+    void restore_dropExistingWithoutTerminal_needsYes() {
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/shop", "--drop-existing"));
+        assertTrue(stderr.contains("add --yes to confirm"), stderr);
+    }
+
+    @Test
+    void restore_badJobs_isUsageError() {
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--jobs", "0"));
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--jobs", "many"));
+    }
+
+    @Test
+    void verify_comprehensiveNeedsScratch_andAllExcludesSnapshot() {
+        assertEquals(2, run("verify", "--repo", "r", "--level", "comprehensive"));
+        assertTrue(stderr.contains("give --scratch URL"), stderr);
+        assertEquals(2, run("verify", "--repo", "r", "--all", "latest"));
+        assertEquals(2, run("verify", "--repo", "r", "--level", "paranoid"));
+        assertTrue(stderr.contains("quick, standard, comprehensive"), stderr);
+    }
+
+    @Test
+    void levelNames_areCaseInsensitive() {
+        assertEquals(2, run("verify", "--repo", "r", "--level", "COMPREHENSIVE"));
+        assertTrue(stderr.contains("give --scratch URL"), "parsed as comprehensive: " + stderr);
+    }
+
+    @Test
+    void unknownDatabaseScheme_isUsageError_namingTheUrlWithoutPassword() {
+        assertEquals(2, run("backup", "--repo", "r", "--db", "mysql://root:hunter2@localhost/shop"));
+        assertTrue(stderr.contains("no database engine handles 'mysql://root:***@localhost/shop'"), stderr);
+        assertFalse(stderr.contains("hunter2"));
+    }
+
+    @Test
+    void key_withoutSubcommand_isUsageError() {
+        assertEquals(2, run("key"));
+        assertTrue(stderr.contains("list, add or remove"), stderr);
+    }
+
+    @Test
+    void version_printsName() {
+        assertEquals(0, run("--version"));
+        assertTrue(stdout.startsWith("backupkit "), stdout);
+    }
+}

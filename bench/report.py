@@ -17,6 +17,7 @@ p.add_argument("--db-sizes", default="")
 p.add_argument("--pgbackrest", default="not run")
 p.add_argument("--java-opts", default="")
 p.add_argument("--compression", default="")
+p.add_argument("--load-start", default="")
 p.add_argument("--load-end", default="")
 p.add_argument("--cpus", default="")
 p.add_argument("--versions", default="")
@@ -82,16 +83,18 @@ for db in ("pgbench", "mixed"):
     row(db, "backup wall", bk_wall, "pg_dump -Fc", med("pg_dump -Fc", db, "backup", "wall"), "s", fc_target)
     row(db, "backup wall", bk_wall, "pg_dump -Fp >/dev/null", med("pg_dump -Fp >/dev/null", db, "backup", "wall"), "s",
         1.15 if db == "pgbench" else None)
-    row(db, "backup wall", bk_wall, "pg_dump -Fc -Z0 | restic", med("restic (pg_dump -Fc -Z0 |)", db, "backup", "wall"), "s")
+    row(db, "backup wall", bk_wall, "pg_dump -Fc -Z0 \\| restic", med("restic (pg_dump -Fc -Z0 |)", db, "backup", "wall"), "s")
     row(db, "stored size", bk_size, "pg_dump -Fc file", med("pg_dump -Fc", db, "backup", "size"), "bytes", 1.0)
-    row(db, "stored size", bk_size, "restic data added", med("restic (pg_dump -Fc -Z0 |)", db, "backup", "size"), "bytes")
+    row(db, "stored size", bk_size, "restic (repo growth)", med("restic (pg_dump -Fc -Z0 |)", db, "backup", "size"), "bytes")
     bk2 = med("backupkit", db, "second", "size")
     row(db, "2nd backup, new bytes", bk2, "backupkit 1st backup", bk_size, "bytes", 0.05)
-    row(db, "2nd backup, new bytes", bk2, "restic 2nd, data added", med("restic (pg_dump -Fc -Z0 |)", db, "second", "size"),
+    row(db, "2nd backup, new bytes", bk2, "restic 2nd (repo growth)", med("restic (pg_dump -Fc -Z0 |)", db, "second", "size"),
         "bytes", 1.0)
     row(db, "2nd backup, new bytes", bk2, "2nd pg_dump -Fc file", med("pg_dump -Fc", db, "second", "size"), "bytes")
     row(db, "restore wall", med("backupkit restore", db, "restore", "wall"), "pg_restore -j 2",
         med("pg_restore -j 2", db, "restore", "wall"), "s", 1.0)
+    row(db, "CLI fixed cost: `list`", med("backupkit list (fixed cost)", db, "fixed", "wall"), "backupkit backup wall",
+        bk_wall, "s")
     bk_rss = med("backupkit", db, "backup", "rss")
     row(db, "peak RSS, backup", bk_rss, "pg_dump -Fc", med("pg_dump -Fc", db, "backup", "rss"), "rss",
         absolute_limit=(256 * 1024, "≤ 256 MiB"))
@@ -122,7 +125,7 @@ out.append(f"# backupkit bench: scale {a.scale}, {a.rounds} rounds, {date}, {a.s
 out.append("")
 sizes = a.db_sizes.split()
 size_text = ", ".join(f"{sizes[i]} {int(sizes[i + 1]) / MIB:.0f} MiB" for i in range(0, len(sizes) - 1, 2))
-out.append(f"- databases: {size_text}; {a.cpus} CPUs; load average at the end {a.load_end}")
+out.append(f"- databases: {size_text}; {a.cpus} CPUs; load average (1/5/15 min) at start {a.load_start}, at end {a.load_end}")
 out.append(f"- backupkit: compression {a.compression}, AES-256-GCM, --jobs 2, JVM options `{a.java_opts}`")
 out.append(f"- pgBackRest: {a.pgbackrest}")
 out.append(f"- {a.versions}")
@@ -139,7 +142,7 @@ out.append("")
 out.append("| tool | database | step | round | wall s | peak RSS MiB | bytes |")
 out.append("|---|---|---|---|---:|---:|---:|")
 for tool, db, step, rnd, wall, rss, size in rows:
-    out.append(f"| {tool} | {db} | {step} | {rnd} | {wall:.2f} | {rss / 1024:.0f} | {size} |")
+    out.append(f"| {tool.replace('|', chr(92) + '|')} | {db} | {step} | {rnd} | {wall:.2f} | {rss / 1024:.0f} | {size} |")
 out.append("")
 out.append("</details>")
 print("\n".join(out))

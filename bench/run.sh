@@ -14,7 +14,8 @@
 # user postgres) or as a normal user (starts it as that user).
 #
 # Environment: BENCH_JAVA_OPTS (JVM options of the backupkit CLI, default "-Xmx200m"),
-# BENCH_COMPRESSION (backupkit codec, default zstd:3 = the repository default), PGBIN.
+# BENCH_COMPRESSION (backupkit codec, default zstd:3 = the repository default), PGBIN,
+# BENCH_JFR=1 (JFR profiles of round 1's backupkit backup and restore JVMs into bench/work/jfr/).
 # Output: one markdown table of medians and ratios on stdout, also written to
 # bench/results/<date>-<shortsha>.md with the raw samples. docs/performance.md explains it.
 set -euo pipefail
@@ -122,6 +123,7 @@ trap 'exit 130' INT TERM
 say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
 psqlc() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "scale $SCALE, $ROUNDS rounds, work dir $WORK, port $PORT, load $(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$PGDATA" && chown "$PGUSER_OS" "$PGDATA" && chmod 0700 "$PGDATA"
 as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >>"$LOG" 2>&1
@@ -218,6 +220,13 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 T=/usr/bin/time
 settle() { psqlc -d postgres -c "CHECKPOINT" >/dev/null; sync; }
 
+jfr_opts() { # BENCH_JFR=1: JFR profiles of round 1's backupkit JVMs into bench/work/jfr/ (kept)
+    if [ "${BENCH_JFR:-0}" = 1 ] && [[ "$1" == *-1 ]]; then
+        mkdir -p "$ROOT/bench/work/jfr"
+        echo "-XX:StartFlightRecording=filename=$ROOT/bench/work/jfr/$1.jfr,settings=profile"
+    fi
+}
+
 bk() { # backupkit CLI; JVM options from BENCH_JAVA_OPTS
     # shellcheck disable=SC2086
     java $JAVA_OPTS -jar "$JAR" "$@"
@@ -237,7 +246,8 @@ run_pg_dump_fp() {
 }
 
 run_restic() { # <db> <round> [step] [repo]: a fresh repository per round unless a repo is given
-    local step=${3:-backup} repo=${4:-$WORK/repos/restic-$1-r$2} t1=$WORK/times/restic-dump-$1-$2-$step t2=$WORK/times/restic-$1-$2-$step s e out
+    local step=${3:-backup} repo=${4:-$WORK/repos/restic-$1-r$2} s e out
+    local t1=$WORK/times/restic-dump-$1-$2-$step t2=$WORK/times/restic-$1-$2-$step
     if [ ! -d "$repo" ]; then restic -q -r "$repo" init >>"$LOG" 2>&1; fi
     out=$WORK/times/restic-$1-$2-$step.json
     local before; before=$(repo_bytes "$repo")
@@ -255,17 +265,22 @@ run_restic() { # <db> <round> [step] [repo]: a fresh repository per round unless
 }
 
 run_backupkit() { # <db> <round> [step] [repo]
-    local step=${3:-backup} repo=${4:-$WORK/repos/backupkit-$1-r$2} t=$WORK/times/backupkit-$1-$2-$step s e out
+    local step=${3:-backup} repo=${4:-$WORK/repos/backupkit-$1-r$2} s e out
+    local t=$WORK/times/backupkit-$1-$2-$step
     if [ ! -d "$repo" ]; then bk init --repo "$repo" --compression "$COMPRESSION" --json >>"$LOG" 2>&1; fi
     out=$WORK/times/backupkit-$1-$2-$step.json
     local before; before=$(repo_bytes "$repo")
     s=$(now_ns)
-    $T -v -o "$t" java $JAVA_OPTS -jar "$JAR" backup --repo "$repo" --db "postgresql://postgres@127.0.0.1:$PORT/$1" \
+    $T -v -o "$t" java $JAVA_OPTS $(jfr_opts "backup-$1-$2") -jar "$JAR" backup --repo "$repo" --db "postgresql://postgres@127.0.0.1:$PORT/$1" \
         -o "toolDirectory=$PGBIN" --jobs 2 --compression "$COMPRESSION" --json --progress none > "$out" 2>>"$LOG"
     e=$(now_ns)
     sample "backupkit" "$1" "$step" "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$(( $(repo_bytes "$repo") - before ))"
     echo "backupkit $1 $step: bytesStored $(jq -r .bytesStored "$out"), repository grew $(( $(repo_bytes "$repo") - before ))" >>"$LOG"
     echo "$repo" > "$WORK/repos/backupkit-$1-latest"
+    if [ "$step" = backup ]; then # the fixed cost of every CLI call: JVM start-up, Argon2id key derivation
+        s=$(now_ns); java $JAVA_OPTS -jar "$JAR" list --repo "$repo" --json > /dev/null; e=$(now_ns)
+        sample "backupkit list (fixed cost)" "$1" fixed "$2" "$(secs "$s" "$e")" 0 0
+    fi
 }
 
 PGBR_STATUS="not run"
@@ -313,7 +328,7 @@ run_backupkit_restore() {
     repo=$(cat "$WORK/repos/backupkit-$1-latest")
     out=$WORK/times/bkrestore-$1-$2.json
     s=$(now_ns)
-    $T -v -o "$t" java $JAVA_OPTS -jar "$JAR" restore --repo "$repo" latest \
+    $T -v -o "$t" java $JAVA_OPTS $(jfr_opts "restore-$1-$2") -jar "$JAR" restore --repo "$repo" latest \
         --target "postgresql://postgres@127.0.0.1:$PORT/$target" \
         -o "toolDirectory=$PGBIN" --jobs 2 --json --progress none > "$out" 2>>"$LOG"
     e=$(now_ns)
@@ -389,11 +404,12 @@ if ! git -C "$ROOT" diff --quiet HEAD 2>/dev/null; then SHA=$SHA-dirty; fi
 mkdir -p "$ROOT/bench/results"
 OUT=$ROOT/bench/results/$(date -u +%Y-%m-%d)-$SHA.md
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+cp "$SAMPLES" "$ROOT/bench/work/last-samples.tsv"
 python3 "$ROOT/bench/report.py" "$SAMPLES" \
-    --scale "$SCALE" --rounds "$ROUNDS" --sha "$SHA" --db-sizes "$DB_SIZES" \
-    --pgbackrest "$PGBR_STATUS" --java-opts "$JAVA_OPTS" --compression "$COMPRESSION" \
-    --load-end "$LOAD_END" --cpus "$(nproc)" \
-    --versions "$("$PGBIN/pg_dump" --version | head -1); $(restic version | cut -d' ' -f1-2); $(pgbackrest version); $(java -version 2>&1 | head -1)" \
+    --scale="$SCALE" --rounds="$ROUNDS" --sha="$SHA" --db-sizes="$DB_SIZES" \
+    --pgbackrest="$PGBR_STATUS" --java-opts="$JAVA_OPTS" --compression="$COMPRESSION" \
+    --load-start="$LOAD_START" --load-end="$LOAD_END" --cpus="$(nproc)" \
+    --versions="$("$PGBIN/pg_dump" --version | head -1); $(restic version | cut -d' ' -f1-2); $(pgbackrest version); $(java -version 2>&1 | head -1)" \
     > "$OUT"
 cat "$OUT"
 say "written $OUT"

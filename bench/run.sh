@@ -223,7 +223,7 @@ settle() { psqlc -d postgres -c "CHECKPOINT" >/dev/null; sync; }
 jfr_opts() { # BENCH_JFR=1: JFR profiles of round 1's backupkit JVMs into bench/work/jfr/ (kept)
     if [ "${BENCH_JFR:-0}" = 1 ] && [[ "$1" == *-1 ]]; then
         mkdir -p "$ROOT/bench/work/jfr"
-        echo "-XX:StartFlightRecording=filename=$ROOT/bench/work/jfr/$1.jfr,settings=profile"
+        echo "-Xlog:jfr+startup=warning -XX:StartFlightRecording=filename=$ROOT/bench/work/jfr/$1.jfr,settings=profile"
     fi
 }
 

@@ -29,19 +29,21 @@ with open(a.samples) as f:
     for line in f:
         if not line.strip():
             continue
-        tool, db, step, rnd, wall, rss, size = line.rstrip("\n").split("\t")
-        rows.append((tool, db, step, rnd, float(wall), int(rss or 0), int(float(size or 0))))
+        f = line.rstrip("\n").split("\t")
+        tool, db, step, rnd, wall, rss, size = f[:7]
+        cpu = float(f[7]) if len(f) > 7 and f[7] else 0.0  # older sample files have no CPU column
+        rows.append((tool, db, step, rnd, float(wall), int(rss or 0), int(float(size or 0)), cpu))
 
 by = defaultdict(list)
-for tool, db, step, rnd, wall, rss, size in rows:
-    by[(tool, db, step)].append((wall, rss, size))
+for tool, db, step, rnd, wall, rss, size, cpu in rows:
+    by[(tool, db, step)].append((wall, rss, size, cpu))
 
 
 def med(tool, db, step, field):
     v = by.get((tool, db, step))
     if not v:
         return None
-    i = {"wall": 0, "rss": 1, "size": 2}[field]
+    i = {"wall": 0, "rss": 1, "size": 2, "cpu": 3}[field]
     return statistics.median(x[i] for x in v)
 
 
@@ -93,6 +95,9 @@ for db in ("pgbench", "mixed"):
     row(db, "2nd backup, new bytes", bk2, "2nd pg_dump -Fc file", med("pg_dump -Fc", db, "second", "size"), "bytes")
     row(db, "restore wall", med("backupkit restore", db, "restore", "wall"), "pg_restore -j 2",
         med("pg_restore -j 2", db, "restore", "wall"), "s", 1.0)
+    if med("backupkit", db, "backup", "cpu"):
+        row(db, "backup CPU (user+sys)", med("backupkit", db, "backup", "cpu"), "pg_dump -Fc",
+            med("pg_dump -Fc", db, "backup", "cpu"), "s")
     row(db, "CLI fixed cost: `list`", med("backupkit list (fixed cost)", db, "fixed", "wall"), "backupkit backup wall",
         bk_wall, "s")
     bk_rss = med("backupkit", db, "backup", "rss")
@@ -139,10 +144,10 @@ for r in table:
 out.append("")
 out.append("<details><summary>raw samples</summary>")
 out.append("")
-out.append("| tool | database | step | round | wall s | peak RSS MiB | bytes |")
-out.append("|---|---|---|---|---:|---:|---:|")
-for tool, db, step, rnd, wall, rss, size in rows:
-    out.append(f"| {tool.replace('|', chr(92) + '|')} | {db} | {step} | {rnd} | {wall:.2f} | {rss / 1024:.0f} | {size} |")
+out.append("| tool | database | step | round | wall s | CPU s | peak RSS MiB | bytes |")
+out.append("|---|---|---|---|---:|---:|---:|---:|")
+for tool, db, step, rnd, wall, rss, size, cpu in rows:
+    out.append(f"| {tool.replace('|', chr(92) + '|')} | {db} | {step} | {rnd} | {wall:.2f} | {cpu:.2f} | {rss / 1024:.0f} | {size} |")
 out.append("")
 out.append("</details>")
 print("\n".join(out))

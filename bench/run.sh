@@ -15,6 +15,7 @@
 #
 # Environment: BENCH_JAVA_OPTS (JVM options of the backupkit CLI, default "-Xmx200m"),
 # BENCH_COMPRESSION (backupkit codec, default zstd:3 = the repository default), PGBIN,
+# BENCH_JAR (the CLI jar to measure, default examples/target/backupkit.jar),
 # BENCH_JFR=1 (JFR profiles of round 1's backupkit backup and restore JVMs into bench/work/jfr/).
 # Output: one markdown table of medians and ratios on stdout, also written to
 # bench/results/<date>-<shortsha>.md with the raw samples. docs/performance.md explains it.
@@ -46,7 +47,7 @@ if [ "$SCALE" -lt 1 ]; then echo "run.sh: --scale must be >= 1" >&2; exit 2; fi
 if [ "$ROUNDS" -lt 3 ]; then echo "run.sh: --rounds must be >= 3 (medians of fewer samples mislead)" >&2; exit 2; fi
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-JAR=$ROOT/examples/target/backupkit.jar
+JAR=${BENCH_JAR:-$ROOT/examples/target/backupkit.jar}
 JAVA_OPTS=${BENCH_JAVA_OPTS--Xmx200m}
 COMPRESSION=${BENCH_COMPRESSION:-zstd:3}
 
@@ -213,8 +214,9 @@ say "database sizes: $(echo $DB_SIZES)"
 # ---------------------------------------------------------------- measuring helpers
 now_ns() { date +%s%N; }
 rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1" 2>/dev/null || echo 0; }
-# sample <tool> <db> <step> <round> <wall_s> <rss_kb> <bytes>
-sample() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$SAMPLES"; }
+cpu_s() { awk -F': ' '/User time|System time/ {c += $2} END {printf "%.2f", c}' "$1" 2>/dev/null || echo 0; }
+# sample <tool> <db> <step> <round> <wall_s> <rss_kb> <bytes> [<cpu_s of the client process>]
+sample() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "${8:-0}" >> "$SAMPLES"; }
 repo_bytes() { du -s --apparent-size -B1 "$1" | cut -f1; } # what a repository occupies, tool-neutral
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 T=/usr/bin/time
@@ -223,7 +225,7 @@ settle() { psqlc -d postgres -c "CHECKPOINT" >/dev/null; sync; }
 jfr_opts() { # BENCH_JFR=1: JFR profiles of round 1's backupkit JVMs into bench/work/jfr/ (kept)
     if [ "${BENCH_JFR:-0}" = 1 ] && [[ "$1" == *-1 ]]; then
         mkdir -p "$ROOT/bench/work/jfr"
-        echo "-Xlog:jfr+startup=warning -XX:StartFlightRecording=filename=$ROOT/bench/work/jfr/$1.jfr,settings=profile"
+        echo "-XX:StartFlightRecording=filename=$ROOT/bench/work/jfr/$1.jfr,settings=profile"
     fi
 }
 
@@ -235,14 +237,14 @@ bk() { # backupkit CLI; JVM options from BENCH_JAVA_OPTS
 run_pg_dump_fc() { # <db> <round> [step]
     local f=$WORK/dumps/$1-r$2.dump t=$WORK/times/pgdump-fc-$1-$2 s e
     s=$(now_ns); $T -v -o "$t" "$PGBIN/pg_dump" -Fc -d "$1" -f "$f"; e=$(now_ns)
-    sample "pg_dump -Fc" "$1" "${3:-backup}" "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$(stat -c %s "$f")"
+    sample "pg_dump -Fc" "$1" "${3:-backup}" "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$(stat -c %s "$f")" "$(cpu_s "$t")"
     ln -sf "$f" "$WORK/dumps/$1-latest.dump"
 }
 
 run_pg_dump_fp() {
     local t=$WORK/times/pgdump-fp-$1-$2 s e
     s=$(now_ns); $T -v -o "$t" "$PGBIN/pg_dump" -Fp -d "$1" > /dev/null; e=$(now_ns)
-    sample "pg_dump -Fp >/dev/null" "$1" backup "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0
+    sample "pg_dump -Fp >/dev/null" "$1" backup "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0 "$(cpu_s "$t")"
 }
 
 run_restic() { # <db> <round> [step] [repo]: a fresh repository per round unless a repo is given
@@ -259,8 +261,8 @@ run_restic() { # <db> <round> [step] [repo]: a fresh repository per round unless
     # restic 0.14's data_added counts bytes before compression: measure what the repository grew by
     added=$(( $(repo_bytes "$repo") - before ))
     rss1=$(rss_kb "$t1"); rss2=$(rss_kb "$t2")
-    sample "restic (pg_dump -Fc -Z0 |)" "$1" "$step" "$2" "$(secs "$s" "$e")" "$rss2" "$added"
-    sample "pg_dump -Fc -Z0 (into restic)" "$1" "$step" "$2" "$(secs "$s" "$e")" "$rss1" 0
+    sample "restic (pg_dump -Fc -Z0 |)" "$1" "$step" "$2" "$(secs "$s" "$e")" "$rss2" "$added" "$(cpu_s "$t2")"
+    sample "pg_dump -Fc -Z0 (into restic)" "$1" "$step" "$2" "$(secs "$s" "$e")" "$rss1" 0 "$(cpu_s "$t1")"
     echo "$repo" > "$WORK/repos/restic-$1-latest"
 }
 
@@ -274,8 +276,8 @@ run_backupkit() { # <db> <round> [step] [repo]
     $T -v -o "$t" java $JAVA_OPTS $(jfr_opts "backup-$1-$2") -jar "$JAR" backup --repo "$repo" --db "postgresql://postgres@127.0.0.1:$PORT/$1" \
         -o "toolDirectory=$PGBIN" --jobs 2 --compression "$COMPRESSION" --json --progress none > "$out" 2>>"$LOG"
     e=$(now_ns)
-    sample "backupkit" "$1" "$step" "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$(( $(repo_bytes "$repo") - before ))"
-    echo "backupkit $1 $step: bytesStored $(jq -r .bytesStored "$out"), repository grew $(( $(repo_bytes "$repo") - before ))" >>"$LOG"
+    sample "backupkit" "$1" "$step" "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$(( $(repo_bytes "$repo") - before ))" "$(cpu_s "$t")"
+    echo "backupkit $1 $step: bytesStored $(sed -n "/^{/,\$p" "$out" | jq -r .bytesStored), repository grew $(( $(repo_bytes "$repo") - before ))" >>"$LOG"
     echo "$repo" > "$WORK/repos/backupkit-$1-latest"
     if [ "$step" = backup ]; then # the fixed cost of every CLI call: JVM start-up, Argon2id key derivation
         s=$(now_ns); java $JAVA_OPTS -jar "$JAR" list --repo "$repo" --json > /dev/null; e=$(now_ns)
@@ -310,7 +312,7 @@ run_pgbackrest() { # <round>: physical, whole cluster (both databases)
     fi
     e=$(now_ns)
     size=$(as_pg "${PGBR[@]}" --output=json info | jq '.[0].backup[-1].info.repository.delta')
-    sample "pgBackRest full (cluster)" cluster backup "$1" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$size"
+    sample "pgBackRest full (cluster)" cluster backup "$1" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$size" "$(cpu_s "$t")"
 }
 
 run_pg_restore() { # <db> <round>
@@ -319,7 +321,7 @@ run_pg_restore() { # <db> <round>
     psqlc -d postgres -c "CREATE DATABASE $target"
     $T -v -o "$t" "$PGBIN/pg_restore" -j 2 -d "$target" "$WORK/dumps/$1-latest.dump"
     e=$(now_ns)
-    sample "pg_restore -j 2" "$1" restore "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0
+    sample "pg_restore -j 2" "$1" restore "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0 "$(cpu_s "$t")"
     psqlc -d postgres -c "DROP DATABASE $target"
 }
 
@@ -332,7 +334,7 @@ run_backupkit_restore() {
         --target "postgresql://postgres@127.0.0.1:$PORT/$target" \
         -o "toolDirectory=$PGBIN" --jobs 2 --json --progress none > "$out" 2>>"$LOG"
     e=$(now_ns)
-    sample "backupkit restore" "$1" restore "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0
+    sample "backupkit restore" "$1" restore "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0 "$(cpu_s "$t")"
     # a restore that silently lost rows would make every figure meaningless
     local want got
     want=$(psqlc -d "$1" -At -c "SELECT count(*) FROM $(main_table "$1")")

@@ -10,6 +10,8 @@
 # --runs R         repeat and report each run plus the median (default 3)
 # --jfr            record a JFR profile of the last run to bench/work/pipeline.jfr
 #
+# PIPELINE_CP_PREPEND=DIR_OR_JAR puts classes ahead of the jar, to try a changed core class without
+# rebuilding (e.g. a patched io/backupkit/internal/crypto/Aead.class).
 # Uses bench/jmh/target/benchmarks.jar (it holds backup-core, its test kit and dependencies); builds
 # it when missing with: mvn -B -q -Pjmh -pl bench/jmh -am package -DskipTests
 set -euo pipefail
@@ -52,7 +54,7 @@ for i in $(seq 1 "$RUNS"); do
         jfr_opt=("-XX:StartFlightRecording=filename=$ROOT/bench/work/pipeline.jfr,settings=profile")
     fi
     rm -rf "$WORK/repo"
-    line=$(/usr/bin/time -v -o "$WORK/time" java -Xmx256m "${jfr_opt[@]}" -cp "$JAR" \
+    line=$(/usr/bin/time -v -o "$WORK/time" java -Xmx256m "${jfr_opt[@]}" -cp "${PIPELINE_CP_PREPEND:+$PIPELINE_CP_PREPEND:}$JAR" \
         io.backupkit.testkit.GeneratedBackupMain "$WORK/repo" "$BYTES" "$PAR" 2>"$WORK/err" | grep '^bytesRead=') \
         || { cat "$WORK/err" >&2; exit 1; }
     rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$WORK/time")

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ChunkerTest {
-    private static final FastCdcChunker CHUNKER = new FastCdcChunker(16 * 1024, 64 * 1024, 256 * 1024, 42);
+    private static final FastCdcChunker CHUNKER = new FastCdcChunker(16 * 1024, 64 * 1024, 256 * 1024, FastCdcChunker.DEFAULT_NORMALIZATION, 42);
 
     private static List<byte[]> chunks(byte[] data, int writeSize) throws IOException {
         List<byte[]> out = new ArrayList<>();

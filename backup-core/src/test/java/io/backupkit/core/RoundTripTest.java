@@ -45,17 +45,19 @@ class RoundTripTest {
         Repository.Builder b = encrypted ? Repos.encrypted(LocalStorage.of(dir)) : Repository.builder().storage(LocalStorage.of(dir)).unencrypted();
         try (Repository repo = b.compression(codec).packSize(1024 * 1024).create()) {
             long seed = codecName.hashCode();
+            // xz and bzip2 run at a few MB/s: a smaller mixed stream still spans several packs
+            int textMiB = codecName.equals("xz") || codecName.equals("bzip2") ? 4 : 18;
             GeneratedSource source = new GeneratedSource()
                     .stream("empty", () -> new ByteArrayInputStream(new byte[0]))
                     .stream("one-byte", () -> new ByteArrayInputStream(new byte[]{42}))
                     .stream("small-random", () -> new ByteArrayInputStream(random(65_537, seed)))
                     .stream("text-3m", () -> DumpLikeData.stream(seed, 3 * 1024 * 1024 + 17))
                     // incompressible and compressible data in one stream: exercises stored-uncompressed blobs
-                    .stream("mixed-24m", () -> new SequenceInputStream(new ByteArrayInputStream(random(6 * 1024 * 1024, seed + 1)),
-                            DumpLikeData.stream(seed + 2, 18 * 1024 * 1024)));
+                    .stream("mixed", () -> new SequenceInputStream(new ByteArrayInputStream(random(6 * 1024 * 1024, seed + 1)),
+                            DumpLikeData.stream(seed + 2, textMiB * 1024 * 1024)));
             BackupResult result = Repos.backup(repo, source);
             assertEquals(5, result.snapshot().streams().size());
-            assertEquals(0 + 1 + 65_537 + 3 * 1024 * 1024 + 17 + 24 * 1024 * 1024, result.bytesRead());
+            assertEquals(0 + 1 + 65_537 + 3 * 1024 * 1024 + 17 + (6 + textMiB) * 1024 * 1024, result.bytesRead());
 
             DigestTarget target = Repos.restore(repo, result.snapshotId());
             assertEquals(DigestTarget.digestOf(new ByteArrayInputStream(new byte[0])).getKey(), target.digests().get("empty"));
@@ -64,7 +66,7 @@ class RoundTripTest {
             Map.Entry<String, Long> text = DigestTarget.digestOf(DumpLikeData.stream(seed, 3 * 1024 * 1024 + 17));
             assertEquals(text.getKey(), target.digests().get("text-3m"));
             assertEquals(DigestTarget.digestOf(new SequenceInputStream(new ByteArrayInputStream(random(6 * 1024 * 1024, seed + 1)),
-                    DumpLikeData.stream(seed + 2, 18 * 1024 * 1024))).getKey(), target.digests().get("mixed-24m"));
+                    DumpLikeData.stream(seed + 2, textMiB * 1024 * 1024))).getKey(), target.digests().get("mixed"));
             if (!codecName.equals("none")) {
                 assertTrue(result.bytesStored() < result.bytesRead(), "compressible data must shrink with " + codecName);
             }

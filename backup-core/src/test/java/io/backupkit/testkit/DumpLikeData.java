@@ -16,13 +16,82 @@ public final class DumpLikeData {
     private DumpLikeData() {
     }
 
+    private static final byte[][] WORD_BYTES = java.util.Arrays.stream(WORDS)
+            .map(w -> w.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
+
     /** One row, about 100–140 bytes. */
     public static String row(long seed, long i) {
-        SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i);
-        return i + "\t" + WORDS[r.nextInt(WORDS.length)] + "_" + WORDS[r.nextInt(WORDS.length)] + r.nextInt(100000)
-                + "\t2026-" + (1 + r.nextInt(12)) + "-" + (1 + r.nextInt(28)) + " " + r.nextInt(24) + ":" + r.nextInt(60)
-                + ":00\t" + r.nextInt(1_000_000) / 100.0 + "\t{\"tier\": \"" + WORDS[r.nextInt(WORDS.length)]
-                + "\", \"score\": " + r.nextInt(1000) + ", \"active\": " + r.nextBoolean() + "}\n";
+        Row r = new Row();
+        r.append(seed, i);
+        return new String(r.buf, 0, r.len, StandardCharsets.US_ASCII);
+    }
+
+    /** Appends rows as bytes; much faster than building strings, so generators do not bound benchmarks. */
+    private static final class Row {
+        byte[] buf = new byte[16384];
+        int len;
+
+        void put(byte[] b) {
+            System.arraycopy(b, 0, buf, len, b.length);
+            len += b.length;
+        }
+
+        void put(char c) {
+            buf[len++] = (byte) c;
+        }
+
+        void put(String s) {
+            for (int k = 0; k < s.length(); k++) {
+                buf[len++] = (byte) s.charAt(k);
+            }
+        }
+
+        void num(long v) {
+            if (v == 0) {
+                buf[len++] = '0';
+                return;
+            }
+            int start = len;
+            while (v > 0) {
+                buf[len++] = (byte) ('0' + v % 10);
+                v /= 10;
+            }
+            for (int a = start, b = len - 1; a < b; a++, b--) {
+                byte t = buf[a];
+                buf[a] = buf[b];
+                buf[b] = t;
+            }
+        }
+
+        void append(long seed, long i) {
+            SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i);
+            num(i);
+            put('\t');
+            put(WORD_BYTES[r.nextInt(WORDS.length)]);
+            put('_');
+            put(WORD_BYTES[r.nextInt(WORDS.length)]);
+            num(r.nextInt(100000));
+            put("\t2026-");
+            num(1 + r.nextInt(12));
+            put('-');
+            num(1 + r.nextInt(28));
+            put(' ');
+            num(r.nextInt(24));
+            put(':');
+            num(r.nextInt(60));
+            put(":00\t");
+            int cents = r.nextInt(1_000_000);
+            num(cents / 100);
+            put('.');
+            num(cents % 100);
+            put("\t{\"tier\": \"");
+            put(WORD_BYTES[r.nextInt(WORDS.length)]);
+            put("\", \"score\": ");
+            num(r.nextInt(1000));
+            put(", \"active\": ");
+            put(r.nextBoolean() ? "true" : "false");
+            put("}\n");
+        }
     }
 
     /** {@code length} bytes of dump-like rows. */
@@ -59,6 +128,7 @@ public final class DumpLikeData {
         private long remaining;
         private long row;
         private byte[] buf = new byte[0];
+        private int limit;
         private int pos;
 
         RowStream(long seed, long length, Edits edits) {
@@ -67,21 +137,24 @@ public final class DumpLikeData {
             this.edits = edits;
         }
 
+        private final Row rows = new Row();
+
         private void next() {
-            StringBuilder sb = new StringBuilder(8192);
-            while (sb.length() < 8000) {
+            rows.len = 0;
+            while (rows.len < 8000) {
                 int kind = edits == null ? 0 : edits.kind(row);
                 if (kind == 1) {
-                    sb.append(row(seed + 7, row));
+                    rows.append(seed + 7, row);
                 } else {
                     if (kind == 2) {
-                        sb.append(row(seed + 11, row));
+                        rows.append(seed + 11, row);
                     }
-                    sb.append(row(seed, row));
+                    rows.append(seed, row);
                 }
                 row++;
             }
-            buf = sb.toString().getBytes(StandardCharsets.US_ASCII);
+            buf = rows.buf;
+            limit = rows.len;
             pos = 0;
         }
 
@@ -96,10 +169,10 @@ public final class DumpLikeData {
             if (remaining <= 0) {
                 return -1;
             }
-            if (pos >= buf.length) {
+            if (pos >= limit) {
                 next();
             }
-            int n = (int) Math.min(Math.min(len, buf.length - pos), remaining);
+            int n = (int) Math.min(Math.min(len, limit - pos), remaining);
             System.arraycopy(buf, pos, b, off, n);
             pos += n;
             remaining -= n;

@@ -177,7 +177,13 @@ final class InMemoryBackup implements BackupContext {
                         return n;
                     }
 
+                    private boolean verified;
+
                     private void verify() {
+                        if (verified) {
+                            return;
+                        }
+                        verified = true;
                         String got = HexFormat.of().formatHex(md.digest());
                         if (!got.equals(s.sha256())) {
                             throw new IntegrityException("stream " + name, "SHA-256 mismatch: expected " + s.sha256() + ", read " + got);

@@ -184,6 +184,7 @@ class PostgresRestoreOptionsIT {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void verifyByRestore_failsTheRowCountCheck_whenDataDoesNotMatchTheManifest() {
         Map<String, Object> meta = new LinkedHashMap<>(snapshot.metadata());
         List<Object> tables = new ArrayList<>();

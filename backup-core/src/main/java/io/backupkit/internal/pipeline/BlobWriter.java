@@ -1,7 +1,6 @@
 package io.backupkit.internal.pipeline;
 
 import io.backupkit.BackupException;
-import io.backupkit.Codecs;
 import io.backupkit.internal.codec.BuiltinCodecs;
 import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.DefaultRepository;
@@ -232,9 +231,5 @@ public final class BlobWriter implements AutoCloseable {
     public void close() {
         workers.shutdownNow();
         uploaders.shutdownNow();
-    }
-
-    static CompressionCodec codecOf(int id) {
-        return Codecs.byId(id);
     }
 }

@@ -78,7 +78,7 @@ public final class DefaultRepository implements Repository {
         this.codec = codecOverride != null ? codecOverride
                 : Codecs.byName(config.compression().codec() + ":" + config.compression().level());
         RepoConfig.Chunker c = config.chunker();
-        this.chunker = new FastCdcChunker(c.min(), c.avg(), c.max(), c.seed());
+        this.chunker = new FastCdcChunker(c.min(), c.avg(), c.max(), c.normalization(), c.seed());
     }
 
     public static Repository.Builder builder() {
@@ -409,6 +409,16 @@ public final class DefaultRepository implements Repository {
         private int minChunk = 256 * 1024;
         private int avgChunk = 1024 * 1024;
         private int maxChunk = 4 * 1024 * 1024;
+        private Long chunkerSeed;
+
+        /**
+         * Fixes the chunker's gear seed of a new repository (normally random per repository, so chunk
+         * boundaries reveal nothing across repositories). For reproducible tests and benchmarks only.
+         */
+        public RepositoryBuilder chunkerSeed(long seed) {
+            this.chunkerSeed = seed;
+            return this;
+        }
 
         @Override
         public Builder storage(Storage storage) {
@@ -470,7 +480,7 @@ public final class DefaultRepository implements Repository {
         @Override
         public Builder chunkSizes(int min, int average, int max) {
             try {
-                new FastCdcChunker(min, average, max, 0);
+                new FastCdcChunker(min, average, max, FastCdcChunker.DEFAULT_NORMALIZATION, 0);
             } catch (IllegalArgumentException e) {
                 throw new ConfigurationException(e.getMessage());
             }
@@ -516,7 +526,8 @@ public final class DefaultRepository implements Repository {
             }
             CompressionCodec c = codec == null ? Codecs.defaultCodec() : codec;
             RepoConfig config = new RepoConfig(1, Hashes.hex(Aead.randomBytes(16)), unencrypted ? "none" : "aes-256-gcm",
-                    new RepoConfig.Chunker("fastcdc", minChunk, avgChunk, maxChunk, new java.security.SecureRandom().nextLong()),
+                    new RepoConfig.Chunker("fastcdc", minChunk, avgChunk, maxChunk, FastCdcChunker.DEFAULT_NORMALIZATION,
+                            chunkerSeed != null ? chunkerSeed : new java.security.SecureRandom().nextLong()),
                     new RepoConfig.Compression(c.name(), c.level()), packSize, Instant.now());
             byte[] master = null;
             String keyName = null;

@@ -17,7 +17,7 @@ public record RepoConfig(int version, String id, String encryption, Chunker chun
                          int packSize, Instant created) {
 
     /** FastCDC parameters; the gear table is derived from {@code seed}. */
-    public record Chunker(String algorithm, int min, int avg, int max, long seed) {
+    public record Chunker(String algorithm, int min, int avg, int max, int normalization, long seed) {
     }
 
     public record Compression(String codec, int level) {

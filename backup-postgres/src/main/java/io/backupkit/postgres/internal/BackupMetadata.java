@@ -75,6 +75,11 @@ public final class BackupMetadata {
         return str(raw.get("iculocale"));
     }
 
+    /** "name=value" settings of ALTER DATABASE … SET on the source. */
+    public List<String> databaseSettings() {
+        return strings(raw.get("databaseSettings"));
+    }
+
     public String schemaFingerprint() {
         return str(raw.get("schemaFingerprint"));
     }

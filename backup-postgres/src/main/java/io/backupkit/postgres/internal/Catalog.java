@@ -52,6 +52,21 @@ public final class Catalog {
         };
     }
 
+    /**
+     * Session settings for reading or writing table data outside pg_dump/pg_restore, the same ones
+     * pg_dump uses: output that reads back exactly (ISO dates, full float precision), no row security
+     * silently hiding rows (an error instead), and no timeout killing a long dump or the idle
+     * transaction that holds the exported snapshot.
+     */
+    public static void prepareDataSession(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(DATA_SESSION_SETTINGS);
+        }
+    }
+
+    public static final String DATA_SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3; "
+            + "SET row_security = off; SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0";
+
     /** Wraps an SQL failure during work as an EngineException naming what was being done. */
     public static EngineException sqlError(String what, SQLException e) {
         return new EngineException(what + " failed: " + sanitize(e.getMessage()) + (e.getSQLState() == null ? "" : " (SQLSTATE " + e.getSQLState() + ")"), e);
@@ -198,6 +213,15 @@ public final class Catalog {
             m.put("serverVersion", rs.getString(8).split(" ")[0]);
             m.put("serverVersionNum", rs.getInt(9));
         }
+        // ALTER DATABASE … SET settings: pg_dump writes them only with --create, which a per-section dump never uses
+        List<String> settings = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT unnest(setconfig) FROM pg_db_role_setting "
+                + "WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+            while (rs.next()) {
+                settings.add(rs.getString(1));
+            }
+        }
+        m.put("databaseSettings", settings);
         return m;
     }
 

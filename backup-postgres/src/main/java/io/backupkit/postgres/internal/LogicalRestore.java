@@ -192,6 +192,9 @@ public final class LogicalRestore {
         if (timescale) {
             actions.add("run timescaledb_post_restore()");
         }
+        if (!options.dataOnly() && !meta.databaseSettings().isEmpty()) {
+            actions.add("apply database settings " + meta.databaseSettings());
+        }
         return new RestorePlan(server.withDatabase(db).describe(), actions, bytes);
     }
 
@@ -267,6 +270,10 @@ public final class LogicalRestore {
                     }
                 }
             }
+            if (!options.dataOnly()) {
+                // last, so a setting like default_transaction_read_only cannot get in the restore's way
+                applyDatabaseSettings(m, db, meta.databaseSettings());
+            }
             LOG.info("restored snapshot {} into {} in {} ms", snapshot.shortId(), target.describe(), (System.nanoTime() - start) / 1_000_000);
         } catch (SQLException | RuntimeException e) {
             if (created) {
@@ -276,6 +283,25 @@ public final class LogicalRestore {
                 throw Catalog.sqlError("restore into " + server.withDatabase(db).describe(), se);
             }
             throw (RuntimeException) e;
+        }
+    }
+
+    private static final java.util.Set<String> LIST_SETTINGS = java.util.Set.of("search_path", "temp_tablespaces",
+            "session_preload_libraries", "shared_preload_libraries", "local_preload_libraries");
+
+    private static void applyDatabaseSettings(Connection m, String db, List<String> settings) throws SQLException {
+        for (String setting : settings) {
+            int eq = setting.indexOf('=');
+            if (eq <= 0) {
+                continue;
+            }
+            String name = setting.substring(0, eq);
+            String value = setting.substring(eq + 1);
+            // list settings are stored already quoted element by element; the rest is one literal
+            String sqlValue = LIST_SETTINGS.contains(name.toLowerCase(java.util.Locale.ROOT)) ? value : Catalog.quoteLiteral(value);
+            try (Statement st = m.createStatement()) {
+                st.execute("ALTER DATABASE " + Catalog.quoteIdent(db) + " SET " + Catalog.quoteIdent(name) + " TO " + sqlValue);
+            }
         }
     }
 
@@ -417,6 +443,7 @@ public final class LogicalRestore {
                 + part.columns().stream().map(Catalog::quoteIdent).collect(java.util.stream.Collectors.joining(", ")) + ") FROM STDIN";
         try (Connection c = Catalog.connect(target, "backupkit-copy " + part.stream());
              InputStream in = context.openStream(part.stream())) {
+            Catalog.prepareDataSession(c);
             if (disableTriggers) {
                 try (Statement st = c.createStatement()) {
                     // what pg_restore --disable-triggers does for its streams
@@ -472,7 +499,7 @@ public final class LogicalRestore {
             });
             IOException writeFailure = null;
             try (InputStream in = context.openStream(stream); OutputStream toTool = rc.stdin()) {
-                in.transferTo(toTool);
+                LogicalBackup.copy(in, toTool);
             } catch (IOException e) {
                 // pg_restore --list stops reading after the table of contents; its exit status tells whether that was fine
                 writeFailure = e;

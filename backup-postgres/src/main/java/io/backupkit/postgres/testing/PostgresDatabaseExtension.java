@@ -138,8 +138,8 @@ public final class PostgresDatabaseExtension implements BeforeAllCallback, Befor
         return new State(server, seeded);
     }
 
-    /** Closed by JUnit when the class's store goes away. */
-    private static final class State implements ExtensionContext.Store.CloseableResource {
+    /** Closed by JUnit (5.13+ closes AutoCloseable store values) when the class's store goes away. */
+    private static final class State implements AutoCloseable {
         final PostgresServer server;
         final boolean seeded;
 

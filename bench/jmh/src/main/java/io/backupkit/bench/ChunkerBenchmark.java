@@ -38,7 +38,7 @@ public class ChunkerBenchmark {
     @Setup
     public void setup() {
         input = BenchData.of(data, INPUT_MIB * BenchData.MIB);
-        chunker = new FastCdcChunker(256 * 1024, 1024 * 1024, 4 * 1024 * 1024, 0);
+        chunker = new FastCdcChunker(256 * 1024, 1024 * 1024, 4 * 1024 * 1024, FastCdcChunker.DEFAULT_NORMALIZATION, 0);
     }
 
     @Benchmark

@@ -27,6 +27,7 @@ import java.util.Set;
  */
 public final class PostgresEngine implements DatabaseEngine {
     public static final String NAME = "postgresql";
+
     private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs");
     private static final Set<String> TARGET_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "database",
             "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs");
@@ -73,31 +74,11 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "database" -> b.database(v);
                 case "maintenanceDatabase" -> b.maintenanceDatabase(v);
                 case "tables" -> b.tables(v.split("\\s*,\\s*"));
-                case "schemaOnly" -> {
-                    if (flag(k, v)) {
-                        b.schemaOnly();
-                    }
-                }
-                case "dataOnly" -> {
-                    if (flag(k, v)) {
-                        b.dataOnly();
-                    }
-                }
-                case "dropExisting" -> {
-                    if (flag(k, v)) {
-                        b.dropExisting();
-                    }
-                }
-                case "noOwner" -> {
-                    if (flag(k, v)) {
-                        b.noOwner();
-                    }
-                }
-                case "noPrivileges" -> {
-                    if (flag(k, v)) {
-                        b.noPrivileges();
-                    }
-                }
+                case "schemaOnly" -> whenTrue(k, v, b::schemaOnly);
+                case "dataOnly" -> whenTrue(k, v, b::dataOnly);
+                case "dropExisting" -> whenTrue(k, v, b::dropExisting);
+                case "noOwner" -> whenTrue(k, v, b::noOwner);
+                case "noPrivileges" -> whenTrue(k, v, b::noPrivileges);
                 case "jobs" -> parseInt(k, v); // restore parallelism comes from the RestoreManager
                 default -> throw new IllegalStateException(k);
             }
@@ -110,6 +91,12 @@ public final class PostgresEngine implements DatabaseEngine {
             if (!known.contains(k)) {
                 throw new ConfigurationException("unknown PostgreSQL " + what + " option '" + k + "'; known: " + new java.util.TreeSet<>(known));
             }
+        }
+    }
+
+    private static void whenTrue(String key, String value, Runnable option) {
+        if (flag(key, value)) {
+            option.run();
         }
     }
 

@@ -18,7 +18,8 @@ import java.util.Optional;
  * @param streams     the named streams, in the order the source opened them
  * @param metadata    engine metadata (server version, tables and row counts, …)
  * @param bytesRead   plaintext bytes of all streams
- * @param bytesStored bytes this backup added to storage
+ * @param bytesStored bytes this backup added to storage in packs and index (the manifest's own size is in
+ *                    {@link BackupResult#bytesStored()} only)
  * @param durationMillis how long the backup took
  */
 public record Snapshot(String id, Instant time, String hostname, String engine, String source,

@@ -9,6 +9,7 @@ import io.backupkit.ProgressListener;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.StreamResult;
+import io.backupkit.internal.HostName;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.internal.repo.Manifest;
@@ -80,13 +81,12 @@ public final class BackupRun {
                 long stored = w.bytesStored() + repo.writeIndex(packs);
                 long read = bytesRead.get();
                 long durationMillis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
-                Manifest manifest = new Manifest(1, start, hostname(), source.engine(), source.describe(), tags,
+                Manifest manifest = new Manifest(1, start, HostName.get(), source.engine(), source.describe(), tags,
                         streams.stream().map(StreamWriter::entry).toList(), ctx.metadata(), read, stored, durationMillis);
                 Map.Entry<String, Long> written = repo.writeManifest(manifest);
+                // the manifest records what packs and index took; the result adds the manifest itself
                 stored += written.getValue();
-                Manifest recorded = new Manifest(1, start, manifest.hostname(), manifest.engine(), manifest.source(), tags,
-                        manifest.streams(), manifest.metadata(), read, stored, durationMillis);
-                Snapshot snapshot = recorded.toSnapshot(written.getKey());
+                Snapshot snapshot = manifest.toSnapshot(written.getKey());
                 List<StreamResult> results = streams.stream().map(StreamWriter::result).toList();
                 emit(ProgressEvent.Kind.SNAPSHOT_SAVED, null, stored);
                 LOG.info("snapshot {} of {}: {} bytes read, {} bytes stored in {} ms", snapshot.shortId(), source.describe(),
@@ -100,17 +100,6 @@ public final class BackupRun {
         PipelineSupport.emit(listeners, new ProgressEvent(kind, stream, bytesRead.get(), stored, expectedBytes));
     }
 
-    static String hostname() {
-        String h = System.getenv("HOSTNAME");
-        if (h != null && !h.isBlank()) {
-            return h;
-        }
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
-            return "unknown-host";
-        }
-    }
 
     private final class Context implements BackupContext {
         private final List<StreamWriter> streams = new ArrayList<>();

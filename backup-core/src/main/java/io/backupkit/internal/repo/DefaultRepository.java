@@ -11,6 +11,7 @@ import io.backupkit.ObjectNotFoundException;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.Storages;
+import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
 import io.backupkit.internal.chunker.FastCdcChunker;
 import io.backupkit.internal.crypto.Aead;
@@ -196,7 +197,8 @@ public final class DefaultRepository implements Repository {
 
             @Override
             public Snapshot get(String idPrefixOrLatest) {
-                return manifest(resolveSnapshotId(idPrefixOrLatest)).toSnapshot(resolveSnapshotId(idPrefixOrLatest));
+                String id = resolveSnapshotId(idPrefixOrLatest);
+                return manifest(id).toSnapshot(id);
             }
 
             @Override
@@ -362,7 +364,7 @@ public final class DefaultRepository implements Repository {
 
     static String writeKeySlot(Storage storage, KeySlot slot) {
         try {
-            byte[] stored = Json.MAPPER.writeValueAsBytes(KeySlotFile.of(slot, LockManager.host()));
+            byte[] stored = Json.MAPPER.writeValueAsBytes(KeySlotFile.of(slot, HostName.get()));
             String name = Formats.KEYS + Hashes.sha256Hex(stored);
             storage.putIfAbsent(name, Payload.of(stored));
             return name;

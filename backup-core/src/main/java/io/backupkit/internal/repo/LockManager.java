@@ -3,6 +3,7 @@ package io.backupkit.internal.repo;
 import io.backupkit.IntegrityException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.RepositoryLockedException;
+import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
 import io.backupkit.internal.crypto.Aead;
 import io.backupkit.internal.crypto.Hashes;
@@ -98,7 +99,7 @@ public final class LockManager {
 
     public Lock acquire(boolean exclusive, String operation) {
         checkConflicts(exclusive, null);
-        LockInfo info = new LockInfo(exclusive ? "exclusive" : "shared", host(), ProcessHandle.current().pid(), operation,
+        LockInfo info = new LockInfo(exclusive ? "exclusive" : "shared", HostName.get(), ProcessHandle.current().pid(), operation,
                 clock.instant(), clock.instant());
         String name = write(info);
         try {
@@ -156,11 +157,4 @@ public final class LockManager {
         }
     }
 
-    static String host() {
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            return "unknown-host";
-        }
-    }
 }

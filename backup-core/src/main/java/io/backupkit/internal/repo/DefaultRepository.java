@@ -264,7 +264,16 @@ public final class DefaultRepository implements Repository {
                 ensureOpen();
                 List<KeySlotInfo> out = new ArrayList<>();
                 for (ObjectInfo o : storage.list(Formats.KEYS)) {
-                    KeySlotFile f = KeySlotFile.decode(o.name(), storage.readAll(o.name()));
+                    KeySlotFile f;
+                    try {
+                        f = KeySlotFile.decode(o.name(), storage.readAll(o.name()));
+                    } catch (IntegrityException | ConfigurationException e) {
+                        // one bad slot must not hide the others; check() reports it, remove() can delete it
+                        LOG.warn("not listing key slot: {}", e.getMessage());
+                        continue;
+                    } catch (ObjectNotFoundException gone) {
+                        continue;
+                    }
                     out.add(new KeySlotInfo(Formats.idOf(o.name()), f.type(), f.created(), f.host(), o.name().equals(currentKeyName)));
                 }
                 out.sort(Comparator.comparing(KeySlotInfo::created));

@@ -214,4 +214,15 @@ class KeySlotsTest {
             assertTrue(e.getMessage().contains("last"), e.getMessage());
         }
     }
+
+    @Test
+    void missingKeyFile_isASetupError_notASkippedSlot() throws Exception {
+        Path keyFile = KeyProviders.generateKeyFile(dir.resolve("k.key"));
+        Path repoDir = dir.resolve("repo");
+        Repository.builder().storage(LocalStorage.of(repoDir)).keyFile(keyFile).create().close();
+        Files.delete(keyFile);
+        ConfigurationException e = assertThrows(ConfigurationException.class,
+                () -> Repository.builder().storage(LocalStorage.of(repoDir)).keyFile(keyFile).open());
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    }
 }

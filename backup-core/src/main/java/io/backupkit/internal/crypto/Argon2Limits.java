@@ -110,7 +110,7 @@ public final class Argon2Limits {
         String v = p.get(key);
         // digits only: no sign, no spaces, at most 9 so it fits an int; the range check follows
         if (v == null || !v.matches("[0-9]{1,9}")) {
-            throw new KeyException("password slot's " + key + " is " + describe(v) + ", not a number");
+            throw new KeyException("password slot's " + key + " is " + describe(v) + ", not a decimal number of at most 9 digits");
         }
         return Integer.parseInt(v);
     }

@@ -815,6 +815,9 @@ public final class DefaultRepository implements Repository {
                 Optional<byte[]> master;
                 try {
                     master = keyProvider.unwrap(f.toSlot(o.name()));
+                } catch (ConfigurationException e) {
+                    // the provider's own setup (a missing key file): the same for every slot
+                    throw e;
                 } catch (io.backupkit.StorageException e) {
                     // a KMS that cannot be reached is not a wrong key: report it as what it is
                     unavailable = unavailable == null ? e : unavailable;

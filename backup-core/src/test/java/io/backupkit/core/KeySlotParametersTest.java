@@ -6,6 +6,7 @@ import io.backupkit.KeyProviders;
 import io.backupkit.LocalStorage;
 import io.backupkit.Repository;
 import io.backupkit.internal.crypto.Aead;
+import io.backupkit.internal.crypto.Argon2Limits;
 import io.backupkit.spi.KeySlot;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -132,5 +133,16 @@ class KeySlotParametersTest {
             }
             Repository.builder().storage(storage).keyFile(keyFile).open().close();
         }
+    }
+
+    @Test
+    void slotNeedingMoreMemoryThanTheHeapAllows_isRefusedWithTheFix() {
+        Map<String, String> gib = new HashMap<>(Repos.password(Repos.PASSWORD).wrap(new byte[32]).parameters());
+        gib.put("memoryKiB", Integer.toString(1024 * 1024));
+        KeyException e = assertThrows(KeyException.class, () -> Argon2Limits.fromSlot(gib, 512L << 20));
+        assertTrue(e.getMessage().contains("-Xmx512m") && e.getMessage().contains("1024 MiB"), e.getMessage());
+        assertEquals(1024 * 1024, Argon2Limits.fromSlot(gib, 2L << 30).memoryKiB(), "a 2 GiB heap can spare 1 GiB");
+        // the default slot (64 MiB) opens in the 256 MiB heap BoundedMemoryIT uses
+        assertTrue(Argon2Limits.maxMemoryKiBForHeap(256L << 20) >= 64 * 1024);
     }
 }

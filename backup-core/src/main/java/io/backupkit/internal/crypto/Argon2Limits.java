@@ -49,6 +49,11 @@ public final class Argon2Limits {
      * @throws KeyException naming what is wrong; the caller skips the slot
      */
     public static Params fromSlot(Map<String, String> p) {
+        return fromSlot(p, Runtime.getRuntime().maxMemory());
+    }
+
+    /** {@link #fromSlot(Map)} for a JVM whose maximum heap is {@code maxHeapBytes}. */
+    public static Params fromSlot(Map<String, String> p, long maxHeapBytes) {
         if (!"argon2id".equals(p.get("kdf"))) {
             throw new KeyException("password slot's kdf is " + describe(p.get("kdf")) + "; this backupkit reads argon2id");
         }
@@ -59,10 +64,10 @@ public final class Argon2Limits {
         if (problem != null) {
             throw new KeyException("password slot's Argon2id parameters are out of range: " + problem);
         }
-        long heap = maxMemoryKiBForHeap(Runtime.getRuntime().maxMemory());
+        long heap = maxMemoryKiBForHeap(maxHeapBytes);
         if (m > heap) {
             throw new KeyException("password slot needs " + m / 1024 + " MiB for Argon2id, more than this JVM can spare ("
-                    + heap / 1024 + " MiB with -Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m); run with a larger -Xmx");
+                    + heap / 1024 + " MiB with -Xmx" + maxHeapBytes / (1024 * 1024) + "m); run with a larger -Xmx");
         }
         String encoded = p.get("salt");
         if (encoded == null) {

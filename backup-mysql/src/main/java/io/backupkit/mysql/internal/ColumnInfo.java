@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param dataType  information_schema.COLUMNS.DATA_TYPE ("int", "float", "point", …)
  * @param generated a generated (virtual or stored) column: never dumped, the server computes it
  */
-@JsonInclude(JsonInclude.Include.NON_DEFAULT)
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record ColumnInfo(String name, String dataType, boolean generated) {
 
     /** How a column's value travels in a data stream. */

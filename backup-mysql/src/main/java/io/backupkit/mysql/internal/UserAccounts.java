@@ -17,6 +17,9 @@ import static io.backupkit.mysql.internal.Sessions.literal;
  * the target lacks and applies their grants; accounts the target already has are left alone.
  */
 public final class UserAccounts {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UserAccounts.class);
+    /** ER_PASSWORD_NO_MATCH: "Can't find any matching row in the user table". */
+    private static final int NO_MATCHING_ROW = 1133;
 
     /**
      * One account.
@@ -27,7 +30,7 @@ public final class UserAccounts {
      * @param create the statement that creates it
      * @param grants its GRANT statements (and MariaDB's SET DEFAULT ROLE)
      */
-    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Account(String user, String host, boolean role, String create, List<String> grants) {
         public Account {
             grants = List.copyOf(grants);
@@ -62,13 +65,23 @@ public final class UserAccounts {
                 continue;
             }
             String account = role ? literal(user) : literal(user) + "@" + literal(host);
-            String create = role ? "CREATE ROLE " + Sessions.quote(user) : Sessions.queryForString(c, "SHOW CREATE USER " + account);
+            String create;
+            List<String> grants = new ArrayList<>();
+            try {
+                create = role ? "CREATE ROLE " + Sessions.quote(user) : Sessions.queryForString(c, "SHOW CREATE USER " + account);
+                for (List<String> g : Sessions.query(c, "SHOW GRANTS FOR " + account)) {
+                    grants.add(g.get(0));
+                }
+            } catch (SQLException e) {
+                if (Sessions.errorCode(e) == NO_MATCHING_ROW) {
+                    // an account the server ignores (a host name under skip-name-resolve): it cannot log in, so it is skipped
+                    LOG.warn("user account {} is ignored by the server ({}); not backed up", account, e.getMessage());
+                    continue;
+                }
+                throw e;
+            }
             if (create == null) {
                 throw new EngineException("SHOW CREATE USER " + account + " returned nothing");
-            }
-            List<String> grants = new ArrayList<>();
-            for (List<String> g : Sessions.query(c, "SHOW GRANTS FOR " + account)) {
-                grants.add(g.get(0));
             }
             out.add(new Account(user, host, role, create, grants));
         }

@@ -122,10 +122,10 @@ public final class MySqlConnectionConfig {
         if (path.endsWith("/")) {
             path = path.substring(0, path.length() - 1);
         }
-        String database = decode(path);
-        if (database.contains("/")) {
-            throw new ConfigurationException("a MySQL URL names one database: " + redact(url));
+        if (path.contains("/")) {
+            throw new ConfigurationException("a MySQL URL names one database (write a '/' in its name as %2F): " + redact(url));
         }
+        String database = decode(path);
         return new MySqlConnectionConfig(host, port, database.isEmpty() ? null : database, user, password, params);
     }
 

@@ -3,12 +3,18 @@ package io.backupkit.mysql;
 import io.backupkit.ConfigurationException;
 import io.backupkit.RestorePlan;
 import io.backupkit.VerificationCheck;
+import io.backupkit.Repository;
+import io.backupkit.Snapshot;
+import io.backupkit.mysql.internal.BinlogReplay;
 import io.backupkit.mysql.internal.LogicalLoad;
+import io.backupkit.mysql.internal.SnapshotModel;
 import io.backupkit.mysql.internal.MySqlConnectionConfig;
 import io.backupkit.spi.RestoreContext;
 import io.backupkit.spi.RestoreTarget;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -32,6 +38,9 @@ import java.util.Objects;
 public final class MySqlTarget implements RestoreTarget {
     private final MySqlConnectionConfig cfg;
     private final LogicalLoad.LoadOptions options;
+    private final BinlogRecoveryTarget recoverTo;
+    private final String binlogSource;
+    private final java.nio.file.Path toolDirectory;
 
     private MySqlTarget(Builder b) {
         if (b.url == null) {
@@ -52,6 +61,12 @@ public final class MySqlTarget implements RestoreTarget {
         }
         this.cfg = c;
         this.options = new LogicalLoad.LoadOptions(b.dropExisting, b.tables, b.schemaOnly, b.users, b.jobs, b.lockWaitTimeout, b.useInserts);
+        this.recoverTo = b.recoverTo;
+        this.binlogSource = b.binlogSource;
+        this.toolDirectory = b.toolDirectory;
+        if (recoverTo != null && (b.schemaOnly || !b.tables.isEmpty())) {
+            throw new ConfigurationException("a point-in-time restore replays whole databases; it cannot be combined with schemaOnly() or tables()");
+        }
     }
 
     public static Builder builder() {
@@ -70,12 +85,61 @@ public final class MySqlTarget implements RestoreTarget {
 
     @Override
     public RestorePlan plan(RestoreContext context) {
-        return new LogicalLoad(cfg, options).plan(context, null);
+        return new LogicalLoad(cfg, options).plan(context, replay(context));
     }
 
     @Override
     public void restore(RestoreContext context) {
-        new LogicalLoad(cfg, options).restore(context, null);
+        new LogicalLoad(cfg, options).restore(context, replay(context));
+    }
+
+    private BinlogReplay replay(RestoreContext context) {
+        return recoverTo == null ? null : new BinlogReplay(context, cfg, recoverTo, binlogSource, toolDirectory);
+    }
+
+    /**
+     * The snapshot "latest" stands for: the newest MySQL snapshot; with a recovery target, the newest
+     * one with binary log coordinates taken before the target.
+     */
+    @Override
+    public Snapshot latest(Repository repository, List<Snapshot> snapshots) {
+        List<Snapshot> mine = snapshots.stream().filter(x -> MySqlEngine.NAME.equals(x.engine())).toList();
+        if (mine.isEmpty()) {
+            throw new ConfigurationException("repository " + repository.location() + " has no MySQL snapshots"
+                    + (snapshots.isEmpty() ? "" : " (it has " + snapshots.size() + " of other engines)"));
+        }
+        if (recoverTo == null) {
+            return mine.get(mine.size() - 1);
+        }
+        Snapshot best = null;
+        for (Snapshot x : mine) {
+            SnapshotModel m;
+            try {
+                m = SnapshotModel.of(x);
+            } catch (RuntimeException e) {
+                continue;
+            }
+            Optional<BinlogPosition> pos = m.binlogPosition();
+            if (pos.isEmpty() || (binlogSource != null && !binlogSource.equals(BinlogReplay.sourceOf(m, null)))) {
+                continue;
+            }
+            Object st = x.metadata().get("snapshotTime");
+            Instant taken = st == null ? x.time() : Instant.parse(st.toString());
+            boolean fits = switch (recoverTo.kind()) {
+                case TIME -> !taken.isAfter(recoverTo.time());
+                case POSITION -> pos.get().baseName().equals(recoverTo.position().baseName()) && pos.get().compareTo(recoverTo.position()) <= 0;
+                case LATEST -> true;
+            };
+            if (fits && (best == null || !taken.isBefore(Instant.parse(String.valueOf(best.metadata().getOrDefault("snapshotTime",
+                    best.time().toString())))))) {
+                best = x;
+            }
+        }
+        if (best == null) {
+            throw new ConfigurationException("no MySQL snapshot with binary log coordinates in " + repository.location()
+                    + " was taken before the recovery target (" + recoverTo + ")");
+        }
+        return best;
     }
 
     @Override
@@ -101,8 +165,33 @@ public final class MySqlTarget implements RestoreTarget {
         private int jobs;
         private boolean useInserts;
         private Duration lockWaitTimeout = Duration.ofSeconds(60);
+        private BinlogRecoveryTarget recoverTo;
+        private String binlogSource;
+        private java.nio.file.Path toolDirectory;
 
         private Builder() {
+        }
+
+        /**
+         * Point-in-time recovery: after restoring the snapshot, replay the archived binary logs (see
+         * {@link BinlogArchive}, {@link BinlogReceiver}) from the snapshot's position to {@code target}.
+         * With snapshot "latest", the restore picks the newest snapshot taken before the target.
+         */
+        public Builder recoverTo(BinlogRecoveryTarget target) {
+            this.recoverTo = target;
+            return this;
+        }
+
+        /** The binary log archive source to replay (default: the one named after the snapshot's server). */
+        public Builder binlogSource(String source) {
+            this.binlogSource = source;
+            return this;
+        }
+
+        /** Directory holding mariadb-binlog and mariadb (or mysqlbinlog and mysql) for point-in-time recovery (default: the PATH). */
+        public Builder toolDirectory(java.nio.file.Path dir) {
+            this.toolDirectory = dir;
+            return this;
         }
 
         /** {@code mysql://[user@]host[:port][/db]} or {@code mariadb://…}; without a database for a whole-server snapshot. */

@@ -183,6 +183,9 @@ public final class BinlogReplay implements LogicalLoad.AfterLoad {
                 cmd.add("--stop-position=" + target.position().position());
             }
             boolean mariaTool = binlogTool.getFileName().toString().startsWith("mariadb");
+            // replayed transactions get the target's own GTIDs: re-logging the source's (older) ones would put them out of
+            // order in the target's binary log, and archived logs may hold such out-of-order GTIDs already
+            cmd.add(mariaTool ? "--skip-gtid-strict-mode" : "--skip-gtids");
             if ("database".equals(model.scope())) {
                 String db = model.databases().get(0);
                 String to = renames.getOrDefault(db, db);
@@ -202,14 +205,14 @@ public final class BinlogReplay implements LogicalLoad.AfterLoad {
             List<String> clientCmd = List.of(client.toString(), "--protocol=TCP", "--host=" + cfg.host(), "--port=" + cfg.port(),
                     "--user=" + cfg.user(), "--binary-mode", "--batch", "--skip-column-names");
             LOG.info("replaying {} binary log file(s) of {} from {} {}", plan.files().size(), plan.source(), plan.start(), plan.stopDescription());
-            pipe(cmd, clientCmd, plan);
+            pipe(cmd, clientCmd, plan, mariaTool);
         } finally {
             deleteRecursively(dir);
         }
     }
 
     /** Runs {@code producer | consumer}; both must exit 0. */
-    private void pipe(List<String> producer, List<String> consumer, Plan plan) {
+    private void pipe(List<String> producer, List<String> consumer, Plan plan, boolean stripGtids) {
         ProcessBuilder pb1 = new ProcessBuilder(producer);
         pb1.environment().put("TZ", "UTC");
         ProcessBuilder pb2 = new ProcessBuilder(consumer).redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -228,7 +231,11 @@ public final class BinlogReplay implements LogicalLoad.AfterLoad {
             Thread e2 = drain(p2.getErrorStream(), err2);
             IOException copyError = null;
             try (InputStream in = p1.getInputStream(); OutputStream out = p2.getOutputStream()) {
-                in.transferTo(out);
+                if (stripGtids) {
+                    copyWithoutGtids(in, out);
+                } else {
+                    in.transferTo(out);
+                }
             } catch (IOException e) {
                 copyError = e;
             }
@@ -263,6 +270,38 @@ public final class BinlogReplay implements LogicalLoad.AfterLoad {
                 p2.destroyForcibly();
             }
         }
+    }
+
+    private static final byte[][] GTID_LINES = {
+            "/*M!100001 SET @@session.gtid_domain_id=".getBytes(StandardCharsets.US_ASCII),
+            "/*M!100001 SET @@session.server_id=".getBytes(StandardCharsets.US_ASCII),
+            "/*M!100001 SET @@session.gtid_seq_no=".getBytes(StandardCharsets.US_ASCII)};
+
+    /** Copies mariadb-binlog's output without the lines that make the session log the source's GTIDs. */
+    static void copyWithoutGtids(InputStream in, OutputStream out) throws IOException {
+        java.io.BufferedInputStream bin = new java.io.BufferedInputStream(in, 1 << 16);
+        java.io.BufferedOutputStream bout = new java.io.BufferedOutputStream(out, 1 << 16);
+        ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+        int b;
+        while ((b = bin.read()) != -1) {
+            line.write(b);
+            if (b == '\n') {
+                writeUnlessGtid(line, bout);
+            }
+        }
+        writeUnlessGtid(line, bout);
+        bout.flush();
+    }
+
+    private static void writeUnlessGtid(ByteArrayOutputStream line, OutputStream out) throws IOException {
+        byte[] l = line.toByteArray();
+        line.reset();
+        for (byte[] prefix : GTID_LINES) {
+            if (l.length >= prefix.length && java.util.Arrays.equals(l, 0, prefix.length, prefix, 0, prefix.length)) {
+                return;
+            }
+        }
+        out.write(l);
     }
 
     private static Thread drain(InputStream in, ByteArrayOutputStream to) {

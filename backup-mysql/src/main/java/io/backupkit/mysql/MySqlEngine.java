@@ -19,7 +19,9 @@ import java.util.TreeSet;
  * <p>Source options: {@code user}, {@code password}, {@code jobs}, {@code lock} (true/false),
  * {@code lockNonTransactional}, {@code users}, {@code lockWaitSeconds}. Target options: {@code user},
  * {@code password}, {@code database}, {@code dropExisting}, {@code tables} (comma separated),
- * {@code schemaOnly}, {@code users}, {@code jobs}, {@code useInserts}, {@code lockWaitSeconds}.
+ * {@code schemaOnly}, {@code users}, {@code jobs}, {@code useInserts}, {@code lockWaitSeconds},
+ * {@code recoverTo} ("latest", FILE:OFFSET or an ISO-8601 time: point-in-time recovery from the
+ * binary log archive), {@code binlogSource}, {@code toolDirectory}.
  *
  * <pre>{@code
  * DatabaseEngine mysql = new MySqlEngine();
@@ -32,7 +34,7 @@ public final class MySqlEngine implements DatabaseEngine {
     private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "jobs", "lock", "lockNonTransactional", "users",
             "lockWaitSeconds");
     private static final Set<String> TARGET_OPTIONS = Set.of("user", "password", "database", "dropExisting", "tables", "schemaOnly",
-            "users", "jobs", "useInserts", "lockWaitSeconds");
+            "dataOnly", "users", "jobs", "useInserts", "lockWaitSeconds", "recoverTo", "binlogSource", "toolDirectory");
 
     @Override
     public String name() {
@@ -95,6 +97,15 @@ public final class MySqlEngine implements DatabaseEngine {
                 }
                 case "jobs" -> b.jobs(parseInt(k, v));
                 case "lockWaitSeconds" -> b.lockWaitTimeout(Duration.ofSeconds(parseInt(k, v)));
+                case "dataOnly" -> {
+                    if (flag(k, v)) {
+                        throw new ConfigurationException("the MySQL engine does not restore data into an existing schema (dataOnly); "
+                                + "restore into a new database, or replace the existing one with dropExisting");
+                    }
+                }
+                case "recoverTo" -> b.recoverTo(BinlogRecoveryTarget.parse(v));
+                case "binlogSource" -> b.binlogSource(v);
+                case "toolDirectory" -> b.toolDirectory(java.nio.file.Path.of(v));
                 default -> throw new IllegalStateException(k);
             }
         });

@@ -241,6 +241,7 @@ public final class LogicalDump {
                 m.put("engine", t.engine());
                 m.put("transactional", t.transactional());
                 m.put("rows", r.rows());
+                m.put("bytes", r.bytes());
                 m.put("stream", StreamNames.data(t.database(), t.name()));
                 m.put("primaryKey", t.primaryKey());
                 if (t.primaryKey().isEmpty()) {

@@ -19,10 +19,11 @@ public final class TableDumper {
      * What a dump wrote.
      *
      * @param rows       rows written
+     * @param bytes      bytes written
      * @param rowsDigest for a table without a primary key (whose row order is not stable), an
      *                   order-independent digest of its rows (sum of the rows' SHA-256); else null
      */
-    public record Result(long rows, String rowsDigest) {
+    public record Result(long rows, long bytes, String rowsDigest) {
     }
 
     private TableDumper() {
@@ -37,6 +38,7 @@ public final class TableDumper {
         long sumHigh = 0;
         long sumLow = 0;
         long rows = 0;
+        long bytes = 0;
         RowBuffer line = new RowBuffer();
         try (Statement st = c.createStatement(ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
             st.setFetchSize(2000);
@@ -57,6 +59,7 @@ public final class TableDumper {
                     }
                     line.write('\n');
                     out.write(line.buffer(), 0, line.size());
+                    bytes += line.size();
                     rows++;
                 }
             }
@@ -74,7 +77,7 @@ public final class TableDumper {
             throw new EngineException("reading table " + t.qualifiedName() + " from " + server + " failed: " + e.getMessage(), e);
         }
         String d = digest ? HexFormat.of().formatHex(ByteBuffer.allocate(16).putLong(sumHigh).putLong(sumLow).array()) : null;
-        return new Result(rows, d);
+        return new Result(rows, bytes, d);
     }
 
     static MessageDigest sha256() {

@@ -230,6 +230,11 @@ public final class LogicalDump {
             }
             if (binlog != null) {
                 ctx.putMetadata("binlog", binlog);
+                // the same as plain values, for listings that show only those
+                ctx.putMetadata("binlogPosition", binlog.get("file") + ":" + binlog.get("position"));
+                if (binlog.get("gtid") != null) {
+                    ctx.putMetadata("gtid", binlog.get("gtid"));
+                }
             }
             ctx.putMetadata("users", accounts != null);
             List<Map<String, Object>> tableMeta = new ArrayList<>();

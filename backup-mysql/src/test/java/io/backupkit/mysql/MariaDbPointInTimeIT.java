@@ -129,6 +129,24 @@ class MariaDbPointInTimeIT {
     }
 
     @Test
+    void wholeServerSnapshot_recoversEveryDatabaseOnAnotherServer() throws Exception {
+        try (BinlogReceiver receiver = receiver(); EphemeralMariaDb other = EphemeralMariaDb.builder().serverId(2).binlog(false).start()) {
+            BackupManager.builder().repository(repo).source(MySqlTestSupport.source(db, null).build()).build().backup();
+            db.execute(name, "INSERT INTO t VALUES (1, 'a')");
+            db.execute(null, "CREATE DATABASE " + name + "_new");
+            db.execute(name + "_new", "CREATE TABLE n (id int PRIMARY KEY); INSERT INTO n VALUES (7)");
+            Instant between = nextSecondAfter(Instant.now());
+            db.execute(name, "INSERT INTO t VALUES (2, 'b')");
+            receiver.awaitCurrentPosition(Duration.ofSeconds(60));
+            RestoreManager.builder().repository(repo).snapshot("latest").target(MySqlTarget.builder().url(other.uri(null))
+                    .user(other.user()).password(other.password().toCharArray()).recoverTo(BinlogRecoveryTarget.time(between)).build())
+                    .build().restore();
+            assertEquals("base,a", String.join(",", other.query(name, "SELECT v FROM t ORDER BY id").stream().map(r -> r.get(0)).toList()));
+            assertEquals("7", other.queryForString(name + "_new", "SELECT id FROM n"), "a database created after the backup is replayed too");
+        }
+    }
+
+    @Test
     void replacingAnExistingDatabase_replaysIntoTheReplacement() throws Exception {
         try (BinlogReceiver receiver = receiver()) {
             BackupManager.builder().repository(repo).source(MySqlTestSupport.source(db, name).build()).build().backup();

@@ -30,9 +30,11 @@ import java.util.regex.Pattern;
  * sealed objects in the {@code binlog} namespace of the repository's {@link LogArchive}, one
  * directory per server ("source"), the server's own file names inside:
  * <pre>
- * binlog/&lt;source&gt;/binlog.000042                      a complete file
- * binlog/&lt;source&gt;/binlog.000043.partial.&lt;16 hex&gt;      the file the server was writing, up to that many bytes
+ * binlog/&lt;source&gt;/binlog.000042                                a complete file
+ * binlog/&lt;source&gt;/binlog.000043.part.&lt;16 hex&gt;-&lt;16 hex&gt;     bytes [from, to) of the file the server is writing
  * </pre>
+ * Each piece holds only what the previous pieces lack, so archiving a file the server writes for
+ * an hour costs its size once (plus the whole file once it is finished), whatever the interval.
  * The source is {@code server-<server_id>} for MariaDB and the {@code server_uuid} for MySQL unless
  * set explicitly; a backup records both, so a restore finds the binary logs that follow it.
  *
@@ -45,7 +47,7 @@ public final class BinlogArchive {
     /** The LogArchive namespace. */
     public static final String NAMESPACE = "binlog";
     private static final Pattern SOURCE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
-    private static final Pattern PARTIAL = Pattern.compile("^(.+)\\.partial\\.([0-9a-f]{16})$");
+    private static final Pattern PIECE = Pattern.compile("^(.+)\\.part\\.([0-9a-f]{16})-([0-9a-f]{16})$");
 
     private final LogArchive archive;
 
@@ -95,55 +97,92 @@ public final class BinlogArchive {
 
     /**
      * The files of {@code source} by sequence number: each complete file, and for a file archived
-     * only partially its longest partial copy. Reads each object's sealed header (a small request each).
+     * only in pieces the longest run of pieces that follow each other from its start. Reads the
+     * sealed header of each file's first and last object (a small request each).
      */
     public List<BinlogFile> files(String source) {
         checkSource(source);
-        Map<String, LogObject> complete = new HashMap<>();
-        Map<String, String> bestPartial = new HashMap<>();
-        Map<String, Long> bestLength = new HashMap<>();
+        Map<String, String> complete = new HashMap<>();
+        Map<String, TreeMap<Long, long[]>> pieces = new HashMap<>();
         for (LogObject o : archive.list(source + "/")) {
             String name = o.name().substring(source.length() + 1);
-            var m = PARTIAL.matcher(name);
+            var m = PIECE.matcher(name);
             if (m.matches()) {
-                long len = Long.parseLong(m.group(2), 16);
-                if (len > bestLength.getOrDefault(m.group(1), -1L)) {
-                    bestLength.put(m.group(1), len);
-                    bestPartial.put(m.group(1), o.name());
+                long from = Long.parseLong(m.group(2), 16);
+                long to = Long.parseLong(m.group(3), 16);
+                TreeMap<Long, long[]> byStart = pieces.computeIfAbsent(m.group(1), k -> new TreeMap<>());
+                long[] known = byStart.get(from);
+                if (known == null || to > known[0]) {
+                    byStart.put(from, new long[] {to});
                 }
             } else if (BinlogPosition.sequenceOf(name) >= 0) {
-                complete.put(name, o);
+                complete.put(name, o.name());
             }
         }
         TreeMap<Long, BinlogFile> bySequence = new TreeMap<>();
-        for (String name : complete.keySet()) {
-            bySequence.put(BinlogPosition.sequenceOf(name), describe(name, true, source + "/" + name));
+        for (Map.Entry<String, String> e : complete.entrySet()) {
+            LogObjectInfo info = info(e.getValue());
+            bySequence.put(BinlogPosition.sequenceOf(e.getKey()), new BinlogFile(e.getKey(), true, info.length(),
+                    instant(info.attributes().get("firstEventTime")), instant(info.attributes().get("lastEventTime")), List.of(e.getValue()),
+                    info.created()));
         }
-        for (Map.Entry<String, String> e : bestPartial.entrySet()) {
-            if (!complete.containsKey(e.getKey())) {
-                bySequence.put(BinlogPosition.sequenceOf(e.getKey()), describe(e.getKey(), false, e.getValue()));
+        for (Map.Entry<String, TreeMap<Long, long[]>> e : pieces.entrySet()) {
+            if (complete.containsKey(e.getKey())) {
+                continue;
             }
+            List<String> chain = new ArrayList<>();
+            long end = 0;
+            long[] next;
+            while ((next = e.getValue().get(end)) != null) {
+                chain.add(pieceName(source, e.getKey(), end, next[0]));
+                end = next[0];
+            }
+            if (chain.isEmpty()) {
+                continue;
+            }
+            LogObjectInfo first = info(chain.get(0));
+            LogObjectInfo last = chain.size() == 1 ? first : info(chain.get(chain.size() - 1));
+            bySequence.put(BinlogPosition.sequenceOf(e.getKey()), new BinlogFile(e.getKey(), false, end,
+                    instant(first.attributes().get("firstEventTime")), instant(last.attributes().get("lastEventTime")), chain, last.created()));
         }
         return List.copyOf(bySequence.values());
     }
 
-    private BinlogFile describe(String name, boolean complete, String objectName) {
-        LogObjectInfo info = archive.info(objectName).orElseThrow(() -> new io.backupkit.ObjectNotFoundException(
-                NAMESPACE + "/" + objectName, "binary log " + objectName + " disappeared from the archive while it was listed"));
-        Map<String, String> a = info.attributes();
-        return new BinlogFile(name, complete, info.length(), instant(a.get("firstEventTime")), instant(a.get("lastEventTime")), objectName,
-                info.created());
+    private LogObjectInfo info(String objectName) {
+        return archive.info(objectName).orElseThrow(() -> new io.backupkit.ObjectNotFoundException(NAMESPACE + "/" + objectName,
+                "binary log " + objectName + " disappeared from the archive while it was listed"));
+    }
+
+    private static String pieceName(String source, String file, long from, long to) {
+        return source + "/" + file + ".part." + String.format("%016x-%016x", from, to);
+    }
+
+    /** How many bytes of {@code fileName} from its start the archive holds (its length when complete, 0 when none). */
+    public long archivedLength(String source, String fileName) {
+        return files(source).stream().filter(f -> f.name().equals(fileName)).mapToLong(BinlogFile::length).findFirst().orElse(0);
     }
 
     private static Instant instant(String s) {
         return s == null || s.isEmpty() ? null : Instant.parse(s);
     }
 
+    /** Stores a finished binary log file whole. */
+    public LogPutResult putComplete(String source, Path file) {
+        return put(source, file, -1).orElseThrow();
+    }
+
     /**
-     * Stores a binary log file: complete ({@code complete}) or as a partial copy of its complete
-     * events. Returns what was stored, or empty when a partial copy holds no complete event yet.
+     * Stores the complete events of {@code file} from byte {@code from} on as the next piece of a
+     * file the server is still writing. Returns what was stored, or empty when there is nothing new.
      */
-    public Optional<LogPutResult> put(String source, Path file, boolean complete) {
+    public Optional<LogPutResult> putPiece(String source, Path file, long from) {
+        if (from < 0) {
+            throw new IllegalArgumentException("from must not be negative");
+        }
+        return put(source, file, from);
+    }
+
+    private Optional<LogPutResult> put(String source, Path file, long pieceFrom) {
         checkSource(source);
         String name = file.getFileName().toString();
         if (BinlogPosition.sequenceOf(name) < 0) {
@@ -162,18 +201,20 @@ public final class BinlogArchive {
             if (s.nextFile() != null) {
                 attributes.put("nextFile", s.nextFile());
             }
-            if (complete) {
+            if (pieceFrom < 0) {
                 return Optional.of(archive.put(source + "/" + name, file, attributes));
             }
-            if (s.events() == 0) {
+            // only complete events: the server may be in the middle of writing the next one
+            long to = s.validLength();
+            if (to <= pieceFrom) {
                 return Optional.empty();
             }
-            // only the complete events: the server may be in the middle of writing the next one
             byte[] content;
             try (var in = Files.newInputStream(file)) {
-                content = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, s.validLength()));
+                in.skipNBytes(pieceFrom);
+                content = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, to - pieceFrom));
             }
-            String objectName = source + "/" + name + ".partial." + String.format("%016x", (long) content.length);
+            String objectName = pieceName(source, name, pieceFrom, pieceFrom + content.length);
             if (archive.exists(objectName)) {
                 return Optional.empty();
             }
@@ -183,19 +224,11 @@ public final class BinlogArchive {
         }
     }
 
-    /** Removes the partial copies of {@code fileName} (once the complete file is archived). Returns how many. */
-    public int deletePartials(String source, String fileName) {
-        return deletePartials(source, fileName, -1);
-    }
-
-    /** Removes the partial copies of {@code fileName} except the one of {@code keepLength} bytes. Returns how many. */
-    public int deletePartials(String source, String fileName, long keepLength) {
-        String keep = keepLength < 0 ? null : String.format("%016x", keepLength);
+    /** Removes the pieces of {@code fileName} (once the complete file is archived). Returns how many. */
+    public int deletePieces(String source, String fileName) {
         List<String> names = new ArrayList<>();
-        for (LogObject o : archive.list(checkSource(source) + "/" + fileName + ".partial.")) {
-            if (keep == null || !o.name().endsWith(keep)) {
-                names.add(o.name());
-            }
+        for (LogObject o : archive.list(checkSource(source) + "/" + fileName + ".part.")) {
+            names.add(o.name());
         }
         return names.isEmpty() ? 0 : archive.delete(names);
     }
@@ -204,7 +237,9 @@ public final class BinlogArchive {
     public void fetch(BinlogFile file, Path dest) {
         Path tmp = dest.resolveSibling(dest.getFileName() + ".tmp");
         try (OutputStream out = Files.newOutputStream(tmp)) {
-            archive.read(file.objectName(), out);
+            for (String object : file.objectNames()) {
+                archive.read(object, out);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + tmp, e);
         }

@@ -37,9 +37,9 @@ import java.util.stream.Stream;
  * Streams a MySQL/MariaDB server's binary logs into a repository as the server writes them
  * ({@code mariadb-binlog}/{@code mysqlbinlog --read-from-remote-server --raw --stop-never}, the
  * replication protocol), for point-in-time recovery. Each finished file is stored whole; the file
- * the server is writing is stored as a partial copy of its complete events every
- * {@link Builder#partialInterval(Duration) partialInterval}, so the recovery point lags by at most
- * that. A restart resumes after the last archived file; a file the server purged before it was
+ * the server is writing is stored piece by piece (the complete events written since the last piece)
+ * every {@link Builder#partialInterval(Duration) partialInterval}, so the recovery point lags by at
+ * most that. A restart resumes after the last archived file; a file the server purged before it was
  * archived is a gap, reported by name.
  *
  * <pre>{@code
@@ -163,10 +163,10 @@ public final class BinlogReceiver implements AutoCloseable {
      * What a receiver has done.
      *
      * @param source         the archive source name
-     * @param lastArchived   the newest file stored (complete, or a partial copy), or null
+     * @param lastArchived   the newest file stored (complete, or a piece of it), or null
      * @param lastEventTime  time of the newest archived event, or null
      * @param filesStored    complete files stored since start
-     * @param partialsStored partial copies stored since start
+     * @param partialsStored pieces of files being written stored since start
      * @param streaming      whether the tool is connected now
      * @param lastError      the last error (the receiver retries), or null
      */
@@ -174,7 +174,7 @@ public final class BinlogReceiver implements AutoCloseable {
                          boolean streaming, String lastError) {
     }
 
-    /** Stores what the tool has received so far now (finished files, and a partial copy of the current one). */
+    /** Stores what the tool has received so far now (finished files, and a piece of the current one). */
     public void flush() {
         scan(true);
     }
@@ -215,7 +215,7 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
-    /** Stops the tool, stores what it received (a partial copy of the current file) and stops. */
+    /** Stops the tool, stores what it received (a piece of the current file) and stops. */
     @Override
     public void close() {
         closing = true;
@@ -430,7 +430,7 @@ public final class BinlogReceiver implements AutoCloseable {
         }
     }
 
-    /** Stores finished files, and the current file as a partial copy when {@code force} or the interval has passed. */
+    /** Stores finished files, and a piece of the current file when {@code force} or the interval has passed. */
     private void scan(boolean force) {
         synchronized (lock) {
             List<Path> files = localFiles();
@@ -445,9 +445,9 @@ public final class BinlogReceiver implements AutoCloseable {
                     throw new UncheckedIOException("cannot read " + f, e);
                 }
                 if (!newest || s.finished()) {
-                    Optional<LogPutResult> r = archive.put(source, f, true);
-                    archive.deletePartials(source, name);
-                    filesStored += r.isPresent() && r.get().status() == LogPutResult.Status.STORED ? 1 : 0;
+                    LogPutResult r = archive.putComplete(source, f);
+                    archive.deletePieces(source, name);
+                    filesStored += r.status() == LogPutResult.Status.STORED ? 1 : 0;
                     lastArchived = name;
                     if (s.lastTime() != null) {
                         lastEventTime = s.lastTime();
@@ -459,18 +459,19 @@ public final class BinlogReceiver implements AutoCloseable {
                     }
                     continue;
                 }
+                if (!name.equals(lastPartialFile)) {
+                    // a file met for the first time (also after a restart): continue after what the archive holds
+                    lastPartialFile = name;
+                    lastPartialLength = archive.archivedLength(source, name);
+                }
                 boolean due = force || Duration.between(lastPartialAt, Instant.now()).compareTo(partialInterval) >= 0;
-                boolean grown = !name.equals(lastPartialFile) || s.validLength() != lastPartialLength;
-                if (due && grown && s.events() > 0) {
-                    Optional<LogPutResult> r = archive.put(source, f, false);
+                if (due && s.validLength() > lastPartialLength) {
+                    Optional<LogPutResult> r = archive.putPiece(source, f, lastPartialLength);
                     if (r.isPresent()) {
                         partialsStored++;
-                        // the newest partial copy supersedes the older ones of the same file
-                        archive.deletePartials(source, name, s.validLength());
                     }
                     lastPartialAt = Instant.now();
                     lastPartialLength = s.validLength();
-                    lastPartialFile = name;
                     lastArchived = name;
                     if (s.lastTime() != null) {
                         lastEventTime = s.lastTime();
@@ -560,7 +561,7 @@ public final class BinlogReceiver implements AutoCloseable {
             return this;
         }
 
-        /** How often the file being written is stored as a partial copy (default 10 s): the recovery point's lag. */
+        /** How often the new events of the file being written are stored (default 10 s): the recovery point's lag. */
         public Builder partialInterval(Duration interval) {
             if (interval == null || interval.isNegative()) {
                 throw new ConfigurationException("partialInterval must not be negative");

@@ -128,7 +128,7 @@ final class BinlogReceiveCommand extends CliCommand {
                 }
                 printJson(n);
             } else {
-                out().printf("%s: binary logs of source %s stored up to %s (last event %s; %d files, %d partial copies stored)%n",
+                out().printf("%s: binary logs of source %s stored up to %s (last event %s; %d files, %d pieces of the current file stored)%n",
                         once ? "done" : "stopped", st.source(), reached != null ? reached : st.lastArchived(),
                         st.lastEventTime() == null ? "none" : ListCommand.TIME.format(st.lastEventTime()), st.filesStored(), st.partialsStored());
                 out().flush();

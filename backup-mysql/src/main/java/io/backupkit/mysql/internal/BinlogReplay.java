@@ -106,7 +106,7 @@ public final class BinlogReplay implements LogicalLoad.AfterLoad {
                     }
                     throw new ConfigurationException("the binary log archive of source " + source + " reaches only to " + cov.lastEvent()
                             + " (" + last.name() + (last.complete() ? "" : ", partial, stored " + last.archivedAt()) + "); the recovery "
-                            + "target " + target.time() + " is later. Is the binlog receiver running? Its last partial copy lags by up to "
+                            + "target " + target.time() + " is later. Is the binlog receiver running? Its last piece lags by up to "
                             + "its partialInterval");
                 }
                 stop = "up to " + DATETIME.format(t) + " UTC";

@@ -84,6 +84,17 @@ public final class PodExecutor implements CommandExecutor, AutoCloseable {
         return new Builder();
     }
 
+    /** An executor for a pod that was already resolved (one operation of {@link KubernetesPostgres}). */
+    static PodExecutor forResolved(KubernetesClient client, PodResolver.ResolvedPod pod, Duration commandTimeout) {
+        Builder b = builder().client(client).namespace(pod.namespace()).pod(pod.pod()).container(pod.container());
+        if (commandTimeout != null) {
+            b.commandTimeout(commandTimeout);
+        }
+        PodExecutor e = b.build();
+        e.resolved = pod;
+        return e;
+    }
+
     /**
      * Finds and checks the pod now (instead of at the first command) and returns its name.
      *

@@ -290,7 +290,7 @@ public final class KubernetesPostgres {
         public RestorePlan plan(RestoreContext context) {
             return withSession(options, s -> {
                 RestorePlan p = pg(s).plan(new PodRestoreContext(context, s.executor));
-                return new RestorePlan(describeTarget() + " (" + s.pod.describe() + ")", p.actions(), p.bytes());
+                return new RestorePlan(describeTarget() + " on " + s.pod.describe(), p.actions(), p.bytes());
             });
         }
 

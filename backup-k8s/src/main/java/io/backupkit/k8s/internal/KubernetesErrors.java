@@ -43,6 +43,12 @@ public final class KubernetesErrors {
             }
         }
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof WebSocketHandshakeException w && w.getResponse() != null) {
+                // a refused websocket upgrade keeps no body (the JDK client drops it): say what is known
+                return "the API server answered " + w.getResponse().code() + " " + w.getResponse().message();
+            }
+        }
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
             if (c.getMessage() != null && !(c instanceof CompletionException) && !(c instanceof ExecutionException)) {
                 return c.getMessage();
             }

@@ -139,7 +139,8 @@ public final class PortForwardTunnel implements AutoCloseable {
 
     private void fail(BackupException e) {
         if (failure.compareAndSet(null, e)) {
-            LOG.warn("port-forward to {} port {} failed: {}", pod.describe(), podPort, e.getMessage());
+            // reported to the caller through failure(); logged here only for those who look
+            LOG.debug("port-forward to {} port {} failed: {}", pod.describe(), podPort, e.getMessage());
         }
     }
 

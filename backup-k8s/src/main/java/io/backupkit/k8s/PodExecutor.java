@@ -37,9 +37,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }
  * }</pre>
  *
- * <p>Needs RBAC {@code get} and {@code list} on {@code pods} and {@code create} on {@code pods/exec}
- * in the namespace; the container needs {@code sh} and {@code dd}. Thread-safe; one executor runs
- * many commands at once.
+ * <p>The tools reach the database from inside the pod: with a {@code PostgresSource} or
+ * {@code PostgresTarget} of your own, set their {@code toolAddress("localhost", 5432)} (and give
+ * JDBC a port-forward), or use {@link KubernetesPostgres}, which does both.
+ *
+ * <p>Needs RBAC {@code get} and {@code list} on {@code pods} and {@code get}+{@code create} on
+ * {@code pods/exec} in the namespace; the container needs {@code sh} and {@code dd}. Thread-safe;
+ * one executor runs many commands at once.
  */
 public final class PodExecutor implements CommandExecutor, AutoCloseable {
     private final KubernetesClient client;

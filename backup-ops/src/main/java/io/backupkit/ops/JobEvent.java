@@ -45,6 +45,16 @@ public record JobEvent(Type type, String job, ScheduledJob.Kind jobKind, Instant
         }
     }
 
+    /** One line for people: "backup job nightly FAILED: …". */
+    public String summary() {
+        return io.backupkit.ops.internal.EventJson.summary(this);
+    }
+
+    /** The JSON document a webhook receives (docs/operations.md); {@code repository} may be null. */
+    public String toJson(String repository) {
+        return new String(io.backupkit.ops.internal.EventJson.bytes(this, repository), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** The run's wall time, or null. */
     public Duration duration() {
         return run == null ? null : Duration.ofMillis(run.durationMillis());

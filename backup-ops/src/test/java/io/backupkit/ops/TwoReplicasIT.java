@@ -53,6 +53,7 @@ class TwoReplicasIT {
         Map<String, List<String>> succeededBy = new HashMap<>();
         Map<String, Set<Integer>> seenBy = new HashMap<>();
         int skipped = 0;
+        int lateSkips = 0;
         for (int i = 0; i < 2; i++) {
             List<String> lines = Files.readAllLines(outputs.get(i));
             assertTrue(lines.contains("STOPPED true"), "replica " + i + " stopped cleanly: " + lines);
@@ -66,6 +67,9 @@ class TwoReplicasIT {
                 }
                 if (f[0].equals("SKIPPED")) {
                     skipped++;
+                    if (line.contains("was already run by")) {
+                        lateSkips++; // woke after the other replica had finished and released the lock
+                    }
                 }
                 if (f[0].equals("SUCCEEDED") || f[0].equals("SKIPPED")) {
                     seenBy.computeIfAbsent(f[1], t -> new HashSet<>()).add(i);
@@ -92,5 +96,6 @@ class TwoReplicasIT {
             }
         }
         assertTrue(skipped >= 4, "the losing replica skipped");
+        assertTrue(lateSkips >= 1, "the tick claim, not only the lock, was exercised");
     }
 }

@@ -33,12 +33,12 @@ import java.util.function.ToDoubleFunction;
  * <caption>Metrics</caption>
  * <tr><td>backupkit_repo_status</td><td>0 ok, 2 no snapshot, 99 other problem (warnings)</td></tr>
  * <tr><td>backupkit_snapshots{source}</td><td>number of snapshots</td></tr>
- * <tr><td>backupkit_backup_since_last_completion_seconds{source}</td><td>age of the newest snapshot</td></tr>
+ * <tr><td>backupkit_backup_since_last_completion_seconds{source}</td><td>seconds since the newest snapshot's backup completed</td></tr>
  * <tr><td>backupkit_backup_last_duration_seconds{source}</td><td>its backup's wall time</td></tr>
  * <tr><td>backupkit_backup_last_size_bytes{source}</td><td>its plaintext size</td></tr>
  * <tr><td>backupkit_backup_last_repo_delta_bytes{source}</td><td>new bytes it stored</td></tr>
  * <tr><td>backupkit_backup_last_dedup_ratio{source}</td><td>size / repo delta</td></tr>
- * <tr><td>backupkit_backup_last_success_timestamp_seconds{source}</td><td>when it started (Unix time)</td></tr>
+ * <tr><td>backupkit_backup_last_success_timestamp_seconds{source}</td><td>when it completed (Unix time)</td></tr>
  * <tr><td>backupkit_rpo_seconds, backupkit_rpo_target_seconds</td><td>age of the newest recoverable point, and its target</td></tr>
  * <tr><td>backupkit_drill_last_rto_seconds, backupkit_rto_target_seconds, backupkit_drill_last_status</td><td>last restore drill</td></tr>
  * <tr><td>backupkit_verify_last_status</td><td>newest snapshot: 0 verified, 1 failed, 2 unverified</td></tr>
@@ -135,8 +135,8 @@ public final class RepositoryMetrics {
     private void bindSource(String source) {
         Tags tags = Tags.of("source", source);
         sourceGauge("backupkit.snapshots", null, "number of snapshots", tags, source, x -> (double) countBySource.get(source));
-        sourceGauge("backupkit.backup.since.last.completion", "seconds", "seconds since the newest snapshot", tags, source,
-                x -> (Instant.now().toEpochMilli() - x.time().toEpochMilli()) / 1000.0);
+        sourceGauge("backupkit.backup.since.last.completion", "seconds", "seconds since the newest snapshot's backup completed", tags,
+                source, x -> (Instant.now().toEpochMilli() - x.time().toEpochMilli() - x.durationMillis()) / 1000.0);
         sourceGauge("backupkit.backup.last.duration", "seconds", "wall time of the newest snapshot's backup", tags, source,
                 x -> x.durationMillis() / 1000.0);
         sourceGauge("backupkit.backup.last.size", "bytes", "plaintext bytes of the newest snapshot", tags, source, x -> (double) x.bytesRead());
@@ -144,8 +144,8 @@ public final class RepositoryMetrics {
                 x -> (double) x.bytesStored());
         sourceGauge("backupkit.backup.last.dedup.ratio", null, "plaintext bytes / new bytes stored of the newest snapshot", tags, source,
                 x -> x.bytesStored() == 0 ? Double.NaN : (double) x.bytesRead() / x.bytesStored());
-        sourceGauge("backupkit.backup.last.success.timestamp", "seconds", "start of the newest snapshot (Unix time)", tags, source,
-                x -> x.time().toEpochMilli() / 1000.0);
+        sourceGauge("backupkit.backup.last.success.timestamp", "seconds", "completion of the newest snapshot's backup (Unix time)", tags,
+                source, x -> (x.time().toEpochMilli() + x.durationMillis()) / 1000.0);
     }
 
     private void sourceGauge(String name, String unit, String help, Tags tags, String source, Function<Snapshot, Double> f) {

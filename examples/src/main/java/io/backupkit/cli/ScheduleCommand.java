@@ -164,10 +164,10 @@ final class ScheduleCommand extends CliCommand {
         BackupSource source = engine.source(url, database.options(terminal, extra));
         RestoreTarget scratchTarget = scratch == null ? null : Engines.forUrl(scratch).target(scratch, database.options(terminal, Map.of()));
 
+        List<WebhookNotifier> notifiers = notify.notifiers(terminal, io.backupkit.Storages.redact(repository.location(terminal)));
         CountDownLatch stop = new CountDownLatch(1);
         List<String> signals = Signals.onTermination(stop);
         try (Repository repo = repository.open(terminal, null, false)) {
-            List<WebhookNotifier> notifiers = notify.notifiers(terminal, repo.location());
             PrometheusMeterRegistry registry = io.backupkit.ops.PrometheusText.registry();
             MicrometerMetrics metrics = new MicrometerMetrics(registry);
             notifiers.forEach(metrics::bindNotifier);

@@ -190,6 +190,11 @@ public final class BackupScheduler implements AutoCloseable {
         stop(Duration.ofMinutes(1));
     }
 
+    /** True once {@link #stop} was called. */
+    public boolean isStopping() {
+        return stopping;
+    }
+
     /** Listener calls that threw (each was logged). */
     public long listenerFailures() {
         return listenerFailures.get();

@@ -1,6 +1,5 @@
 package io.backupkit.ops;
 
-import io.backupkit.BackupException;
 import io.backupkit.Repository;
 import io.backupkit.ops.internal.Hosts;
 import io.backupkit.ops.internal.OpsJson;
@@ -87,15 +86,27 @@ public final class RepositoryJobLock implements JobLock {
         if (ttl.compareTo(Duration.ofSeconds(3)) < 0) {
             throw new IllegalArgumentException("lock ttl must be at least 3 s, was " + ttl);
         }
-        Optional<String> newest = newest(jobName);
         long seq = 1;
-        if (newest.isPresent()) {
-            LeaseRecord current = read(newest.get());
-            if (current.heldAt(clock.instant())) {
-                LOG.debug("job {} is locked by {} (pid {}) until {}", jobName, current.host(), current.pid(), current.expires());
+        for (int attempt = 1; ; attempt++) {
+            Optional<String> newest = newest(jobName);
+            if (newest.isEmpty()) {
+                break;
+            }
+            Optional<LeaseRecord> current = read(newest.get());
+            if (current.isEmpty()) {
+                // the holder moved on (renewed or released) and removed this record between list and read: look again
+                if (attempt < 5) {
+                    continue;
+                }
+                return Optional.empty();
+            }
+            if (current.get().heldAt(clock.instant())) {
+                LOG.debug("job {} is locked by {} (pid {}) until {}", jobName, current.get().host(), current.get().pid(),
+                        current.get().expires());
                 return Optional.empty();
             }
             seq = seqOf(newest.get()) + 1;
+            break;
         }
         String holder = UUID.randomUUID().toString();
         if (!write(jobName, seq, holder, "held", ttl)) {
@@ -107,7 +118,7 @@ public final class RepositoryJobLock implements JobLock {
 
     /** Who holds a job's lock now, if anyone: "host (pid N) until T". */
     public Optional<String> holder(String jobName) {
-        return newest(jobName).map(this::read).filter(r -> r.heldAt(clock.instant()))
+        return newest(jobName).flatMap(this::read).filter(r -> r.heldAt(clock.instant()))
                 .map(r -> r.host() + " (pid " + r.pid() + ") until " + r.expires());
     }
 
@@ -116,10 +127,8 @@ public final class RepositoryJobLock implements JobLock {
                 .max(Comparator.naturalOrder());
     }
 
-    private LeaseRecord read(String name) {
-        byte[] b = repository.records().read(name)
-                .orElseThrow(() -> new BackupException("lease record " + name + " vanished while reading the job lock; try again"));
-        return OpsJson.read(name, b, LeaseRecord.class);
+    private Optional<LeaseRecord> read(String name) {
+        return repository.records().read(name).map(b -> OpsJson.read(name, b, LeaseRecord.class));
     }
 
     private boolean write(String job, long seq, String holder, String state, Duration ttl) {

@@ -233,7 +233,11 @@ class BackupSchedulerTest {
             clock.advanceTo(at("2026-05-01T10:00:00Z"));
             assertTrue(source.awaitBlocked());
             CompletableFuture<BackupScheduler.StopResult> stop = CompletableFuture.supplyAsync(() -> s.stop(Duration.ofMinutes(2)));
-            Thread.sleep(200); // the stop is waiting for the run; releasing it now lets it finish inside the grace
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!s.isStopping() && System.nanoTime() < deadline) {
+                Thread.sleep(5); // until stop() has begun: the run then finishes inside its grace
+            }
+            assertTrue(s.isStopping());
             source.release();
             BackupScheduler.StopResult r = stop.get(2, TimeUnit.MINUTES);
             assertEquals(List.of("hourly"), r.finished(), r.toString());

@@ -96,6 +96,80 @@ class RepositoryJobLockTest {
     }
 
     @Test
+    void aLeaseRecordThatVanishesBetweenListAndReadIsLookedUpAgain() throws Exception {
+        Path key = io.backupkit.KeyProviders.generateKeyFile(dir.resolve("k"));
+        io.backupkit.LocalStorage disk = io.backupkit.LocalStorage.of(dir.resolve("r"));
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Repository> other = new java.util.concurrent.atomic.AtomicReference<>();
+        // right after the contender lists the lease records, the holder renews twice: the listed newest record is gone
+        io.backupkit.spi.Storage racing = new ListHookStorage(disk, prefix -> {
+            if (prefix.endsWith("/lease/") && other.get() != null && once.compareAndSet(false, true)) {
+                Repository.Records r = other.get().records();
+                List<String> names = r.list(prefix.substring("records/".length()));
+                String newest = names.stream().max(String::compareTo).orElseThrow();
+                long seq = Long.parseLong(newest.substring(newest.lastIndexOf('/') + 1));
+                r.create(newest.substring(0, newest.lastIndexOf('/') + 1) + String.format("%020d", seq + 1),
+                        io.backupkit.ops.internal.OpsJson.write(new RepositoryJobLock.LeaseRecord("h", "other", 1, "held",
+                                java.time.Instant.now().plusSeconds(60))));
+                r.delete(newest);
+            }
+        });
+        try (Repository holderRepo = Repository.builder().storage(disk).keyProvider(io.backupkit.KeyProviders.keyFile(key)).create();
+             Repository contenderRepo = Repository.builder().storage(racing).keyProvider(io.backupkit.KeyProviders.keyFile(key)).open()) {
+            JobLock.Lease held = new RepositoryJobLock(holderRepo).tryAcquire("nightly", Duration.ofMinutes(1)).orElseThrow();
+            other.set(holderRepo);
+            assertTrue(new RepositoryJobLock(contenderRepo).tryAcquire("nightly", Duration.ofMinutes(1)).isEmpty(),
+                    "still held by the other process, and no error");
+            assertTrue(once.get(), "the race was staged");
+            held.close();
+        }
+    }
+
+    /** Runs a hook after each listing, to stage races between list and read. */
+    private static final class ListHookStorage implements io.backupkit.spi.Storage {
+        private final io.backupkit.spi.Storage d;
+        private final java.util.function.Consumer<String> afterList;
+
+        ListHookStorage(io.backupkit.spi.Storage d, java.util.function.Consumer<String> afterList) {
+            this.d = d;
+            this.afterList = afterList;
+        }
+
+        public String location() {
+            return d.location();
+        }
+
+        public boolean putIfAbsent(String name, io.backupkit.spi.Payload payload) {
+            return d.putIfAbsent(name, payload);
+        }
+
+        public java.io.InputStream get(String name) {
+            return d.get(name);
+        }
+
+        public java.io.InputStream get(String name, long offset, long length) {
+            return d.get(name, offset, length);
+        }
+
+        public Optional<io.backupkit.spi.ObjectInfo> stat(String name) {
+            return d.stat(name);
+        }
+
+        public List<io.backupkit.spi.ObjectInfo> list(String prefix) {
+            List<io.backupkit.spi.ObjectInfo> r = d.list(prefix);
+            afterList.accept(prefix);
+            return r;
+        }
+
+        public void delete(String name) {
+            d.delete(name);
+        }
+
+        public void close() {
+        }
+    }
+
+    @Test
     void oldLeaseRecordsAreRemoved() {
         try (Repository repo = OpsFixtures.repository(dir)) {
             for (int i = 0; i < 10; i++) {

@@ -216,6 +216,11 @@ public final class PgConnectionConfig {
      * through PGPASSWORD), so it can appear on a command line.
      */
     public String libpqConnectionString(String applicationName) {
+        return libpqConnectionString(applicationName, Map.of());
+    }
+
+    /** {@link #libpqConnectionString(String)} with more keywords (for example {@code client_encoding}) that win over the URL's. */
+    public String libpqConnectionString(String applicationName, Map<String, String> extra) {
         Map<String, String> kv = new LinkedHashMap<>();
         kv.put("host", host);
         kv.put("port", Integer.toString(port));
@@ -229,6 +234,7 @@ public final class PgConnectionConfig {
             }
         }
         kv.put("application_name", applicationName);
+        kv.putAll(extra);
         StringBuilder sb = new StringBuilder();
         kv.forEach((k, v) -> {
             if (sb.length() > 0) {

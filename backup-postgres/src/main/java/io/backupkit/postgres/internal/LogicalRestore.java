@@ -476,9 +476,15 @@ public final class LogicalRestore {
         }
         for (String[] rs : meta.databaseRoleSettings()) {
             String clause = setClause(rs[1]);
-            if (clause != null) {
-                sql.add("ALTER ROLE " + Catalog.quoteIdent(rs[0]) + " IN DATABASE " + q + clause);
+            if (clause == null) {
+                continue;
             }
+            if (!roleExists(m, rs[0])) {
+                LOG.warn("role {} does not exist on {}:{}: its setting {} in database {} is not restored", rs[0], server.host(),
+                        server.port(), rs[1], db);
+                continue;
+            }
+            sql.add("ALTER ROLE " + Catalog.quoteIdent(rs[0]) + " IN DATABASE " + q + clause);
         }
         String owner = effectiveOwner(meta);
         if (owner != null) {
@@ -518,6 +524,15 @@ public final class LogicalRestore {
         }
     }
 
+    private static boolean roleExists(Connection m, String role) throws SQLException {
+        try (java.sql.PreparedStatement ps = m.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
     /**
      * Refuses, before anything is created, a restore whose owners, grants, policies or settings name
      * roles this server lacks: pg_restore would otherwise fail half-way with "role … does not exist".
@@ -551,7 +566,10 @@ public final class LogicalRestore {
             if (!selective()) {
                 meta.roles().getOrDefault("policy", List.of()).forEach(r -> need.accept(r, "is named in a row security policy"));
             }
-            meta.databaseRoleSettings().forEach(rs -> need.accept(rs[0], "has settings in the database"));
+            if (!options.noOwner() && !options.noPrivileges() && options.owner() == null) {
+                // with roles left out of the restore, settings of missing roles are skipped (with a warning) instead
+                meta.databaseRoleSettings().forEach(rs -> need.accept(rs[0], "has settings in the database"));
+            }
         }
         if (needed.isEmpty()) {
             return;

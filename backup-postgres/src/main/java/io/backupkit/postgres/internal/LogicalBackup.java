@@ -124,7 +124,12 @@ public final class LogicalBackup {
     public void run(BackupContext context) {
         ToolRunner tools = new ToolRunner(context.commandExecutor(), options.toolDirectory(), cfg);
         long started = System.nanoTime();
+        int leaderPid = -1;
         try (Connection c = Catalog.connect(cfg, "backupkit-backup")) {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                leaderPid = rs.getInt(1);
+            }
             String serverVersion = Catalog.serverVersion(c);
             PgVersion version = PgVersion.of(Catalog.serverVersionNum(c)).requireSupported(cfg.host() + ":" + cfg.port());
             int serverMajor = version.major();
@@ -301,6 +306,10 @@ public final class LogicalBackup {
             context.putMetadata("tables", tableMeta);
             c.commit();
         } catch (SQLException e) {
+            if ("55P03".equals(e.getSQLState())) {
+                // the snapshot session waited too long for a table (its size, or its lock): name the table another session has locked
+                throw lockTimeout(exclusivelyLocked(leaderPid), "the backup's own snapshot session", e);
+            }
             throw Catalog.sqlError("backup of " + cfg.describe(), e);
         }
     }
@@ -336,8 +345,7 @@ public final class LogicalBackup {
 
     /**
      * Takes ACCESS SHARE on every table, like pg_dump's leader, so no table is dropped or rewritten
-     * while the children read it. One statement per table, sent as one batch: a lock that is not
-     * granted within the lock timeout names its table.
+     * while the children read it: one statement per table, sent as one batch.
      */
     private void lockTables(Connection c, List<Catalog.TableInfo> tables) throws SQLException {
         if (tables.isEmpty()) {
@@ -349,19 +357,26 @@ public final class LogicalBackup {
             }
             st.executeBatch();
         } catch (BatchUpdateException e) {
-            int failed = e.getUpdateCounts() == null ? 0 : e.getUpdateCounts().length;
-            for (int i = 0; e.getUpdateCounts() != null && i < e.getUpdateCounts().length; i++) {
-                if (e.getUpdateCounts()[i] == Statement.EXECUTE_FAILED) {
-                    failed = i;
-                    break;
-                }
-            }
-            SQLException cause = e.getNextException() != null ? e.getNextException() : e;
-            if ("55P03".equals(cause.getSQLState()) && failed < tables.size()) {
-                throw lockTimeout(tables.get(failed).qualifiedName(), "the backup's own snapshot session", cause);
-            }
-            throw cause;
+            // the driver reports the first statement's failure as the next exception; its SQLSTATE tells a lock timeout
+            throw e.getNextException() != null ? e.getNextException() : e;
         }
+    }
+
+    /** Tables another session holds or awaits an ACCESS EXCLUSIVE lock on, for the message; "(unknown)" if none shows. */
+    private String exclusivelyLocked(int exceptPid) {
+        List<String> names = new ArrayList<>();
+        try (Connection d = Catalog.connect(cfg, "backupkit-backup-diagnosis"); Statement st = d.createStatement();
+             ResultSet rs = st.executeQuery("SELECT DISTINCT n.nspname || '.' || c.relname FROM pg_locks l "
+                     + "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+                     + "WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                     + "AND l.mode = 'AccessExclusiveLock' AND l.pid <> " + exceptPid + " AND c.relkind IN ('r', 'p') ORDER BY 1 LIMIT 5")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        } catch (SQLException | RuntimeException e) {
+            // only a better message was at stake
+        }
+        return names.isEmpty() ? "(unknown)" : String.join(", ", names);
     }
 
     private EngineException lockTimeout(String table, String who, Exception cause) {

@@ -117,7 +117,7 @@ class PostgresRestoreOptionsIT {
         pg.createDatabase("planned_existing");
         assertThrows(ConfigurationException.class, () -> target(pg, "planned_existing").build().plan(backup.restoreContext(snapshot, 2)));
         RestorePlan replace = target(pg, "planned_existing").dropExisting().build().plan(backup.restoreContext(snapshot, 2));
-        assertTrue(replace.actions().get(0).startsWith("create database under a temporary name, to replace planned_existing at the end"),
+        assertTrue(replace.actions().get(0).startsWith("create database planned_existing under a temporary name (encoding UTF8"),
                 replace.actions().toString());
         assertTrue(replace.actions().get(replace.actions().size() - 1).startsWith("replace database planned_existing (existing"),
                 replace.actions().toString());

@@ -166,8 +166,8 @@ public final class LogicalRestore {
                     + human(streamSize(snapshot, g))) + "); existing ones are kept");
         }
         if (!options.dataOnly()) {
-            actions.add("create database " + (replacing ? "under a temporary name, to replace " + db + " at the end," : db) + " (encoding "
-                    + meta.encoding() + ", lc_collate " + meta.lcCollate() + ", lc_ctype " + meta.lcCtype() + ", template0)");
+            actions.add("create database " + (replacing ? db + " under a temporary name" : db) + " (encoding " + meta.encoding()
+                    + ", lc_collate " + meta.lcCollate() + ", lc_ctype " + meta.lcCtype() + ", template0)");
         }
         boolean timescale = meta.hasExtension("timescaledb");
         if (timescale) {

@@ -590,8 +590,9 @@ public final class LogicalRestore {
             }
         });
         if (!missing.isEmpty()) {
-            throw new ConfigurationException("the snapshot needs role" + (missing.size() > 1 ? "s" : "") + " that do not exist on "
-                    + server.host() + ":" + server.port() + ": " + String.join("; ", missing) + ". Nothing was changed. Create them, "
+            throw new ConfigurationException("the snapshot needs " + (missing.size() > 1 ? "roles that do" : "a role that does")
+                    + " not exist on " + server.host() + ":" + server.port() + ": " + String.join("; ", missing) + ". Nothing was changed. "
+                    + "Create " + (missing.size() > 1 ? "them" : "it") + ", "
                     + "restore the snapshot's roles first with restoreGlobals() (CLI: --restore-globals), give the restored database "
                     + "and objects another owner with owner(role) (-o owner=ROLE), or leave owners and grants out with noOwner() and "
                     + "noPrivileges() (-o noOwner=true -o noPrivileges=true)");

@@ -1120,6 +1120,29 @@ public final class S3Storage implements Storage {
             return this;
         }
 
+        /** What this builder would build, one entry per setting, for tests of the {@code s3://} parser. */
+        Map<String, String> effectiveSettings() {
+            Map<String, String> m = new java.util.TreeMap<>();
+            m.put("bucket", bucket);
+            m.put("prefix", prefix);
+            m.put("region", String.valueOf(region));
+            m.put("endpoint", String.valueOf(endpointOverride));
+            m.put("path-style", String.valueOf(pathStyle));
+            m.put("credentials", credentialsProvider == null ? "default chain" : credentialsProvider.getClass().getSimpleName());
+            m.put("part-size", Long.toString(partSize));
+            m.put("max-concurrency", Integer.toString(maxConcurrency));
+            m.put("max-attempts", Integer.toString(maxAttempts));
+            m.put("max-connections", Integer.toString(maxConnections));
+            m.put("checksum", String.valueOf(checksumAlgorithm));
+            m.put("conditional-writes", conditionalWrites.name());
+            for (ObjectKind k : ObjectKind.values()) {
+                m.put("storage-class." + k.name().toLowerCase(java.util.Locale.ROOT), String.valueOf(storageClasses.get(k)));
+            }
+            m.put("sse", String.valueOf(sse));
+            m.put("sse-kms-key-id", String.valueOf(sseKmsKeyId));
+            return m;
+        }
+
         public S3Storage build() {
             if (bucket == null) {
                 throw new ConfigurationException("S3 storage needs a bucket");

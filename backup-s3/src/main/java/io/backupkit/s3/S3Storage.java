@@ -7,6 +7,7 @@ import io.backupkit.StorageException;
 import io.backupkit.s3.internal.Checksums;
 import io.backupkit.s3.internal.ObjectInputStream;
 import io.backupkit.s3.internal.PartBuffers;
+import io.backupkit.s3.internal.ReadChecksum;
 import io.backupkit.s3.internal.S3Errors;
 import io.backupkit.spi.ObjectInfo;
 import io.backupkit.spi.Payload;
@@ -32,7 +33,6 @@ import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
-import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
@@ -178,7 +178,9 @@ public final class S3Storage implements Storage {
                 .overrideConfiguration(override.build())
                 .requestChecksumCalculation(b.checksumAlgorithm == null
                         ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_SUPPORTED);
+                // whole-object reads are checked by ReadChecksum, which also covers resumed reads and
+                // reports a mismatch as ChecksumMismatchException; the SDK's check would do neither
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
         if (b.endpointOverride != null) {
             cb.endpointOverride(b.endpointOverride);
         } else if (b.region == null) {
@@ -670,20 +672,24 @@ public final class S3Storage implements Storage {
         checkOpen();
         ResponseInputStream<GetObjectResponse> in;
         try {
-            in = client.getObject(GetObjectRequest.builder().bucket(bucket).key(key).checksumMode(ChecksumMode.ENABLED).build());
+            // the header, not checksumMode(ENABLED): the store sends the recorded checksum and we check it
+            // (ReadChecksum, also across resumed reads); the SDK's own check would see one response only
+            in = client.getObject(GetObjectRequest.builder().bucket(bucket).key(key)
+                    .overrideConfiguration(o -> o.putHeader("x-amz-checksum-mode", "ENABLED")).build());
         } catch (SdkException e) {
             throw errors.map(e, "reading", name);
         }
         long length = in.response().contentLength() == null ? -1 : in.response().contentLength();
-        return stream(in, name, key, 0, length);
+        return stream(in, name, key, 0, length, ReadChecksum.of(in.response()));
     }
 
-    private InputStream stream(ResponseInputStream<GetObjectResponse> in, String name, String key, long offset, long length) {
+    private InputStream stream(ResponseInputStream<GetObjectResponse> in, String name, String key, long offset, long length,
+                               ReadChecksum checksum) {
         String etag = in.response().eTag();
         ObjectInputStream.Reopener reopener = length < 0 || etag == null ? null : position ->
                 client.getObject(GetObjectRequest.builder().bucket(bucket).key(key).ifMatch(etag)
                         .range("bytes=" + (offset + position) + "-" + (offset + length - 1)).build());
-        return new ObjectInputStream(in, name, Math.max(0, length), reopener, settings.maxAttempts - 1,
+        return new ObjectInputStream(in, name, offset, Math.max(0, length), reopener, settings.maxAttempts - 1, checksum,
                 (e, n) -> errors.map(e, "reading", n));
     }
 
@@ -719,7 +725,18 @@ public final class S3Storage implements Storage {
             throw new StorageException("range " + offset + "+" + length + " beyond end of " + name + " in " + location
                     + " (the store returned " + got + " bytes)", false);
         }
-        return stream(in, name, key, offset, length);
+        String range = in.response().contentRange();
+        boolean rightBytes = range == null
+                // no Content-Range: a 200 with the whole object, right only when that is what was asked for
+                ? offset == 0
+                : range.strip().startsWith("bytes " + offset + "-" + (offset + length - 1) + "/");
+        if (!rightBytes) {
+            in.abort();
+            throw new StorageException("reading bytes " + offset + "+" + length + " of " + name + " in " + location + " failed: the store"
+                    + " answered " + (range == null ? "with the whole object" : "with range '" + range + "'")
+                    + " (a store or proxy that does not honour Range)", true);
+        }
+        return stream(in, name, key, offset, length, null);
     }
 
     @Override

@@ -68,8 +68,8 @@ class S3ConditionalWritesIT {
         String bucket = S3.newBucket();
         try (S3Storage storage = S3.storage(bucket).serverSideEncryptionS3().executionInterceptor(rec).build()) {
             assertTrue(storage.atomicPutIfAbsent());
-            assertTrue(storage.putIfAbsent("snapshots/a", Payload.of(new byte[]{1})));
-            assertFalse(storage.putIfAbsent("snapshots/a", Payload.of(new byte[]{2})));
+            assertTrue(storage.putIfAbsent("misc/a", Payload.of(new byte[]{1})));
+            assertFalse(storage.putIfAbsent("misc/a", Payload.of(new byte[]{2})));
             assertTrue(storage.atomicPutIfAbsent());
             List<RecordingInterceptor.Sent> probes = rec.probes();
             assertEquals(List.of("PutObject", "PutObject", "DeleteObject"), probes.stream().map(RecordingInterceptor.Sent::operation).toList(),
@@ -79,7 +79,7 @@ class S3ConditionalWritesIT {
                 assertEquals("AES256", put.header("x-amz-server-side-encryption").orElseThrow(), "bucket policies may demand SSE");
                 assertFalse(put.header("x-amz-object-lock-mode").isPresent(), "the probe must stay deletable");
             }
-            assertEquals(List.of("snapshots/a"), storage.list("").stream().map(ObjectInfo::name).toList(), "no probe left behind");
+            assertEquals(List.of("misc/a"), storage.list("").stream().map(ObjectInfo::name).toList(), "no probe left behind");
 
             try (Repository repo = Repository.builder().storage(storage).unencrypted().create();
                  LockManager.Lock prune = ((DefaultRepository) repo).locks().acquire(true, "prune")) {

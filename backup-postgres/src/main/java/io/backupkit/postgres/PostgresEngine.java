@@ -15,7 +15,8 @@ import java.util.Set;
  * {@code postgresql://}, {@code postgres://} and {@code jdbc:postgresql:} URLs.
  *
  * <p>Options: {@code user}, {@code password}, {@code sslMode}, {@code sslRootCert},
- * {@code toolDirectory}, {@code jobs} (source); {@code database}, {@code tables} (comma
+ * {@code toolDirectory}, {@code jobs} (source);
+ * {@code toolHost} and {@code toolPort} (both: where the tools reach the server when they run in a pod); {@code database}, {@code tables} (comma
  * separated), {@code schemaOnly}, {@code dataOnly}, {@code dropExisting}, {@code noOwner},
  * {@code noPrivileges} (target).
  *
@@ -28,9 +29,10 @@ import java.util.Set;
 public final class PostgresEngine implements DatabaseEngine {
     public static final String NAME = "postgresql";
 
-    private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs");
+    private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs",
+            "toolHost", "toolPort");
     private static final Set<String> TARGET_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "database",
-            "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs");
+            "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs", "toolHost", "toolPort");
 
     @Override
     public String name() {
@@ -54,9 +56,11 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "sslRootCert" -> b.sslRootCert(Path.of(v));
                 case "toolDirectory" -> b.toolDirectory(Path.of(v));
                 case "jobs" -> b.jobs(parseInt(k, v));
+                case "toolHost", "toolPort" -> { }
                 default -> throw new IllegalStateException(k);
             }
         });
+        toolAddress(options, b::toolAddress);
         return b.build();
     }
 
@@ -80,10 +84,20 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "noOwner" -> whenTrue(k, v, b::noOwner);
                 case "noPrivileges" -> whenTrue(k, v, b::noPrivileges);
                 case "jobs" -> parseInt(k, v); // restore parallelism comes from the RestoreManager
+                case "toolHost", "toolPort" -> { }
                 default -> throw new IllegalStateException(k);
             }
         });
+        toolAddress(options, b::toolAddress);
         return b.build();
+    }
+
+    private static void toolAddress(Map<String, String> options, java.util.function.ObjIntConsumer<String> set) {
+        String host = options.get("toolHost");
+        String port = options.get("toolPort");
+        if (host != null || port != null) {
+            set.accept(host != null ? host : "localhost", port != null ? parseInt("toolPort", port) : 5432);
+        }
     }
 
     private static void check(Map<String, String> options, Set<String> known, String what) {

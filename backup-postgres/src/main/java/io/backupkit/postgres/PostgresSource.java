@@ -48,6 +48,9 @@ public final class PostgresSource implements BackupSource {
         if (b.sslRootCert != null) {
             c = c.withParam("sslrootcert", b.sslRootCert.toString());
         }
+        if (b.toolHost != null) {
+            c = c.withToolAddress(b.toolHost, b.toolPort);
+        }
         this.connection = c;
         this.toolDirectory = b.toolDirectory;
         this.jobs = b.jobs;
@@ -91,6 +94,8 @@ public final class PostgresSource implements BackupSource {
         private String sslMode;
         private Path sslRootCert;
         private Path toolDirectory;
+        private String toolHost;
+        private int toolPort;
         private int jobs;
         private boolean splitLargeTables = true;
 
@@ -124,6 +129,20 @@ public final class PostgresSource implements BackupSource {
         /** CA certificate file for verify-ca / verify-full. */
         public Builder sslRootCert(Path file) {
             this.sslRootCert = file;
+            return this;
+        }
+
+        /**
+         * Where the client tools reach the server when they run somewhere else than this JVM (through a
+         * {@link io.backupkit.spi.CommandExecutor} into a database pod: {@code ("localhost", 5432)}), while
+         * JDBC uses the URL's address (a port-forward). Default: the URL's host and port.
+         */
+        public Builder toolAddress(String host, int port) {
+            if (host == null || host.isBlank() || port < 1 || port > 65535) {
+                throw new ConfigurationException("toolAddress needs a host and a port between 1 and 65535, was " + host + ":" + port);
+            }
+            this.toolHost = host;
+            this.toolPort = port;
             return this;
         }
 

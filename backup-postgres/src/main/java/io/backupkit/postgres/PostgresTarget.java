@@ -56,6 +56,9 @@ public final class PostgresTarget implements RestoreTarget {
         if (b.sslRootCert != null) {
             c = c.withParam("sslrootcert", b.sslRootCert.toString());
         }
+        if (b.toolHost != null) {
+            c = c.withToolAddress(b.toolHost, b.toolPort);
+        }
         this.connection = c;
         this.options = new RestoreOptions(b.database, b.tables, b.schemaOnly, b.dataOnly, b.dropExisting, b.noOwner, b.noPrivileges,
                 b.toolDirectory, b.maintenanceDatabase);
@@ -113,6 +116,8 @@ public final class PostgresTarget implements RestoreTarget {
         private String sslMode;
         private Path sslRootCert;
         private Path toolDirectory;
+        private String toolHost;
+        private int toolPort;
         private String database;
         private String maintenanceDatabase;
         private final List<String> tables = new ArrayList<>();
@@ -149,6 +154,20 @@ public final class PostgresTarget implements RestoreTarget {
 
         public Builder sslRootCert(Path file) {
             this.sslRootCert = file;
+            return this;
+        }
+
+        /**
+         * Where the client tools reach the server when they run somewhere else than this JVM (through a
+         * {@link io.backupkit.spi.CommandExecutor} into a database pod: {@code ("localhost", 5432)}), while
+         * JDBC uses the URL's address (a port-forward). Default: the URL's host and port.
+         */
+        public Builder toolAddress(String host, int port) {
+            if (host == null || host.isBlank() || port < 1 || port > 65535) {
+                throw new ConfigurationException("toolAddress needs a host and a port between 1 and 65535, was " + host + ":" + port);
+            }
+            this.toolHost = host;
+            this.toolPort = port;
             return this;
         }
 

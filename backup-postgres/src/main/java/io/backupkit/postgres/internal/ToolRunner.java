@@ -114,6 +114,10 @@ public final class ToolRunner {
     }
 
     private EngineException missingTool(String tool, EngineException cause) {
+        if (!(executor instanceof LocalCommandExecutor)) {
+            // another executor (a pod) knows better what is missing where; installing local packages would not help
+            return new EngineException(cause.getMessage(), cause.exitCode(), "", cause);
+        }
         return new EngineException(tool + " not found or not executable at " + program(tool)
                 + ": install the PostgreSQL client tools (Debian/Ubuntu: postgresql-client-15 or newer, "
                 + "RHEL: postgresql15, macOS: brew install libpq) or set toolDirectory to their bin directory", cause);

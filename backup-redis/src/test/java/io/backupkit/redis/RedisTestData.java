@@ -95,12 +95,15 @@ final class RedisTestData {
                 }
                 // a stream with several listpack nodes, deleted entries, two groups with pending entries and consumers
                 String stream = "db" + db + ":stream";
-                for (int i = 0; i < 300 + scale; i++) {
-                    if (i % 3 == 0) {
-                        j.xadd(stream, XAddParams.xAddParams(), Map.of("sensor", "s" + (i % 5), "value", Integer.toString(i)));
-                    } else {
-                        j.xadd(stream, XAddParams.xAddParams(), Map.of("sensor", "s" + (i % 5), "value", Integer.toString(i), "extra", "e" + i));
+                try (Pipeline p = j.pipelined()) {
+                    for (int i = 0; i < 300 + scale; i++) {
+                        if (i % 3 == 0) {
+                            p.xadd(stream, XAddParams.xAddParams(), Map.of("sensor", "s" + (i % 5), "value", Integer.toString(i)));
+                        } else {
+                            p.xadd(stream, XAddParams.xAddParams(), Map.of("sensor", "s" + (i % 5), "value", Integer.toString(i), "extra", "e" + i));
+                        }
                     }
+                    p.sync();
                 }
                 List<StreamEntry> some = j.xrange(stream, (StreamEntryID) null, (StreamEntryID) null, 10);
                 j.xdel(stream, some.get(2).getID(), some.get(5).getID());
@@ -133,11 +136,38 @@ final class RedisTestData {
                 do {
                     ScanResult<byte[]> sr = j.scan(cursor.getBytes(StandardCharsets.UTF_8), new ScanParams().count(1000));
                     cursor = sr.getCursor();
-                    for (byte[] k : sr.getResult()) {
+                    List<byte[]> keys = sr.getResult();
+                    List<redis.clients.jedis.Response<String>> types = new ArrayList<>();
+                    List<redis.clients.jedis.Response<Long>> pttls = new ArrayList<>();
+                    try (Pipeline p = j.pipelined()) {
+                        for (byte[] k : keys) {
+                            types.add(p.type(k));
+                            pttls.add(p.pttl(k));
+                        }
+                        p.sync();
+                    }
+                    List<redis.clients.jedis.Response<?>> vals = new ArrayList<>();
+                    try (Pipeline p = j.pipelined()) {
+                        for (int i = 0; i < keys.size(); i++) {
+                            byte[] k = keys.get(i);
+                            vals.add(switch (types.get(i).get()) {
+                                case "string" -> p.get(k);
+                                case "list" -> p.lrange(k, 0, -1);
+                                case "set" -> p.smembers(k);
+                                case "hash" -> p.hgetAll(k);
+                                case "zset" -> p.zrangeWithScores(k, 0, -1);
+                                default -> null;
+                            });
+                        }
+                        p.sync();
+                    }
+                    for (int i = 0; i < keys.size(); i++) {
+                        byte[] k = keys.get(i);
                         String name = HexFormat.of().formatHex(k);
-                        String type = j.type(k);
-                        v.put(name, type + "=" + value(j, k, type));
-                        t.put(name, j.pttl(k));
+                        String type = types.get(i).get();
+                        Object val = vals.get(i) == null ? null : vals.get(i).get();
+                        v.put(name, type + "=" + (type.equals("stream") ? value(j, k, type) : render(type, val)));
+                        t.put(name, pttls.get(i).get());
                     }
                 } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
                 if (!v.isEmpty()) {
@@ -148,6 +178,28 @@ final class RedisTestData {
             j.select(0);
         }
         return new Dump(values, ttls);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String render(String type, Object val) {
+        return switch (type) {
+            case "string" -> HexFormat.of().formatHex((byte[]) val);
+            case "list" -> ((List<byte[]>) val).stream().map(b -> new String(b, StandardCharsets.UTF_8)).toList().toString();
+            case "set" -> new java.util.TreeSet<>(((java.util.Set<byte[]>) val).stream().map(b -> new String(b, StandardCharsets.UTF_8)).toList()).toString();
+            case "hash" -> {
+                Map<String, String> m = new TreeMap<>();
+                ((Map<byte[], byte[]>) val).forEach((f, x) -> m.put(new String(f, StandardCharsets.UTF_8), new String(x, StandardCharsets.UTF_8)));
+                yield m.toString();
+            }
+            case "zset" -> {
+                List<String> l = new ArrayList<>();
+                for (Tuple t : (List<Tuple>) val) {
+                    l.add(t.getElement() + "@" + t.getScore());
+                }
+                yield l.toString();
+            }
+            default -> type;
+        };
     }
 
     private static String value(Jedis j, byte[] k, String type) {

@@ -194,7 +194,19 @@ public final class EphemeralRedis implements AutoCloseable {
             return;
         }
         closed = true;
-        process.destroy();
+        try {
+            // faster than SIGTERM, which the server handles at its next cron tick and runuser relays slowly
+            command("SHUTDOWN", "NOSAVE", "NOW");
+        } catch (RuntimeException e) {
+            // the server closes the connection as it exits; a dead server needs no shutdown
+        }
+        try {
+            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroy();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(30, java.util.concurrent.TimeUnit.SECONDS);

@@ -176,8 +176,8 @@ public final class RedisTarget implements RestoreTarget {
                     long keys = existing.values().stream().mapToLong(Long::longValue).sum();
                     throw new TargetExistsException("Redis at " + url, "Redis at " + url + " is not empty: it holds " + keys + " keys in "
                             + "database(s) " + existing.keySet() + (functions > 0 ? " and " + functions + " function libraries" : "")
-                            + "; nothing was changed. Restore into an empty server, or flush it first with "
-                            + "RedisTarget.builder().dropExisting() (engine option dropExisting=true)");
+                            + "; nothing was changed. Restore into an empty server, or flush it first (RedisTarget.builder().dropExisting(true), "
+                            + "engine option dropExisting=true, CLI --drop-existing --yes)");
                 }
                 j.flushAll();
                 if (functions > 0) {

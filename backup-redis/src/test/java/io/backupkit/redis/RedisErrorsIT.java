@@ -102,8 +102,8 @@ class RedisErrorsIT {
                     () -> restore(snapshot.snapshotId(), RedisTarget.builder().url(target.url()).build()));
             assertEquals("Redis at " + target.url(), e.target());
             assertEquals("Redis at " + target.url() + " is not empty: it holds 1 keys in database(s) [0] and 1 function libraries; nothing "
-                    + "was changed. Restore into an empty server, or flush it first with RedisTarget.builder().dropExisting() (engine option "
-                    + "dropExisting=true)", e.getMessage());
+                    + "was changed. Restore into an empty server, or flush it first (RedisTarget.builder().dropExisting(true), engine option "
+                    + "dropExisting=true, CLI --drop-existing --yes)", e.getMessage());
             assertEquals("1", target.command("DBSIZE"));
             assertEquals("data", target.command("GET", "precious"));
 

@@ -94,7 +94,7 @@ public final class SqliteSource implements BackupSource {
         SqliteHeader.read(path); // "not a database" before anything else
         Path temp = tempFile();
         try {
-            copyConsistently(temp);
+            String journalMode = copyConsistently(temp);
             SqliteHeader header = SqliteHeader.read(temp);
             SqliteFiles.Facts facts;
             try (Connection c = SqliteFiles.openImmutable(temp)) {
@@ -116,7 +116,7 @@ public final class SqliteSource implements BackupSource {
             context.putMetadata("pageCount", facts.pageCount());
             context.putMetadata("bytes", size);
             context.putMetadata("blockSize", block);
-            context.putMetadata("journalMode", facts.journalMode());
+            context.putMetadata("journalMode", journalMode);
             context.putMetadata("walHeader", header.wal());
             context.putMetadata("encoding", facts.encoding());
             context.putMetadata("userVersion", facts.userVersion());
@@ -135,10 +135,14 @@ public final class SqliteSource implements BackupSource {
      * One backup step of all pages: the source is read in a single read transaction, so the copy is the
      * database as of one commit (a multi-step backup restarts whenever another process writes).
      */
-    private void copyConsistently(Path temp) {
+    private String copyConsistently(Path temp) {
         long started = System.nanoTime();
+        String journalMode;
         try (Connection c = SqliteFiles.open(path, busyTimeout)) {
             long need = SqliteHeader.read(path).pageSize() * Math.max(1, pageCountOf(c));
+            try (var s = c.createStatement(); var r = s.executeQuery("PRAGMA journal_mode")) {
+                journalMode = r.next() ? r.getString(1) : "unknown";
+            }
             long free = Files.getFileStore(temp.getParent()).getUsableSpace();
             if (free < need + (1 << 20)) {
                 throw new ConfigurationException("not enough space for the temporary copy of SQLite database " + path + " in "
@@ -161,6 +165,7 @@ public final class SqliteSource implements BackupSource {
             throw new UncheckedIOException(e);
         }
         LOG.debug("copied {} in {} ms", path, (System.nanoTime() - started) / 1_000_000);
+        return journalMode;
     }
 
     private long pageCountOf(Connection c) throws SQLException {

@@ -107,7 +107,7 @@ public final class SqliteTarget implements RestoreTarget {
         boolean exists = Files.exists(path) || Files.exists(side(path, "-wal"));
         if (exists && !overwrite) {
             throw new TargetExistsException("SQLite file " + path, "SQLite file " + path + " exists; nothing was changed. Restore into a "
-                    + "new path, or replace it with SqliteTarget.builder().overwrite() (engine option dropExisting=true)");
+                    + "new path, or replace it (SqliteTarget.builder().overwrite(), engine option dropExisting=true, CLI --drop-existing --yes)");
         }
         if (Files.isDirectory(path)) {
             throw new ConfigurationException("SQLite restore target " + path + " is a directory; give a file path");

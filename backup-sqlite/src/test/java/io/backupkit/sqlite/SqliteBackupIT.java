@@ -71,8 +71,9 @@ class SqliteBackupIT {
 
         Path restored = dir.resolve("restored/live-copy.db");
         try (Repository repo = repository()) {
-            RestoreManager.builder().repository(repo).snapshot(result.snapshotId()).target(SqliteTarget.builder().path(restored).build())
-                    .build().restore();
+            io.backupkit.RestoreResult rr = RestoreManager.builder().repository(repo).snapshot(result.snapshotId())
+                    .target(SqliteTarget.builder().path(restored).build()).build().restore();
+            System.out.printf("sqlite restore: %d MiB in %s%n", rr.bytesRestored() >> 20, rr.duration());
         }
         SnapshotStream stream = result.snapshot().streams().get(0);
         assertEquals(stream.sha256(), sha256(restored), "the restored file is the snapshot's image byte for byte");
@@ -82,6 +83,7 @@ class SqliteBackupIT {
             assertTrue(transfers >= before, "the snapshot holds the transfers committed before it started: " + transfers + " < " + before);
             SqliteFiles.Facts facts = SqliteFiles.facts(c, restored, true);
             assertEquals(result.snapshot().metadata().get("schemaSha256"), facts.schemaSha256());
+            assertEquals("wal", result.snapshot().metadata().get("journalMode"), "the source's journal mode");
             assertEquals(((Number) result.snapshot().metadata().get("pageCount")).longValue(), facts.pageCount());
             assertEquals(rows, ((Number) facts.rowCounts().get("items")).intValue());
         }

@@ -13,7 +13,9 @@ import java.util.TreeSet;
 
 /**
  * The Redis {@link DatabaseEngine}, found by {@link java.util.ServiceLoader} for
- * {@code redis://[USER@]HOST[:PORT]} URLs (the whole instance, every logical database).
+ * {@code redis://[USER@]HOST[:PORT]} URLs (the whole instance, every logical database), and, as a
+ * restore target only, {@code rdb:PATH}: the snapshot as an RDB file for a server's data directory
+ * ({@link RedisRdbFileTarget}).
  *
  * <p>Options: {@code password}, {@code timeoutSeconds}; source: {@code diskless}; target:
  * {@code dropExisting} (FLUSHALL a non-empty target first), {@code compare}. {@code jobs} is accepted
@@ -36,11 +38,15 @@ public final class RedisEngine implements DatabaseEngine {
 
     @Override
     public boolean supports(String url) {
-        return RedisUrl.isRedisUrl(url);
+        return RedisUrl.isRedisUrl(url) || RedisRdbFileTarget.isRdbUrl(url);
     }
 
     @Override
     public BackupSource source(String url, Map<String, String> options) {
+        if (RedisRdbFileTarget.isRdbUrl(url)) {
+            throw new ConfigurationException("rdb:PATH is a restore target (an RDB file for a data directory); back up from the running "
+                    + "server: redis://[USER@]HOST:PORT");
+        }
         check(options, SOURCE_OPTIONS, "source");
         RedisSource.Builder b = RedisSource.builder().url(url);
         options.forEach((k, v) -> {
@@ -57,6 +63,18 @@ public final class RedisEngine implements DatabaseEngine {
 
     @Override
     public RestoreTarget target(String url, Map<String, String> options) {
+        if (RedisRdbFileTarget.isRdbUrl(url)) {
+            RedisRdbFileTarget.Builder f = RedisRdbFileTarget.builder().url(url);
+            options.forEach((k, v) -> {
+                switch (k) {
+                    case "dropExisting", "overwrite" -> f.overwrite(flag(k, v));
+                    case "password", "jobs" -> { }
+                    default -> throw new ConfigurationException("unknown option '" + k + "' for an RDB file target; known: [dropExisting, "
+                            + "overwrite]");
+                }
+            });
+            return f.build();
+        }
         check(options, TARGET_OPTIONS, "target");
         RedisTarget.Builder b = RedisTarget.builder().url(url);
         options.forEach((k, v) -> {

@@ -56,10 +56,8 @@ import java.util.TreeMap;
  * {@code FLUSHALL} first. Its Redis version must be able to load the snapshot's RDB version (a 7.2
  * snapshot needs a 7.2 or later server).
  *
- * <p>To place the RDB into a data directory instead (a server that is stopped), see docs/redis.md:
- * {@code backupkit restore --target redis://…} is not needed; extract the stream with the library's
- * {@code RestoreContext}/{@code SnapshotReader} or the CLI, copy it as {@code dump.rdb} into the
- * server's {@code dir}, with {@code appendonly no}, and start it.
+ * <p>To place the RDB into a data directory instead (a stopped server), restore with
+ * {@link RedisRdbFileTarget} ({@code rdb:PATH}); docs/sqlite-redis.md has the procedure.
  *
  * <pre>{@code
  * RestoreTarget target = RedisTarget.builder().url("redis://127.0.0.1:6380").password(secret).build();
@@ -70,7 +68,7 @@ public final class RedisTarget implements RestoreTarget {
     /** Keys expiring within this margin of the restore's start may vanish before they are compared. */
     static final Duration VOLATILE_MARGIN = Duration.ofMinutes(15);
     private static final int PIPELINE_COMMANDS = 1000;
-    private static final long PIPELINE_BYTES = 8L << 20;
+    private static final long PIPELINE_BYTES = 2L << 20;
 
     private final RedisUrl url;
     private final char[] password;

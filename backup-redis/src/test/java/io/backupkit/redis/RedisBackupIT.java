@@ -96,6 +96,23 @@ class RedisBackupIT {
     }
 
     @Test
+    void restoreAsAnRdbFile_startsAServerWithTheSameData_andAnExistingFileIsRefused() throws Exception {
+        BackupResult result = backup(true);
+        Path rdb = dir.resolve("data/dump.rdb");
+        RestoreManager.builder().repository(repo).snapshot(result.snapshotId())
+                .target(new RedisEngine().target("rdb:" + rdb, Map.of())).build().restore();
+        try (EphemeralRedis started = EphemeralRedis.builder().rdbFile(rdb).start()) {
+            assertEquals(before.values(), RedisTestData.dump(started).values(), "a server started on the file holds the snapshot");
+        }
+        byte[] original = java.nio.file.Files.readAllBytes(rdb);
+        io.backupkit.TargetExistsException e = org.junit.jupiter.api.Assertions.assertThrows(io.backupkit.TargetExistsException.class,
+                () -> RestoreManager.builder().repository(repo).snapshot(result.snapshotId())
+                        .target(RedisRdbFileTarget.builder().path(rdb).build()).build().restore());
+        assertTrue(e.getMessage().startsWith("RDB file " + rdb + " exists; nothing was changed."), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(original, java.nio.file.Files.readAllBytes(rdb));
+    }
+
+    @Test
     void diskBasedTransfer_givesTheSameSnapshot() {
         BackupResult disk = backup(false);
         assertEquals("disk", disk.snapshot().metadata().get("transfer"));

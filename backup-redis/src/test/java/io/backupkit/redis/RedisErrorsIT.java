@@ -147,11 +147,23 @@ class RedisErrorsIT {
 
     @Test
     void restore_whoseResultDiffersFromTheSnapshot_failsTheComparison_evictionUnderMaxmemory() {
-        try (EphemeralRedis target = EphemeralRedis.builder().setting("maxmemory", "2mb").setting("maxmemory-policy", "allkeys-random").start()) {
+        // ~40 MB of keys into a server limited to 16 MB that evicts: keys vanish during the restore
+        BackupResult big;
+        try (EphemeralRedis large = EphemeralRedis.start(); redis.clients.jedis.Jedis j = RedisTestData.jedis(large)) {
+            try (redis.clients.jedis.Pipeline p = j.pipelined()) {
+                String value = "v".repeat(300);
+                for (int i = 0; i < 100_000; i++) {
+                    p.set("big:" + i, value + i);
+                }
+                p.sync();
+            }
+            big = BackupManager.builder().repository(repo).source(RedisSource.builder().url(large.url()).build()).build().backup();
+        }
+        try (EphemeralRedis target = EphemeralRedis.builder().setting("maxmemory", "16mb").setting("maxmemory-policy", "allkeys-random").start()) {
             io.backupkit.IntegrityException e = assertThrows(io.backupkit.IntegrityException.class,
-                    () -> restore(snapshot.snapshotId(), RedisTarget.builder().url(target.url()).build()));
-            assertTrue(e.getMessage().contains("the restore into " + target.url() + " finished but does not match the snapshot: key count db"),
-                    e.getMessage());
+                    () -> restore(big.snapshotId(), RedisTarget.builder().url(target.url()).build()));
+            assertTrue(e.getMessage().contains("the restore into " + target.url() + " finished but does not match the snapshot: key count db0: "
+                    + "snapshot 100000 keys"), e.getMessage());
             assertTrue(e.getMessage().contains("eviction under maxmemory"), e.getMessage());
         }
     }

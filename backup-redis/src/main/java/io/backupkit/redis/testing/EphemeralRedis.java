@@ -63,6 +63,18 @@ public final class EphemeralRedis implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a directory for the ephemeral Redis server", e);
         }
+        if (b.rdbFile != null) {
+            try {
+                Path dump = directory.resolve("dump.rdb");
+                Files.copy(b.rdbFile, dump);
+                if (root) {
+                    Files.setOwner(dump, dump.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(b.osUser));
+                }
+            } catch (IOException e) {
+                deleteRecursively(directory);
+                throw new UncheckedIOException("cannot copy " + b.rdbFile + " into the server's directory", e);
+            }
+        }
         Process started = null;
         int chosen = -1;
         IllegalStateException last = null;
@@ -225,6 +237,7 @@ public final class EphemeralRedis implements AutoCloseable {
         conf.put("logfile", directory.resolve("redis.log").toString());
         conf.put("daemonize", "no");
         conf.put("save", "\"\"");
+        conf.put("dbfilename", "dump.rdb");
         conf.put("appendonly", "no");
         conf.put("protected-mode", "no");
         // tests should not wait the default 5 s for more replicas before a diskless transfer
@@ -390,8 +403,15 @@ public final class EphemeralRedis implements AutoCloseable {
         private String osUser = "redis";
         private Duration startTimeout = Duration.ofSeconds(60);
         private final Map<String, String> settings = new LinkedHashMap<>();
+        private Path rdbFile;
 
         private Builder() {
+        }
+
+        /** Start on a copy of this RDB file (loaded at start, as a server restarted on its data directory). */
+        public Builder rdbFile(Path rdb) {
+            this.rdbFile = rdb;
+            return this;
         }
 
         /** The redis-server binary (default: $BACKUPKIT_REDIS_SERVER, then the PATH). */

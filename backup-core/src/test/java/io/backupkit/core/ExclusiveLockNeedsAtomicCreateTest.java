@@ -17,10 +17,11 @@ import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A store that cannot create names atomically (S3-compatible, ignoring If-None-Match) gets no exclusive lock. */
+/** A store that cannot create names atomically (S3-compatible, ignoring If-None-Match) gets no exclusive lock and no records. */
 class ExclusiveLockNeedsAtomicCreateTest {
     @TempDir
     Path dir;
@@ -35,6 +36,20 @@ class ExclusiveLockNeedsAtomicCreateTest {
             try (LockManager.Lock shared = locks.acquire(false, "backup")) {
                 assertEquals(1, repo.storage().list("locks/").size());
             }
+        }
+    }
+
+    @Test
+    void records_onAStoreWithoutAtomicCreate_areRefused_onAnAtomicStoreCreatedOnce() {
+        try (Repository repo = Repos.encrypted(new NonAtomic(LocalStorage.of(dir))).create()) {
+            ConfigurationException e = assertThrows(ConfigurationException.class,
+                    () -> repo.records().create("ops/nightly/claims/1", new byte[]{1}));
+            assertTrue(e.getMessage().contains("If-None-Match") && e.getMessage().contains("ops/nightly/claims/1"), e.getMessage());
+            assertEquals(List.of(), repo.records().list("ops/"), "nothing written when refused");
+        }
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).open()) {
+            assertTrue(repo.records().create("ops/nightly/claims/1", new byte[]{1}));
+            assertFalse(repo.records().create("ops/nightly/claims/1", new byte[]{2}));
         }
     }
 

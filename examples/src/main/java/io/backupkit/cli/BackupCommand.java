@@ -17,7 +17,9 @@ import java.util.Map;
         footer = {"", "Examples:",
                 "  backupkit backup --repo /var/backups/shop --db postgresql://backup@db.internal:5432/shop --jobs 4",
                 "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json",
-                "  backupkit backup --repo /var/backups/db1 --db mariadb://backup@db1:3306/ --jobs 4 -o users=true"})
+                "  backupkit backup --repo /var/backups/db1 --db mariadb://backup@db1:3306/ --jobs 4 -o users=true",
+                "  backupkit backup --repo /var/backups/app --db sqlite:/var/lib/app/app.db",
+                "  backupkit backup --repo /var/backups/cache --db redis://backup@cache.internal:6379"})
 final class BackupCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
@@ -26,8 +28,9 @@ final class BackupCommand extends CliCommand {
     DatabaseOptions database;
 
     @Option(names = "--db", required = true, paramLabel = "URL",
-            description = "The database: postgresql://[user@]host[:port]/dbname, jdbc:postgresql://host[:port]/dbname, "
-                    + "mysql://user@host[:port]/dbname or mariadb://… (no dbname: every database of the server).")
+            description = "The database: postgresql://[user@]host[:port]/dbname or jdbc:postgresql://host[:port]/dbname, "
+                    + "mysql://user@host[:port]/dbname or mariadb://… (no dbname: every database of the server), "
+                    + "sqlite:PATH (a database file), redis://[user@]host:port (the whole instance).")
     String url;
 
     @Option(names = "--jobs", paramLabel = "N", description = "Parallel dump processes and pipeline workers (default: CPUs).")
@@ -39,6 +42,9 @@ final class BackupCommand extends CliCommand {
 
     @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "Tag the snapshot (repeatable).")
     Map<String, String> tags = new LinkedHashMap<>();
+
+    @Mixin
+    NotifyOptions notify;
 
     BackupCommand(Terminal terminal) {
         super(terminal);
@@ -56,6 +62,9 @@ final class BackupCommand extends CliCommand {
         }
         BackupSource source = engine.source(url, database.options(terminal, extra));
         BackupResult result;
+        java.time.Instant started = java.time.Instant.now();
+        java.util.List<io.backupkit.ops.WebhookNotifier> notifiers =
+                notify.notifiers(terminal, io.backupkit.Storages.redact(repository.location(terminal)));
         try (Repository repo = repository.open(terminal, compression, !json());
              ProgressRenderer progress = progress("backup")) {
             BackupManager.Builder b = BackupManager.builder().repository(repo).source(source).listener(progress);
@@ -65,7 +74,12 @@ final class BackupCommand extends CliCommand {
             tags.forEach(b::tag);
             result = b.build().backup();
             progress.succeeded();
+        } catch (RuntimeException e) {
+            // one failed event for any failure, opening the repository included
+            OneShotEvents.send(notifiers, OneShotEvents.failed(Errors.message(e), started), terminal);
+            throw e;
         }
+        OneShotEvents.send(notifiers, OneShotEvents.succeeded(result, started), terminal);
         if (json()) {
             printJson(Json.backup(result));
         } else {

@@ -113,7 +113,7 @@ class CliMySqlIT {
             assertEquals(checksums("shop"), checksums("shop_copy"));
             CliProcess.Result refused = run("restore", "--repo", repo.toString(), firstSnapshot, "--target", url("shop_copy"));
             assertEquals(2, refused.exitCode(), refused.toString());
-            assertTrue(refused.stderr().contains("database shop_copy already exists on 127.0.0.1:" + db.port()), refused.toString());
+            assertTrue(refused.stderr().contains("database shop_copy on 127.0.0.1:" + db.port() + " already exists"), refused.toString());
             assertTrue(refused.stderr().contains("--drop-existing"), refused.toString());
             db.execute("shop_copy", "DELETE FROM orders");
             run("restore", "--repo", repo.toString(), firstSnapshot, "--target", url("shop_copy"), "--drop-existing", "--yes").expect(0);

@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * {@code kill}: closing an exec connection does not stop the remote process) or that the tool is
  * not on the container's PATH.
  *
- * <p>Needs in the container: {@code sh}, {@code sed}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
+ * <p>Needs in the container: {@code sh}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
  * BusyBox 1.24+), {@code kill} (a shell builtin).
  */
 public final class ExecScript {
@@ -43,9 +43,17 @@ public final class ExecScript {
             ok=
             while IFS= read -r line; do
               case $line in
-                clean) for v in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do
-                         case $v in PATH|HOME|TMPDIR) ;; *) (unset "$v") 2>/dev/null && unset "$v" ;; esac
-                       done ;;
+                clean)
+                  vars=$(export -p)
+                  while IFS= read -r v; do
+                    case $v in "export "*) v=${v#export } ;; "declare -x "*) v=${v#declare -x } ;; *) continue ;; esac
+                    v=${v%%=*}
+                    case $v in ''|[0-9]*|*[!A-Za-z0-9_]*|PATH|HOME|TMPDIR) continue ;; esac
+                    (unset "$v") 2>/dev/null && unset "$v"
+                  done <<EOF
+            $vars
+            EOF
+                  ;;
                 "env "*) IFS= read -r value || exit 125; export "${line#env }=$value" ;;
                 data) ok=1; break ;;
                 *) echo "backupkit-exec: bad-header" >&2; exit 125 ;;

@@ -73,9 +73,11 @@ public final class ToolRunner {
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /**
-     * Makes {@code b} start from an empty environment plus PATH (and, for local processes, HOME,
-     * TMPDIR, PGPASSFILE and Kerberos settings of this JVM) and {@code LC_ALL=C}, so tool messages
-     * are the English ones the error handling reads.
+     * Makes {@code b} start from an empty environment plus, for local processes, PATH, HOME, TMPDIR,
+     * PGPASSFILE and Kerberos settings of this JVM, and {@code LC_ALL=C}, so tool messages are the
+     * English ones the error handling reads. An executor that runs tools elsewhere (a pod) keeps
+     * that place's own PATH: images install PostgreSQL in many places (/usr/lib/postgresql/N/bin,
+     * /opt/bitnami/postgresql/bin, …) that only their PATH knows.
      */
     static CommandSpec.Builder cleanEnvironment(CommandSpec.Builder b, CommandExecutor executor) {
         b.inheritEnvironment(false);
@@ -87,7 +89,7 @@ public final class ToolRunner {
                 }
             }
         }
-        if (!(executor instanceof LocalCommandExecutor) || System.getenv("PATH") == null) {
+        if (executor instanceof LocalCommandExecutor && System.getenv("PATH") == null) {
             b.env("PATH", DEFAULT_PATH);
         }
         b.env("LC_ALL", "C");

@@ -353,4 +353,28 @@ class BackupSchedulerTest {
             s.stop(Duration.ofSeconds(30));
         }
     }
+
+    /** A lease record planted without the key is not believed either: the tick fails loudly instead of being skipped. */
+    @Test
+    void aLeaseRecordPlantedByAStorageWriterFailsTheTickLoudly() throws Exception {
+        ManualClock clock = new ManualClock(at("2026-05-01T09:59:00Z"));
+        Events events = new Events();
+        try (Repository repo = OpsFixtures.repository(dir)) {
+            repo.storage().putIfAbsent("records/ops/hourly/lease/" + "9".repeat(20),
+                    io.backupkit.spi.Payload.of("not a sealed record".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            SteeredSource source = new SteeredSource(clock);
+            BackupScheduler s = scheduler(repo, clock, events, ScheduledJob.backup("hourly", backups(repo, source))
+                    .schedule(Schedule.cron("0 * * * *", ZoneId.of("UTC"))).build());
+            s.start();
+            runUntil(clock, s, at("2026-05-01T10:30:00Z"));
+            assertEquals(0, source.calls.get());
+            assertTrue(events.of(JobEvent.Type.SKIPPED).isEmpty(), events.all.toString());
+            List<JobEvent> failed = events.of(JobEvent.Type.FAILED);
+            assertEquals(1, failed.size(), events.all.toString());
+            assertTrue(failed.get(0).error().contains("could not take the job lock") && failed.get(0).error().contains("fails authentication"),
+                    failed.get(0).error());
+            assertFalse(s.health().healthy());
+            s.stop(Duration.ofSeconds(30));
+        }
+    }
 }

@@ -267,15 +267,16 @@ public final class LogicalRestore {
                 PgVersion version = PgVersion.of(Catalog.serverVersionNum(m)).requireSupported(server.host() + ":" + server.port());
                 boolean exists = Catalog.databaseExists(m, db);
                 checkTargetState(db, exists);
+                replacing = exists && options.dropExisting();
+                if (replacing && !options.terminateSessions()) {
+                    // fail before a long restore rather than at its end: the swap cannot rename a database in use;
+                    // and before the globals, so that a refusal has changed nothing on the server
+                    refuseIfInUse(m, db, "before restoring");
+                }
                 if (options.restoreGlobals()) {
                     restoreGlobals(context, tools, meta);
                 }
                 checkRoles(m, meta);
-                replacing = exists && options.dropExisting();
-                if (replacing && !options.terminateSessions()) {
-                    // fail before a long restore rather than at its end: the swap cannot rename a database in use
-                    refuseIfInUse(m, db, "before restoring");
-                }
                 if (!options.dataOnly()) {
                     // replacing: restore under a temporary name and swap at the very end, so any failure leaves the old database as it was
                     workDb = replacing ? scratchName("backupkit_restore_") : db;

@@ -2,14 +2,14 @@ package io.backupkit.internal.pipeline;
 
 import io.backupkit.BackupException;
 import io.backupkit.StreamResult;
+import io.backupkit.internal.chunker.Chunker;
 import io.backupkit.internal.chunker.ChunkingOutputStream;
-import io.backupkit.internal.chunker.FastCdcChunker;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.Manifest;
+import io.backupkit.spi.BlockOutputStream;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +20,9 @@ import java.util.function.LongConsumer;
 /**
  * One named stream of a backup: what the source writes is hashed (SHA-256 of the whole plaintext),
  * chunked and handed to the {@link BlobWriter}. Closing waits for its blobs and seals the stream's entry.
+ * {@link #boundary()} cuts the pending chunk where the source says (file starts in an archive).
  */
-final class StreamWriter extends OutputStream {
+final class StreamWriter extends BlockOutputStream {
     private final String name;
     private final ChunkingOutputStream chunking;
     private final BlobWriter writer;
@@ -32,7 +33,7 @@ final class StreamWriter extends OutputStream {
     private long size;
     private volatile Manifest.StreamEntry entry;
 
-    StreamWriter(String name, FastCdcChunker chunker, BlobWriter writer, LongConsumer onBytes) {
+    StreamWriter(String name, Chunker chunker, BlobWriter writer, LongConsumer onBytes) {
         this.name = name;
         this.writer = writer;
         this.onBytes = onBytes;
@@ -61,6 +62,14 @@ final class StreamWriter extends OutputStream {
             throw new IOException("stream " + name + " is closed");
         }
         chunking.write(b, off, len);
+    }
+
+    @Override
+    public void boundary() throws IOException {
+        if (entry != null) {
+            throw new IOException("stream " + name + " is closed");
+        }
+        chunking.boundary();
     }
 
     String name() {

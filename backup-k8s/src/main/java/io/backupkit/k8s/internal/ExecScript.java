@@ -19,7 +19,9 @@ import java.util.regex.Pattern;
  * with {@code 0\n}. The wrapper decodes frames with {@code dd iflag=fullblock}, which reads exactly
  * the frame and never past it, so the tool sees its input end exactly where the caller closed it.
  * Input that ends without the closing frame (a dropped connection) stops the tool and exits 124:
- * a truncated input never looks complete.
+ * a truncated input never looks complete. A frame that cannot be delivered because the tool stopped
+ * reading (dd fails writing; pg_restore --list stops after the table of contents) is not a cut
+ * input: the tool's own exit status is the result.
  *
  * <p>It also reports, as the first line on stderr, the tool's process id (for a later
  * {@code kill}: closing an exec connection does not stop the remote process) or that the tool is
@@ -66,7 +68,7 @@ public final class ExecScript {
                     0) exit 0 ;;
                     ''|*[!0-9]*) break ;;
                   esac
-                  dd bs="$n" count=1 iflag=fullblock || break
+                  dd bs="$n" count=1 iflag=fullblock || exit 1
                 done
                 kill -USR1 $$
                 sleep 2

@@ -149,6 +149,36 @@ class ExecScriptTest {
         assertEquals(List.of("backupkit-exec", "", "pg_dump", "--dbname=host='x' user='u'", "--table=\"s\".\"t\""), cmd.subList(3, 8));
     }
 
+    /**
+     * A tool may stop reading its input and still succeed (pg_restore --list stops after the table of
+     * contents): the frames that can no longer be delivered are not a cut connection, and the tool's
+     * own exit status is the result. Here the tool closes its stdin and ends a moment later, so the
+     * feeder's failed write always comes first.
+     */
+    @Test
+    void toolThatStopsReadingAndSucceeds_exitsWithItsOwnStatus_notAsACutInput() throws Exception {
+        Process p = start(CommandSpec.builder("sh").arg("-c").arg("head -c 10 >/dev/null; exec 0<&-; sleep 1; echo done; exit 0").build());
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        OutputStream in = p.getOutputStream();
+        try {
+            in.write(ExecScript.header(Map.of()));
+            in.write(frames(new byte[4_000_000], 5, true));
+            in.flush();
+        } catch (IOException ended) {
+            // the wrapper may be gone before all frames are written, as an exec connection would be
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), new String(err.get(), StandardCharsets.UTF_8));
+        assertEquals("done\n", new String(out.get(), StandardCharsets.UTF_8));
+        assertFalse(new String(err.get(), StandardCharsets.UTF_8).contains(ExecScript.STDIN_CUT));
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // already gone
+        }
+    }
+
     private static byte[] readAll(java.io.InputStream in) {
         try (in) {
             return in.readAllBytes();

@@ -27,8 +27,9 @@ import java.util.regex.Pattern;
  * {@code kill}: closing an exec connection does not stop the remote process) or that the tool is
  * not on the container's PATH.
  *
- * <p>Needs in the container: {@code sh}, {@code sed}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
- * BusyBox 1.24+), {@code kill} (a shell builtin).
+ * <p>Needs in the container: {@code sh}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
+ * BusyBox 1.24+); {@code kill} and {@code export -p} are shell builtins (the ambient variables are
+ * found with {@code export -p}, not {@code env | sed}, so a minimal image needs nothing more).
  */
 public final class ExecScript {
     public static final String MARKER = "backupkit-exec: ";
@@ -45,7 +46,11 @@ public final class ExecScript {
             ok=
             while IFS= read -r line; do
               case $line in
-                clean) for v in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do
+                clean) for v in $(export -p | while IFS= read -r l; do
+                                    case $l in ("export "*) l=${l#export } ;; ("declare -x "*) l=${l#declare -x } ;; (*) continue ;; esac
+                                    l=${l%%=*}
+                                    case $l in (''|[!A-Za-z_]*|*[!A-Za-z0-9_]*) ;; (*) echo "$l" ;; esac
+                                  done); do
                          case $v in PATH|HOME|TMPDIR) ;; *) (unset "$v") 2>/dev/null && unset "$v" ;; esac
                        done ;;
                 "env "*) IFS= read -r value || exit 125; export "${line#env }=$value" ;;

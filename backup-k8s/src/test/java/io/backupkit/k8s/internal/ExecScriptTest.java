@@ -179,6 +179,39 @@ class ExecScriptTest {
         }
     }
 
+    /**
+     * A minimal container has sh and dd but maybe no env or sed: dropping its ambient variables must
+     * work with the shell alone, also for a value spanning lines that looks like another variable.
+     */
+    @Test
+    void ambientVariablesAreDropped_inAContainerWithOnlyShAndDd(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path bin = java.nio.file.Files.createDirectories(tmp.resolve("bin"));
+        for (String tool : List.of("sh", "dd")) {
+            java.nio.file.Path target = java.util.stream.Stream.of("/bin", "/usr/bin").map(d -> java.nio.file.Path.of(d, tool))
+                    .filter(java.nio.file.Files::isExecutable).findFirst().orElseThrow();
+            java.nio.file.Files.createSymbolicLink(bin.resolve(tool), target);
+        }
+        CommandSpec spec = CommandSpec.builder("sh").arg("-c")
+                .arg("printf '%s|%s|%s|%s' \"${PGOPTIONS-unset}\" \"${MULTI-unset}\" \"$PGPASSWORD\" \"$PATH\"")
+                .inheritEnvironment(false).env("PGPASSWORD", "pw").build();
+        ProcessBuilder pb = new ProcessBuilder(ExecScript.command(spec));
+        pb.environment().put("PATH", bin.toString());
+        pb.environment().put("PGOPTIONS", "-c statement_timeout=1");
+        pb.environment().put("MULTI", "a\nexport PGSSLMODE=require");
+        Process p = pb.start();
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(ExecScript.header(spec.environment(), spec.inheritEnvironment()));
+            in.write("0\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String stderr = new String(err.get(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), stderr);
+        assertTrue(stderr.startsWith(ExecScript.STARTED), "nothing but the start line before the tool: " + stderr);
+        assertEquals("unset|unset|pw|" + bin, new String(out.get(), StandardCharsets.UTF_8));
+    }
+
     private static byte[] readAll(java.io.InputStream in) {
         try (in) {
             return in.readAllBytes();

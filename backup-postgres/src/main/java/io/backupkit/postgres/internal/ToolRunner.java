@@ -75,9 +75,9 @@ public final class ToolRunner {
     /**
      * Makes {@code b} start from an empty environment plus, for local processes, PATH, HOME, TMPDIR,
      * PGPASSFILE and Kerberos settings of this JVM, and {@code LC_ALL=C}, so tool messages are the
-     * English ones the error handling reads. An executor that runs tools elsewhere (a pod) keeps
-     * that place's own PATH: images install PostgreSQL in many places (/usr/lib/postgresql/N/bin,
-     * /opt/bitnami/postgresql/bin, …) that only their PATH knows.
+     * English ones the error handling reads. A remote executor keeps its own system's PATH (the pod
+     * executor keeps the container's, where images put their tools, e.g. /opt/bitnami/postgresql/bin
+     * or /usr/lib/postgresql/16/bin): a PATH from here would replace it and find other tools, or none.
      */
     static CommandSpec.Builder cleanEnvironment(CommandSpec.Builder b, CommandExecutor executor) {
         b.inheritEnvironment(false);
@@ -88,9 +88,9 @@ public final class ToolRunner {
                     b.env(name, v);
                 }
             }
-        }
-        if (executor instanceof LocalCommandExecutor && System.getenv("PATH") == null) {
-            b.env("PATH", DEFAULT_PATH);
+            if (System.getenv("PATH") == null) {
+                b.env("PATH", DEFAULT_PATH);
+            }
         }
         b.env("LC_ALL", "C");
         return b;

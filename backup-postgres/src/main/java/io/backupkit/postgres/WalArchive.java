@@ -251,14 +251,7 @@ public final class WalArchive {
             }
             systemId = h.systemId();
             checkCluster(file, systemId);
-            Optional<Cluster> known = cluster(systemId);
-            if (known.isEmpty()) {
-                checkNewClusterAllowed(file, systemId);
-                register(new Cluster(systemId, h.segmentSize(), h.blockSize()));
-            } else if (known.get().segmentSize() != h.segmentSize()) {
-                throw new ConfigurationException("WAL segment " + file + " is " + h.segmentSize() + " bytes, but cluster "
-                        + Long.toUnsignedString(systemId) + " was archived with " + known.get().segmentSize() + "-byte segments");
-            }
+            ensureCluster(new Cluster(systemId, h.segmentSize(), h.blockSize()), "WAL segment " + file);
             WalPageHeader.versionOf(h.magic()).ifPresent(v -> attributes.put("postgresVersion", Integer.toString(v)));
         } else {
             systemId = clusterForTextFile(file);
@@ -316,10 +309,29 @@ public final class WalArchive {
         }
     }
 
-    private void checkNewClusterAllowed(Path file, long systemId) {
+    /**
+     * Makes sure cluster {@code c} is recorded: records it when new (refused when the repository
+     * archives another cluster, unless {@link Builder#allowNewCluster}), checks its segment size when known.
+     *
+     * @param what for messages: what brings the cluster ("WAL segment pg_wal/0000…", "the server db:5432")
+     */
+    Cluster ensureCluster(Cluster c, String what) {
+        Optional<Cluster> known = cluster(c.systemId());
+        if (known.isEmpty()) {
+            checkNewClusterAllowed(what, c.systemId());
+            return register(c);
+        }
+        if (known.get().segmentSize() != c.segmentSize()) {
+            throw new ConfigurationException(what + " has " + c.segmentSize() + "-byte WAL segments, but cluster "
+                    + c.systemIdText() + " was archived with " + known.get().segmentSize() + "-byte segments");
+        }
+        return known.get();
+    }
+
+    private void checkNewClusterAllowed(String what, long systemId) {
         List<Long> ids = systemIds();
         if (!ids.isEmpty() && !ids.contains(systemId) && !allowNewCluster) {
-            throw new ConfigurationException("WAL segment " + file + " is from cluster " + Long.toUnsignedString(systemId)
+            throw new ConfigurationException(what + " is from cluster " + Long.toUnsignedString(systemId)
                     + ", but repository " + location() + " archives the WAL of cluster "
                     + String.join(", ", ids.stream().map(Long::toUnsignedString).toList())
                     + ". Archive each cluster into its own repository; if this cluster replaced that one (new initdb, pg_upgrade),"

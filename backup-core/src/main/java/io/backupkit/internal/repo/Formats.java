@@ -20,10 +20,14 @@ public final class Formats {
     public static final byte[] AD_SNAPSHOT = ad("backupkit v1 snapshot");
     public static final byte[] AD_PACK_TRAILER = ad("backupkit v1 pack trailer");
     public static final byte[] AD_LOCK = ad("backupkit v1 lock");
+    /** Log objects bind their full storage name after this label (and a 0 byte). */
+    public static final byte[] AD_LOG_HEADER = ad("backupkit v1 log header");
+    public static final byte[] AD_LOG_PIECE = ad("backupkit v1 log piece");
 
     public static final byte[] CONFIG_MAGIC = ad("BKC1");
     public static final byte[] PACK_MAGIC = ad("BKP1");
     public static final byte[] INDEX_MAGIC = ad("BKI1");
+    public static final byte[] LOG_MAGIC = ad("BKL1");
 
     private Formats() {
     }

@@ -1,7 +1,7 @@
 package io.backupkit.postgres;
 
 import io.backupkit.ConfigurationException;
-import io.backupkit.postgres.internal.physical.Lsn;
+import io.backupkit.postgres.Lsn;
 
 import java.time.Instant;
 import java.time.OffsetDateTime;

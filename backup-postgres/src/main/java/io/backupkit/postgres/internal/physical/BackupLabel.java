@@ -1,5 +1,7 @@
 package io.backupkit.postgres.internal.physical;
 
+import io.backupkit.postgres.internal.wal.WalNames;
+import io.backupkit.postgres.Lsn;
 import io.backupkit.EngineException;
 
 import java.time.Instant;
@@ -44,8 +46,8 @@ public record BackupLabel(String text, Lsn startLsn, String startWalFile, Lsn ch
         int timeline;
         if (fields.containsKey("START TIMELINE")) {
             timeline = Integer.parseInt(fields.get("START TIMELINE"));
-        } else if (file != null && WalNames.isSegment(file)) {
-            timeline = WalNames.timelineOf(file);
+        } else if (file != null && WalNames.SEGMENT.matcher(file).matches()) {
+            timeline = WalNames.timeline(file);
         } else {
             throw new EngineException("backup_label has no START TIMELINE: " + text.strip());
         }

@@ -1,5 +1,7 @@
 package io.backupkit.postgres.internal.physical;
 
+import io.backupkit.postgres.internal.wal.WalNames;
+import io.backupkit.postgres.Lsn;
 import io.backupkit.BackupException;
 import io.backupkit.ConfigurationException;
 import io.backupkit.EngineException;
@@ -69,7 +71,7 @@ public final class LowLevelBaseBackup {
     /** Whether this JVM can read the cluster's data directory (its global/pg_control holds {@code systemIdentifier}). */
     public static boolean canRead(Path dataDirectory, String systemIdentifier) {
         try {
-            PgControl control = PgControl.parse(Files.readAllBytes(dataDirectory.resolve("global/pg_control")));
+            ControlFile control = ControlFile.parse(Files.readAllBytes(dataDirectory.resolve("global/pg_control")));
             return systemIdentifier == null || systemIdentifier.equals(control.systemIdentifier());
         } catch (IOException | IllegalArgumentException | SecurityException e) {
             return false;
@@ -97,7 +99,7 @@ public final class LowLevelBaseBackup {
                         + "): the low-level method needs the data directory of " + cfg.describe() + " readable here; use method "
                         + "PG_BASEBACKUP for a server whose files this JVM cannot see", e);
             }
-            PgControl control = PgControl.parse(controlBytes);
+            ControlFile control = ControlFile.parse(controlBytes);
             if (info.systemIdentifier() != null && !info.systemIdentifier().equals(control.systemIdentifier())) {
                 throw new ConfigurationException(dir + " holds the cluster " + control.systemIdentifier() + ", not the one of "
                         + cfg.describe() + " (" + info.systemIdentifier() + "): give the data directory of that server");
@@ -126,8 +128,8 @@ public final class LowLevelBaseBackup {
             BackupLabel bl = BackupLabel.parse(labelFile);
             long seg = info.walSegmentSize();
             String startWal = WalNames.segmentOf(bl.timeline(), bl.startLsn(), seg);
-            String stopWal = WalNames.segment(bl.timeline(), stop.previousSegment(seg), seg);
-            copyWal(context, dir, bl.timeline(), bl.startLsn().segment(seg), stop.previousSegment(seg), seg);
+            String stopWal = WalNames.segmentName(bl.timeline(), PhysicalMetadata.lastSegment(stop, seg), seg);
+            copyWal(context, dir, bl.timeline(), bl.startLsn().segmentNumber(seg), PhysicalMetadata.lastSegment(stop, seg), seg);
             writeLabel(context, labelFile, spcmap, stopTime);
             PhysicalMetadata meta = new PhysicalMetadata(PhysicalMetadata.METHOD_LOW_LEVEL, control.systemIdentifier(), bl.timeline(),
                     bl.startLsn(), stop, bl.checkpointLsn(), startWal, stopWal, bl.startTime() != null ? bl.startTime() : started,
@@ -320,7 +322,7 @@ public final class LowLevelBaseBackup {
         byte[] buf = new byte[BUFFER];
         try (BlockOutputStream out = context.newStream(WAL_STREAM, Chunking.fixed(blockSize))) {
             for (long s = firstSeg; s <= lastSeg; s++) {
-                String name = WalNames.segment(timeline, s, segSize);
+                String name = WalNames.segmentName(timeline, s, segSize);
                 Path p = walDir.resolve(name);
                 DataDirectoryScanner.Item item = new DataDirectoryScanner.Item("base", "pg_wal/" + name, p, TarEntry.FILE, segSize, 0600,
                         Instant.now().getEpochSecond(), null);

@@ -1,5 +1,6 @@
 package io.backupkit.postgres.internal.physical;
 
+import io.backupkit.postgres.Lsn;
 import io.backupkit.Snapshot;
 
 import java.time.Instant;
@@ -30,7 +31,7 @@ public record PhysicalMetadata(String method, String systemIdentifier, int timel
         m.put("format", FORMAT);
         m.put("kind", KIND);
         m.put("method", method);
-        m.put("systemIdentifier", systemIdentifier);
+        m.put("systemId", systemIdentifier);
         m.put("timeline", timeline);
         m.put("startLsn", startLsn.toString());
         m.put("stopLsn", stopLsn.toString());
@@ -67,7 +68,7 @@ public record PhysicalMetadata(String method, String systemIdentifier, int timel
                 ts.add(new ClusterInfo.Tablespace(((Number) t.get("oid")).longValue(), (String) t.get("name"), (String) t.get("location")));
             }
         }
-        return new PhysicalMetadata((String) m.get("method"), (String) m.get("systemIdentifier"), ((Number) m.get("timeline")).intValue(),
+        return new PhysicalMetadata((String) m.get("method"), (String) m.get("systemId"), ((Number) m.get("timeline")).intValue(),
                 Lsn.parse((String) m.get("startLsn")), Lsn.parse((String) m.get("stopLsn")), Lsn.parse((String) m.get("checkpointLsn")),
                 (String) m.get("startWal"), (String) m.get("stopWal"),
                 m.get("startTime") == null ? null : Instant.parse((String) m.get("startTime")), Instant.parse((String) m.get("stopTime")),
@@ -76,6 +77,14 @@ public record PhysicalMetadata(String method, String systemIdentifier, int timel
                 m.get("blockSize") == null ? 0 : ((Number) m.get("blockSize")).intValue(), (String) m.get("backupLabel"),
                 m.get("files") == null ? 0 : ((Number) m.get("files")).longValue(),
                 m.get("dataBytes") == null ? 0 : ((Number) m.get("dataBytes")).longValue());
+    }
+
+    /**
+     * The last segment a backup ending at {@code stop} needs: the one holding the byte before it
+     * (PostgreSQL's XLByteToPrevSeg), so a backup ending exactly on a segment boundary needs no more.
+     */
+    public static long lastSegment(Lsn stop, long walSegmentSize) {
+        return new Lsn(stop.value() - 1).segmentNumber(walSegmentSize);
     }
 
     public int majorVersion() {

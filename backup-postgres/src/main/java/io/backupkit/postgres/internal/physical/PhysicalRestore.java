@@ -52,7 +52,7 @@ public final class PhysicalRestore {
             layout.destination(st.name());
         }
         layout.requireEmpty();
-        PitrPlan pitr = PitrPlan.compute(ctx, meta, o);
+        PitrPlan pitr = PitrPlan.compute(ctx, meta, o, effectiveOsUser());
         return new Prepared(s, meta, layout, pitr);
     }
 

@@ -1,5 +1,6 @@
 package io.backupkit.postgres.internal.physical;
 
+import io.backupkit.postgres.Lsn;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package io.backupkit.postgres.internal.physical;
 
+import io.backupkit.postgres.internal.wal.WalNames;
+import io.backupkit.postgres.Lsn;
 import io.backupkit.BackupException;
 import io.backupkit.ConfigurationException;
 import io.backupkit.EngineException;
@@ -125,7 +127,7 @@ public final class StreamedBaseBackup {
         }
         Lsn stop = Lsn.parse(m.group(1));
         BackupLabel bl = BackupLabel.parse(new String(labelBytes, StandardCharsets.UTF_8));
-        PgControl pgControl = PgControl.parse(control);
+        ControlFile pgControl = ControlFile.parse(control);
         if (info.systemIdentifier() != null && !info.systemIdentifier().equals(pgControl.systemIdentifier())) {
             throw new EngineException("pg_basebackup returned a cluster with system identifier " + pgControl.systemIdentifier()
                     + " but the server reports " + info.systemIdentifier());
@@ -133,7 +135,7 @@ public final class StreamedBaseBackup {
         long seg = info.walSegmentSize();
         PhysicalMetadata meta = new PhysicalMetadata(PhysicalMetadata.METHOD_PG_BASEBACKUP, pgControl.systemIdentifier(), bl.timeline(),
                 bl.startLsn(), stop, bl.checkpointLsn(), WalNames.segmentOf(bl.timeline(), bl.startLsn(), seg),
-                WalNames.segment(bl.timeline(), stop.previousSegment(seg), seg), bl.startTime(), stopTime, info.version(),
+                WalNames.segmentName(bl.timeline(), PhysicalMetadata.lastSegment(stop, seg), seg), bl.startTime(), stopTime, info.version(),
                 info.versionNum(), seg, info.tablespaces(), true, info.superuser(), blockSize, bl.text(), copier.files(), copier.bytes());
         meta.toMap().forEach(context::putMetadata);
         LOG.info("base backup of {} (pg_basebackup{}): {} files, {} bytes, WAL {} to {}", cfg.describe(),

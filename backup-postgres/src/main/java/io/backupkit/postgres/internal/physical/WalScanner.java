@@ -1,5 +1,6 @@
 package io.backupkit.postgres.internal.physical;
 
+import io.backupkit.postgres.Lsn;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Instant;
@@ -41,7 +42,7 @@ public final class WalScanner {
      * @param switched       an XLOG_SWITCH record ends the segment
      */
     public record Summary(Lsn validEnd, Instant lastCommitTime, Lsn lastCommitEnd, List<RestorePoint> restorePoints, boolean switched,
-                          int records) {
+                          int records, Instant firstCommitAfterTime, java.util.Set<Long> commitXids) {
     }
 
     private WalScanner() {
@@ -52,9 +53,17 @@ public final class WalScanner {
      * byte is at {@code segmentStart}.
      */
     public static Summary scan(byte[] segment, Lsn segmentStart) {
+        return scan(segment, segmentStart, null);
+    }
+
+    /**
+     * As {@link #scan(byte[], Lsn)}; with {@code after} set, also the first commit time later than it
+     * ({@link Summary#firstCommitAfterTime()}), which is where a time target stops.
+     */
+    public static Summary scan(byte[] segment, Lsn segmentStart, Instant after) {
         ByteBuffer b = ByteBuffer.wrap(segment).order(ByteOrder.LITTLE_ENDIAN);
         if (segment.length < LONG_PHD) {
-            return new Summary(segmentStart, null, null, List.of(), false, 0);
+            return new Summary(segmentStart, null, null, List.of(), false, 0, null, java.util.Set.of());
         }
         int pageSize = 8192;
         int info = b.getShort(2) & 0xffff;
@@ -68,19 +77,21 @@ public final class WalScanner {
         Instant lastCommit = null;
         Lsn lastCommitEnd = null;
         List<RestorePoint> points = new ArrayList<>();
+        java.util.Set<Long> xids = new java.util.HashSet<>();
+        Instant firstAfter = null;
         long validEnd = base;
         int records = 0;
         // first page: skip the long header and the tail of a record continued from the previous segment
         int pos;
         if (!pageValid(b, 0, base)) {
-            return new Summary(segmentStart, null, null, List.of(), false, 0);
+            return new Summary(segmentStart, null, null, List.of(), false, 0, null, java.util.Set.of());
         }
         int remLen = b.getInt(16);
         pos = headerSize(b, 0);
         if (remLen > 0) {
             pos = skipContinuation(b, 0, pos, remLen, pageSize, base);
             if (pos < 0) {
-                return new Summary(segmentStart, null, null, List.of(), false, 0);
+                return new Summary(segmentStart, null, null, List.of(), false, 0, null, java.util.Set.of());
             }
         }
         pos = align(pos);
@@ -133,7 +144,11 @@ public final class WalScanner {
                     if (main != null && main.remaining() >= 8) {
                         lastCommit = pgTime(main.getLong(main.position()));
                         lastCommitEnd = new Lsn(recEnd);
+                        if (after != null && firstAfter == null && lastCommit.isAfter(after)) {
+                            firstAfter = lastCommit;
+                        }
                     }
+                    xids.add(h.getInt(4) & 0xFFFFFFFFL);
                 }
             } else if (rmid == RM_XLOG) {
                 int op = xlInfo & 0xF0;
@@ -147,7 +162,7 @@ public final class WalScanner {
                         points.add(new RestorePoint(TarReader.cString(nameBytes, 0, nameBytes.length), t, new Lsn(start)));
                     }
                 } else if (op == XLOG_SWITCH) {
-                    return new Summary(new Lsn(recEnd), lastCommit, lastCommitEnd, List.copyOf(points), true, records);
+                    return new Summary(new Lsn(recEnd), lastCommit, lastCommitEnd, List.copyOf(points), true, records, firstAfter, xids);
                 }
             }
             pos = align(end);
@@ -155,7 +170,7 @@ public final class WalScanner {
                 break;
             }
         }
-        return new Summary(new Lsn(validEnd), lastCommit, lastCommitEnd, List.copyOf(points), false, records);
+        return new Summary(new Lsn(validEnd), lastCommit, lastCommitEnd, List.copyOf(points), false, records, firstAfter, xids);
     }
 
     private static boolean pageValid(ByteBuffer b, int off, long lsn) {

@@ -8,9 +8,9 @@ import java.nio.ByteOrder;
  * version (uint32, 1300 for PostgreSQL 13–16, 1700 for 17). The file is in the server's byte order;
  * the version tells which order that is.
  */
-public record PgControl(String systemIdentifier, int controlVersion) {
+public record ControlFile(String systemIdentifier, int controlVersion) {
 
-    public static PgControl parse(byte[] content) {
+    public static ControlFile parse(byte[] content) {
         if (content == null || content.length < 12) {
             throw new IllegalArgumentException("global/pg_control is too short");
         }
@@ -19,7 +19,7 @@ public record PgControl(String systemIdentifier, int controlVersion) {
             long sysid = b.getLong(0);
             int version = b.getInt(8);
             if (version >= 900 && version < 10000) {
-                return new PgControl(Long.toUnsignedString(sysid), version);
+                return new ControlFile(Long.toUnsignedString(sysid), version);
             }
         }
         throw new IllegalArgumentException("global/pg_control has no plausible control file version");

@@ -165,9 +165,17 @@ class PhysicalBackupIT {
         return pg.queryForString("postgres", "SELECT oid::text FROM pg_tablespace WHERE spcname = 'fast'");
     }
 
+    private static String inRecovery(EphemeralPostgres server) {
+        try {
+            return server.queryForString("postgres", "SELECT pg_is_in_recovery()");
+        } catch (IllegalStateException e) {
+            throw new AssertionError("the restored server failed: " + e.getMessage() + "\nserver log:\n" + server.logTail(4000), e);
+        }
+    }
+
     static void waitForPromotion(EphemeralPostgres server) throws InterruptedException {
         long deadline = System.nanoTime() + 120_000_000_000L;
-        while (!"f".equals(server.queryForString("postgres", "SELECT pg_is_in_recovery()"))) {
+        while (!"f".equals(inRecovery(server))) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("the restored server did not promote: " + server.logTail(3000));
             }

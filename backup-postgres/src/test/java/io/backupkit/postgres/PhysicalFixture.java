@@ -74,6 +74,73 @@ final class PhysicalFixture implements AutoCloseable {
                 .startTimeout(Duration.ofMinutes(10)).start();
     }
 
+    /**
+     * A cluster whose archive_command copies each WAL file into {@code spool} (atomically: copy, then
+     * rename); {@link #pushSpool} then stores them with the library's push, as an asynchronous pusher
+     * does. The CLI's own wal-push is tested by the CLI's tests.
+     */
+    EphemeralPostgres startArchiving(Path spool, String... settings) {
+        try {
+            Files.createDirectories(spool);
+            Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwxrwxrwx"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        EphemeralPostgres.Builder b = EphemeralPostgres.builder().setting("archive_mode", "on")
+                .setting("archive_command", "'" + archiveCommand(spool) + "'").setting("archive_timeout", "0")
+                .setting("max_wal_senders", "4").setting("max_connections", "40");
+        for (int i = 0; i + 1 < settings.length; i += 2) {
+            b.setting(settings[i], settings[i + 1]);
+        }
+        return b.start();
+    }
+
+    static String archiveCommand(Path spool) {
+        return "cp %p " + spool + "/%f.tmp && mv " + spool + "/%f.tmp " + spool + "/%f";
+    }
+
+    /** Pushes every archived file of the spool (in name order) into the repository; returns how many. */
+    int pushSpool(Path spool, long systemId) {
+        WalArchive wal = WalArchive.builder().repository(repo).systemId(systemId).build();
+        int n = 0;
+        try (var s = Files.list(spool)) {
+            for (Path p : s.filter(x -> !x.getFileName().toString().endsWith(".tmp")).sorted().toList()) {
+                wal.push(p);
+                n++;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return n;
+    }
+
+    /** Switches to a new WAL segment and waits until the finished one is in the spool. */
+    static void switchAndWaitArchived(EphemeralPostgres pg, Path spool) {
+        String name = pg.queryForString("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!Files.exists(spool.resolve(name))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("WAL segment " + name + " was not archived within 2 minutes: " + pg.logTail(2000));
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    static long systemId(EphemeralPostgres pg) {
+        return Long.parseUnsignedLong(pg.queryForString("postgres", "SELECT system_identifier::text FROM pg_control_system()"));
+    }
+
+    /** The server's clock now, as an instant (microseconds). */
+    static java.time.Instant serverNow(EphemeralPostgres pg) {
+        return java.time.Instant.parse(pg.queryForString("postgres",
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"));
+    }
+
     @Override
     public void close() {
         repo.close();

@@ -277,7 +277,9 @@ final class PitrPlan {
             }
         }
         if (installer != null) {
-            installer.selfTest();
+            String archived = window == null ? null : window.steps().stream().filter(x -> !x.included() && x.validBytes() == meta.walSegmentSize())
+                    .map(WalWindow.Step::fileName).findFirst().orElse(null);
+            installer.selfTest(archived);
         }
     }
 

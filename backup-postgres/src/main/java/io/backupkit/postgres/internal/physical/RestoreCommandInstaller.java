@@ -46,7 +46,7 @@ import java.util.jar.Manifest;
  *   <li>{@code lib/}: copies of the jars the fetch needs (backupkit, its dependencies, the storage's),
  *       so it neither depends on where the restoring application's jars are (which the server's user
  *       may not be able to read, and which a redeploy moves) nor on the CLI jar;</li>
- *   <li>{@code wal/}: WAL staged by the restore, handed over with a rename, no JVM started;</li>
+ *   <li>{@code wal/}: WAL staged by the restore, handed over with a copy, no JVM started;</li>
  *   <li>{@code restore_command}: the shell script the setting names, and {@code README}.</li>
  * </ul>
  */
@@ -119,6 +119,9 @@ public final class RestoreCommandInstaller {
         own(dir, 0700);
         Files.createDirectories(spool());
         own(spool(), 0700);
+        // native libraries (zstd-jni) unpack into java.io.tmpdir: the server's user must own it
+        Files.createDirectories(dir.resolve("tmp"));
+        own(dir.resolve("tmp"), 0700);
         Path lib = dir.resolve("lib");
         Files.createDirectories(lib);
         own(lib, 0700);
@@ -153,12 +156,14 @@ public final class RestoreCommandInstaller {
                 #   rm -r %s
                 # and the backupkit block at the end of postgresql.auto.conf.
                 dir=%s
-                # WAL inside the restored base backup: PostgreSQL reads it from pg_wal when the archive says "not found"
-                if grep -qxF "$1" "$dir/%s" 2>/dev/null; then exit 1; fi
-                # WAL staged by the restore: handed over with a rename
-                if [ -f "$dir/wal/$1" ] && mv "$dir/wal/$1" "$2" 2>/dev/null; then exit 0; fi
+                if [ -z "$BACKUPKIT_SELFTEST" ]; then
+                    # WAL inside the restored base backup: PostgreSQL reads it from pg_wal when the archive says "not found"
+                    if grep -qxF "$1" "$dir/%s" 2>/dev/null; then exit 1; fi
+                    # WAL staged by the restore: a copy, so a second request for the same file is served too
+                    if [ -f "$dir/wal/$1" ] && cp "$dir/wal/$1" "$2"; then exit 0; fi
+                fi
                 %s -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \\
-                    -cp "$dir/lib/*" %s "$dir" "$1" "$2"
+                    -Djava.io.tmpdir="$dir/tmp" -cp "$dir/lib/*" %s "$dir" "$1" "$2"
                 rc=$?
                 if [ $rc -eq 0 ]; then exit 0; fi
                 if [ $rc -eq %d ]; then exit 1; fi
@@ -181,16 +186,21 @@ public final class RestoreCommandInstaller {
     }
 
     /**
-     * Runs the script as the server's user for a WAL file that cannot exist: it must start java, load
-     * backupkit, open the repository with the key file and answer "not found" (exit 1).
+     * Runs the script as the server's user, bypassing the staged copies: it must start java, load
+     * backupkit, open the repository with the key file, and fetch {@code archived} (a WAL file known to
+     * be archived, exit 0: this also loads the decompressor) or, when null, answer "not found" for a
+     * name that cannot exist (exit 1).
      */
-    public void selfTest() {
-        Path dest = dir.resolve(".selftest");
+    public void selfTest(String archived) {
+        Path dest = dir.resolve("tmp").resolve("selftest");
+        String name = archived != null ? archived : "7FFFFFFF.history";
+        int expected = archived != null ? 0 : 1;
         List<String> cmd = new ArrayList<>();
         if (osUser != null && "root".equals(System.getProperty("user.name")) && !"root".equals(osUser)) {
             cmd.addAll(List.of("runuser", "-u", osUser, "--"));
         }
-        cmd.addAll(List.of("/bin/sh", dir.resolve(SCRIPT).toString(), "7FFFFFFF.history", dest.toString()));
+        // the script's JVM path, not its staged copies
+        cmd.addAll(List.of("env", "BACKUPKIT_SELFTEST=1", "/bin/sh", dir.resolve(SCRIPT).toString(), name, dest.toString()));
         try {
             Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
             p.getOutputStream().close();
@@ -199,9 +209,9 @@ public final class RestoreCommandInstaller {
                 p.destroyForcibly();
                 throw new EngineException("the generated restore_command did not answer within 5 minutes");
             }
-            if (p.exitValue() != 1) {
+            if (p.exitValue() != expected) {
                 throw new EngineException("the generated restore_command does not work" + (osUser == null ? "" : " as " + osUser)
-                        + " (exit code " + p.exitValue() + "): " + out.strip() + ". Give restoreCommandClasspath(...)/javaExecutable(...) "
+                        + " (fetching " + name + ": exit code " + p.exitValue() + ", expected " + expected + "): " + out.strip() + ". Give restoreCommandClasspath(...)/javaExecutable(...) "
                         + "readable by that user, or your own restoreCommand(...)");
             }
             Files.deleteIfExists(dest);

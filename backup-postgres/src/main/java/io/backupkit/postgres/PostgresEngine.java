@@ -15,7 +15,9 @@ import java.util.Set;
  * {@code postgresql://}, {@code postgres://} and {@code jdbc:postgresql:} URLs.
  *
  * <p>Options: {@code user}, {@code password}, {@code sslMode}, {@code sslRootCert},
- * {@code toolDirectory}, {@code jobs} (source); {@code database}, {@code tables} (comma
+ * {@code toolDirectory}, {@code jobs} (source); {@code physical=true} for a physical base backup
+ * ({@link PostgresPhysicalSource}) with {@code method} (auto, pg_basebackup, low-level),
+ * {@code dataDirectory}, {@code blockSize}, {@code label}; {@code database}, {@code tables} (comma
  * separated), {@code schemaOnly}, {@code dataOnly}, {@code dropExisting}, {@code noOwner},
  * {@code noPrivileges} (target).
  *
@@ -28,7 +30,8 @@ import java.util.Set;
 public final class PostgresEngine implements DatabaseEngine {
     public static final String NAME = "postgresql";
 
-    private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs");
+    private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs",
+            "physical", "method", "dataDirectory", "blockSize", "label");
     private static final Set<String> TARGET_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "database",
             "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs");
 
@@ -45,6 +48,14 @@ public final class PostgresEngine implements DatabaseEngine {
     @Override
     public BackupSource source(String url, Map<String, String> options) {
         check(options, SOURCE_OPTIONS, "source");
+        if (options.containsKey("physical") && flag("physical", options.get("physical"))) {
+            return physicalSource(url, options);
+        }
+        for (String k : Set.of("method", "dataDirectory", "blockSize", "label")) {
+            if (options.containsKey(k)) {
+                throw new ConfigurationException("option " + k + " applies to physical backups only (physical=true, CLI: --physical)");
+            }
+        }
         PostgresSource.Builder b = PostgresSource.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
@@ -54,6 +65,34 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "sslRootCert" -> b.sslRootCert(Path.of(v));
                 case "toolDirectory" -> b.toolDirectory(Path.of(v));
                 case "jobs" -> b.jobs(parseInt(k, v));
+                default -> throw new IllegalStateException(k);
+            }
+        });
+        return b.build();
+    }
+
+    private static BackupSource physicalSource(String url, Map<String, String> options) {
+        PostgresPhysicalSource.Builder b = PostgresPhysicalSource.builder().url(url);
+        options.forEach((k, v) -> {
+            switch (k) {
+                case "physical" -> {
+                    // chose this source
+                }
+                case "user" -> b.user(v);
+                case "password" -> b.password(v.toCharArray());
+                case "sslMode" -> b.sslMode(v);
+                case "sslRootCert" -> b.sslRootCert(Path.of(v));
+                case "toolDirectory" -> b.toolDirectory(Path.of(v));
+                case "jobs" -> b.readers(parseInt(k, v));
+                case "method" -> b.method(switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                    case "auto" -> PostgresPhysicalSource.Method.AUTO;
+                    case "pg_basebackup", "pg-basebackup", "basebackup" -> PostgresPhysicalSource.Method.PG_BASEBACKUP;
+                    case "low-level", "low_level", "lowlevel" -> PostgresPhysicalSource.Method.LOW_LEVEL;
+                    default -> throw new ConfigurationException("option method must be auto, pg_basebackup or low-level, was '" + v + "'");
+                });
+                case "dataDirectory" -> b.dataDirectory(Path.of(v));
+                case "blockSize" -> b.blockSize(parseInt(k, v));
+                case "label" -> b.label(v);
                 default -> throw new IllegalStateException(k);
             }
         });

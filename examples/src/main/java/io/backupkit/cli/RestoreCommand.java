@@ -6,6 +6,9 @@ import io.backupkit.RestoreManager;
 import io.backupkit.RestorePlan;
 import io.backupkit.RestoreResult;
 import io.backupkit.Snapshot;
+import io.backupkit.postgres.PostgresDataDirectoryTarget;
+import io.backupkit.postgres.RecoveryTarget;
+import io.backupkit.postgres.RecoveryTargetAction;
 import io.backupkit.spi.DatabaseEngine;
 import io.backupkit.spi.RestoreTarget;
 import picocli.CommandLine.Command;
@@ -13,6 +16,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -20,12 +24,18 @@ import java.util.Map;
 
 /**
  * Restores a snapshot. Engine choices go to the engine's target as options: {@code dropExisting},
- * {@code tables}, {@code schemaOnly}, {@code dataOnly}, {@code jobs}, {@code password}.
+ * {@code tables}, {@code schemaOnly}, {@code dataOnly}, {@code jobs}, {@code password}. With
+ * {@code --pgdata} a physical snapshot is restored into a data directory for point-in-time recovery.
  */
-@Command(name = "restore", description = "Restore a snapshot into a database.",
+@Command(name = "restore", description = "Restore a snapshot into a database, or a base backup into a data directory to a point in time.",
         footer = {"", "A restore into an existing database is refused unless --drop-existing is given;",
                 "with --drop-existing it asks for confirmation on a terminal, or needs --yes.", "",
+                "With --pgdata the snapshot must be a physical base backup (backup --physical); 'latest' picks the newest one",
+                "that ended before the target. The directory must be empty or missing. Start the server afterwards with",
+                "pg_ctl -D DIR start: it replays WAL from the repository to the target (--to-*; default: all archived WAL).", "",
                 "Examples:",
+                "  backupkit restore --repo /var/backups/cluster latest --pgdata /var/lib/postgresql/15/restored \\",
+                "      --to-time '2026-11-22 14:32:00+01' --target-action promote",
                 "  backupkit restore --repo /var/backups/shop latest --target postgresql://localhost/shop_copy",
                 "  backupkit restore --repo /var/backups/shop 1a2b3c4d --target postgresql://localhost/shop --drop-existing --yes",
                 "  backupkit restore --repo /var/backups/shop --target postgresql://localhost/shop_orders --tables public.orders --dry-run"})
@@ -40,9 +50,46 @@ final class RestoreCommand extends CliCommand {
             description = "Snapshot id, unique id prefix, or latest (default).")
     String snapshot = "latest";
 
-    @Option(names = "--target", required = true, paramLabel = "URL",
+    @Option(names = "--target", paramLabel = "URL",
             description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL. Created if missing.")
     String target;
+
+    @Option(names = "--pgdata", paramLabel = "DIR",
+            description = "Data directory to restore a physical base backup into (empty or missing), for point-in-time recovery.")
+    Path pgdata;
+
+    @Option(names = "--to-time", paramLabel = "TS", description = "Recover to this time: '2026-11-22 14:32:00+01' or 2026-11-22T13:32:00Z.")
+    String toTime;
+
+    @Option(names = "--to-lsn", paramLabel = "LSN", description = "Recover to this WAL location (e.g. 16/B374D848).")
+    String toLsn;
+
+    @Option(names = "--to-xid", paramLabel = "XID", description = "Recover to the commit of this transaction.")
+    Long toXid;
+
+    @Option(names = "--to-name", paramLabel = "NAME", description = "Recover to this restore point (pg_create_restore_point).")
+    String toName;
+
+    @Option(names = "--to-immediate", description = "Recover only until the base backup is consistent.")
+    boolean toImmediate;
+
+    @Option(names = "--target-action", paramLabel = "ACTION",
+            description = "At the target: pause (PostgreSQL's default), promote or shutdown.")
+    RecoveryTargetAction targetAction;
+
+    @Option(names = "--timeline", paramLabel = "TLI", description = "Timeline to recover along: latest (default), current or a number.")
+    String timeline;
+
+    @Option(names = {"-T", "--tablespace-mapping"}, paramLabel = "OLD=NEW",
+            description = "Restore the tablespace at OLD (its location, name or oid) into directory NEW (repeatable).")
+    Map<String, Path> tablespaceMappings = new LinkedHashMap<>();
+
+    @Option(names = "--keep-archiving", description = "Keep the source's archive settings in the restored copy (default: archive_mode = off).")
+    boolean keepArchiving;
+
+    @Option(names = "--os-user", paramLabel = "USER",
+            description = "OS user the restored server runs as, who owns the files (default: yours; postgres when run as root).")
+    String osUser;
 
     @Option(names = "--drop-existing", description = "Replace the target database if it exists (asks first unless --yes).")
     boolean dropExisting;
@@ -93,6 +140,19 @@ final class RestoreCommand extends CliCommand {
 
     @Override
     int run() {
+        if ((target == null) == (pgdata == null)) {
+            throw usage("give --target URL (a database) or --pgdata DIR (a data directory for a physical base backup)");
+        }
+        if (pgdata != null) {
+            return restoreDataDirectory();
+        }
+        for (Object pitrOption : new Object[]{toTime, toLsn, toXid, toName, toImmediate ? true : null, targetAction, timeline, osUser,
+                keepArchiving ? true : null, tablespaceMappings.isEmpty() ? null : tablespaceMappings}) {
+            if (pitrOption != null) {
+                throw usage("--to-*, --target-action, --timeline, --tablespace-mapping, --keep-archiving and --os-user apply to "
+                        + "--pgdata restores of physical base backups");
+            }
+        }
         if (schemaOnly && dataOnly) {
             throw usage("--schema-only and --data-only exclude each other");
         }
@@ -151,6 +211,89 @@ final class RestoreCommand extends CliCommand {
             out().printf("reading %s from the repository; nothing was changed%n", Format.bytes(plan == null ? 0 : plan.bytes()));
         } else {
             out().printf("%s restored in %s%n", Format.bytes(result.bytesRestored()), Format.duration(result.duration()));
+        }
+        out().flush();
+        return ExitCodes.OK;
+    }
+
+    private RecoveryTarget recoveryTarget() {
+        List<RecoveryTarget> given = new java.util.ArrayList<>();
+        if (toTime != null) {
+            given.add(RecoveryTarget.time(toTime));
+        }
+        if (toLsn != null) {
+            given.add(RecoveryTarget.lsn(toLsn));
+        }
+        if (toXid != null) {
+            given.add(RecoveryTarget.xid(toXid));
+        }
+        if (toName != null) {
+            given.add(RecoveryTarget.name(toName));
+        }
+        if (toImmediate) {
+            given.add(RecoveryTarget.immediate());
+        }
+        if (given.size() > 1) {
+            throw usage("give at most one of --to-time, --to-lsn, --to-xid, --to-name, --to-immediate");
+        }
+        return given.isEmpty() ? RecoveryTarget.latest() : given.get(0);
+    }
+
+    private int restoreDataDirectory() {
+        if (dropExisting || tables != null || schemaOnly || dataOnly) {
+            throw usage("--drop-existing, --tables, --schema-only and --data-only apply to --target restores; a data directory "
+                    + "is restored whole, and only into an empty one");
+        }
+        if (jobs != null && jobs < 1) {
+            throw usage("--jobs must be at least 1, was " + jobs);
+        }
+        RecoveryTarget rt = recoveryTarget();
+        PostgresDataDirectoryTarget.Builder tb = PostgresDataDirectoryTarget.builder().pgdata(pgdata.toAbsolutePath()).recoveryTarget(rt)
+                .archiving(keepArchiving).osUser(osUser);
+        if (targetAction != null) {
+            tb.targetAction(targetAction);
+        }
+        if (timeline != null) {
+            tb.timeline(timeline);
+        }
+        tablespaceMappings.forEach((from, to) -> tb.tablespaceMapping(from, to.toAbsolutePath()));
+        PostgresDataDirectoryTarget dataTarget = tb.build();
+        RestoreResult result;
+        try (Repository repo = repository.open(terminal, null, !json());
+             ProgressRenderer progress = dryRun ? ProgressRenderer.none() : progress("restore")) {
+            Snapshot s = "latest".equals(snapshot) ? dataTarget.latest(repo, repo.snapshots().list()) : repo.snapshots().get(snapshot);
+            progress.expectedBytes(s.bytesRead());
+            RestoreManager.Builder b = RestoreManager.builder().repository(repo).snapshot(s.id()).target(dataTarget).dryRun(dryRun)
+                    .listener(progress);
+            if (jobs != null) {
+                b.parallelism(jobs);
+            }
+            result = b.build().restore();
+            progress.succeeded();
+        }
+        if (json()) {
+            printJson(Json.restore(result));
+            return ExitCodes.OK;
+        }
+        RestorePlan plan = result.plan();
+        String shortId = result.snapshotId().substring(0, Math.min(8, result.snapshotId().length()));
+        out().printf(result.dryRun() ? "dry run: restoring base backup %s into %s would%n" : "restored base backup %s into %s%n", shortId,
+                plan.target());
+        int i = 1;
+        for (String action : plan.actions()) {
+            out().printf("  %2d. %s%n", i++, action);
+        }
+        if (result.dryRun()) {
+            out().printf("reading %s from the repository; nothing was changed%n", Format.bytes(plan.bytes()));
+        } else {
+            out().printf("%s restored in %s%n", Format.bytes(result.bytesRestored()), Format.duration(result.duration()));
+            out().printf("next: pg_ctl -D %s start%s; it recovers to %s%s%n", plan.target(),
+                    osUser != null || "root".equals(System.getProperty("user.name")) ? " (as " + (osUser == null ? "postgres" : osUser) + ")" : "",
+                    rt, targetAction == null || rt.type() == RecoveryTarget.Type.LATEST ? "" : ", then " + switch (targetAction) {
+                        case PAUSE -> "pauses (SELECT pg_wal_replay_resume() promotes)";
+                        case PROMOTE -> "promotes";
+                        case SHUTDOWN -> "shuts down";
+                    });
         }
         out().flush();
         return ExitCodes.OK;

@@ -40,8 +40,6 @@ import java.util.concurrent.Executors;
 final class PitrPlan {
     private static final Logger LOG = LoggerFactory.getLogger(PitrPlan.class);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS 'UTC'").withZone(ZoneOffset.UTC);
-    /** How many segments back from the newest a restore looks for the last commit (the window's end in time). */
-    private static final int LAST_COMMIT_LOOKBACK = 8;
 
     private final RestoreOptions o;
     private final PhysicalMetadata meta;
@@ -89,7 +87,7 @@ final class PitrPlan {
         int target = targetTimeline(o.timeline(), meta, histories);
         List<WalWindow.Span> path = WalWindow.pathFrom(meta, backup, target, histories);
         WalWindow window = WalWindow.compute(wal, sysid, meta, path);
-        Instant last = lastCommit(wal, sysid, meta, window);
+        Instant last = window.lastCommit(wal, sysid, meta);
         PitrPlan plan = new PitrPlan(o, meta, backup, Integer.toString(target), window, last, helper, osUser);
         plan.checkTarget();
         return plan;
@@ -118,38 +116,6 @@ final class PitrPlan {
                     + "); archived timelines: " + (histories.isEmpty() ? "only " + meta.timeline() : histories.keySet()));
         }
         return t;
-    }
-
-    /** The time of the newest commit in the last archived segments of the window, or null. */
-    private static Instant lastCommit(WalArchive wal, long sysid, PhysicalMetadata meta, WalWindow window) {
-        List<WalWindow.Step> steps = window.steps();
-        int looked = 0;
-        for (int i = steps.size() - 1; i >= 0 && looked < LAST_COMMIT_LOOKBACK; i--) {
-            WalWindow.Step s = steps.get(i);
-            if (s.included()) {
-                break;
-            }
-            looked++;
-            WalScanner.Summary sum = scanArchived(wal, sysid, s, meta.walSegmentSize());
-            if (sum.lastCommitTime() != null && !sum.lastCommitEnd().isBefore(meta.stopLsn())) {
-                return sum.lastCommitTime();
-            }
-        }
-        return null;
-    }
-
-    private static WalScanner.Summary scanArchived(WalArchive wal, long sysid, WalWindow.Step s, long segSize) {
-        try {
-            Path tmp = Files.createTempFile("backupkit-wal-", ".seg");
-            try {
-                wal.fetch(sysid, s.fileName(), tmp);
-                return WalScanner.scan(Files.readAllBytes(tmp), new Lsn(s.segment() * segSize));
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new EngineException("cannot read WAL segment " + s.fileName() + ": " + e.getMessage(), e);
-        }
     }
 
     private String windowText() {

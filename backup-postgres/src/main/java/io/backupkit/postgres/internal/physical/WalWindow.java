@@ -1,11 +1,16 @@
 package io.backupkit.postgres.internal.physical;
 
 import io.backupkit.ConfigurationException;
+import io.backupkit.EngineException;
 import io.backupkit.postgres.Lsn;
 import io.backupkit.postgres.TimelineHistory;
 import io.backupkit.postgres.WalArchive;
 import io.backupkit.postgres.internal.wal.WalNames;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -168,6 +173,44 @@ public final class WalWindow {
             }
         }
         return null;
+    }
+
+    /** How many segments back from the newest the window's end in time is looked for. */
+    private static final int LAST_COMMIT_LOOKBACK = 8;
+
+    /**
+     * The time of the last commit (or abort) in the archived WAL of this window after the backup's end:
+     * the last moment a time target can name. Reads the newest archived segments (at most
+     * {@value #LAST_COMMIT_LOOKBACK}); null when none of them holds one.
+     */
+    public Instant lastCommit(WalArchive wal, long systemId, PhysicalMetadata meta) {
+        int looked = 0;
+        for (int i = steps.size() - 1; i >= 0 && looked < LAST_COMMIT_LOOKBACK; i--) {
+            Step s = steps.get(i);
+            if (s.included()) {
+                break;
+            }
+            looked++;
+            WalScanner.Summary sum = scan(wal, systemId, s, meta.walSegmentSize());
+            if (sum.lastCommitTime() != null && !sum.lastCommitEnd().isBefore(meta.stopLsn())) {
+                return sum.lastCommitTime();
+            }
+        }
+        return null;
+    }
+
+    private static WalScanner.Summary scan(WalArchive wal, long systemId, Step s, long segSize) {
+        try {
+            Path tmp = Files.createTempFile("backupkit-wal-", ".seg");
+            try {
+                wal.fetch(systemId, s.fileName(), tmp);
+                return WalScanner.scan(Files.readAllBytes(tmp), new Lsn(s.segment() * segSize));
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new EngineException("cannot read WAL segment " + s.fileName() + ": " + e.getMessage(), e);
+        }
     }
 
     public List<Span> path() {

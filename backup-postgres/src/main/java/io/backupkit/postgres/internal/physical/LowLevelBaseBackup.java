@@ -253,7 +253,7 @@ public final class LowLevelBaseBackup {
 
     private void writePart(BackupContext context, Part part, AtomicLong files, AtomicLong bytes) {
         byte[] buf = new byte[BUFFER];
-        try (BlockOutputStream out = context.newStream(part.stream(), Chunking.fixed(blockSize))) {
+        try (BlockOutputStream out = context.newStream(part.stream(), PhysicalMetadata.chunking(blockSize))) {
             for (DataDirectoryScanner.Item i : part.items()) {
                 switch (i.type()) {
                     case TarEntry.DIRECTORY -> {
@@ -320,7 +320,7 @@ public final class LowLevelBaseBackup {
     private void copyWal(BackupContext context, Path dir, int timeline, long firstSeg, long lastSeg, long segSize) {
         Path walDir = dir.resolve("pg_wal");
         byte[] buf = new byte[BUFFER];
-        try (BlockOutputStream out = context.newStream(WAL_STREAM, Chunking.fixed(blockSize))) {
+        try (BlockOutputStream out = context.newStream(WAL_STREAM, PhysicalMetadata.chunking(blockSize))) {
             for (long s = firstSeg; s <= lastSeg; s++) {
                 String name = WalNames.segmentName(timeline, s, segSize);
                 Path p = walDir.resolve(name);

@@ -87,6 +87,11 @@ public record PhysicalMetadata(String method, String systemIdentifier, int timel
         return new Lsn(stop.value() - 1).segmentNumber(walSegmentSize);
     }
 
+    /** Fixed blocks of {@code blockSize}, or content-defined chunks for 0. */
+    public static io.backupkit.spi.Chunking chunking(int blockSize) {
+        return blockSize == 0 ? io.backupkit.spi.Chunking.contentDefined() : io.backupkit.spi.Chunking.fixed(blockSize);
+    }
+
     public int majorVersion() {
         return pgVersionNum / 10000;
     }

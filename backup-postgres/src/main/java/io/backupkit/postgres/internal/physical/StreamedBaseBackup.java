@@ -90,7 +90,7 @@ public final class StreamedBaseBackup {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "pg_basebackup");
             rc.stdin().close();
             BackupException failure = null;
-            try (InputStream out = rc.stdout(); BlockOutputStream stream = context.newStream(BASE_STREAM, Chunking.fixed(blockSize))) {
+            try (InputStream out = rc.stdout(); BlockOutputStream stream = context.newStream(BASE_STREAM, PhysicalMetadata.chunking(blockSize))) {
                 copier.copy(new TarReader(out, "pg_basebackup's output"), stream);
             } catch (BackupException e) {
                 failure = e;

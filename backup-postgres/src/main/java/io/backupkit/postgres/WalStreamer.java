@@ -76,8 +76,10 @@ final class WalStreamer implements Runnable {
     private final AtomicInteger reconnects = new AtomicInteger();
     private volatile String lastError;
     private volatile Instant lastStoredAt;
-    /** Where the next stream starts, carried across reconnects; null: work it out from the archive. */
+    /** Where the next stream starts after a timeline ended; null: work it out from the archive. */
     private Lsn nextStart;
+    /** The timeline {@link #nextStart} is on (the one after a timeline that ended). */
+    private Integer nextTimeline;
     /** A storage failure that retrying cannot fix (conflict, damage): ends the stream. */
     private final AtomicReference<BackupException> uploadFailure = new AtomicReference<>();
     /** Partials stored per segment, so older ones can be deleted once a longer one or the whole segment is durable. */
@@ -240,11 +242,17 @@ final class WalStreamer implements Runnable {
             if (id.timeline() > 1) {
                 history = storeHistories(rc, id.timeline());
             }
-            if (nextStart == null) {
-                nextStart = resumePosition(id);
+            Lsn start;
+            int tli;
+            if (nextStart != null) {
+                start = nextStart;
+                tli = nextTimeline;
+                nextStart = null;
+                nextTimeline = null;
+            } else {
+                start = resumePosition(id, history);
+                tli = history == null ? id.timeline() : history.timelineAt(start);
             }
-            Lsn start = nextStart;
-            int tli = history == null ? id.timeline() : history.timelineAt(start);
             Lsn end = tli == id.timeline() ? null : history.switchPointOf(tli).orElseThrow();
             if (tli != timeline) {
                 int from = timeline;
@@ -257,8 +265,9 @@ final class WalStreamer implements Runnable {
             boolean historicDone = stream(rc, tli, start, end);
             if (historicDone) {
                 // the next timeline starts at the segment holding the switch point
-                nextStart = end.segmentStart(segmentSize);
                 int next = history.timelineAt(end);
+                nextStart = end.segmentStart(segmentSize);
+                nextTimeline = next;
                 LOG.info("timeline {} ended at {}; continuing on timeline {}", tli, end, next);
                 int from = tli;
                 timeline = next;
@@ -291,15 +300,22 @@ final class WalStreamer implements Runnable {
     }
 
     /**
-     * Where to start: after the newest whole segment in the archive, else at the oldest partial,
-     * else where the slot keeps WAL from, else the server's current position — always a segment start.
+     * Where to start: after the newest whole segment in the archive that lies on the server's
+     * timeline path, else at the oldest partial, else where the slot keeps WAL from, else the
+     * server's current position — always a segment start. A segment is on the path when its
+     * timeline is the one its last byte belongs to in the server's history, so WAL an old primary
+     * wrote after a fork does not count.
      */
-    private Lsn resumePosition(ReplicationConnection.SystemIdentity id) throws SQLException {
+    private Lsn resumePosition(ReplicationConnection.SystemIdentity id, TimelineHistory history) throws SQLException {
         long maxFull = -1;
         long minPartial = Long.MAX_VALUE;
         for (WalArchive.WalFile f : wal.files(systemId)) {
             if (f.kind() == WalArchive.WalFile.Kind.SEGMENT) {
-                maxFull = Math.max(maxFull, WalNames.segmentNumber(f.fileName(), segmentSize));
+                long n = WalNames.segmentNumber(f.fileName(), segmentSize);
+                int onPath = history == null ? id.timeline() : history.timelineAt(new Lsn((n + 1) * segmentSize - 1));
+                if (f.timeline() == onPath) {
+                    maxFull = Math.max(maxFull, n);
+                }
             } else if (f.kind() == WalArchive.WalFile.Kind.STREAM_PARTIAL) {
                 minPartial = Math.min(minPartial, WalNames.segmentNumber(f.fileName().substring(0, 24), segmentSize));
             }
@@ -352,6 +368,7 @@ final class WalStreamer implements Runnable {
                     LOG.error(gap);
                     lastError = gap;
                     nextStart = jump;
+                    nextTimeline = tli;
                 }
             }
             throw e;
@@ -433,11 +450,9 @@ final class WalStreamer implements Runnable {
             report(stream, tracker.stored());
             return reachedEnd;
         } finally {
-            try {
-                stream.close();
-            } catch (SQLException | RuntimeException ignored) {
-                // the connection is closed next anyway
-            }
+            // no stream.close(): after the server ends a historic timeline, pgjdbc's CopyDone handshake
+            // waits for messages it does not expect; closing the connection (next) ends the walsender
+            this.ack = new AckTracker(tracker.stored());
         }
     }
 

@@ -93,4 +93,113 @@ class WalReceiverIT {
             assertTrue(f.validBytes() >= commit.segmentOffset(16 * 1024 * 1024), f + " vs " + commit);
         }
     }
+
+    @Test
+    void socketTimeoutInTheUrl_doesNotBreakAnIdleStream() throws Exception {
+        // pgjdbc 42.7.11-42.7.14 kill a replication stream whose socket read times out; the receiver must not
+        String url = pg.jdbcUrl("postgres") + "?socketTimeout=1";
+        try (WalReceiver r = receiver().url(url).statusInterval(Duration.ofMillis(300)).build().start()) {
+            pg.execute("postgres", "CREATE TABLE idle (id int)");
+            Lsn first = switchWal();
+            assertTrue(r.awaitStored(first, Duration.ofSeconds(60)), () -> r.status().toString());
+            Thread.sleep(4000); // idle for four socket timeouts and many status intervals
+            pg.execute("postgres", "INSERT INTO idle SELECT generate_series(1, 1000)");
+            Lsn second = switchWal();
+            assertTrue(r.awaitStored(second, Duration.ofSeconds(60)), () -> r.status().toString());
+            assertEquals(0, r.status().reconnects(), () -> "the stream survived idling without reconnecting: " + r.status());
+        }
+    }
+
+    @Test
+    void aServerKilledAndRestarted_isFollowedWithoutAGap() {
+        long sysid = systemId();
+        try (WalReceiver r = receiver().build().start()) {
+            Lsn startedAt = currentLsn();
+            pg.execute("postgres", "CREATE TABLE k (id int); INSERT INTO k SELECT generate_series(1, 20000)");
+            Lsn before = currentLsn();
+            assertTrue(r.awaitStored(before, Duration.ofSeconds(60)), () -> r.status().toString());
+            pg.killHard();
+            pg.restart();
+            pg.execute("postgres", "INSERT INTO k SELECT generate_series(1, 20000)");
+            Lsn after = switchWal();
+            assertTrue(r.awaitStored(after, Duration.ofSeconds(120)), () -> r.status().toString());
+            assertTrue(r.status().reconnects() >= 1, r.status().toString());
+            WalContinuity c = WalArchive.of(repo).continuity(sysid, 1, startedAt);
+            assertFalse(c.hasGaps(), c.describe());
+        }
+    }
+
+    @Test
+    void aRestartedReceiver_resumesFromTheArchiveWithoutAGap() {
+        long sysid = systemId();
+        Lsn startedAt;
+        try (WalReceiver r = receiver().build().start()) {
+            startedAt = currentLsn();
+            pg.execute("postgres", "CREATE TABLE g (id int); INSERT INTO g SELECT generate_series(1, 20000)");
+            Lsn l = currentLsn();
+            assertTrue(r.awaitStored(l, Duration.ofSeconds(60)), () -> r.status().toString());
+        }
+        // WAL written while no receiver runs is kept by the slot
+        for (int i = 0; i < 3; i++) {
+            pg.execute("postgres", "INSERT INTO g SELECT generate_series(1, 20000)");
+            switchWal();
+        }
+        try (WalReceiver r = receiver().createSlot(false).build().start()) {
+            pg.execute("postgres", "INSERT INTO g SELECT generate_series(1, 1000)");
+            Lsn end = switchWal();
+            assertTrue(r.awaitStored(end, Duration.ofSeconds(60)), () -> r.status().toString());
+        }
+        WalContinuity c = WalArchive.of(repo).continuity(sysid, 1, startedAt);
+        assertFalse(c.hasGaps(), c.describe());
+        assertTrue(c.timelines().get(0).contiguousTo().isAfter(startedAt.plus(3L * 16 * 1024 * 1024)), c.describe());
+    }
+
+    @Test
+    void aTimelineSwitch_isFollowed_andTheHistoryFileStored() {
+        long sysid = systemId();
+        try (WalReceiver r = receiver().build().start()) {
+            Lsn startedAt = currentLsn();
+            pg.execute("postgres", "CREATE TABLE tl (id int); INSERT INTO tl SELECT generate_series(1, 10000)");
+            Lsn onOne = currentLsn();
+            assertTrue(r.awaitStored(onOne, Duration.ofSeconds(60)), () -> r.status().toString());
+            // end of archive recovery without an archive: the server promotes itself onto timeline 2
+            pg.stopServer();
+            pg.writeDataFile("recovery.signal", "");
+            pg.appendAutoConf(java.util.Map.of("restore_command", "'false'"));
+            pg.restart();
+            awaitTrue(() -> "2".equals(pg.queryForString("postgres", "SELECT timeline_id FROM pg_control_checkpoint()")), 60);
+            pg.execute("postgres", "INSERT INTO tl SELECT generate_series(1, 10000)");
+            Lsn onTwo = switchWal();
+            assertTrue(r.awaitStored(onTwo, Duration.ofSeconds(120)), () -> r.status().toString());
+            assertEquals(2, r.status().timeline());
+            WalArchive wal = WalArchive.of(repo);
+            TimelineHistory h = wal.history(sysid, 2).orElseThrow();
+            assertEquals(1, h.parent());
+            WalContinuity c = wal.continuity(sysid, 1, startedAt);
+            assertFalse(c.hasGaps(), c.describe());
+            assertEquals(List.of(1, 2), c.timelines().stream().map(WalContinuity.TimelineRange::timeline).toList(), c.describe());
+            assertFalse(c.timelines().get(0).contiguousTo().isBefore(h.branchPoint()), c.describe());
+            assertTrue(c.timelines().get(1).complete(), c.describe());
+        }
+    }
+
+    static void awaitTrue(java.util.function.BooleanSupplier condition, int seconds) {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                if (condition.getAsBoolean()) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                // server still starting
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        throw new AssertionError("condition not met within " + seconds + " s");
+    }
 }

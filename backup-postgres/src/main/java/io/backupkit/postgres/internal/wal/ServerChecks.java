@@ -126,7 +126,8 @@ public final class ServerChecks {
         if (message == null) {
             return "cannot open a replication connection to " + server;
         }
-        if (message.contains("no pg_hba.conf entry for replication connection")) {
+        if (message.contains("no pg_hba.conf entry for replication connection")
+                || message.contains("pg_hba.conf rejects replication connection")) {
             return "the server " + server + " refuses replication connections of role '" + role + "' from this host:"
                     + " add a pg_hba.conf line such as 'host replication " + role + " <this host's address>/32 scram-sha-256'"
                     + " and reload the server (SELECT pg_reload_conf())";

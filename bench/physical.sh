@@ -192,7 +192,7 @@ record "second backup stored (MiB)" "pgbackrest incr" 1 \
     "$(as_pg "${PGBR[@]}" info --output=json | jq '.[0].backup[-1].info.repository.delta / 1048576 * 10 | floor / 10')"
 
 # ---------------------------------------------------------------- 3. restore to a point in time
-if bk wal-push --help >/dev/null 2>&1; then
+if bk --help 2>/dev/null | grep -qw wal-push; then
     say "point in time: base backups, then pgbench -c 4 for $((SCALE / 2 + 20)) s"
     bk init --repo "$WORK/repo-pitr" >>"$LOG" 2>&1
     bk backup --physical --repo "$WORK/repo-pitr" --db "$URL" >>"$LOG" 2>&1

@@ -153,6 +153,35 @@ class PhysicalBackupIT {
         assertEquals(List.of(), listing(fx.path("verify")), "the scratch directory is removed");
     }
 
+    @Test
+    void comprehensiveVerification_failsOnAnIndexCorruptedOnTheSource() throws Exception {
+        try (EphemeralPostgres bad = EphemeralPostgres.start()) {
+            bad.createDatabase("app");
+            bad.execute("app", "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 20000) i; "
+                    + "CHECKPOINT");
+            Path index = bad.dataDirectory().resolve(bad.queryForString("app", "SELECT pg_relation_filepath('t_pkey')"));
+            bad.stopServer();
+            // the first leaf page (block 1): give its third item a key far larger than its neighbours'
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(index.toFile(), "rw")) {
+                long page = 8192;
+                f.seek(page + 24 + 2 * 4);
+                int lp = Integer.reverseBytes(f.readInt());
+                int offset = lp & 0x7FFF;
+                f.seek(page + offset + 8);
+                f.writeInt(Integer.reverseBytes(0x7FFFFFF0));
+            }
+            bad.restart();
+            BackupResult b = fx.backup(PhysicalFixture.source(bad).build());
+            VerificationReport report = Verifier.builder().repository(fx.repo).snapshot(b.snapshotId()).level(VerificationLevel.COMPREHENSIVE)
+                    .scratchTarget(PostgresDataDirectoryTarget.builder().scratchDirectory(fx.dir("verify-bad")).build()).build().verify();
+            assertFalse(report.passed());
+            VerificationCheck amcheck = report.failures().get(0);
+            assertEquals("amcheck", amcheck.name(), report.failures().toString());
+            assertTrue(amcheck.message().startsWith("pg_amcheck reports corruption: ") && amcheck.message().contains("t_pkey"),
+                    amcheck.message());
+        }
+    }
+
     private static List<Path> listing(Path dir) {
         try (var s = Files.list(dir)) {
             return s.toList();

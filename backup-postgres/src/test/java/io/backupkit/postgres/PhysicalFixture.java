@@ -37,7 +37,7 @@ final class PhysicalFixture implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         repo = Repository.builder().location(root.resolve("repo").toString())
-                .keyProvider(KeyProviders.password(PASSWORD, 8 * 1024, 1, 1)).create();
+                .keyProvider(KeyProviders.password(PASSWORD, 19 * 1024, 2, 1)).create();
     }
 
     /** A new directory path under the scratch root (not created). */

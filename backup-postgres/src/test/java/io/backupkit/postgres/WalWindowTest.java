@@ -36,7 +36,7 @@ class WalWindowTest {
     @BeforeEach
     void open() {
         repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
-                .keyProvider(KeyProviders.password("pw".toCharArray(), 8 * 1024, 1, 1)).create();
+                .keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create();
         wal = WalArchive.builder().repository(repo).systemId(SYSID).build();
     }
 

@@ -111,23 +111,58 @@ class CliUsageTest {
     }
 
     @Test
+    void restore_needsExactlyOneOfTargetAndPgdata() {
+        assertEquals(2, run("restore", "--repo", "r"));
+        assertTrue(stderr.contains("give --target URL (a database) or --pgdata DIR (a data directory for a physical base backup)"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--pgdata", "/tmp/x"));
+        assertTrue(stderr.contains("give --target URL (a database) or --pgdata DIR"), stderr);
+    }
+
+    @Test
+    void restore_pointInTimeOptions_needPgdata_andExcludeEachOther() {
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--to-time", "2026-11-22T13:32:00Z"));
+        assertTrue(stderr.contains("--to-*, --target-action, --timeline, --tablespace-mapping, --keep-archiving and --os-user apply to "
+                + "--pgdata restores of physical base backups"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--to-lsn", "0/3000000", "--to-immediate"));
+        assertTrue(stderr.contains("give at most one of --to-time, --to-lsn, --to-xid, --to-name, --to-immediate"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--drop-existing"));
+        assertTrue(stderr.contains("a data directory is restored whole, and only into an empty one"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--to-time", "yesterday"));
+        assertTrue(stderr.contains("'yesterday' is not a time with an offset"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--target-action", "explode"));
+        assertTrue(stderr.contains("pause, promote, shutdown") || stderr.contains("PAUSE, PROMOTE, SHUTDOWN"), stderr);
+    }
+
+    @Test
     void restore_badJobs_isUsageError() {
         assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--jobs", "0"));
         assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--jobs", "many"));
     }
 
+    /** A repository holding one logical (non-physical) snapshot, opened with {@code BACKUPKIT_PASSWORD=pw}. */
+    private static Path logicalRepository(Path dir) {
+        Path repo = dir.resolve("repo");
+        try (io.backupkit.Repository r = io.backupkit.Repository.builder().location(repo.toString())
+                .keyProvider(io.backupkit.KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create()) {
+            io.backupkit.BackupManager.builder().repository(r).source(new io.backupkit.testkit.GeneratedSource()
+                    .stream("s", () -> new java.io.ByteArrayInputStream(new byte[100]))).build().backup();
+        }
+        return repo;
+    }
+
     @Test
-    void verify_comprehensiveNeedsScratch_andAllExcludesSnapshot() {
-        assertEquals(2, run("verify", "--repo", "r", "--level", "comprehensive"));
-        assertTrue(stderr.contains("give --scratch URL"), stderr);
+    void verify_comprehensiveOfALogicalSnapshotNeedsScratch_andAllExcludesSnapshot(@TempDir Path dir) {
+        Path repo = logicalRepository(dir);
+        assertEquals(2, run(Map.of("BACKUPKIT_PASSWORD", "pw"), "verify", "--repo", repo.toString(), "--level", "comprehensive"));
+        assertTrue(stderr.contains("--level comprehensive restores a logical snapshot into a scratch database: give --scratch URL"), stderr);
         assertEquals(2, run("verify", "--repo", "r", "--all", "latest"));
         assertEquals(2, run("verify", "--repo", "r", "--level", "paranoid"));
         assertTrue(stderr.contains("quick, standard, comprehensive"), stderr);
     }
 
     @Test
-    void levelNames_areCaseInsensitive() {
-        assertEquals(2, run("verify", "--repo", "r", "--level", "COMPREHENSIVE"));
+    void levelNames_areCaseInsensitive(@TempDir Path dir) {
+        assertEquals(2, run(Map.of("BACKUPKIT_PASSWORD", "pw"), "verify", "--repo", logicalRepository(dir).toString(), "--level", "COMPREHENSIVE"));
         assertTrue(stderr.contains("give --scratch URL"), "parsed as comprehensive: " + stderr);
     }
 

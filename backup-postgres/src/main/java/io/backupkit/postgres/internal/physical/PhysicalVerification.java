@@ -61,6 +61,7 @@ public final class PhysicalVerification {
         }
         String osUser = "root".equals(System.getProperty("user.name")) ? (o.osUser() != null ? o.osUser() : "postgres") : null;
         Path scratch = null;
+        Path sockets = null;
         Server server = null;
         try {
             scratch = Files.createTempDirectory(parent, "backupkit-verify-");
@@ -92,7 +93,13 @@ public final class PhysicalVerification {
             ownFile(hba, owner);
             checks.add(VerificationCheck.passed("physical restore", unpacked[0] + " files, " + unpacked[1] + " bytes unpacked into a "
                     + "scratch directory in " + ms(t0) + " ms"));
-            server = new Server(bin, scratch, pgdata, hba, osUser);
+            // a Unix socket path has at most 107 bytes: the socket lives in a short directory of its own
+            sockets = Files.createTempDirectory(Files.isDirectory(Path.of("/tmp")) ? Path.of("/tmp") : parent, "bkv");
+            Files.setPosixFilePermissions(sockets, TarExtractor.permissions(0700));
+            if (owner != null) {
+                Files.setOwner(sockets, owner);
+            }
+            server = new Server(bin, scratch, sockets, pgdata, hba, osUser);
             long t1 = System.nanoTime();
             String startError = server.start();
             if (startError != null) {
@@ -115,7 +122,7 @@ public final class PhysicalVerification {
                     + "WHERE datallowconn");
             long t2 = System.nanoTime();
             ToolRunner.Result amcheck = server.run(bin.resolve("pg_amcheck").toString(), "--all", "--install-missing", "--no-password",
-                    "-h", scratch.toString(), "-p", Integer.toString(server.port), "-U", meta.superuser());
+                    "-h", server.sockets.toString(), "-p", Integer.toString(server.port), "-U", meta.superuser());
             if (amcheck.exitCode() == 0) {
                 checks.add(VerificationCheck.passed("amcheck", "pg_amcheck found no corruption in tables and B-tree indexes of " + dbs
                         + " (" + ms(t2) + " ms)"));
@@ -137,6 +144,9 @@ public final class PhysicalVerification {
             }
             if (scratch != null) {
                 PhysicalRestore.deleteTree(scratch);
+            }
+            if (sockets != null) {
+                PhysicalRestore.deleteTree(sockets);
             }
         }
     }
@@ -240,15 +250,17 @@ public final class PhysicalVerification {
     private static final class Server {
         private final Path bin;
         private final Path scratch;
+        private final Path sockets;
         private final Path pgdata;
         private final Path hba;
         private final String osUser;
         private int port;
         private boolean started;
 
-        Server(Path bin, Path scratch, Path pgdata, Path hba, String osUser) {
+        Server(Path bin, Path scratch, Path sockets, Path pgdata, Path hba, String osUser) {
             this.bin = bin;
             this.scratch = scratch;
+            this.sockets = sockets;
             this.pgdata = pgdata;
             this.hba = hba;
             this.osUser = osUser;
@@ -259,7 +271,7 @@ public final class PhysicalVerification {
             String last = null;
             for (int attempt = 0; attempt < 3; attempt++) {
                 port = freePort();
-                String opts = "-p " + port + " -c listen_addresses='' -c unix_socket_directories='" + scratch + "' -c hba_file='" + hba
+                String opts = "-p " + port + " -c listen_addresses='' -c unix_socket_directories='" + sockets + "' -c hba_file='" + hba
                         + "' -c archive_mode=off -c shared_preload_libraries='' -c logging_collector=off";
                 ToolRunner.Result r = run(bin.resolve("pg_ctl").toString(), "-D", pgdata.toString(), "-l", scratch.resolve("server.log").toString(),
                         "-o", opts, "-w", "-t", "3600", "start");
@@ -276,7 +288,7 @@ public final class PhysicalVerification {
         }
 
         String query(String user, String db, String sql) {
-            ToolRunner.Result r = run(bin.resolve("psql").toString(), "-X", "-A", "-t", "-q", "-w", "-h", scratch.toString(), "-p",
+            ToolRunner.Result r = run(bin.resolve("psql").toString(), "-X", "-A", "-t", "-q", "-w", "-h", sockets.toString(), "-p",
                     Integer.toString(port), "-U", user, "-d", db, "-c", sql);
             if (r.exitCode() != 0) {
                 throw new io.backupkit.EngineException("query on the restored copy failed: " + sql, r.exitCode(), r.stderr(), null);

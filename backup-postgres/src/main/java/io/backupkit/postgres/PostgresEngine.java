@@ -65,6 +65,9 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "sslRootCert" -> b.sslRootCert(Path.of(v));
                 case "toolDirectory" -> b.toolDirectory(Path.of(v));
                 case "jobs" -> b.jobs(parseInt(k, v));
+                case "physical" -> {
+                    // physical=false: this logical source
+                }
                 default -> throw new IllegalStateException(k);
             }
         });

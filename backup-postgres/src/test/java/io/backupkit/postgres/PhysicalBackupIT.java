@@ -72,6 +72,14 @@ class PhysicalBackupIT {
         assertEquals(List.of("fast"), ((List<?>) s.metadata().get("tablespaces")).stream().map(m -> ((Map<?, ?>) m).get("name")).toList());
         assertTrue(s.streams().stream().anyMatch(x -> x.name().matches("\\d+\\.tar")), "a tablespace stream: " + s.streams());
         assertTrue(s.stream("pg_wal.tar").isPresent() && s.stream("backup_label.tar").isPresent());
+        assertEquals("files.tsv", s.metadata().get("fileList"));
+        List<String> files = List.of(readStream(s.id(), "files.tsv").split("\n"));
+        assertEquals("area\ttype\tsize\tmtime\tmode\tpath", files.get(0));
+        String oid = tablespaceOid();
+        assertTrue(files.stream().anyMatch(l -> l.startsWith("base\tf\t3\t") && l.endsWith("\tPG_VERSION")), files.toString());
+        assertTrue(files.stream().anyMatch(l -> l.startsWith("base\tl\t") && l.endsWith("pg_tblspc/" + oid + " -> " + tablespace)));
+        assertTrue(files.stream().anyMatch(l -> l.startsWith(oid + "\tf\t") && l.contains("\tPG_15_")), "tablespace files listed");
+        assertTrue(files.stream().anyMatch(l -> l.endsWith("\tbackup_label")) && files.stream().anyMatch(l -> l.contains("\tpg_wal/0000")));
         // written after the backup: not in a restore to consistency
         pg.execute("shop", "INSERT INTO shop.hot VALUES (999999, 'after')");
 
@@ -115,7 +123,7 @@ class PhysicalBackupIT {
             BackupResult b = fx.backup(PhysicalFixture.source(plain).method(PostgresPhysicalSource.Method.PG_BASEBACKUP).build());
             Snapshot s = b.snapshot();
             assertEquals("pg_basebackup", s.metadata().get("method"));
-            assertEquals(List.of("base.tar"), s.streams().stream().map(x -> x.name()).toList());
+            assertEquals(List.of("base.tar", "files.tsv"), s.streams().stream().map(x -> x.name()).toList());
             Path pgdata = fx.path("streamed/data");
             fx.dir("streamed");
             fx.restore(s.id(), PostgresDataDirectoryTarget.builder().pgdata(pgdata).recoveryTarget(RecoveryTarget.immediate())
@@ -180,6 +188,37 @@ class PhysicalBackupIT {
             assertTrue(amcheck.message().startsWith("pg_amcheck reports corruption: ") && amcheck.message().contains("t_pkey"),
                     amcheck.message());
         }
+    }
+
+    /** The plaintext of one stream of a snapshot, through a restore target that only reads it. */
+    private static String readStream(String snapshot, String stream) {
+        StringBuilder out = new StringBuilder();
+        io.backupkit.RestoreManager.builder().repository(fx.repo).snapshot(snapshot).target(new io.backupkit.spi.RestoreTarget() {
+            @Override
+            public String engine() {
+                return PostgresEngine.NAME;
+            }
+
+            @Override
+            public String describe() {
+                return "a reader of " + stream;
+            }
+
+            @Override
+            public io.backupkit.RestorePlan plan(io.backupkit.spi.RestoreContext context) {
+                return new io.backupkit.RestorePlan(describe(), List.of(), 0);
+            }
+
+            @Override
+            public void restore(io.backupkit.spi.RestoreContext context) {
+                try (var in = context.openStream(stream)) {
+                    out.append(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        }).build().restore();
+        return out.toString();
     }
 
     private static List<Path> listing(Path dir) {

@@ -110,6 +110,9 @@ class WalWindowTest {
                 w.steps().stream().map(WalWindow.Step::fileName).toList());
         assertEquals(at(9, 0), w.contiguousTo());
         assertEquals(2, w.endTimeline());
+        // the archive's own continuity check agrees on where timeline 2's gap-free WAL ends
+        WalContinuity c = wal.continuity(SYSID, 1, at(3, 40));
+        assertEquals(w.contiguousTo(), c.timelines().stream().filter(t -> t.timeline() == 2).findFirst().orElseThrow().contiguousTo());
     }
 
     @Test

@@ -18,12 +18,21 @@ public final class ArchiveCopier {
     private static final int BUFFER = 256 * 1024;
     private static final int MAX_CAPTURE = 64 * 1024;
     private final Set<String> capture;
+    private FileList fileList;
+    private String area = "base";
     private final Map<String, byte[]> captured = new ConcurrentHashMap<>();
     private long files;
     private long bytes;
 
     public ArchiveCopier(Set<String> capture) {
         this.capture = capture;
+    }
+
+    /** Records every entry copied in {@code list} under {@code area}. */
+    public ArchiveCopier listInto(FileList list, String area) {
+        this.fileList = list;
+        this.area = area;
+        return this;
     }
 
     /** Copies everything up to the end of the archive (and whatever trails it) into {@code out}. */
@@ -51,6 +60,9 @@ public final class ArchiveCopier {
             if (e.isFile()) {
                 files++;
                 bytes += e.size();
+            }
+            if (fileList != null) {
+                fileList.add(area, e);
             }
         }
         out.boundary();

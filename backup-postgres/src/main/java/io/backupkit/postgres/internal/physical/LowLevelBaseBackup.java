@@ -114,7 +114,8 @@ public final class LowLevelBaseBackup {
                 ps.execute();
             }
             List<DataDirectoryScanner.Item> items = DataDirectoryScanner.scan(dir, info.tablespaces(), versionDir);
-            long[] copied = copyFiles(context, items);
+            FileList fileList = new FileList();
+            long[] copied = copyFiles(context, items, fileList);
             String labelFile;
             String spcmap;
             Lsn stop;
@@ -129,13 +130,15 @@ public final class LowLevelBaseBackup {
             long seg = info.walSegmentSize();
             String startWal = WalNames.segmentOf(bl.timeline(), bl.startLsn(), seg);
             String stopWal = WalNames.segmentName(bl.timeline(), PhysicalMetadata.lastSegment(stop, seg), seg);
-            copyWal(context, dir, bl.timeline(), bl.startLsn().segmentNumber(seg), PhysicalMetadata.lastSegment(stop, seg), seg);
-            writeLabel(context, labelFile, spcmap, stopTime);
+            copyWal(context, dir, bl.timeline(), bl.startLsn().segmentNumber(seg), PhysicalMetadata.lastSegment(stop, seg), seg, fileList);
+            writeLabel(context, labelFile, spcmap, stopTime, fileList);
+            fileList.write(context);
             PhysicalMetadata meta = new PhysicalMetadata(PhysicalMetadata.METHOD_LOW_LEVEL, control.systemIdentifier(), bl.timeline(),
                     bl.startLsn(), stop, bl.checkpointLsn(), startWal, stopWal, bl.startTime() != null ? bl.startTime() : started,
                     stopTime, info.version(), info.versionNum(), seg, info.tablespaces(), true, info.superuser(), blockSize,
                     labelFile, copied[0], copied[1]);
             meta.toMap().forEach(context::putMetadata);
+            context.putMetadata("fileList", FileList.STREAM);
             LOG.info("base backup of {} (low-level, {} readers{}): {} files, {} bytes, WAL {} to {}", cfg.describe(), readers,
                     slot == null ? "" : ", WAL held by slot " + slot, copied[0], copied[1], bl.startLsn(), stop);
         } catch (SQLException e) {
@@ -162,7 +165,7 @@ public final class LowLevelBaseBackup {
     }
 
     /** Splits the files into streams (per area, in proportion to size) and copies them with {@code readers} threads. */
-    private long[] copyFiles(BackupContext context, List<DataDirectoryScanner.Item> items) {
+    private long[] copyFiles(BackupContext context, List<DataDirectoryScanner.Item> items, FileList fileList) {
         Map<String, List<DataDirectoryScanner.Item>> byArea = new LinkedHashMap<>();
         for (DataDirectoryScanner.Item i : items) {
             byArea.computeIfAbsent(i.area(), a -> new ArrayList<>()).add(i);
@@ -184,7 +187,7 @@ public final class LowLevelBaseBackup {
         try {
             List<CompletableFuture<Void>> running = new ArrayList<>();
             for (Part p : parts) {
-                running.add(CompletableFuture.runAsync(() -> writePart(context, p, files, bytes), pool));
+                running.add(CompletableFuture.runAsync(() -> writePart(context, p, files, bytes, fileList), pool));
             }
             CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).join();
         } catch (CompletionException e) {
@@ -251,7 +254,7 @@ public final class LowLevelBaseBackup {
         return index == 1 ? area + ".tar" : area + "." + index + ".tar";
     }
 
-    private void writePart(BackupContext context, Part part, AtomicLong files, AtomicLong bytes) {
+    private void writePart(BackupContext context, Part part, AtomicLong files, AtomicLong bytes, FileList fileList) {
         byte[] buf = new byte[BUFFER];
         try (BlockOutputStream out = context.newStream(part.stream(), PhysicalMetadata.chunking(blockSize))) {
             for (DataDirectoryScanner.Item i : part.items()) {
@@ -259,16 +262,19 @@ public final class LowLevelBaseBackup {
                     case TarEntry.DIRECTORY -> {
                         out.boundary();
                         out.write(TarWriter.directory(i.name(), i.mode(), i.mtime()));
+                        fileList.add(i.area(), i.type(), 0, i.mtime(), i.mode(), i.name());
                     }
                     case TarEntry.SYMLINK -> {
                         out.boundary();
                         out.write(TarWriter.symlink(i.name(), i.link(), i.mtime()));
+                        fileList.add(i.area(), i.type(), 0, i.mtime(), 0777, i.name() + " -> " + i.link());
                     }
                     default -> {
                         long n = copyFile(i, out, buf);
                         if (n >= 0) {
                             files.incrementAndGet();
                             bytes.addAndGet(n);
+                            fileList.add(i.area(), i.type(), n, i.mtime(), i.mode(), i.name());
                         }
                     }
                 }
@@ -317,7 +323,7 @@ public final class LowLevelBaseBackup {
         }
     }
 
-    private void copyWal(BackupContext context, Path dir, int timeline, long firstSeg, long lastSeg, long segSize) {
+    private void copyWal(BackupContext context, Path dir, int timeline, long firstSeg, long lastSeg, long segSize, FileList fileList) {
         Path walDir = dir.resolve("pg_wal");
         byte[] buf = new byte[BUFFER];
         try (BlockOutputStream out = context.newStream(WAL_STREAM, PhysicalMetadata.chunking(blockSize))) {
@@ -326,6 +332,7 @@ public final class LowLevelBaseBackup {
                 Path p = walDir.resolve(name);
                 DataDirectoryScanner.Item item = new DataDirectoryScanner.Item("base", "pg_wal/" + name, p, TarEntry.FILE, segSize, 0600,
                         Instant.now().getEpochSecond(), null);
+                fileList.add("base", TarEntry.FILE, segSize, item.mtime(), 0600, item.name());
                 if (copyFile(item, out, buf) < 0) {
                     throw new EngineException("WAL segment " + name + " that the backup needs was removed from " + walDir
                             + " before it could be copied; the backup is not usable. Give the role REPLICATION (so a temporary "
@@ -339,11 +346,14 @@ public final class LowLevelBaseBackup {
         }
     }
 
-    private void writeLabel(BackupContext context, String labelFile, String spcmap, Instant time) {
+    private void writeLabel(BackupContext context, String labelFile, String spcmap, Instant time, FileList fileList) {
         try (BlockOutputStream out = context.newStream(LABEL_STREAM, Chunking.contentDefined())) {
             writeSmall(out, "backup_label", labelFile, time);
+            fileList.add("base", TarEntry.FILE, labelFile.getBytes(StandardCharsets.UTF_8).length, time.getEpochSecond(), 0600, "backup_label");
             if (spcmap != null && !spcmap.isEmpty()) {
                 writeSmall(out, "tablespace_map", spcmap, time);
+                fileList.add("base", TarEntry.FILE, spcmap.getBytes(StandardCharsets.UTF_8).length, time.getEpochSecond(), 0600,
+                        "tablespace_map");
             }
             out.write(TarWriter.trailer());
         } catch (IOException e) {

@@ -63,8 +63,10 @@ public final class PhysicalRestore {
         long bytes = 0;
         for (SnapshotStream st : p.snapshot().streams()) {
             Path dest = p.layout().destination(st.name());
-            actions.add("unpack " + st.name() + " (" + st.size() + " bytes) into " + dest);
-            bytes += st.size();
+            if (dest != null) {
+                actions.add("unpack " + st.name() + " (" + st.size() + " bytes) into " + dest);
+                bytes += st.size();
+            }
         }
         p.layout().tablespaceDirs().forEach((oid, dir) -> {
             ClusterInfo.Tablespace t = p.layout().tablespace(oid);
@@ -112,6 +114,9 @@ public final class PhysicalRestore {
             List<CompletableFuture<Void>> running = new ArrayList<>();
             for (SnapshotStream st : s.streams()) {
                 Path dest = layout.destination(st.name());
+                if (dest == null) {
+                    continue;
+                }
                 running.add(CompletableFuture.runAsync(() -> {
                     try (InputStream in = ctx.openStream(st.name())) {
                         new TarExtractor(dest, layout::linkTarget, owner, null).extract(in, "stream " + st.name());

@@ -184,6 +184,9 @@ public final class PhysicalVerification {
         List<CompletableFuture<long[]>> running = new ArrayList<>();
         for (var st : ctx.snapshot().streams()) {
             Path dest = layout.destination(st.name());
+            if (dest == null) {
+                continue;
+            }
             running.add(CompletableFuture.supplyAsync(() -> {
                 try (InputStream in = ctx.openStream(st.name())) {
                     TarExtractor x = new TarExtractor(dest, layout::linkTarget, owner, null);

@@ -74,8 +74,11 @@ public final class RestoreLayout {
         return tablespaces.get(oid);
     }
 
-    /** The directory a stream unpacks into. */
+    /** The directory a stream unpacks into; null for the file list, which is not unpacked. */
     public Path destination(String stream) {
+        if (stream.equals(FileList.STREAM)) {
+            return null;
+        }
         if (DATA_DIR_STREAM.matcher(stream).matches()) {
             return pgdata;
         }

@@ -82,7 +82,8 @@ public final class StreamedBaseBackup {
                 .arg("--pgdata=-").arg("--format=tar").arg("--wal-method=fetch").arg("--checkpoint=fast")
                 .arg("--no-manifest").arg("--verbose").arg("--no-password").arg("--label=" + label)
                 .build();
-        ArchiveCopier copier = new ArchiveCopier(Set.of("backup_label", "global/pg_control"));
+        FileList fileList = new FileList();
+        ArchiveCopier copier = new ArchiveCopier(Set.of("backup_label", "global/pg_control")).listInto(fileList, "base");
         String stderr;
         int exit;
         Instant stopTime;
@@ -137,7 +138,9 @@ public final class StreamedBaseBackup {
                 bl.startLsn(), stop, bl.checkpointLsn(), WalNames.segmentOf(bl.timeline(), bl.startLsn(), seg),
                 WalNames.segmentName(bl.timeline(), PhysicalMetadata.lastSegment(stop, seg), seg), bl.startTime(), stopTime, info.version(),
                 info.versionNum(), seg, info.tablespaces(), true, info.superuser(), blockSize, bl.text(), copier.files(), copier.bytes());
+        fileList.write(context);
         meta.toMap().forEach(context::putMetadata);
+        context.putMetadata("fileList", FileList.STREAM);
         LOG.info("base backup of {} (pg_basebackup{}): {} files, {} bytes, WAL {} to {}", cfg.describe(),
                 slot == null ? "" : ", WAL held by slot " + slot, copier.files(), copier.bytes(), bl.startLsn(), stop);
     }

@@ -190,6 +190,19 @@ public final class WalArchive {
                 + ids.stream().map(Long::toUnsignedString).toList() + "): say which with --system-id (WalArchive.builder().systemId(…))");
     }
 
+    /** The WAL position where segment {@code segmentName} starts, for {@code segmentSize}-byte segments. */
+    public static Lsn segmentStartOf(String segmentName, long segmentSize) {
+        if (WalNames.kind(segmentName) != WalNames.Kind.SEGMENT) {
+            throw new ConfigurationException("'" + segmentName + "' is not a WAL segment name");
+        }
+        return WalNames.segmentStart(segmentName, segmentSize);
+    }
+
+    /** The name of the segment that holds {@code lsn} on {@code timeline}. */
+    public static String segmentName(int timeline, Lsn lsn, long segmentSize) {
+        return WalNames.segmentOf(timeline, lsn, segmentSize);
+    }
+
     // ---- push (archive_command) ----------------------------------------------------------------
 
     /**

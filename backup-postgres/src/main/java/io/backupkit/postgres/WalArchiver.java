@@ -208,6 +208,7 @@ public final class WalArchiver implements AutoCloseable {
 
     private void loop() {
         long idleSince = System.nanoTime();
+        long lastCleanup = System.nanoTime();
         while (!stopping) {
             int started = 0;
             try {
@@ -215,6 +216,10 @@ public final class WalArchiver implements AutoCloseable {
             } catch (RuntimeException e) {
                 lastError = e.getMessage();
                 LOG.warn("scanning {} failed: {}", statusDirectory, e.getMessage());
+            }
+            if (System.nanoTime() - lastCleanup > TimeUnit.MINUTES.toNanos(1)) {
+                removeOldMarkers();
+                lastCleanup = System.nanoTime();
             }
             if (started > 0 || !inFlight.isEmpty()) {
                 idleSince = System.nanoTime();
@@ -339,8 +344,8 @@ public final class WalArchiver implements AutoCloseable {
         Path ready = statusDirectory.resolve(name + ".ready");
         try {
             Files.move(ready, statusDirectory.resolve(name + ".done"), StandardCopyOption.ATOMIC_MOVE);
-            // PostgreSQL will not ask for it any more
-            deleteQuietly(spool.resolve(name + ".ok"));
+            // the .ok marker stays: an archive_command call for this file may be running right now
+            // (it read the .ready before the rename); removeOldMarkers() deletes it later
         } catch (NoSuchFileException e) {
             // PostgreSQL's own archive_command call got there first
         } catch (AccessDeniedException e) {
@@ -349,6 +354,22 @@ public final class WalArchiver implements AutoCloseable {
                     + " run the pusher as the server's OS user to spare those calls", ready);
         } catch (IOException e) {
             LOG.debug("cannot rename {}: {}", ready, e.toString());
+        }
+    }
+
+    /** Deletes .ok markers older than 10 minutes of files PostgreSQL no longer has ready (it will not ask for them). */
+    private void removeOldMarkers() {
+        long cutoff = System.currentTimeMillis() - TimeUnit.MINUTES.toMillis(10);
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(spool, "*.ok")) {
+            for (Path p : ds) {
+                String f = p.getFileName().toString();
+                String name = f.substring(0, f.length() - 3);
+                if (!Files.exists(statusDirectory.resolve(name + ".ready")) && Files.getLastModifiedTime(p).toMillis() < cutoff) {
+                    deleteQuietly(p);
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("cannot clean spool {}: {}", spool, e.toString());
         }
     }
 

@@ -258,4 +258,30 @@ class WalArchiveTest {
         assertTrue(wal.history(SYSID, 2).isPresent());
         assertFalse(wal.continuity(SYSID, 1, Lsn.parse("0/600000")).hasGaps());
     }
+
+    static io.backupkit.Snapshot physical(long sysid, String startLsn) {
+        return new io.backupkit.Snapshot("a".repeat(64), java.time.Instant.now(), "h", "postgresql", "src", Map.of(), List.of(),
+                Map.of("kind", "physical", "systemIdentifier", Long.toUnsignedString(sysid), "startLsn", startLsn, "timeline", 1),
+                0, 0, 0);
+    }
+
+    @Test
+    void logRetention_isFoundByServiceLoader_andKeepsWalFromTheOldestRetainedBaseBackup() {
+        for (long s = 2; s <= 6; s++) {
+            wal.push(FakeWal.writeSegment(pgWal, SYSID, 1, s));
+        }
+        io.backupkit.spi.LogRetention retention = java.util.ServiceLoader.load(io.backupkit.spi.LogRetention.class).stream()
+                .map(java.util.ServiceLoader.Provider::get).filter(r -> r.engine().equals("postgresql")).findFirst().orElseThrow();
+        // no physical snapshot retained: nothing is said to be unneeded
+        io.backupkit.spi.LogRetention.Result none = retention.apply(repo, List.of(), false);
+        assertTrue(none.objects().isEmpty());
+        assertEquals(List.of("cluster " + Long.toUnsignedString(SYSID) + ": no retained base backup; its WAL is kept"), none.notes());
+        io.backupkit.spi.LogRetention.Result dry = retention.apply(repo, List.of(physical(SYSID, "0/500028"), physical(SYSID, "0/400100")), true);
+        assertEquals(List.of("wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000002",
+                "wal/" + Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000003"), dry.objects());
+        assertEquals(5, wal.files(SYSID).size(), "dry run deletes nothing");
+        retention.apply(repo, List.of(physical(SYSID, "0/400100")), false);
+        assertEquals(List.of("000000010000000000000004", "000000010000000000000005", "000000010000000000000006"),
+                wal.files(SYSID).stream().map(WalArchive.WalFile::fileName).toList());
+    }
 }

@@ -184,6 +184,10 @@ class WalReceiverIT {
     }
 
     static void awaitTrue(java.util.function.BooleanSupplier condition, int seconds) {
+        awaitTrue(condition, seconds, () -> "");
+    }
+
+    static void awaitTrue(java.util.function.BooleanSupplier condition, int seconds, java.util.function.Supplier<String> detail) {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
             try {
@@ -200,6 +204,6 @@ class WalReceiverIT {
                 return;
             }
         }
-        throw new AssertionError("condition not met within " + seconds + " s");
+        throw new AssertionError("condition not met within " + seconds + " s " + detail.get());
     }
 }

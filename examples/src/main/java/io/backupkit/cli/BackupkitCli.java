@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -27,7 +27,8 @@ import java.util.List;
 @Command(name = "backupkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = BackupkitCli.Version.class,
         description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
         subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
-                VerifyCommand.class, KeyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+                VerifyCommand.class, KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
+                DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
@@ -41,7 +42,7 @@ public final class BackupkitCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive)");
     }
 
     public static void main(String[] args) {
@@ -70,11 +71,14 @@ public final class BackupkitCli implements Runnable {
             CommandLine c = ex.getCommandLine();
             err.println("Try 'backupkit " + (c == null || c.getParent() == null ? "" : qualifiedName(c) + " ") + "--help' for usage.");
             err.flush();
+            // restore_command: a usage error must stop recovery, not look like "segment not archived"
+            int usage = c != null && "wal-fetch".equals(c.getCommandName()) ? io.backupkit.postgres.WalTool.FETCH_ERROR_BASE + ExitCodes.USAGE
+                    : ExitCodes.USAGE;
             if (json) {
-                terminal.out.println(Json.write(Json.error(ex, ExitCodes.USAGE)));
+                terminal.out.println(Json.write(Json.error(ex, usage)));
                 terminal.out.flush();
             }
-            return ExitCodes.USAGE;
+            return usage;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
             int code = ExitCodes.of(ex);

@@ -194,8 +194,9 @@ record "second backup stored (MiB)" "pgbackrest incr" 1 \
 # ---------------------------------------------------------------- 3. restore to a point in time
 if bk --help 2>/dev/null | grep -qw wal-push; then
     say "point in time: base backups, then pgbench -c 4 for $((SCALE / 2 + 20)) s"
-    bk init --repo "$WORK/repo-pitr" >>"$LOG" 2>&1
-    bk backup --physical --repo "$WORK/repo-pitr" --db "$URL" >>"$LOG" 2>&1
+    # a key-file repository: no Argon2id per wal-push JVM
+    bk init --repo "$WORK/repo-pitr" --key-file "$WORK/pitr.key" >>"$LOG" 2>&1
+    bk backup --physical --repo "$WORK/repo-pitr" --key-file "$WORK/pitr.key" --db "$URL" >>"$LOG" 2>&1
     mkdir -p "$WORK/hand" && chown "$PGUSER_OS" "$WORK/hand"
     as_pg "$PGBIN/pg_basebackup" -h "$SOCK" -p "$PORT" -U postgres -D "$WORK/hand" -Ft -X fetch -c fast --no-manifest >>"$LOG" 2>&1
     DUR=$((SCALE / 2 + 20))
@@ -209,7 +210,7 @@ if bk --help 2>/dev/null | grep -qw wal-push; then
     say "target $TARGET; pushing $(ls "$SPOOL" | grep -vc tmp) WAL files with backupkit wal-push"
     s=$(now_ns)
     for f in $(ls "$SPOOL" | grep -v '\.tmp$' | sort); do
-        bk wal-push --repo "$WORK/repo-pitr" "$SPOOL/$f" >>"$LOG" 2>&1
+        bk wal-push --repo "$WORK/repo-pitr" --key-file "$WORK/pitr.key" "$SPOOL/$f" >>"$LOG" 2>&1
     done
     e=$(now_ns)
     record "wal-push of the run's WAL, one JVM per file (s)" backupkit 1 "$(secs "$s" "$e")"
@@ -228,7 +229,8 @@ if bk --help 2>/dev/null | grep -qw wal-push; then
             sync; sleep 2
             s=$(now_ns)
             if [ "$tool" = backupkit ]; then
-                bk restore --repo "$WORK/repo-pitr" latest --pgdata "$d" --to-time "$TARGET" --target-action promote >>"$LOG" 2>&1
+                bk restore --repo "$WORK/repo-pitr" --key-file "$WORK/pitr.key" latest --pgdata "$d" --to-time "$TARGET" \
+                    --target-action promote >>"$LOG" 2>&1
             else
                 mkdir -p "$d" && chmod 0700 "$d"
                 tar -xf "$WORK/hand/base.tar" -C "$d"

@@ -214,24 +214,48 @@ final class PitrPlan {
         return m;
     }
 
-    void apply(RestoreContext ctx, Path pgdata, UserPrincipal owner) throws IOException {
+    /**
+     * Sets up the generated restore_command's helper directory (jars, key slot, script), stages the
+     * WAL the target needs and runs the command once as the server's user. Touches nothing inside the
+     * data directory, so it runs while the snapshot is unpacked. Nothing to do for an explicit command.
+     */
+    void prepareRestoreCommand(RestoreContext ctx, Path pgdata, UserPrincipal owner) throws IOException {
         this.repo = ctx.repository();
-        String command = o.restoreCommand();
-        if (command == null) {
-            installer = new RestoreCommandInstaller(helperDir, osUser, owner);
-            Set<String> inPgWal = new LinkedHashSet<>();
-            long seg = meta.walSegmentSize();
-            for (long s = meta.startLsn().segmentNumber(seg); s <= PhysicalMetadata.lastSegment(meta.stopLsn(), seg); s++) {
-                inPgWal.add(WalNames.segmentName(meta.timeline(), s, seg));
-            }
-            List<Path> cp = o.classpath().isEmpty() ? RestoreCommandInstaller.classpath(repo) : o.classpath();
-            Path java = o.javaExecutable() != null ? o.javaExecutable() : RestoreCommandInstaller.currentJava();
-            installer.install(repo, systemId, java, cp, ctx.snapshot().id(), pgdata, inPgWal);
+        if (o.restoreCommand() != null) {
+            return;
+        }
+        installer = new RestoreCommandInstaller(helperDir, osUser, owner);
+        Set<String> inPgWal = new LinkedHashSet<>();
+        long seg = meta.walSegmentSize();
+        for (long s = meta.startLsn().segmentNumber(seg); s <= PhysicalMetadata.lastSegment(meta.stopLsn(), seg); s++) {
+            inPgWal.add(WalNames.segmentName(meta.timeline(), s, seg));
+        }
+        List<Path> cp = o.classpath().isEmpty() ? RestoreCommandInstaller.classpath(repo) : o.classpath();
+        Path java = o.javaExecutable() != null ? o.javaExecutable() : RestoreCommandInstaller.currentJava();
+        installer.install(repo, systemId, java, cp, ctx.snapshot().id(), pgdata, inPgWal);
+        // the command's JVM starts while WAL is staged: both take a while, neither needs the other
+        String archived = window == null ? null : window.steps().stream()
+                .filter(x -> !x.included() && x.validBytes() == meta.walSegmentSize()).map(WalWindow.Step::fileName).findFirst().orElse(null);
+        CompletableFuture<Void> selfTest = CompletableFuture.runAsync(() -> installer.selfTest(archived));
+        try {
             if (window != null && o.stageWal()) {
                 stage(ctx, installer);
             }
-            command = installer.setting();
+        } finally {
+            try {
+                selfTest.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof BackupException b) {
+                    throw b;
+                }
+                throw new EngineException("testing the restore_command failed: " + e.getCause().getMessage(), e.getCause());
+            }
         }
+    }
+
+    /** Writes recovery.signal and the recovery settings into the unpacked data directory. */
+    void configure(RestoreContext ctx, Path pgdata, UserPrincipal owner) throws IOException {
+        String command = installer != null ? installer.setting() : o.restoreCommand();
         String comment = "restore of snapshot " + ctx.snapshot().shortId() + " to " + o.targetDescription() + " on " + Instant.now()
                 + (installer == null ? "" : "\nrestore_command helper: " + helperDir + " (see its README for how to remove it)");
         RecoveryConfig.write(pgdata, settings(command), comment);
@@ -241,11 +265,6 @@ final class PitrPlan {
             if (owner != null) {
                 Files.setOwner(p, owner);
             }
-        }
-        if (installer != null) {
-            String archived = window == null ? null : window.steps().stream().filter(x -> !x.included() && x.validBytes() == meta.walSegmentSize())
-                    .map(WalWindow.Step::fileName).findFirst().orElse(null);
-            installer.selfTest(archived);
         }
     }
 

@@ -157,6 +157,8 @@ public final class RestoreCommandInstaller {
                 # and the backupkit block at the end of postgresql.auto.conf.
                 dir=%s
                 if [ -z "$BACKUPKIT_SELFTEST" ]; then
+                    # timeline 1 has no history file, ever (PostgreSQL asks for it when it promotes)
+                    if [ "$1" = 00000001.history ]; then exit 1; fi
                     # WAL inside the restored base backup: PostgreSQL reads it from pg_wal when the archive says "not found"
                     if grep -qxF "$1" "$dir/%s" 2>/dev/null; then exit 1; fi
                     # WAL staged by the restore: a copy, so a second request for the same file is served too

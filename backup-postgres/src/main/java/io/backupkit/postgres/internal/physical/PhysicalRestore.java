@@ -20,6 +20,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
@@ -41,10 +42,22 @@ public final class PhysicalRestore {
     }
 
     /** The checks and decisions a restore makes before it writes anything. */
-    private record Prepared(Snapshot snapshot, PhysicalMetadata meta, RestoreLayout layout, PitrPlan pitr) {
+    private record Prepared(Snapshot snapshot, PhysicalMetadata meta, RestoreLayout layout, PitrPlan pitr, long at) {
     }
 
+    /**
+     * What {@link #plan} found, for the {@link #restore} that follows it with the same context (a restore
+     * run plans first): the WAL archive is listed and its newest segment read once, not twice. Kept
+     * for a minute at most, so a restore much later checks again.
+     */
+    private static final Map<RestoreContext, Prepared> PLANNED = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
     private Prepared prepare(RestoreContext ctx) {
+        Prepared planned = PLANNED.remove(ctx);
+        if (planned != null && System.nanoTime() - planned.at() < 60_000_000_000L && planned.layout().pgdata().equals(o.pgdata())) {
+            planned.layout().requireEmpty();
+            return planned;
+        }
         Snapshot s = ctx.snapshot();
         PhysicalMetadata meta = PhysicalMetadata.of(s);
         RestoreLayout layout = new RestoreLayout(o.pgdata(), meta.tablespaces(), o.tablespaceMappings());
@@ -53,11 +66,12 @@ public final class PhysicalRestore {
         }
         layout.requireEmpty();
         PitrPlan pitr = PitrPlan.compute(ctx, meta, o, effectiveOsUser());
-        return new Prepared(s, meta, layout, pitr);
+        return new Prepared(s, meta, layout, pitr, System.nanoTime());
     }
 
     public RestorePlan plan(RestoreContext ctx) {
         Prepared p = prepare(ctx);
+        PLANNED.put(ctx, p);
         List<String> actions = new ArrayList<>();
         actions.add("create the data directory " + p.layout().pgdata() + owner());
         long bytes = 0;

@@ -14,6 +14,7 @@ public final class Formats {
     public static final String SNAPSHOTS = "snapshots/";
     public static final String LOCKS = "locks/";
     public static final String WAL = "wal/";
+    public static final String RECORDS = "records/";
 
     public static final byte[] AD_CONFIG = ad("backupkit v1 config");
     public static final byte[] AD_INDEX = ad("backupkit v1 index");
@@ -23,6 +24,8 @@ public final class Formats {
     /** Log objects bind their full storage name after this label (and a 0 byte). */
     public static final byte[] AD_LOG_HEADER = ad("backupkit v1 log header");
     public static final byte[] AD_LOG_PIECE = ad("backupkit v1 log piece");
+    /** Followed by the record's name (without {@link #RECORDS}): a record cannot be moved to another name. */
+    public static final String AD_RECORD_PREFIX = "backupkit v1 record ";
 
     public static final byte[] CONFIG_MAGIC = ad("BKC1");
     public static final byte[] PACK_MAGIC = ad("BKP1");

@@ -46,8 +46,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@code <name>.ok}, holding the file's SHA-256). The {@code archive_command}
  * ({@code backupkit wal-push --async}) then only checks the spool, so PostgreSQL's archiver is not
  * slowed by a JVM start and a repository open per segment. With {@link Builder#markDone} (default
- * on) the pusher also renames {@code .ready} to {@code .done} once a segment is durable, so
- * PostgreSQL does not call {@code archive_command} for it at all. A segment is never marked before
+ * on) the pusher also renames {@code .ready} to {@code .done} once a segment is durable — except
+ * the file PostgreSQL is due to archive next, which may be in its hands already — so PostgreSQL
+ * does not call {@code archive_command} for it at all. A segment is never marked before
  * it is durable; a permanent failure (conflict, foreign cluster) is written as {@code <name>.error}
  * for the archive command to report. One pusher per spool: it holds {@code pusher.lock}.
  *
@@ -301,6 +302,23 @@ public final class WalArchiver implements AutoCloseable {
         return started;
     }
 
+    /** Whether a ready file that PostgreSQL archives before {@code name} exists (history files first, then by name). */
+    private boolean readyBefore(String name) {
+        Comparator<String> order = Comparator.comparing((String n) -> !n.endsWith(".history")).thenComparing(n -> n);
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(statusDirectory, "*.ready")) {
+            for (Path p : ds) {
+                String f = p.getFileName().toString();
+                String other = f.substring(0, f.length() - ".ready".length());
+                if (order.compare(other, name) < 0) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
     /** A permanent failure is retried every 30 s, not at every scan. */
     private boolean recentlyFailed(String name) {
         try {
@@ -342,6 +360,12 @@ public final class WalArchiver implements AutoCloseable {
 
     private void markDone(String name) {
         Path ready = statusDirectory.resolve(name + ".ready");
+        if (!readyBefore(name)) {
+            // PostgreSQL archives ready files in this order and may be running archive_command for the
+            // first one right now: renaming it would make its own rename fail with a warning. Leave the
+            // first to PostgreSQL; its archive_command finds the .ok marker.
+            return;
+        }
         try {
             Files.move(ready, statusDirectory.resolve(name + ".done"), StandardCopyOption.ATOMIC_MOVE);
             // the .ok marker stays: an archive_command call for this file may be running right now

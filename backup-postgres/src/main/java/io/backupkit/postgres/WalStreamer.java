@@ -300,13 +300,16 @@ final class WalStreamer implements Runnable {
     }
 
     /**
-     * Where to start: after the newest whole segment in the archive that lies on the server's
-     * timeline path, else at the oldest partial, else where the slot keeps WAL from, else the
-     * server's current position — always a segment start. A segment is on the path when its
-     * timeline is the one its last byte belongs to in the server's history, so WAL an old primary
-     * wrote after a fork does not count.
+     * Where to start: the first segment, from the one holding the slot's restart position on, that
+     * the archive does not hold whole — everything before the restart position was acknowledged, so
+     * it is stored; segments after it may be stored out of order (parallel uploads), so the first
+     * missing one is where streaming must resume. Without a restart position: after the newest whole
+     * segment, else at the oldest partial, else the server's current position. Only segments on the
+     * server's timeline path count (a segment whose timeline is the one its last byte belongs to in
+     * the server's history), so WAL an old primary wrote after a fork does not. Always a segment start.
      */
     private Lsn resumePosition(ReplicationConnection.SystemIdentity id, TimelineHistory history) throws SQLException {
+        java.util.Set<Long> full = new java.util.HashSet<>();
         long maxFull = -1;
         long minPartial = Long.MAX_VALUE;
         for (WalArchive.WalFile f : wal.files(systemId)) {
@@ -314,11 +317,20 @@ final class WalStreamer implements Runnable {
                 long n = WalNames.segmentNumber(f.fileName(), segmentSize);
                 int onPath = history == null ? id.timeline() : history.timelineAt(new Lsn((n + 1) * segmentSize - 1));
                 if (f.timeline() == onPath) {
+                    full.add(n);
                     maxFull = Math.max(maxFull, n);
                 }
             } else if (f.kind() == WalArchive.WalFile.Kind.STREAM_PARTIAL) {
                 minPartial = Math.min(minPartial, WalNames.segmentNumber(f.fileName().substring(0, 24), segmentSize));
             }
+        }
+        Optional<Lsn> restart = slotStart();
+        if (restart.isPresent() && restart.get().value() != 0) {
+            long n = restart.get().segmentNumber(segmentSize);
+            while (full.contains(n)) {
+                n++;
+            }
+            return new Lsn(n * segmentSize);
         }
         if (maxFull >= 0) {
             return new Lsn((maxFull + 1) * segmentSize);
@@ -326,7 +338,7 @@ final class WalStreamer implements Runnable {
         if (minPartial != Long.MAX_VALUE) {
             return new Lsn(minPartial * segmentSize);
         }
-        return slotStart().orElse(id.flushPosition()).segmentStart(segmentSize);
+        return id.flushPosition().segmentStart(segmentSize);
     }
 
     private Optional<Lsn> slotStart() throws SQLException {

@@ -31,11 +31,17 @@ class WalArchiveCommandIT {
 
     @BeforeAll
     static void copyClasspath() throws IOException {
-        String classpath = ServerUser.copyClasspath(shared.resolve("cp"));
-        walTool = shared.resolve("cp").resolve("waltool");
-        Files.writeString(walTool, "#!/bin/sh\nexec " + Path.of(System.getProperty("java.home"), "bin", "java") + " -cp " + classpath
+        walTool = Path.of(walToolScript(shared.resolve("cp")));
+    }
+
+    /** Copies the class path into {@code dir} and writes an executable {@code waltool} script there; returns its path. */
+    static String walToolScript(Path dir) throws IOException {
+        String classpath = ServerUser.copyClasspath(dir);
+        Path script = dir.resolve("waltool");
+        Files.writeString(script, "#!/bin/sh\nexec " + Path.of(System.getProperty("java.home"), "bin", "java") + " -cp " + classpath
                 + " " + WalTool.class.getName() + " \"$@\"\n");
-        Files.setPosixFilePermissions(walTool, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return script.toString();
     }
 
     record Setup(Path repoDir, Path keyFile) {

@@ -41,7 +41,7 @@ class WalArchiveTest {
     @BeforeEach
     void open() {
         repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
-                .keyProvider(KeyProviders.password("pw".toCharArray(), 8 * 1024, 1, 1)).create();
+                .keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create();
         wal = WalArchive.of(repo);
         pgWal = dir.resolve("pg_wal");
     }

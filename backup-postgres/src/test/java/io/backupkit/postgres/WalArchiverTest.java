@@ -32,7 +32,7 @@ class WalArchiverTest {
     @BeforeEach
     void open() throws IOException {
         repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
-                .keyProvider(KeyProviders.password("pw".toCharArray(), 8 * 1024, 1, 1)).create();
+                .keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create();
         data = FakeWal.dataDirectory(dir.resolve("data"), SYSID);
         pgWal = data.resolve("pg_wal");
         status = pgWal.resolve("archive_status");

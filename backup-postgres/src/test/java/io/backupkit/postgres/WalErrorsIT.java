@@ -42,7 +42,7 @@ class WalErrorsIT {
 
     static Repository repository(String name) {
         return Repository.builder().storage(LocalStorage.of(dir.resolve(name)))
-                .keyProvider(KeyProviders.password("pw".toCharArray(), 8 * 1024, 1, 1)).openOrCreate();
+                .keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).openOrCreate();
     }
 
     String server() {
@@ -124,7 +124,7 @@ class WalErrorsIT {
     @Test
     void aRepositoryThatCannotBeReached_getsNothingAcknowledged_andStreamingCatchesUpWhenItIsBack() {
         SwitchableStorage storage = new SwitchableStorage(LocalStorage.of(dir.resolve("flaky")));
-        try (Repository repo = Repository.builder().storage(storage).keyProvider(KeyProviders.password("pw".toCharArray(), 8 * 1024, 1, 1))
+        try (Repository repo = Repository.builder().storage(storage).keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1))
                 .create();
              WalReceiver r = WalReceiver.builder().repository(repo).url(pg.jdbcUrl("postgres")).user(pg.user())
                      .password(pg.password().toCharArray()).slot("s_flaky").createSlot(true).partialInterval(Duration.ofMillis(300))
@@ -153,7 +153,7 @@ class WalErrorsIT {
     @Test
     void pushingWhileTheRepositoryCannotBeReached_failsSoPostgresRetries_andStoresNothing() throws IOException {
         SwitchableStorage storage = new SwitchableStorage(LocalStorage.of(dir.resolve("flakypush")));
-        try (Repository repo = Repository.builder().storage(storage).keyProvider(KeyProviders.password("pw".toCharArray(), 8 * 1024, 1, 1))
+        try (Repository repo = Repository.builder().storage(storage).keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1))
                 .create()) {
             WalArchive wal = WalArchive.of(repo);
             Path seg = FakeWal.writeSegment(dir.resolve("pg_wal"), 7L, 1, 3);

@@ -29,7 +29,7 @@ class WalReceiverIT {
     void start() {
         pg = EphemeralPostgres.builder().setting("wal_level", "replica").setting("max_wal_senders", "10").start();
         repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
-                .keyProvider(KeyProviders.password("pw".toCharArray(), 8 * 1024, 1, 1)).create();
+                .keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create();
     }
 
     @AfterEach

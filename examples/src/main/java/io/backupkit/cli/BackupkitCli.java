@@ -1,5 +1,7 @@
 package io.backupkit.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -11,7 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive,
+ * schedule, metrics, report, k8s, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -28,7 +31,8 @@ import java.util.List;
         description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
         subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
                 VerifyCommand.class, KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class},
+                ScheduleCommand.class, MetricsCommand.class, ReportCommand.class, K8sCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
@@ -42,7 +46,8 @@ public final class BackupkitCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify,"
+                + " key, wal-push, wal-fetch, wal-receive, schedule, metrics, report, k8s)");
     }
 
     public static void main(String[] args) {
@@ -65,6 +70,10 @@ public final class BackupkitCli implements Runnable {
         cl.setUsageHelpWidth(120);
         cl.setOut(terminal.out);
         cl.setErr(terminal.err);
+        // stdout gets exactly one JSON document, decided here once the command is over: an error (with
+        // the command's own document as its "result" when the failure came after it, e.g. in close()),
+        // or else the command's document
+        ObjectNode[] error = new ObjectNode[1];
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = terminal.err;
             err.println("backupkit: " + ex.getMessage());
@@ -74,10 +83,7 @@ public final class BackupkitCli implements Runnable {
             // restore_command: a usage error must stop recovery, not look like "segment not archived"
             int usage = c != null && "wal-fetch".equals(c.getCommandName()) ? io.backupkit.postgres.WalTool.FETCH_ERROR_BASE + ExitCodes.USAGE
                     : ExitCodes.USAGE;
-            if (json) {
-                terminal.out.println(Json.write(Json.error(ex, usage)));
-                terminal.out.flush();
-            }
+            error[0] = Json.error(ex, usage);
             return usage;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
@@ -88,13 +94,19 @@ public final class BackupkitCli implements Runnable {
                 ex.printStackTrace(err);
             }
             err.flush();
-            if (json) {
-                terminal.out.println(Json.write(Json.error(ex, code)));
-                terminal.out.flush();
-            }
+            error[0] = Json.error(ex, code);
             return code;
         });
         int code = cl.execute(args);
+        JsonNode result = terminal.takeJson();
+        if (json && error[0] != null) {
+            if (result != null) {
+                error[0].set("result", result);
+            }
+            terminal.out.println(Json.write(error[0]));
+        } else if (json && result != null) {
+            terminal.out.println(Json.write(result));
+        }
         terminal.out.flush();
         terminal.err.flush();
         return code;

@@ -12,6 +12,8 @@ import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.Formats;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.internal.repo.Manifest;
+import io.backupkit.internal.repo.PackEntry;
+import io.backupkit.internal.repo.PackWriter;
 import io.backupkit.spi.CommandExecutor;
 import io.backupkit.spi.ObjectInfo;
 import io.backupkit.spi.RestoreTarget;
@@ -65,12 +67,13 @@ public final class VerifyRun {
             } catch (IntegrityException e) {
                 checks.add(VerificationCheck.failed("index", e.getMessage()));
             }
-            quick(m, checks);
+            Map<String, Long> packs = quick(m, checks);
             if (level == VerificationLevel.QUICK) {
                 return report(id, checks, t0);
             }
+            configAndKeySlots(checks);
             try (SnapshotReader reader = new SnapshotReader(repo, id, parallelism, executor, List.of())) {
-                standard(m, reader, checks);
+                standard(m, reader, packs, checks);
                 if (level == VerificationLevel.COMPREHENSIVE) {
                     if (checks.stream().anyMatch(VerificationCheck::failed)) {
                         checks.add(VerificationCheck.skipped("restore", "not restored: the snapshot's data is damaged"));
@@ -91,7 +94,8 @@ public final class VerifyRun {
         return new VerificationReport(id, level, checks, Duration.ofNanos(System.nanoTime() - t0));
     }
 
-    private void quick(Manifest m, List<VerificationCheck> checks) {
+    /** QUICK's checks; returns the stored packs and their sizes. */
+    private Map<String, Long> quick(Manifest m, List<VerificationCheck> checks) {
         Map<String, Long> packs = new HashMap<>();
         for (ObjectInfo o : repo.storage().list(Formats.DATA)) {
             packs.put(o.name(), o.size());
@@ -118,15 +122,95 @@ public final class VerifyRun {
             checks.add(bad == 0 ? VerificationCheck.passed(name, s.blobs().size() + " blobs present")
                     : VerificationCheck.failed(name, bad + " of " + s.blobs().size() + " blobs unavailable; first: " + problem));
         }
+        return packs;
     }
 
-    private void standard(Manifest m, SnapshotReader reader, List<VerificationCheck> checks) {
+    /** The config is still the one opened and every key slot is readable: they are data a restore needs too. */
+    private void configAndKeySlots(List<VerificationCheck> checks) {
+        List<String> errors = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        try {
+            repo.checkConfigAndKeySlots(errors, warnings);
+        } catch (BackupException e) {
+            errors.add(e.getMessage());
+        }
+        String name = "config and key slots";
+        if (errors.isEmpty()) {
+            checks.add(VerificationCheck.passed(name, "config authentic and unchanged, key slots readable"
+                    + (warnings.isEmpty() ? "" : "; " + String.join("; ", warnings))));
+        } else {
+            checks.add(VerificationCheck.failed(name, errors.size() + " problem(s); first: " + errors.get(0)));
+        }
+    }
+
+    /**
+     * Every pack the snapshot uses has an authentic trailer that tiles the pack and agrees with the
+     * index: stream reads cover the blobs, this covers the rest of each pack's bytes.
+     */
+    private VerificationCheck packTrailers(Manifest m, Map<String, Long> stored, ExecutorService pool) {
+        Map<String, List<BlobLocation>> used = new HashMap<>();
+        Map<BlobLocation, BlobId> ids = new HashMap<>();
+        for (Manifest.StreamEntry s : m.streams()) {
+            for (String hex : s.blobs()) {
+                BlobId b = BlobId.parse(hex);
+                BlobLocation loc = repo.index().get(b);
+                if (loc != null && ids.putIfAbsent(loc, b) == null) {
+                    used.computeIfAbsent(loc.pack(), p -> new ArrayList<>()).add(loc);
+                }
+            }
+        }
+        Map<String, Long> indexed = repo.index().packs();
+        List<CompletableFuture<String>> results = new ArrayList<>();
+        for (Map.Entry<String, List<BlobLocation>> e : used.entrySet()) {
+            results.add(CompletableFuture.supplyAsync(() -> trailerProblem(e.getKey(), e.getValue(), ids, indexed, stored), pool));
+        }
+        List<String> problems = new ArrayList<>();
+        results.forEach(f -> {
+            String p = f.join();
+            if (p != null) {
+                problems.add(p);
+            }
+        });
+        return problems.isEmpty()
+                ? VerificationCheck.passed("pack trailers", used.size() + " packs: trailers authentic, agree with the index")
+                : VerificationCheck.failed("pack trailers", problems.size() + " of " + used.size() + " packs damaged; first: " + problems.get(0));
+    }
+
+    private String trailerProblem(String pack, List<BlobLocation> used, Map<BlobLocation, BlobId> ids, Map<String, Long> indexed,
+                                  Map<String, Long> stored) {
+        Long size = indexed.get(pack);
+        Long actual = stored.get(pack);
+        if (actual == null) {
+            return pack + ": pack is missing";
+        }
+        if (size == null || actual.longValue() != size) {
+            return pack + ": pack has " + actual + " bytes, its index says " + size;
+        }
+        try {
+            Map<BlobId, PackEntry.Blob> trailer = new HashMap<>();
+            for (PackEntry.Blob b : PackWriter.readTrailer(pack, repo.storage(), size, repo.sealer())) {
+                trailer.put(b.id(), b);
+            }
+            for (BlobLocation loc : used) {
+                PackEntry.Blob t = trailer.get(ids.get(loc));
+                if (t == null || t.offset() != loc.offset() || t.length() != loc.length() || t.rawLength() != loc.rawLength()) {
+                    return pack + ": trailer and index disagree about blob " + ids.get(loc);
+                }
+            }
+            return null;
+        } catch (BackupException e) {
+            return e.getMessage();
+        }
+    }
+
+    private void standard(Manifest m, SnapshotReader reader, Map<String, Long> packs, List<VerificationCheck> checks) {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, parallelism));
         try {
             List<CompletableFuture<VerificationCheck>> results = new ArrayList<>();
             for (Manifest.StreamEntry s : m.streams()) {
                 results.add(CompletableFuture.supplyAsync(() -> readStream(reader, s), pool));
             }
+            checks.add(packTrailers(m, packs, pool));
             results.forEach(f -> checks.add(f.join()));
         } finally {
             pool.shutdownNow();

@@ -5,7 +5,6 @@ import io.backupkit.internal.crypto.Sealer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -44,34 +43,63 @@ public final class IndexFile {
         return sealer.seal(out, Formats.AD_INDEX);
     }
 
+    /** Bytes of one pack record before its entries: name length (2), shortest name, size (8), count (4). */
+    private static final int MIN_PACK_RECORD = 2 + 1 + 8 + 4;
+    private static final java.util.regex.Pattern PACK_NAME = java.util.regex.Pattern.compile("data/([0-9a-f]{2})/\\1[0-9a-f]{62}");
+
+    /**
+     * Reads a stored index: content hash against the name, seal, magic, then every count and length
+     * checked against the bytes that are actually there before anything is allocated.
+     */
     public static List<PackEntry> decode(String name, byte[] stored, Sealer sealer) {
         Formats.checkContentHash(name, stored);
         byte[] in = sealer.open(stored, Formats.AD_INDEX)
                 .orElseThrow(() -> new IntegrityException(name, "index fails authentication"));
-        try {
-            if (!Arrays.equals(Arrays.copyOf(in, 4), Formats.INDEX_MAGIC)) {
-                throw new IntegrityException(name, "not an index object");
-            }
-            int packs = Formats.getInt(in, 4);
-            List<PackEntry> out = new ArrayList<>(packs);
-            int off = 8;
-            for (int i = 0; i < packs; i++) {
-                int nlen = ((in[off] & 0xff) << 8) | (in[off + 1] & 0xff);
-                String pack = new String(in, off + 2, nlen, StandardCharsets.US_ASCII);
-                off += 2 + nlen;
-                long size = Formats.getLong(in, off);
-                int count = Formats.getInt(in, off + 8);
-                off += 12;
-                List<PackEntry.Blob> blobs = new ArrayList<>(count);
-                for (int j = 0; j < count; j++) {
-                    blobs.add(PackEntry.readEntry(in, off));
-                    off += PackEntry.ENTRY_BYTES;
-                }
-                out.add(new PackEntry(pack, size, blobs));
-            }
-            return out;
-        } catch (ArrayIndexOutOfBoundsException | NegativeArraySizeException e) {
-            throw new IntegrityException(name, "index structure is invalid", e);
+        Formats.checkMagic(name, "index", in, 0, Formats.INDEX_MAGIC);
+        if (in.length < 8) {
+            throw new IntegrityException(name, "index is truncated after its magic");
         }
+        int packs = Formats.getInt(in, 4);
+        if (packs < 0 || packs > (in.length - 8) / MIN_PACK_RECORD) {
+            throw new IntegrityException(name, "index lists " + packs + " packs in " + in.length + " bytes");
+        }
+        List<PackEntry> out = new ArrayList<>(packs);
+        int off = 8;
+        for (int i = 0; i < packs; i++) {
+            if (in.length - off < MIN_PACK_RECORD) {
+                throw new IntegrityException(name, "index is truncated in pack " + i);
+            }
+            int nlen = ((in[off] & 0xff) << 8) | (in[off + 1] & 0xff);
+            if (in.length - off - 2 - 12 < nlen) {
+                throw new IntegrityException(name, "index is truncated in the name of pack " + i);
+            }
+            String pack = new String(in, off + 2, nlen, StandardCharsets.US_ASCII);
+            if (!PACK_NAME.matcher(pack).matches()) {
+                throw new IntegrityException(name, "index names an invalid pack \"" + Formats.printable(in, off + 2, Math.min(nlen, 80)) + "\"");
+            }
+            off += 2 + nlen;
+            long size = Formats.getLong(in, off);
+            int count = Formats.getInt(in, off + 8);
+            off += 12;
+            if (size < 4L + sealer.overhead() || size > Integer.MAX_VALUE) {
+                throw new IntegrityException(name, "index records " + size + " bytes for " + pack);
+            }
+            if (count < 0 || count > (in.length - off) / PackEntry.ENTRY_BYTES) {
+                throw new IntegrityException(name, "index lists " + count + " blobs for " + pack + " with " + (in.length - off) + " bytes left");
+            }
+            List<PackEntry.Blob> blobs = new ArrayList<>(count);
+            for (int j = 0; j < count; j++) {
+                PackEntry.Blob b = PackEntry.readEntry(in, off);
+                // the trailer (at least its seal and length) follows the blobs
+                PackEntry.checkEntry(name, b, size - 4 - sealer.overhead(), sealer.overhead());
+                blobs.add(b);
+                off += PackEntry.ENTRY_BYTES;
+            }
+            out.add(new PackEntry(pack, size, blobs));
+        }
+        if (off != in.length) {
+            throw new IntegrityException(name, "index has " + (in.length - off) + " bytes after its last pack");
+        }
+        return out;
     }
 }

@@ -468,7 +468,8 @@ public final class WalArchiver implements AutoCloseable {
 
     /**
      * Checks the spool for {@code walFile}: {@link SpoolState#PUSHED} only when an {@code .ok} marker
-     * exists whose SHA-256 matches the file as it is now. Consumes the marker it reports.
+     * exists whose SHA-256 matches the file as it is now. A failure marker is consumed when reported;
+     * a marker for other content is deleted.
      */
     public static SpoolStatus consume(Path spool, Path walFile) {
         String name = walFile.getFileName().toString();
@@ -478,7 +479,8 @@ public final class WalArchiver implements AutoCloseable {
             if (Files.exists(ok)) {
                 String[] f = Files.readString(ok, StandardCharsets.UTF_8).trim().split(" ");
                 if (f.length >= 1 && f[0].equals(sha256(walFile))) {
-                    Files.deleteIfExists(ok);
+                    // left in place: the pusher would push the file again while its .ready remains;
+                    // the pusher deletes markers once PostgreSQL is done with the file
                     return new SpoolStatus(SpoolState.PUSHED, null);
                 }
                 // a marker for other content of that name: not trusted

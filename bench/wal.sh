@@ -50,7 +50,9 @@ RUN=$(date -u +%Y%m%dT%H%M%S)
 WORK=$ROOT/bench/work/wal-$RUN
 mkdir -p "$WORK"
 AS=()
-if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); fi
+# the CLI runs as the server's user too (archive_command does), so everyone can write the repository;
+# setpriv execs, so $! of a background job is the JVM itself
+if [ "$(id -u)" = 0 ]; then AS=(setpriv --reuid=postgres --regid=postgres --init-groups); fi
 PGDATA=$WORK/data
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
@@ -69,7 +71,7 @@ lsn() { psqlq "SELECT pg_current_wal_lsn()"; }
 lsn_diff() { psqlq "SELECT pg_wal_lsn_diff('$1', '$2')::bigint"; }
 now() { python3 -c 'import time; print(time.time())'; }
 secs() { python3 -c "print(round($2 - $1, 3))"; }
-bk() { "$JAVA" $JOPTS -jar "$JAR" "$@"; }
+bk() { "${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" "$@"; }
 
 log "cluster in $PGDATA (port $PORT), pgbench scale $SCALE"
 "${AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust --no-sync >/dev/null
@@ -90,7 +92,6 @@ CONF
 REPO=$WORK/repo
 KEY=$WORK/key
 bk init --repo "$REPO" --key-file "$KEY" >/dev/null 2>&1
-[ "$(id -u)" = 0 ] && chown -R postgres "$REPO" "$KEY"
 SYSID=$(psqlq "SELECT system_identifier FROM pg_control_system()")
 
 pgbench_run() { "$PGBIN/pgbench" -c 4 -j 2 -T "$SECONDS_RUN" -n >/dev/null 2>&1; }
@@ -105,23 +106,26 @@ log "    $(python3 -c "print(round($RATE/1048576,1))") MiB/s of WAL"
 
 # 2) streaming: backlog in a slot, then wal-receive drains it
 log "2/4 wal-receive: backlog, then drain"
-bk wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" --slot bench --create-slot \
-    > "$WORK/receive-1.log" 2>&1 &
+# not through bk(): $! must be the JVM's pid, not a subshell's
+"${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" \
+    --slot bench --create-slot > "$WORK/receive-1.log" 2>&1 &
 RECEIVER_PID=$!
 until psqlq "SELECT active FROM pg_replication_slots WHERE slot_name = 'bench'" 2>/dev/null | grep -q t; do sleep 0.2; done
 kill "$RECEIVER_PID"; wait "$RECEIVER_PID" || true; RECEIVER_PID=
+until psqlq "SELECT active FROM pg_replication_slots WHERE slot_name = 'bench'" | grep -q f; do sleep 0.2; done
 S0=$(psqlq "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = 'bench'")
 pgbench_run
 psqlq "SELECT pg_switch_wal()" >/dev/null
 TARGET=$(lsn)
 BACKLOG_RECEIVE=$(lsn_diff "$TARGET" "$S0")
 T0=$(now)
-bk wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" --slot bench \
-    > "$WORK/receive-2.log" 2>&1 &
+"${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" \
+    --slot bench > "$WORK/receive-2.log" 2>&1 &
 RECEIVER_PID=$!
 until [ "$(psqlq "SELECT pg_wal_lsn_diff(restart_lsn, '$TARGET') >= 0 FROM pg_replication_slots WHERE slot_name = 'bench'")" = t ]; do sleep 0.2; done
 T1=$(now)
 kill "$RECEIVER_PID"; wait "$RECEIVER_PID" || true; RECEIVER_PID=
+until psqlq "SELECT active FROM pg_replication_slots WHERE slot_name = 'bench'" | grep -q f; do sleep 0.2; done
 CAP_RECEIVE=$(python3 -c "print($BACKLOG_RECEIVE / ($T1 - $T0))")
 psqlq "SELECT pg_drop_replication_slot('bench')" >/dev/null
 log "    drained $(python3 -c "print(round($BACKLOG_RECEIVE/1048576))") MiB in $(secs "$T0" "$T1") s"
@@ -165,21 +169,22 @@ for _ in range(10):
 t.sort(); print(round((t[4] + t[5]) / 2, 3))
 PY
 }
-JVM_VERSION=$(median_of_10 "$JAVA" $JOPTS -jar "$JAR" --version)
+JVM_VERSION=$(median_of_10 "${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" --version)
 # the --async archive_command when its segment is already archived: start, read the marker, exit
-SEG=$(ls "$PGDATA/pg_wal" | grep -E '^[0-9A-F]{24}$' | tail -1)
+SEG=$(ls "$PGDATA/pg_wal/archive_status" | grep -E '^[0-9A-F]{24}\.done$' | tail -1 | cut -c1-24)
 SPOOL=$WORK/jvmcost-spool
 mkdir -p "$SPOOL"
+[ "$(id -u)" = 0 ] && chown postgres "$SPOOL"
 SHA=$(sha256sum "$PGDATA/pg_wal/$SEG" | cut -d' ' -f1)
-JVM_ASYNC=$(python3 - "$JAVA" "$JAR" "$SPOOL" "$PGDATA" "$SEG" "$SHA" $JOPTS <<'PY'
+JVM_ASYNC=$(python3 - "$JAVA" "$JAR" "$SPOOL" "$PGDATA" "$SEG" "$SHA" "${AS[*]}" $JOPTS <<'PY'
 import subprocess, sys, time
-java, jar, spool, pgdata, seg, sha = sys.argv[1:7]
-opts = sys.argv[7:]
+java, jar, spool, pgdata, seg, sha, as_user = sys.argv[1:8]
+opts = sys.argv[8:]
 t = []
 for _ in range(10):
     open(f"{spool}/{seg}.ok", "w").write(sha + " 16777216\n")
     s = time.time()
-    subprocess.run([java, *opts, "-jar", jar, "wal-push", "--async", "--spool", spool, "--pgdata", pgdata, f"pg_wal/{seg}"],
+    subprocess.run([*as_user.split(), java, *opts, "-jar", jar, "wal-push", "--async", "--spool", spool, "--pgdata", pgdata, f"pg_wal/{seg}"],
                    cwd=pgdata, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     t.append(time.time() - s)
 t.sort(); print(round((t[4] + t[5]) / 2, 3))

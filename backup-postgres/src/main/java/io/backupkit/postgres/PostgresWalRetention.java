@@ -14,8 +14,8 @@ import java.util.Map;
  * WAL retention: for every cluster in the WAL archive, keeps the WAL from the start of its oldest
  * retained physical base backup onwards (on every timeline) and removes what is older. A cluster
  * with no retained physical snapshot keeps all its WAL (nothing says which WAL is unneeded).
- * Reads the physical snapshot metadata {@code kind = "physical"}, {@code systemIdentifier},
- * {@code startLsn}. Registered for {@link java.util.ServiceLoader}.
+ * Reads the physical snapshot metadata {@code kind = "physical"}, {@code systemId},
+ * {@code startLsn} (docs/repository-format.md, "Physical snapshots"). Registered for {@link java.util.ServiceLoader}.
  */
 public final class PostgresWalRetention implements LogRetention {
 
@@ -32,7 +32,7 @@ public final class PostgresWalRetention implements LogRetention {
             if (!PostgresEngine.NAME.equals(s.engine()) || !"physical".equals(String.valueOf(s.metadata().get("kind")))) {
                 continue;
             }
-            Object sysid = s.metadata().get("systemIdentifier");
+            Object sysid = s.metadata().getOrDefault("systemId", s.metadata().get("systemIdentifier"));
             Object start = s.metadata().get("startLsn");
             if (sysid == null || start == null) {
                 continue;

@@ -6,7 +6,6 @@ import io.backupkit.IntegrityException;
 import io.backupkit.LogConflictException;
 import io.backupkit.LogPutResult;
 import io.backupkit.Repository;
-import io.backupkit.StorageException;
 import io.backupkit.postgres.internal.wal.WalNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,6 +76,8 @@ public final class WalArchiver implements AutoCloseable {
     private final Duration idleExit;
     private final ExecutorService pool;
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final java.util.Map<String, Integer> attempts = new ConcurrentHashMap<>();
+    private final java.util.Map<String, Long> retryAt = new ConcurrentHashMap<>();
     private final AtomicLong pushed = new AtomicLong();
     private final AtomicLong bytesPushed = new AtomicLong();
     private final AtomicInteger failures = new AtomicInteger();
@@ -209,6 +210,8 @@ public final class WalArchiver implements AutoCloseable {
 
     private void loop() {
         long idleSince = System.nanoTime();
+        long pushedBefore = pushed.get();
+        int failuresBefore = failures.get();
         long lastCleanup = System.nanoTime();
         while (!stopping) {
             int started = 0;
@@ -222,10 +225,18 @@ public final class WalArchiver implements AutoCloseable {
                 removeOldMarkers();
                 lastCleanup = System.nanoTime();
             }
-            if (started > 0 || !inFlight.isEmpty()) {
+            long done = pushed.get();
+            if (done != pushedBefore || (!inFlight.isEmpty() && failures.get() == failuresBefore)) {
+                // only progress counts: a pusher that only fails exits, and the next archive_command starts a fresh one
                 idleSince = System.nanoTime();
             } else if (idleExit != null && System.nanoTime() - idleSince > idleExit.toNanos()) {
-                LOG.info("no WAL ready for {}; the pusher exits", idleExit);
+                LOG.info("nothing archived for {}; the pusher exits", idleExit);
+                break;
+            }
+            pushedBefore = done;
+            failuresBefore = failures.get();
+            if (idleExit != null && !Files.exists(dataDirectory.resolve("postmaster.pid"))) {
+                LOG.info("the server is not running (no postmaster.pid); the pusher exits");
                 break;
             }
             try {
@@ -319,8 +330,12 @@ public final class WalArchiver implements AutoCloseable {
         return false;
     }
 
-    /** A permanent failure is retried every 30 s, not at every scan. */
+    /** A failed push waits (backing off) before the next attempt; a permanent failure 30 s. */
     private boolean recentlyFailed(String name) {
+        Long at = retryAt.get(name);
+        if (at != null) {
+            return System.currentTimeMillis() < at;
+        }
         try {
             return System.currentTimeMillis() - Files.getLastModifiedTime(spool.resolve(name + ".error")).toMillis() < 30_000;
         } catch (IOException e) {
@@ -335,6 +350,8 @@ public final class WalArchiver implements AutoCloseable {
             WalArchive.PushResult r = wal.push(file);
             writeMarker(name + ".ok", sha + " " + r.size() + "\n");
             deleteQuietly(spool.resolve(name + ".error"));
+            attempts.remove(name);
+            retryAt.remove(name);
             pushed.incrementAndGet();
             bytesPushed.addAndGet(r.size());
             LOG.debug("pushed {} ({})", name, r.status() == LogPutResult.Status.STORED ? "stored" : "already archived");
@@ -347,14 +364,16 @@ public final class WalArchiver implements AutoCloseable {
             lastError = e.getMessage();
             writeMarker(name + ".error", e.getMessage() + "\n");
             LOG.error("cannot archive {}: {}", name, e.getMessage());
-        } catch (StorageException | UncheckedIOException e) {
+        } catch (BackupException | UncheckedIOException e) {
+            // repository unreachable, permission denied, …: tell the archive command (PostgreSQL logs
+            // it and retries) and try again later, backing off so a long outage does not flood the log
             failures.incrementAndGet();
             lastError = e.getMessage();
-            LOG.warn("pushing {} failed ({}); retrying at the next scan", name, e.getMessage());
-        } catch (BackupException e) {
-            failures.incrementAndGet();
-            lastError = e.getMessage();
-            LOG.warn("pushing {} failed ({}); retrying at the next scan", name, e.getMessage());
+            writeMarker(name + ".error", e.getMessage() + "\n");
+            int attempt = attempts.merge(name, 1, Integer::sum);
+            long delay = Math.min(30_000L, 500L << Math.min(attempt - 1, 6));
+            retryAt.put(name, System.currentTimeMillis() + delay);
+            LOG.warn("pushing {} failed ({}); retrying in {} ms", name, e.getMessage(), delay);
         }
     }
 
@@ -449,7 +468,8 @@ public final class WalArchiver implements AutoCloseable {
 
     /**
      * Checks the spool for {@code walFile}: {@link SpoolState#PUSHED} only when an {@code .ok} marker
-     * exists whose SHA-256 matches the file as it is now. Consumes the marker it reports.
+     * exists whose SHA-256 matches the file as it is now. A failure marker is consumed when reported;
+     * a marker for other content is deleted.
      */
     public static SpoolStatus consume(Path spool, Path walFile) {
         String name = walFile.getFileName().toString();
@@ -459,7 +479,8 @@ public final class WalArchiver implements AutoCloseable {
             if (Files.exists(ok)) {
                 String[] f = Files.readString(ok, StandardCharsets.UTF_8).trim().split(" ");
                 if (f.length >= 1 && f[0].equals(sha256(walFile))) {
-                    Files.deleteIfExists(ok);
+                    // left in place: the pusher would push the file again while its .ready remains;
+                    // the pusher deletes markers once PostgreSQL is done with the file
                     return new SpoolStatus(SpoolState.PUSHED, null);
                 }
                 // a marker for other content of that name: not trusted

@@ -261,7 +261,7 @@ class WalArchiveTest {
 
     static io.backupkit.Snapshot physical(long sysid, String startLsn) {
         return new io.backupkit.Snapshot("a".repeat(64), java.time.Instant.now(), "h", "postgresql", "src", Map.of(), List.of(),
-                Map.of("kind", "physical", "systemIdentifier", Long.toUnsignedString(sysid), "startLsn", startLsn, "timeline", 1),
+                Map.of("kind", "physical", "systemId", Long.toUnsignedString(sysid), "startLsn", startLsn, "timeline", 1),
                 0, 0, 0);
     }
 

@@ -1,6 +1,5 @@
 package io.backupkit.cli;
 
-import io.backupkit.ConfigurationException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import io.backupkit.RestorePlan;
@@ -199,15 +198,8 @@ final class RestoreCommand extends CliCommand {
             if (jobs != null) {
                 b.parallelism(jobs);
             }
-            try {
-                result = b.build().restore();
-            } catch (ConfigurationException e) {
-                if (e.getMessage() != null && e.getMessage().contains("dropExisting()")) {
-                    // the engine speaks API; tell a shell user the option instead
-                    throw new ConfigurationException(e.getMessage().replace("dropExisting()", "--drop-existing --yes"), e);
-                }
-                throw e;
-            }
+            // a target that exists (TargetExistsException) is explained in the CLI's words by Errors
+            result = b.build().restore();
             progress.succeeded();
         }
         if (json()) {

@@ -37,7 +37,7 @@ public final class PgControl {
         return parse(head);
     }
 
-    static Optional<Long> parse(byte[] head) {
+    public static Optional<Long> parse(byte[] head) {
         for (ByteOrder order : new ByteOrder[] {ByteOrder.LITTLE_ENDIAN, ByteOrder.BIG_ENDIAN}) {
             ByteBuffer b = ByteBuffer.wrap(head).order(order);
             long sysid = b.getLong(0);

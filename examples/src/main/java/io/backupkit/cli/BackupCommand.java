@@ -21,7 +21,10 @@ import java.util.Map;
                 "Examples:",
                 "  backupkit backup --repo /var/backups/shop --db postgresql://backup@db.internal:5432/shop --jobs 4",
                 "  backupkit backup --physical --repo /var/backups/cluster --db postgresql://backup@db.internal/postgres",
-                "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json"})
+                "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json",
+                "  backupkit backup --repo /var/backups/db1 --db mariadb://backup@db1:3306/ --jobs 4 -o users=true",
+                "  backupkit backup --repo /var/backups/app --db sqlite:/var/lib/app/app.db",
+                "  backupkit backup --repo /var/backups/cache --db redis://backup@cache.internal:6379"})
 final class BackupCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
@@ -30,7 +33,9 @@ final class BackupCommand extends CliCommand {
     DatabaseOptions database;
 
     @Option(names = "--db", required = true, paramLabel = "URL",
-            description = "The database: postgresql://[user@]host[:port]/dbname or jdbc:postgresql://host[:port]/dbname.")
+            description = "The database: postgresql://[user@]host[:port]/dbname or jdbc:postgresql://host[:port]/dbname, "
+                    + "mysql://user@host[:port]/dbname or mariadb://… (no dbname: every database of the server), "
+                    + "sqlite:PATH (a database file), redis://[user@]host:port (the whole instance).")
     String url;
 
     @Option(names = "--jobs", paramLabel = "N", description = "Parallel dump processes and pipeline workers (default: CPUs).")

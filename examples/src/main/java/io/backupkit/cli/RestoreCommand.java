@@ -24,8 +24,10 @@ import java.util.Map;
 /**
  * Restores a snapshot. Engine choices go to the engine's target as options: {@code dropExisting},
  * {@code terminateSessions}, {@code restoreGlobals}, {@code tables}, {@code schemaOnly}, {@code dataOnly}, {@code jobs},
- * {@code password}. With {@code --pgdata} a physical snapshot is restored into a data directory for
- * point-in-time recovery.
+ * {@code password}, and for MySQL/MariaDB {@code recoverTo} and {@code binlogSource}. With {@code --pgdata} a physical
+ * PostgreSQL snapshot is restored into a data directory for point-in-time recovery. {@code --to-time} is shared: it goes to
+ * PostgreSQL's recovery with {@code --pgdata} and to the binary log replay for a MySQL/MariaDB {@code --target}; every other
+ * point-in-time option belongs to one engine and is refused, with what to use instead, for the other.
  */
 @Command(name = "restore", description = "Restore a snapshot into a database, or a base backup into a data directory to a point in time.",
         footer = {"", "A restore into an existing database is refused unless --drop-existing is given;",
@@ -39,7 +41,8 @@ import java.util.Map;
                 "  backupkit restore --repo /var/backups/shop latest --target postgresql://localhost/shop_copy",
                 "  backupkit restore --repo /var/backups/shop 1a2b3c4d --target postgresql://localhost/shop --drop-existing --yes",
                 "  backupkit restore --repo /var/backups/shop latest --target postgresql://newhost/shop --restore-globals",
-                "  backupkit restore --repo /var/backups/shop --target postgresql://localhost/shop_orders --tables public.orders --dry-run"})
+                "  backupkit restore --repo /var/backups/shop --target postgresql://localhost/shop_orders --tables public.orders --dry-run",
+                "  backupkit restore --repo /var/backups/db1 latest --target mariadb://root@db2:3306/shop --to-time 2026-11-30T09:15:00Z"})
 final class RestoreCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
@@ -52,14 +55,19 @@ final class RestoreCommand extends CliCommand {
     String snapshot = "latest";
 
     @Option(names = "--target", paramLabel = "URL",
-            description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL. Created if missing.")
+            description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL (created if missing), "
+                    + "mysql://user@host[:port]/dbname or mariadb://… (created if missing; no dbname for a whole-server MySQL snapshot), "
+                    + "sqlite:PATH (a new file), redis://[user@]host:port (an empty server).")
     String target;
 
     @Option(names = "--pgdata", paramLabel = "DIR",
             description = "Data directory to restore a physical base backup into (empty or missing), for point-in-time recovery.")
     Path pgdata;
 
-    @Option(names = "--to-time", paramLabel = "TS", description = "Recover to this time: '2026-11-22 14:32:00+01' or 2026-11-22T13:32:00Z.")
+    @Option(names = "--to-time", paramLabel = "TIME",
+            description = "Recover to this time ('2026-11-22 14:32:00+01' or 2026-11-22T13:32:00Z): with --pgdata PostgreSQL replays WAL "
+                    + "up to it; with a mysql:// or mariadb:// --target the archived binary logs are replayed on top of the snapshot up to it. "
+                    + "'latest' picks the newest snapshot before it.")
     String toTime;
 
     @Option(names = "--to-lsn", paramLabel = "LSN", description = "Recover to this WAL location (e.g. 16/B374D848).")
@@ -73,6 +81,18 @@ final class RestoreCommand extends CliCommand {
 
     @Option(names = "--to-immediate", description = "Recover only until the base backup is consistent.")
     boolean toImmediate;
+
+    @Option(names = "--to-position", paramLabel = "FILE:OFFSET",
+            description = "MySQL/MariaDB: replay the archived binary logs up to this position (e.g. binlog.000042:1337).")
+    String toPosition;
+
+    @Option(names = "--to-latest", description = "Recover to the end of the archive: with a mysql:// or mariadb:// --target every "
+            + "archived binary log event after the snapshot is replayed; with --pgdata every archived WAL (the default there).")
+    boolean toLatest;
+
+    @Option(names = "--binlog-source", paramLabel = "NAME",
+            description = "MySQL/MariaDB: the binary log archive source to replay (default: the snapshot's server).")
+    String binlogSource;
 
     @Option(names = "--target-action", paramLabel = "ACTION",
             description = "At the target: pause (PostgreSQL's default), promote or shutdown.")
@@ -151,7 +171,62 @@ final class RestoreCommand extends CliCommand {
         if (jobs != null) {
             o.put("jobs", Integer.toString(jobs));
         }
+        String recoverTo = recoverTo();
+        if (recoverTo != null) {
+            o.put("recoverTo", recoverTo);
+        }
+        if (binlogSource != null) {
+            o.put("binlogSource", binlogSource);
+        }
         return o;
+    }
+
+    /** The MySQL recovery target as the engine option reads it, or null. */
+    String recoverTo() {
+        int given = (toTime != null ? 1 : 0) + (toPosition != null ? 1 : 0) + (toLatest ? 1 : 0);
+        if (given > 1) {
+            throw usage("give at most one of --to-time, --to-position, --to-latest");
+        }
+        if (toTime != null) {
+            return Times.parseInstant(toTime, "--to-time").toString();
+        }
+        if (toPosition != null) {
+            return toPosition.strip();
+        }
+        return toLatest ? "latest" : null;
+    }
+
+    /** The PostgreSQL physical-restore options given on the command line, by name (they need --pgdata). */
+    private List<String> physicalOptionsGiven() {
+        List<String> given = new java.util.ArrayList<>();
+        if (toLsn != null) {
+            given.add("--to-lsn");
+        }
+        if (toXid != null) {
+            given.add("--to-xid");
+        }
+        if (toName != null) {
+            given.add("--to-name");
+        }
+        if (toImmediate) {
+            given.add("--to-immediate");
+        }
+        if (targetAction != null) {
+            given.add("--target-action");
+        }
+        if (timeline != null) {
+            given.add("--timeline");
+        }
+        if (!tablespaceMappings.isEmpty()) {
+            given.add("--tablespace-mapping");
+        }
+        if (keepArchiving) {
+            given.add("--keep-archiving");
+        }
+        if (osUser != null) {
+            given.add("--os-user");
+        }
+        return given;
     }
 
     @Override
@@ -162,12 +237,19 @@ final class RestoreCommand extends CliCommand {
         if (pgdata != null) {
             return restoreDataDirectory();
         }
-        for (Object pitrOption : new Object[]{toTime, toLsn, toXid, toName, toImmediate ? true : null, targetAction, timeline, osUser,
-                keepArchiving ? true : null, tablespaceMappings.isEmpty() ? null : tablespaceMappings}) {
-            if (pitrOption != null) {
-                throw usage("--to-*, --target-action, --timeline, --tablespace-mapping, --keep-archiving and --os-user apply to "
-                        + "--pgdata restores of physical base backups");
-            }
+        DatabaseEngine engine = Engines.forUrl(target);
+        boolean mysql = "mysql".equals(engine.name());
+        List<String> physical = physicalOptionsGiven();
+        if (!physical.isEmpty()) {
+            throw usage(String.join(", ", physical) + (physical.size() == 1 ? " applies" : " apply")
+                    + " to --pgdata restores of PostgreSQL physical base backups, not to a --target database"
+                    + (mysql ? "; a MySQL/MariaDB point in time is given with --to-time, --to-position or --to-latest" : ""));
+        }
+        if (!mysql && (toTime != null || toPosition != null || toLatest || binlogSource != null)) {
+            throw usage("--to-time, --to-position, --to-latest and --binlog-source with --target replay MySQL/MariaDB binary logs; "
+                    + Redact.url(target) + " is a " + engine.name() + " database"
+                    + ("postgresql".equals(engine.name()) ? "; a PostgreSQL cluster is recovered to a point in time from a physical "
+                            + "base backup (backup --physical) with --pgdata DIR --to-time TIME" : ""));
         }
         if (schemaOnly && dataOnly) {
             throw usage("--schema-only and --data-only exclude each other");
@@ -184,7 +266,6 @@ final class RestoreCommand extends CliCommand {
         if (dropExisting && !dryRun && !yes) {
             confirmDrop();
         }
-        DatabaseEngine engine = Engines.forUrl(target);
         RestoreTarget restoreTarget = engine.target(target, database.options(terminal, engineOptions()));
         RestoreResult result;
         try (Repository repo = repository.open(terminal, null, !json());
@@ -245,8 +326,11 @@ final class RestoreCommand extends CliCommand {
         if (toImmediate) {
             given.add(RecoveryTarget.immediate());
         }
+        if (toLatest) {
+            given.add(RecoveryTarget.latest());
+        }
         if (given.size() > 1) {
-            throw usage("give at most one of --to-time, --to-lsn, --to-xid, --to-name, --to-immediate");
+            throw usage("give at most one of --to-time, --to-lsn, --to-xid, --to-name, --to-immediate, --to-latest");
         }
         return given.isEmpty() ? RecoveryTarget.latest() : given.get(0);
     }
@@ -255,6 +339,10 @@ final class RestoreCommand extends CliCommand {
         if (dropExisting || tables != null || schemaOnly || dataOnly || terminateSessions || restoreGlobals) {
             throw usage("--drop-existing, --terminate-sessions, --restore-globals, --tables, --schema-only and --data-only apply to "
                     + "--target restores; a data directory is restored whole, and only into an empty one");
+        }
+        if (toPosition != null || binlogSource != null) {
+            throw usage("--to-position and --binlog-source replay MySQL/MariaDB binary logs into a --target database; a --pgdata "
+                    + "restore replays PostgreSQL WAL: give --to-time, --to-lsn, --to-xid, --to-name, --to-immediate or --to-latest (default)");
         }
         if (jobs != null && jobs < 1) {
             throw usage("--jobs must be at least 1, was " + jobs);

@@ -21,11 +21,11 @@ public final class Formats {
     public static final byte[] AD_SNAPSHOT = ad("backupkit v1 snapshot");
     public static final byte[] AD_PACK_TRAILER = ad("backupkit v1 pack trailer");
     public static final byte[] AD_LOCK = ad("backupkit v1 lock");
+    /** Followed by the record's name (without {@link #RECORDS}): a record cannot be moved to another name. */
+    public static final String AD_RECORD_PREFIX = "backupkit v1 record ";
     /** Log objects bind their full storage name after this label (and a 0 byte). */
     public static final byte[] AD_LOG_HEADER = ad("backupkit v1 log header");
     public static final byte[] AD_LOG_PIECE = ad("backupkit v1 log piece");
-    /** Followed by the record's name (without {@link #RECORDS}): a record cannot be moved to another name. */
-    public static final String AD_RECORD_PREFIX = "backupkit v1 record ";
 
     public static final byte[] CONFIG_MAGIC = ad("BKC1");
     public static final byte[] PACK_MAGIC = ad("BKP1");

@@ -3,7 +3,9 @@ package io.backupkit.postgres;
 import io.backupkit.ConfigurationException;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
+import io.backupkit.VerificationCheck;
 import io.backupkit.postgres.internal.physical.PhysicalMetadata;
+import io.backupkit.postgres.internal.physical.WalVerification;
 import io.backupkit.postgres.internal.physical.WalWindow;
 
 import java.time.Instant;
@@ -114,6 +116,21 @@ public final class PhysicalSnapshots {
             window(wal, sysid, base, t, histories).ifPresent(out::add);
         }
         return out;
+    }
+
+    /**
+     * WAL continuity of a base backup, as verification checks (what {@code backupkit verify} adds for
+     * a physical snapshot at every level): one check per timeline reachable from it, from the first
+     * segment recovery needs from the archive to the newest archived segment. A missing segment fails
+     * its check, named; nothing is downloaded (segment names are listed). Empty for a logical snapshot.
+     */
+    public static List<VerificationCheck> verifyWal(Repository repo, Snapshot base) {
+        if (!PhysicalMetadata.isPhysical(base)) {
+            return List.of();
+        }
+        PhysicalMetadata m = PhysicalMetadata.of(base);
+        WalArchive wal = WalArchive.builder().repository(repo).systemId(Long.parseUnsignedLong(m.systemIdentifier())).build();
+        return WalVerification.checks(wal, m, base.shortId());
     }
 
     private static Optional<Window> window(WalArchive wal, long sysid, Snapshot s, int timeline, Map<Integer, TimelineHistory> histories) {

@@ -27,7 +27,8 @@ import java.util.Map;
                 "  backupkit verify --repo /var/backups/shop --all --level quick --json",
                 "  backupkit verify --repo /var/backups/shop latest --level comprehensive --scratch postgresql://localhost/postgres",
                 "", "A physical base backup is verified comprehensively without --scratch: it is restored into a scratch data directory,",
-                "started as a throwaway server (as user postgres when run as root) and checked with pg_amcheck."})
+                "started as a throwaway server (as user postgres when run as root) and checked with pg_amcheck. At every level a",
+                "physical base backup also gets one check per timeline: the archived WAL after it, every missing segment named."})
 final class VerifyCommand extends CliCommand {
     enum Level { quick, standard, comprehensive }
 
@@ -96,6 +97,13 @@ final class VerifyCommand extends CliCommand {
                     b.parallelism(jobs);
                 }
                 VerificationReport report = b.build().verify();
+                List<VerificationCheck> wal = PhysicalSnapshots.verifyWal(repo, repo.snapshots().get(id));
+                if (!wal.isEmpty()) {
+                    // a base backup is only as good as the WAL after it: continuity per timeline, gaps named
+                    List<VerificationCheck> all = new ArrayList<>(report.checks());
+                    all.addAll(wal);
+                    report = new VerificationReport(report.snapshotId(), report.level(), all, report.duration());
+                }
                 reports.add(report);
                 if (!json()) {
                     print(report);

@@ -158,5 +158,11 @@ class CliPhysicalIT {
         CliProcess.Result verify = CliProcess.run(env(), repo("verify", id.substring(0, 8), "--level", "comprehensive"))
                 .expect(0);
         assertTrue(verify.stdout().contains("PASSED  amcheck") && verify.stdout().contains("verification passed"), verify.toString());
+        // WAL continuity after the base backup, per timeline, at every level (nothing downloaded at quick)
+        assertTrue(verify.stdout().contains("PASSED  wal timeline 1: base backup " + id.substring(0, 8) + ", timeline 1: "), verify.toString());
+        CliProcess.Result quick = CliProcess.run(env(), repo("verify", id.substring(0, 8), "--level", "quick")).expect(0);
+        assertTrue(quick.stdout().contains("PASSED  wal timeline 1: base backup " + id.substring(0, 8) + ", timeline 1: ")
+                && quick.stdout().contains(" archived without a gap; recovery reaches "), quick.toString());
+        System.out.println("verify --level comprehensive:\n" + verify.stdout() + "\nverify --level quick:\n" + quick.stdout());
     }
 }

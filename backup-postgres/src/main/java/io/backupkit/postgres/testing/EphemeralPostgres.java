@@ -46,6 +46,9 @@ public final class EphemeralPostgres implements PostgresServer {
     private final Path binDirectory;
     private final Path baseDirectory;
     private final Path dataDirectory;
+    /** A data directory the fixture did not create (a restored copy): started with this fixture's socket directory. */
+    private final boolean adopted;
+    private final int startTimeoutSeconds;
     private final Path logFile;
     private final int port;
     private final String user;
@@ -78,11 +81,15 @@ public final class EphemeralPostgres implements PostgresServer {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a directory for the ephemeral PostgreSQL cluster", e);
         }
-        this.dataDirectory = baseDirectory.resolve("data");
+        this.adopted = b.existingDataDirectory != null;
+        this.startTimeoutSeconds = b.startTimeoutSeconds;
+        this.dataDirectory = adopted ? b.existingDataDirectory.toAbsolutePath() : baseDirectory.resolve("data");
         this.logFile = baseDirectory.resolve("postgres.log");
         boolean started = false;
         try {
-            initdb(b);
+            if (!adopted) {
+                initdb(b);
+            }
             this.majorVersion = Integer.parseInt(Files.readString(dataDirectory.resolve("PG_VERSION")).trim());
             this.port = startWithFreePort();
             started = true;
@@ -146,6 +153,25 @@ public final class EphemeralPostgres implements PostgresServer {
         return baseDirectory;
     }
 
+    /**
+     * Creates a tablespace in a new directory under this fixture's directory (owned by the server's OS
+     * user, removed with it) and returns the directory.
+     */
+    public Path createTablespace(String name) {
+        Path dir = baseDirectory.resolve("tablespaces").resolve(name);
+        try {
+            Files.createDirectories(dir);
+            if (!runAs.isEmpty()) {
+                Files.setOwner(dir.getParent(), Files.getOwner(baseDirectory));
+                Files.setOwner(dir, Files.getOwner(baseDirectory));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        execute("postgres", "CREATE TABLESPACE " + PostgresServer.quoteIdent(name) + " LOCATION '" + dir.toString().replace("'", "''") + "'");
+        return dir;
+    }
+
     /** The server log, handy in failure messages. */
     public String logTail(int maxChars) {
         try {
@@ -186,9 +212,78 @@ public final class EphemeralPostgres implements PostgresServer {
                 Map.of(), true);
     }
 
-    /** Starts the server again after {@link #kill()} on the same port. */
+    /** Starts the server again after {@link #kill()}, {@link #killHard()} or {@link #stopServer()} on the same port. */
     public void restart() {
         pgCtlStart(port);
+    }
+
+    /** Stops the server cleanly (fast shutdown) and keeps its data directory; {@link #restart()} starts it again. */
+    public void stopServer() {
+        run(List.of(binDirectory.resolve("pg_ctl").toString(), "-D", dataDirectory.toString(), "-m", "fast", "-w", "-t", "60", "stop"),
+                Map.of(), false);
+    }
+
+    /**
+     * The postmaster's process id, from {@code postmaster.pid}.
+     *
+     * @throws IllegalStateException when the server is not running
+     */
+    public long postmasterPid() {
+        try {
+            String first = Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).trim();
+            return Long.parseLong(first);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("the server is not running (no readable postmaster.pid in " + dataDirectory + ")", e);
+        }
+    }
+
+    /**
+     * Kills the postmaster and every process it started with SIGKILL, as a machine crash or the
+     * OOM killer would, and waits until they are gone; {@link #restart()} then runs crash recovery.
+     */
+    public void killHard() {
+        ProcessHandle postmaster = ProcessHandle.of(postmasterPid())
+                .orElseThrow(() -> new IllegalStateException("no postmaster process for " + dataDirectory));
+        List<ProcessHandle> children = postmaster.descendants().toList();
+        postmaster.destroyForcibly();
+        children.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ((postmaster.isAlive() || children.stream().anyMatch(ProcessHandle::isAlive)) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while killing the server", e);
+            }
+        }
+    }
+
+    /**
+     * Appends settings to {@code postgresql.auto.conf} (read at the next start), e.g. recovery settings.
+     * Values are written as given (quote strings: "'on'").
+     */
+    public void appendAutoConf(Map<String, String> settings) {
+        StringBuilder conf = new StringBuilder("\n");
+        settings.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+        try {
+            Files.writeString(dataDirectory.resolve("postgresql.auto.conf"), conf.toString(), StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes a file into the data directory (e.g. {@code recovery.signal}), owned by the server's OS user. */
+    public void writeDataFile(String relativePath, String content) {
+        Path p = dataDirectory.resolve(relativePath);
+        try {
+            Files.writeString(p, content, StandardCharsets.UTF_8);
+            if (!runAs.isEmpty()) {
+                Files.setOwner(p, Files.getOwner(dataDirectory));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override
@@ -266,7 +361,8 @@ public final class EphemeralPostgres implements PostgresServer {
 
     private void pgCtlStart(int p) {
         List<String> cmd = List.of(binDirectory.resolve("pg_ctl").toString(), "-D", dataDirectory.toString(), "-l", logFile.toString(),
-                "-o", "-p " + p, "-w", "-t", "60", "start");
+                "-o", adopted ? "-p " + p + " -c unix_socket_directories='" + baseDirectory + "'" : "-p " + p,
+                "-w", "-t", Integer.toString(startTimeoutSeconds), "start");
         try {
             run(cmd, Map.of(), false);
         } catch (IllegalStateException e) {
@@ -400,6 +496,8 @@ public final class EphemeralPostgres implements PostgresServer {
         private String encoding = "UTF8";
         private String locale = "C.UTF-8";
         private final Map<String, String> settings = new LinkedHashMap<>();
+        private Path existingDataDirectory;
+        private int startTimeoutSeconds = 60;
 
         private Builder() {
         }
@@ -447,6 +545,22 @@ public final class EphemeralPostgres implements PostgresServer {
         /** A postgresql.conf setting; the value is written as given (quote strings: "'on'"). */
         public Builder setting(String name, String value) {
             settings.put(name, value);
+            return this;
+        }
+
+        /**
+         * Starts an existing data directory instead of a new cluster (a restored copy, owned by the OS
+         * user): no initdb, a free port, this fixture's socket directory; {@link #close()} stops it but
+         * leaves the directory. The user and password must be the cluster's.
+         */
+        public Builder existingDataDirectory(Path dir) {
+            this.existingDataDirectory = dir;
+            return this;
+        }
+
+        /** How long pg_ctl waits for the server to accept connections (default 60 s; recovery of much WAL takes longer). */
+        public Builder startTimeout(java.time.Duration timeout) {
+            this.startTimeoutSeconds = (int) Math.max(1, timeout.toSeconds());
             return this;
         }
 

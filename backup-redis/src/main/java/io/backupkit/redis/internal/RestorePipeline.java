@@ -1,7 +1,10 @@
 package io.backupkit.redis.internal;
 
 import java.io.Closeable;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.io.UncheckedIOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -25,7 +28,13 @@ public final class RestorePipeline implements Closeable {
     }
 
     private static final Object STOP = new Object();
+    private static final Object OK = new Object();
     private final RespConnection connection;
+    private final InputStream in;
+    /** Replies are read from here, not byte by byte from the connection's synchronized buffered stream: 5 bytes per key add up. */
+    private final byte[] buf = new byte[1 << 16];
+    private int pos;
+    private int lim;
     private final Semaphore inFlight;
     private final int maxInFlight;
     private final BlockingQueue<Object> expected;
@@ -38,6 +47,7 @@ public final class RestorePipeline implements Closeable {
 
     public RestorePipeline(RespConnection connection, int maxInFlight) {
         this.connection = connection;
+        this.in = connection.input();
         this.maxInFlight = maxInFlight;
         this.inFlight = new Semaphore(maxInFlight);
         this.expected = new ArrayBlockingQueue<>(maxInFlight + 1);
@@ -54,7 +64,7 @@ public final class RestorePipeline implements Closeable {
                     return;
                 }
                 Pending p = (Pending) next;
-                Object r = connection.reply();
+                Object r = reply();
                 if (r instanceof RespConnection.RespError e) {
                     failure.compareAndSet(null, new Failure(p.key(), p.command(), e.message()));
                 }
@@ -77,7 +87,7 @@ public final class RestorePipeline implements Closeable {
                 inFlight.acquire();
                 check();
             }
-            expected.add(new Pending(new String(args[0], java.nio.charset.StandardCharsets.US_ASCII), key));
+            expected.add(new Pending(new String(args[0], StandardCharsets.US_ASCII), key));
             connection.write(args);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -110,11 +120,73 @@ public final class RestorePipeline implements Closeable {
                 // the reader is idle (nothing expected): this thread may read the reply itself
                 connection.write(args);
                 connection.flush();
-                return connection.reply();
+                Object r = reply();
+                return r == OK ? "OK" : r;
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private int next() throws IOException {
+        if (pos == lim) {
+            int n = in.read(buf, 0, buf.length);
+            if (n <= 0) {
+                throw new EOFException("Redis at " + connection.url() + " closed the connection");
+            }
+            pos = 0;
+            lim = n;
+        }
+        return buf[pos++] & 0xff;
+    }
+
+    /** The rest of a line, without CR LF. */
+    private String line() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = next()) != '\n') {
+            if (c != '\r') {
+                sb.append((char) c);
+            }
+        }
+        return sb.toString();
+    }
+
+    private void skipLine() throws IOException {
+        while (next() != '\n') {
+            // the rest of "+OK\r\n"
+        }
+    }
+
+    /** One reply: an error as {@link RespConnection.RespError} (UTF-8 decoded), anything else skipped and returned as OK. */
+    private Object reply() throws IOException {
+        int t = next();
+        switch (t) {
+            case '+', ':' -> skipLine();
+            case '-' -> {
+                String line = line();
+                return new RespConnection.RespError(new String(line.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8));
+            }
+            case '$' -> {
+                long n = Long.parseLong(line());
+                for (long i = 0; i < n + 2 && n >= 0; i++) {
+                    next();
+                }
+            }
+            case '*' -> {
+                long n = Long.parseLong(line());
+                Object first = OK;
+                for (long i = 0; i < n; i++) {
+                    Object r = reply();
+                    if (first == OK && r != OK) {
+                        first = r;
+                    }
+                }
+                return first;
+            }
+            default -> throw new IOException("unexpected reply from Redis at " + connection.url() + ": '" + (char) t + "'");
+        }
+        return OK;
     }
 
     private void check() {

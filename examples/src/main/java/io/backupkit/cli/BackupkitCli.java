@@ -31,8 +31,8 @@ import java.util.List;
         description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
         subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
                 VerifyCommand.class, KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
-                BinlogReceiveCommand.class, BinlogListCommand.class, ScheduleCommand.class, MetricsCommand.class,
-                ReportCommand.class, K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+                BinlogReceiveCommand.class, BinlogListCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class,
+                K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
@@ -46,8 +46,8 @@ public final class BackupkitCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify,"
-                + " key, wal-push, wal-fetch, wal-receive, schedule, metrics, report, k8s)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, "
+                + "verify, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, metrics, report, k8s)");
     }
 
     public static void main(String[] args) {

@@ -199,9 +199,12 @@ public final class KubernetesPostgres {
             return "postgresql://127.0.0.1:" + tunnel.localPort() + "/" + enc(url.database());
         }
 
-        /** A failure of the port-forward explains a JDBC error better than the driver can. */
+        /**
+         * A failure of the port-forward explains a JDBC error better than the driver can. The websocket's
+         * abnormal close may arrive just after the error it caused, so it gets a moment to be recorded.
+         */
         BackupException explain(BackupException e) {
-            return tunnel.failure().map(f -> {
+            return tunnel.failure(Duration.ofSeconds(2)).map(f -> {
                 if (f != e) {
                     f.addSuppressed(e);
                 }

@@ -86,6 +86,25 @@ public final class PortForwardTunnel implements AutoCloseable {
         return Optional.ofNullable(failure.get());
     }
 
+    /**
+     * Why a forwarded connection failed, waiting up to {@code grace} for one to be recorded: when the
+     * node drops the streams, the database session behind them can end (and the caller's JDBC or tool
+     * error arrive) before the websocket's abnormal close reaches this side.
+     */
+    public Optional<BackupException> failure(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        BackupException f;
+        while ((f = failure.get()) == null && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return Optional.ofNullable(f);
+    }
+
     private void acceptLoop() {
         while (!closed.get()) {
             try {

@@ -45,10 +45,11 @@ final class PortForwardBridge extends WebSocketListener {
         }
         registry.remove(this);
         WebSocket w = ws;
-        gone();
+        // the abnormal close first: closing the database socket first would let run() end the stream with 1000
         if (w != null) {
             w.close(1011, "connection reset by the node");
         }
+        gone();
         return true;
     }
 
@@ -105,7 +106,9 @@ final class PortForwardBridge extends WebSocketListener {
         } catch (IOException e) {
             // closed
         }
-        ws.close(1000, "");
+        if (!ended.get()) { // a cut() already ended the stream abnormally
+            ws.close(1000, "");
+        }
         toServer.add(EOF);
     }
 

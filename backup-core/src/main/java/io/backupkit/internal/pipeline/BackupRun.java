@@ -61,7 +61,8 @@ public final class BackupRun {
         long t0 = System.nanoTime();
         try (LockManager.Lock lock = repo.locks().acquire(false, "backup")) {
             repo.refreshIndex();
-            try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> emit(ProgressEvent.Kind.PACK_STORED, null, stored))) {
+            try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> emit(ProgressEvent.Kind.PACK_STORED, null, stored),
+                    lock::checkHeld)) {
                 writer = w;
                 Context ctx = new Context();
                 try {
@@ -78,11 +79,14 @@ public final class BackupRun {
                     }
                 }
                 List<PackEntry> packs = w.finish();
+                lock.checkHeld("writing the index");
                 long stored = w.bytesStored() + repo.writeIndex(packs);
                 long read = bytesRead.get();
                 long durationMillis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
                 Manifest manifest = new Manifest(1, start, HostName.get(), source.engine(), source.describe(), tags,
                         streams.stream().map(StreamWriter::entry).toList(), ctx.metadata(), read, stored, durationMillis);
+                // the commit point: a holder that lost its lock may race a prune that no longer sees it
+                lock.checkHeld("writing the snapshot manifest");
                 Map.Entry<String, Long> written = repo.writeManifest(manifest);
                 // the manifest records what packs and index took; the result adds the manifest itself
                 stored += written.getValue();

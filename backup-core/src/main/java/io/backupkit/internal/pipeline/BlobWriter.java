@@ -22,6 +22,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -44,6 +45,7 @@ public final class BlobWriter implements AutoCloseable {
     private final AtomicLong bytesStored = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final LongConsumer onPackStored;
+    private final Consumer<String> lockGuard;
     private PackWriter current;
 
     /** Per-stream counters, updated by workers. */
@@ -53,7 +55,11 @@ public final class BlobWriter implements AutoCloseable {
         final AtomicInteger newBlobs = new AtomicInteger();
     }
 
-    public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored) {
+    /**
+     * @param lockGuard called before every write with what is about to be written; throws when the run's
+     *                  lock is lost, so a holder that lost its lock writes nothing more
+     */
+    public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored, Consumer<String> lockGuard) {
         this.repo = repo;
         this.codec = repo.compression();
         this.packSize = repo.config().packSize();
@@ -63,6 +69,7 @@ public final class BlobWriter implements AutoCloseable {
         this.chunksInFlight = new Semaphore(parallelism + 2);
         this.packsInFlight = new Semaphore(uploadThreads);
         this.onPackStored = onPackStored;
+        this.lockGuard = lockGuard;
         this.current = newPack();
     }
 
@@ -147,6 +154,7 @@ public final class BlobWriter implements AutoCloseable {
         try {
             u = CompletableFuture.runAsync(() -> {
                 try {
+                    lockGuard.accept("storing pack " + f.entry().pack());
                     repo.storage().putIfAbsent(f.entry().pack(), Payload.of(f.bytes(), 0, f.length()));
                     synchronized (written) {
                         written.add(f.entry());

@@ -59,6 +59,7 @@ public final class DefaultRepository implements Repository {
     private final BlobIndex index = new BlobIndex();
     private final Map<String, Manifest> manifests = new ConcurrentHashMap<>();
     private final ThreadLocal<Mac> macs;
+    private volatile LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
 
     private DefaultRepository(Storage storage, boolean ownsStorage, RepoConfig config, byte[] masterKey,
                               String currentKeyName, CompressionCodec codecOverride) {
@@ -152,7 +153,7 @@ public final class DefaultRepository implements Repository {
     }
 
     public LockManager locks() {
-        return new LockManager(storage, sealer);
+        return new LockManager(storage, sealer, java.time.Clock.systemUTC(), lockTiming);
     }
 
     // ---- Repository ----------------------------------------------------------------------------
@@ -412,6 +413,16 @@ public final class DefaultRepository implements Repository {
         private int avgChunk = 1024 * 1024;
         private int maxChunk = 4 * 1024 * 1024;
         private Long chunkerSeed;
+        private LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
+
+        /**
+         * How often this handle refreshes its locks, when it gives up a lock it cannot refresh, and when
+         * it considers others' locks stale. The defaults (5, 15, 30 minutes) suit production; tests shorten them.
+         */
+        public RepositoryBuilder lockTiming(LockManager.Timing timing) {
+            this.lockTiming = java.util.Objects.requireNonNull(timing);
+            return this;
+        }
 
         /**
          * Fixes the chunker's gear seed of a new repository (normally random per repository, so chunk
@@ -546,7 +557,7 @@ public final class DefaultRepository implements Repository {
                 throw new ConfigurationException("a repository was created at " + s.location() + " at the same time");
             }
             LOG.info("created repository {} at {}", config.id(), s.location());
-            return new DefaultRepository(s, owns, config, master, keyName, codec);
+            return withTiming(new DefaultRepository(s, owns, config, master, keyName, codec));
         }
 
         @Override
@@ -576,7 +587,7 @@ public final class DefaultRepository implements Repository {
                     LOG.warn("repository {} is not encrypted; ignoring the given {}", s.location(), keyProvider.describe());
                 }
                 RepoConfig config = decodeConfig(stored, Sealer.checksumOnly());
-                return new DefaultRepository(s, owns, config, null, null, codec);
+                return withTiming(new DefaultRepository(s, owns, config, null, null, codec));
             }
             if (keyProvider == null) {
                 throw new ConfigurationException("repository " + s.location() + " is encrypted: give a password, key file or key provider");
@@ -599,7 +610,7 @@ public final class DefaultRepository implements Repository {
                 if (master.isPresent()) {
                     Sealer sealer = Sealer.aesGcm(Kdf.hkdf(master.get(), KDF_SALT, "backupkit v1 data encryption", 32));
                     RepoConfig config = decodeConfig(stored, sealer);
-                    return new DefaultRepository(s, owns, config, master.get(), o.name(), codec);
+                    return withTiming(new DefaultRepository(s, owns, config, master.get(), o.name(), codec));
                 }
             }
             if (damaged != null) {
@@ -625,6 +636,11 @@ public final class DefaultRepository implements Repository {
                 closeIfOwned(s);
                 throw e;
             }
+        }
+
+        private DefaultRepository withTiming(DefaultRepository r) {
+            r.lockTiming = lockTiming;
+            return r;
         }
 
         private void closeIfOwned(Storage s) {

@@ -42,18 +42,20 @@ public final class BackupRun {
     private final List<ProgressListener> listeners;
     private final Map<String, String> tags;
     private final CommandExecutor executor;
+    private final BlobWriter.Checkpoints checkpoints;
     private final AtomicLong bytesRead = new AtomicLong();
     private volatile long expectedBytes = -1;
     private volatile BlobWriter writer;
 
     public BackupRun(Repository repository, BackupSource source, int parallelism, List<ProgressListener> listeners,
-                     Map<String, String> tags, CommandExecutor executor) {
+                     Map<String, String> tags, CommandExecutor executor, BlobWriter.Checkpoints checkpoints) {
         this.repo = PipelineSupport.internal(repository);
         this.source = source;
         this.parallelism = parallelism;
         this.listeners = listeners;
         this.tags = tags;
         this.executor = executor;
+        this.checkpoints = checkpoints;
     }
 
     public BackupResult run() {
@@ -62,25 +64,33 @@ public final class BackupRun {
         try (LockManager.Lock lock = repo.locks().acquire(false, "backup")) {
             repo.refreshIndex();
             try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> emit(ProgressEvent.Kind.PACK_STORED, null, stored),
-                    lock::checkHeld)) {
+                    lock::checkHeld, checkpoints)) {
                 writer = w;
                 Context ctx = new Context();
+                List<StreamWriter> streams;
+                List<PackEntry> packs;
                 try {
-                    source.backup(ctx);
-                } catch (BackupException e) {
-                    throw e;
-                } catch (RuntimeException e) {
-                    throw new EngineException("backup of " + source.describe() + " failed: " + e.getMessage(), e);
-                }
-                List<StreamWriter> streams = ctx.streams();
-                for (StreamWriter s : streams) {
-                    if (!s.closed()) {
-                        throw new EngineException("the " + source.engine() + " source did not finish stream " + s.name());
+                    try {
+                        source.backup(ctx);
+                    } catch (BackupException e) {
+                        throw e;
+                    } catch (RuntimeException e) {
+                        throw new EngineException("backup of " + source.describe() + " failed: " + e.getMessage(), e);
                     }
+                    streams = ctx.streams();
+                    for (StreamWriter s : streams) {
+                        if (!s.closed()) {
+                            throw new EngineException("the " + source.engine() + " source did not finish stream " + s.name());
+                        }
+                    }
+                    packs = w.finish();
+                } catch (RuntimeException e) {
+                    // what reached storage is indexed, so running the backup again does not upload it again
+                    w.indexStoredPacks();
+                    throw e;
                 }
-                List<PackEntry> packs = w.finish();
                 lock.checkHeld("writing the index");
-                long stored = w.bytesStored() + repo.writeIndex(packs);
+                long stored = w.bytesStored() + w.indexBytes() + repo.writeIndex(packs);
                 long read = bytesRead.get();
                 long durationMillis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
                 Manifest manifest = new Manifest(1, start, HostName.get(), source.engine(), source.describe(), tags,

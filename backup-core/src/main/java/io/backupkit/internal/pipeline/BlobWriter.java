@@ -46,7 +46,29 @@ public final class BlobWriter implements AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final LongConsumer onPackStored;
     private final Consumer<String> lockGuard;
+    private final Checkpoints checkpoints;
+    private final Object checkpointMonitor = new Object();
+    // guarded by checkpointMonitor: stored packs not yet in any index, and when the last checkpoint was written
+    private final List<PackEntry> unindexed = new ArrayList<>();
+    private long lastCheckpointNanos = System.nanoTime();
+    private final AtomicLong indexBytes = new AtomicLong();
+    private final AtomicInteger checkpointsWritten = new AtomicInteger();
     private PackWriter current;
+
+    /**
+     * When a running backup writes an index for the packs it stored so far: after {@code packs} packs or
+     * {@code interval}, whichever comes first. A backup that is killed then leaves packs that the next
+     * backup finds in the index and does not upload again.
+     */
+    public record Checkpoints(int packs, java.time.Duration interval) {
+        public static final Checkpoints DEFAULT = new Checkpoints(64, java.time.Duration.ofMinutes(10));
+
+        public Checkpoints {
+            if (packs < 1 || interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("checkpoints need packs >= 1 and a positive interval: " + packs + ", " + interval);
+            }
+        }
+    }
 
     /** Per-stream counters, updated by workers. */
     public static final class StreamStats {
@@ -59,7 +81,8 @@ public final class BlobWriter implements AutoCloseable {
      * @param lockGuard called before every write with what is about to be written; throws when the run's
      *                  lock is lost, so a holder that lost its lock writes nothing more
      */
-    public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored, Consumer<String> lockGuard) {
+    public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored, Consumer<String> lockGuard,
+                      Checkpoints checkpoints) {
         this.repo = repo;
         this.codec = repo.compression();
         this.packSize = repo.config().packSize();
@@ -70,6 +93,7 @@ public final class BlobWriter implements AutoCloseable {
         this.packsInFlight = new Semaphore(uploadThreads);
         this.onPackStored = onPackStored;
         this.lockGuard = lockGuard;
+        this.checkpoints = checkpoints;
         this.current = newPack();
     }
 
@@ -160,6 +184,7 @@ public final class BlobWriter implements AutoCloseable {
                         written.add(f.entry());
                     }
                     bytesStored.addAndGet(f.length());
+                    stored(f.entry());
                     onPackStored.accept(bytesStored.get());
                 } finally {
                     packsInFlight.release();
@@ -179,6 +204,55 @@ public final class BlobWriter implements AutoCloseable {
         }
     }
 
+    /** Records a durable pack and writes an index checkpoint when one is due. */
+    private void stored(PackEntry pack) {
+        synchronized (checkpointMonitor) {
+            unindexed.add(pack);
+            boolean due = unindexed.size() >= checkpoints.packs()
+                    || System.nanoTime() - lastCheckpointNanos >= checkpoints.interval().toNanos();
+            if (due) {
+                writeCheckpoint();
+            }
+        }
+    }
+
+    // caller holds checkpointMonitor
+    private void writeCheckpoint() {
+        if (unindexed.isEmpty()) {
+            return;
+        }
+        lockGuard.accept("writing an index checkpoint");
+        indexBytes.addAndGet(repo.writeIndex(List.copyOf(unindexed)));
+        unindexed.clear();
+        lastCheckpointNanos = System.nanoTime();
+        checkpointsWritten.incrementAndGet();
+    }
+
+    /**
+     * After a failure: indexes the packs that reached storage and are in no index yet, so the next backup
+     * reuses them. Best effort; never throws (the original failure is what the caller reports).
+     */
+    public void indexStoredPacks() {
+        synchronized (checkpointMonitor) {
+            try {
+                writeCheckpoint();
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(BlobWriter.class).warn("could not index the {} packs stored before the failure: {}",
+                        unindexed.size(), e.getMessage());
+            }
+        }
+    }
+
+    /** Bytes of index checkpoints written so far. */
+    public long indexBytes() {
+        return indexBytes.get();
+    }
+
+    /** Index checkpoints written so far. */
+    public int checkpointsWritten() {
+        return checkpointsWritten.get();
+    }
+
     /** Bytes of packs stored so far. */
     public long bytesStored() {
         return bytesStored.get();
@@ -187,7 +261,7 @@ public final class BlobWriter implements AutoCloseable {
     /**
      * Stores the last pack and waits for every upload. Call after all stream futures completed.
      *
-     * @return the packs written, ready to be indexed
+     * @return the packs written that no checkpoint indexed yet, ready for the final index
      */
     public List<PackEntry> finish() {
         throwIfFailed();
@@ -209,8 +283,10 @@ public final class BlobWriter implements AutoCloseable {
             throw asBackupException(unwrap(e));
         }
         throwIfFailed();
-        synchronized (written) {
-            return List.copyOf(written);
+        synchronized (checkpointMonitor) {
+            List<PackEntry> rest = List.copyOf(unindexed);
+            unindexed.clear();
+            return rest;
         }
     }
 

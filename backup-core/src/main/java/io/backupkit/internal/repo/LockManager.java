@@ -170,6 +170,12 @@ public final class LockManager {
                 }
                 String fresh = write(info.refreshedAt(clock.instant()));
                 String old = name;
+                if (storage.stat(old).isEmpty()) {
+                    // removed while we wrote the new one: someone meant to take the lock away
+                    storage.delete(fresh);
+                    lose("its lock object " + old + " was removed by another process (unlock --force?)");
+                    return;
+                }
                 name = fresh;
                 lastRefreshNanos = started;
                 try {

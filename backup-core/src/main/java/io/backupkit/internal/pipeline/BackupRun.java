@@ -11,6 +11,7 @@ import io.backupkit.Snapshot;
 import io.backupkit.StreamResult;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.internal.repo.IndexFile;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.internal.repo.Manifest;
 import io.backupkit.internal.repo.PackEntry;
@@ -62,7 +63,6 @@ public final class BackupRun {
         Instant start = Instant.now();
         long t0 = System.nanoTime();
         try (LockManager.Lock lock = repo.locks().acquire(false, "backup")) {
-            repo.refreshIndex();
             try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> emit(ProgressEvent.Kind.PACK_STORED, null, stored),
                     lock::checkHeld, checkpoints)) {
                 writer = w;
@@ -90,11 +90,12 @@ public final class BackupRun {
                     throw e;
                 }
                 lock.checkHeld("writing the index");
-                long stored = w.bytesStored() + w.indexBytes() + repo.writeIndex(packs);
+                long stored = w.bytesStored() + w.indexBytes()
+                        + repo.writeIndex(IndexFile.BACKUP, w.checkpointNames(), packs).bytes();
                 long read = bytesRead.get();
                 long durationMillis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
-                Manifest manifest = new Manifest(1, start, HostName.get(), source.engine(), source.describe(), tags,
-                        streams.stream().map(StreamWriter::entry).toList(), ctx.metadata(), read, stored, durationMillis);
+                Manifest manifest = new Manifest(Manifest.VERSION, start, HostName.get(), source.engine(), source.describe(), tags,
+                        streams.stream().map(StreamWriter::entry).toList(), ctx.metadata(), read, stored, durationMillis, null);
                 // the commit point: a holder that lost its lock may race a prune that no longer sees it
                 lock.checkHeld("writing the snapshot manifest");
                 Map.Entry<String, Long> written = repo.writeManifest(manifest);

@@ -3,6 +3,8 @@ package io.backupkit.internal.pipeline;
 import io.backupkit.BackupException;
 import io.backupkit.internal.codec.BuiltinCodecs;
 import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobIndex;
+import io.backupkit.internal.repo.IndexFile;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.PackEntry;
 import io.backupkit.internal.repo.PackWriter;
@@ -11,10 +13,8 @@ import io.backupkit.spi.Payload;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -39,7 +39,9 @@ public final class BlobWriter implements AutoCloseable {
     private final ExecutorService uploaders;
     private final Semaphore chunksInFlight;
     private final Semaphore packsInFlight;
-    private final Set<BlobId> pending = ConcurrentHashMap.newKeySet();
+    private final BlobIndex dedup;
+    /** Blobs this backup stored or is storing: deduplicated against even before any index lists them. */
+    private final BlobIndex.IdSet pending = new BlobIndex.IdSet();
     private final List<CompletableFuture<Void>> uploads = new ArrayList<>();
     private final List<PackEntry> written = new ArrayList<>();
     private final AtomicLong bytesStored = new AtomicLong();
@@ -52,7 +54,7 @@ public final class BlobWriter implements AutoCloseable {
     private final List<PackEntry> unindexed = new ArrayList<>();
     private long lastCheckpointNanos = System.nanoTime();
     private final AtomicLong indexBytes = new AtomicLong();
-    private final AtomicInteger checkpointsWritten = new AtomicInteger();
+    private final List<String> checkpointNames = new ArrayList<>();
     private PackWriter current;
 
     /**
@@ -84,6 +86,7 @@ public final class BlobWriter implements AutoCloseable {
     public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored, Consumer<String> lockGuard,
                       Checkpoints checkpoints) {
         this.repo = repo;
+        this.dedup = repo.dedupIndex();
         this.codec = repo.compression();
         this.packSize = repo.config().packSize();
         this.workers = Executors.newFixedThreadPool(parallelism, named("backupkit-blob"));
@@ -137,7 +140,7 @@ public final class BlobWriter implements AutoCloseable {
     private BlobId process(byte[] chunk, StreamStats stats) {
         BlobId id = repo.blobId(chunk, 0, chunk.length);
         stats.blobs.incrementAndGet();
-        if (repo.index().contains(id) || !pending.add(id)) {
+        if (dedup.containsForDedup(id) || !pending.add(id)) {
             return id;
         }
         byte[] compressed = codec.compress(chunk, 0, chunk.length);
@@ -222,10 +225,11 @@ public final class BlobWriter implements AutoCloseable {
             return;
         }
         lockGuard.accept("writing an index checkpoint");
-        indexBytes.addAndGet(repo.writeIndex(List.copyOf(unindexed)));
+        DefaultRepository.IndexWrite w = repo.writeIndex(IndexFile.CHECKPOINT, List.of(), List.copyOf(unindexed));
+        indexBytes.addAndGet(w.bytes());
+        checkpointNames.add(w.name());
         unindexed.clear();
         lastCheckpointNanos = System.nanoTime();
-        checkpointsWritten.incrementAndGet();
     }
 
     /**
@@ -248,9 +252,11 @@ public final class BlobWriter implements AutoCloseable {
         return indexBytes.get();
     }
 
-    /** Index checkpoints written so far. */
-    public int checkpointsWritten() {
-        return checkpointsWritten.get();
+    /** Names of the index checkpoints written so far (the backup's last index commits them). */
+    public List<String> checkpointNames() {
+        synchronized (checkpointMonitor) {
+            return List.copyOf(checkpointNames);
+        }
     }
 
     /** Bytes of packs stored so far. */

@@ -7,6 +7,8 @@ import io.backupkit.VerificationCheck;
 import io.backupkit.VerificationLevel;
 import io.backupkit.VerificationReport;
 import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobIndex;
+import io.backupkit.internal.repo.BlobReader;
 import io.backupkit.internal.repo.BlobLocation;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.Formats;
@@ -59,13 +61,15 @@ public final class VerifyRun {
                 checks.add(VerificationCheck.failed("manifest", e.getMessage()));
                 return report(id, checks, t0);
             }
+            BlobIndex index;
             try {
-                repo.refreshIndex();
-                checks.add(VerificationCheck.passed("index", repo.index().blobCount() + " blobs indexed"));
+                index = repo.locationIndex();
+                checks.add(VerificationCheck.passed("index", index.blobCount() + " blobs indexed"));
             } catch (IntegrityException e) {
                 checks.add(VerificationCheck.failed("index", e.getMessage()));
+                return report(id, checks, t0);
             }
-            quick(m, checks);
+            quick(m, new BlobReader(repo, index), id, checks);
             if (level == VerificationLevel.QUICK) {
                 return report(id, checks, t0);
             }
@@ -91,19 +95,38 @@ public final class VerifyRun {
         return new VerificationReport(id, level, checks, Duration.ofNanos(System.nanoTime() - t0));
     }
 
-    private void quick(Manifest m, List<VerificationCheck> checks) {
+    private void quick(Manifest m, BlobReader reader, String id, List<VerificationCheck> checks) {
         Map<String, Long> packs = new HashMap<>();
         for (ObjectInfo o : repo.storage().list(Formats.DATA)) {
             packs.put(o.name(), o.size());
         }
         for (Manifest.StreamEntry s : m.streams()) {
             String problem = null;
-            int bad = 0;
-            for (String hex : s.blobs()) {
-                BlobLocation loc = repo.index().get(BlobId.parse(hex));
+            long bad = 0;
+            BlobReader.StreamIds ids;
+            try {
+                ids = reader.ids(s, Formats.SNAPSHOTS + id);
+                ids.hasNext();
+            } catch (BackupException e) {
+                checks.add(VerificationCheck.failed("blobs of stream " + s.name(), "the stream's blob list is unreadable: " + e.getMessage()));
+                continue;
+            }
+            while (true) {
+                BlobId blob;
+                try {
+                    if (!ids.hasNext()) {
+                        break;
+                    }
+                    blob = ids.next();
+                } catch (BackupException e) {
+                    bad++;
+                    problem = problem == null ? "a blob list is unreadable: " + e.getMessage() : problem;
+                    break;
+                }
+                BlobLocation loc = reader.index().get(blob);
                 String p = null;
                 if (loc == null) {
-                    p = "blob " + hex.substring(0, 12) + " is in no index";
+                    p = "blob " + blob + " is in no index";
                 } else if (!packs.containsKey(loc.pack())) {
                     p = loc.pack() + " is missing";
                 } else if ((long) loc.offset() + loc.length() > packs.get(loc.pack())) {
@@ -115,8 +138,8 @@ public final class VerifyRun {
                 }
             }
             String name = "blobs of stream " + s.name();
-            checks.add(bad == 0 ? VerificationCheck.passed(name, s.blobs().size() + " blobs present")
-                    : VerificationCheck.failed(name, bad + " of " + s.blobs().size() + " blobs unavailable; first: " + problem));
+            checks.add(bad == 0 ? VerificationCheck.passed(name, s.count() + " blobs present")
+                    : VerificationCheck.failed(name, bad + " of " + s.count() + " blobs unavailable; first: " + problem));
         }
     }
 

@@ -56,8 +56,16 @@ public final class DefaultRepository implements Repository {
     private final String currentKeyName;
     private final CompressionCodec codec;
     private final FastCdcChunker chunker;
-    private final BlobIndex index = new BlobIndex();
-    private final Map<String, Manifest> manifests = new ConcurrentHashMap<>();
+    private volatile BlobIndex dedupIndex;
+    private volatile BlobIndex locationIndex;
+    /** A few recently used manifests (a restore reads its manifest more than once); never all of them. */
+    private final Map<String, Manifest> manifests = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {
+                    return size() > 16;
+                }
+            });
     private final ThreadLocal<Mac> macs;
     private volatile LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
 
@@ -101,8 +109,27 @@ public final class DefaultRepository implements Repository {
         return config;
     }
 
-    public BlobIndex index() {
-        return index;
+    /**
+     * The blobs a backup may reuse (ids only, 30 bytes each), brought up to date with the index objects
+     * written since it was last read.
+     */
+    public synchronized BlobIndex dedupIndex() {
+        BlobIndex i = dedupIndex;
+        if (i == null || !i.refresh(storage, sealer)) {
+            i = BlobIndex.load(storage, sealer, false);
+            dedupIndex = i;
+        }
+        return i;
+    }
+
+    /** Where every blob lies (46 bytes per blob), brought up to date; for restores, verification and checks. */
+    public synchronized BlobIndex locationIndex() {
+        BlobIndex i = locationIndex;
+        if (i == null || !i.refresh(storage, sealer)) {
+            i = BlobIndex.load(storage, sealer, true);
+            locationIndex = i;
+        }
+        return i;
     }
 
     /** The blob id of {@code data[off, off+len)}. */
@@ -115,26 +142,32 @@ public final class DefaultRepository implements Repository {
         return BlobId.of(mac.doFinal());
     }
 
-    /** Reads index objects not read yet (written by other backups since this handle opened). */
-    public synchronized void refreshIndex() {
-        for (ObjectInfo o : storage.list(Formats.INDEX)) {
-            if (!index.isLoaded(o.name())) {
-                byte[] stored = storage.readAll(o.name());
-                index.add(o.name(), IndexFile.decode(o.name(), stored, sealer));
-            }
-        }
+    /** An index object written: its name and stored size. */
+    public record IndexWrite(String name, long bytes) {
     }
 
-    /** Writes an index object for packs that are already durable; returns its size. */
-    public long writeIndex(List<PackEntry> packs) {
-        if (packs.isEmpty()) {
-            return 0;
+    /**
+     * Writes a pack index for packs that are already durable and adds it to the loaded views.
+     *
+     * @param kind    {@link IndexFile#CHECKPOINT}, {@link IndexFile#BACKUP} or {@link IndexFile#COMPACTED}
+     * @param commits for a backup's last index: the names of its checkpoints
+     */
+    public IndexWrite writeIndex(int kind, List<String> commits, List<PackEntry> packs) {
+        if (packs.isEmpty() && commits.isEmpty()) {
+            return new IndexWrite(null, 0);
         }
-        byte[] stored = IndexFile.encode(packs, sealer);
+        byte[] stored = IndexFile.encode(kind, commits, packs, sealer);
         String name = Formats.INDEX + Hashes.sha256Hex(stored);
         storage.putIfAbsent(name, Payload.of(stored));
-        index.add(name, packs);
-        return stored.length;
+        BlobIndex d = dedupIndex;
+        if (d != null) {
+            d.add(name, packs);
+        }
+        BlobIndex l = locationIndex;
+        if (l != null) {
+            l.add(name, packs);
+        }
+        return new IndexWrite(name, stored.length);
     }
 
     /** Writes a manifest (the commit point of a backup); returns the snapshot id and stored size. */
@@ -288,40 +321,40 @@ public final class DefaultRepository implements Repository {
                 errors.add(e.getMessage());
             }
         }
-        BlobIndex fresh = new BlobIndex();
-        for (ObjectInfo o : storage.list(Formats.INDEX)) {
-            try {
-                fresh.add(o.name(), IndexFile.decode(o.name(), storage.readAll(o.name()), sealer));
-            } catch (IntegrityException e) {
-                errors.add(e.getMessage());
-            }
-        }
+        BlobIndex fresh = BlobIndex.loadTolerant(storage, sealer, errors);
         Map<String, Long> stored = new HashMap<>();
         for (ObjectInfo o : storage.list(Formats.DATA)) {
             stored.put(o.name(), o.size());
         }
-        fresh.packs().forEach((pack, size) -> {
+        Map<String, Long> indexed = fresh.packs();
+        indexed.forEach((pack, size) -> {
             Long actual = stored.get(pack);
             if (actual == null) {
-                errors.add(pack + ": indexed pack is missing");
+                if (fresh.isObsolete(pack)) {
+                    warnings.add(pack + ": pack marked for deletion is already gone (a prune was interrupted; the next prune tidies up)");
+                } else {
+                    errors.add(pack + ": indexed pack is missing");
+                }
             } else if (actual.longValue() != size) {
                 errors.add(pack + ": pack has " + actual + " bytes, its index says " + size);
             }
         });
         Set<String> unindexed = new HashSet<>(stored.keySet());
-        unindexed.removeAll(fresh.packs().keySet());
+        unindexed.removeAll(indexed.keySet());
         for (String p : unindexed) {
-            warnings.add(p + ": pack is in no index (left by an interrupted backup; prune removes it)");
+            warnings.add(p + ": pack is in no index (left by an interrupted backup or prune; prune removes it)");
         }
         int snapshots = 0;
+        BlobReader reader = new BlobReader(this, fresh);
         for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
             snapshots++;
             try {
                 Manifest m = Manifest.decode(o.name(), storage.readAll(o.name()), sealer);
-                int missing = 0;
+                long missing = 0;
                 for (Manifest.StreamEntry s : m.streams()) {
-                    for (String b : s.blobs()) {
-                        if (fresh.get(BlobId.parse(b)) == null) {
+                    BlobReader.StreamIds ids = reader.ids(s, o.name());
+                    while (ids.hasNext()) {
+                        if (!fresh.contains(ids.next())) {
                             missing++;
                         }
                     }
@@ -331,9 +364,12 @@ public final class DefaultRepository implements Repository {
                 }
             } catch (IntegrityException e) {
                 errors.add(e.getMessage());
+            } catch (ObjectNotFoundException e) {
+                // forgotten while we listed
+                snapshots--;
             }
         }
-        return new CheckReport(snapshots, fresh.packs().size(), fresh.blobCount(), errors, warnings);
+        return new CheckReport(snapshots, indexed.size(), fresh.blobCount(), errors, warnings);
     }
 
     @Override

@@ -11,6 +11,8 @@ public final class Formats {
     public static final String KEYS = "keys/";
     public static final String DATA = "data/";
     public static final String INDEX = "index/";
+    /** Prune's state objects (superseded indexes, obsolete and deleted packs), inside {@link #INDEX}. */
+    public static final String INDEX_STATE = "index/state/";
     public static final String SNAPSHOTS = "snapshots/";
     public static final String LOCKS = "locks/";
     public static final String WAL = "wal/";

@@ -15,19 +15,41 @@ import java.util.Map;
 
 /**
  * A snapshot manifest as stored in {@code snapshots/<id>}: JSON, zstd-compressed, sealed. The id is
- * the SHA-256 of the stored bytes.
+ * the SHA-256 of the stored bytes. Version 2 names each stream's list blobs ({@link BlobLists}), so
+ * a manifest is small whatever the size of the database; version 1 (still read) listed every blob id.
+ *
+ * @param original for a snapshot copied from another repository, the id it has there; else null
  */
 public record Manifest(int version, Instant time, String hostname, String engine, String source,
                        Map<String, String> tags, List<StreamEntry> streams, Map<String, Object> metadata,
-                       long bytesRead, long bytesStored, long durationMillis) {
+                       long bytesRead, long bytesStored, long durationMillis, String original) {
+    public static final int VERSION = 2;
 
-    /** A stream and the ids (hex) of its blobs, in order. */
-    public record StreamEntry(String name, long size, String sha256, List<String> blobs) {
+    /**
+     * A stream: name, plaintext size and SHA-256, and its blob ids: in version 2 the ids (hex) of the list
+     * blobs that hold them ({@code blobLists}, with {@code blobCount}); in version 1 the ids themselves
+     * ({@code blobs}).
+     */
+    public record StreamEntry(String name, long size, String sha256, List<String> blobs, long blobCount, List<String> blobLists) {
+        /** A version 2 entry. */
+        public static StreamEntry of(String name, long size, String sha256, long blobCount, List<String> blobLists) {
+            return new StreamEntry(name, size, sha256, null, blobCount, List.copyOf(blobLists));
+        }
+
+        /** Number of data blobs. */
+        public long count() {
+            return blobs != null ? blobs.size() : blobCount;
+        }
+
+        /** The list blobs (none in version 1). */
+        public List<String> lists() {
+            return blobLists == null ? List.of() : blobLists;
+        }
     }
 
     public Snapshot toSnapshot(String id) {
         return new Snapshot(id, time, hostname, engine, source, tags == null ? Map.of() : tags,
-                streams.stream().map(s -> new SnapshotStream(s.name(), s.size(), s.sha256(), s.blobs().size())).toList(),
+                streams.stream().map(s -> new SnapshotStream(s.name(), s.size(), s.sha256(), (int) s.count())).toList(),
                 metadata, bytesRead, bytesStored, durationMillis);
     }
 
@@ -60,7 +82,14 @@ public record Manifest(int version, Instant time, String hostname, String engine
         try {
             int rawLength = Formats.getInt(plain, 0);
             byte[] json = io.backupkit.Codecs.byId(plain[4] & 0xff).decompress(plain, 5, plain.length - 5, rawLength);
-            return Json.MAPPER.readValue(json, Manifest.class);
+            Manifest m = Json.MAPPER.readValue(json, Manifest.class);
+            if (m.version() < 1 || m.version() > VERSION || m.streams() == null) {
+                throw new IntegrityException(name, "snapshot manifest version " + m.version() + " is not supported (this backupkit reads 1-"
+                        + VERSION + ")");
+            }
+            return m;
+        } catch (IntegrityException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new IntegrityException(name, "snapshot manifest is unreadable: " + e.getMessage(), e);
         }

@@ -51,7 +51,8 @@ public interface Repository extends AutoCloseable {
     /**
      * Checks the repository's structure: every snapshot readable, every blob a snapshot references
      * indexed, every indexed pack present with the size its index implies, every index and key slot
-     * undamaged. Reads no pack contents; use {@link Verifier} for that.
+     * undamaged. Of pack contents it reads only the snapshots' blob lists; use {@link Verifier} or
+     * {@link RepositoryChecker} to read data.
      */
     CheckReport check();
 
@@ -62,6 +63,12 @@ public interface Repository extends AutoCloseable {
     interface Snapshots {
         /** All snapshots, oldest first. */
         List<Snapshot> list();
+
+        /**
+         * Summaries of all snapshots, oldest first: what retention and listings need, without engine metadata
+         * or streams, so memory does not depend on the snapshots' contents.
+         */
+        List<SnapshotSummary> summaries();
 
         /**
          * A snapshot by id, unique id prefix, or "latest".

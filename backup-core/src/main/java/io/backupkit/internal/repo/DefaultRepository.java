@@ -10,6 +10,7 @@ import io.backupkit.KeySlotInfo;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
+import io.backupkit.SnapshotSummary;
 import io.backupkit.Storages;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
@@ -179,6 +180,13 @@ public final class DefaultRepository implements Repository {
         return Map.entry(Formats.idOf(name), (long) stored.length);
     }
 
+    /** Deletes a snapshot's manifest (forget); its data stays until a prune. */
+    public void forgetSnapshot(String snapshotId) {
+        String name = Formats.SNAPSHOTS + snapshotId;
+        storage.delete(name);
+        manifests.remove(name);
+    }
+
     /** The manifest of a snapshot id. */
     public Manifest manifest(String snapshotId) {
         String name = Formats.SNAPSHOTS + snapshotId;
@@ -233,6 +241,27 @@ public final class DefaultRepository implements Repository {
             public Snapshot get(String idPrefixOrLatest) {
                 String id = resolveSnapshotId(idPrefixOrLatest);
                 return manifest(id).toSnapshot(id);
+            }
+
+            @Override
+            public List<SnapshotSummary> summaries() {
+                List<SnapshotSummary> all = new ArrayList<>();
+                for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
+                    String id = Formats.idOf(o.name());
+                    Manifest m;
+                    try {
+                        Manifest cached = manifests.get(o.name());
+                        m = cached != null ? cached : Manifest.decode(o.name(), storage.readAll(o.name()), sealer);
+                    } catch (ObjectNotFoundException forgotten) {
+                        continue;
+                    }
+                    // the manifest (metadata, stream lists) is dropped here: memory stays flat however many snapshots
+                    all.add(new SnapshotSummary(id, m.time(), m.hostname(), m.engine(), m.source(),
+                            SnapshotSummary.databaseOf(m.metadata(), m.source()), m.tags() == null ? Map.of() : m.tags(),
+                            m.bytesRead(), m.bytesStored(), m.streams().size()));
+                }
+                all.sort(Comparator.comparing(SnapshotSummary::time).thenComparing(SnapshotSummary::id));
+                return all;
             }
 
             @Override

@@ -34,6 +34,7 @@ public final class InterceptingStorage implements Storage {
     private volatile Consumer<String> beforeDelete = n -> { };
     private volatile Consumer<String> beforeGet = n -> { };
     private volatile boolean conditionalWrites = true;
+    private volatile java.time.Duration timeShift = java.time.Duration.ZERO;
 
     public InterceptingStorage(Storage delegate) {
         this.delegate = delegate;
@@ -65,6 +66,16 @@ public final class InterceptingStorage implements Storage {
     public InterceptingStorage conditionalWrites(boolean supported) {
         this.conditionalWrites = supported;
         return this;
+    }
+
+    /** Reports object times shifted by {@code shift}: a storage whose clock differs from this host's. */
+    public InterceptingStorage timeShift(java.time.Duration shift) {
+        this.timeShift = shift;
+        return this;
+    }
+
+    private ObjectInfo shifted(ObjectInfo o) {
+        return timeShift.isZero() ? o : new ObjectInfo(o.name(), o.size(), o.modified().plus(timeShift));
     }
 
     private static String prefix(String name) {
@@ -162,13 +173,13 @@ public final class InterceptingStorage implements Storage {
     @Override
     public Optional<ObjectInfo> stat(String name) {
         count("stat", name, 0);
-        return delegate.stat(name);
+        return delegate.stat(name).map(this::shifted);
     }
 
     @Override
     public List<ObjectInfo> list(String prefix) {
         count("list", prefix.isEmpty() ? "(all)" : prefix, 0);
-        return delegate.list(prefix);
+        return delegate.list(prefix).stream().map(this::shifted).toList();
     }
 
     @Override

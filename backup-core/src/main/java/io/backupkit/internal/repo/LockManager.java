@@ -80,6 +80,21 @@ public final class LockManager {
 
     /** A lock object as listed: its name, its content and the storage's time of that object. */
     public record Listed(String name, LockInfo info, Instant objectTime) {
+        /**
+         * The holder's clock minus the storage's: as the holder measured it, or for a lock not refreshed yet
+         * its creation time (holder's clock) against its object's time; null when unknown.
+         */
+        public Duration clockSkew() {
+            if (info.clockSkewMillis() != null) {
+                return Duration.ofMillis(info.clockSkewMillis());
+            }
+            if (info.created() != null && info.created().equals(info.refreshed()) && objectTime != null
+                    && !Instant.EPOCH.equals(objectTime)) {
+                return Duration.between(objectTime, info.created());
+            }
+            return null;
+        }
+
         /** When the lock was first taken, in storage time (or the holder's clock when the storage keeps no times). */
         public Instant createdStorage() {
             if (info.createdStorage() != null) {

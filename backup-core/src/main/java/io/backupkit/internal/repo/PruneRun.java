@@ -305,7 +305,8 @@ public final class PruneRun {
             if (p.usedBlobs == 0) {
                 toMark.add(p);
             } else {
-                double unused = 1.0 - (double) p.usedBytes / Math.max(1, p.stored.size());
+                // of the blobs' bytes: a small pack's trailer is no reason to rewrite it
+                double unused = 1.0 - (double) p.usedBytes / Math.max(1, p.blobBytes);
                 if (unused > options.repackThreshold()) {
                     toRepack.add(p);
                 } else {
@@ -466,9 +467,9 @@ public final class PruneRun {
             if (stale) {
                 continue;
             }
-            Long s = l.info().clockSkewMillis();
-            if (s != null && Duration.ofMillis(Math.abs(s)).compareTo(options.maxClockSkew()) > 0) {
-                throw new PruneRefusedException("the clock of " + l.info().holder() + " is " + describe(Duration.ofMillis(s))
+            Duration s = l.clockSkew();
+            if (s != null && s.abs().compareTo(options.maxClockSkew()) > 0) {
+                throw new PruneRefusedException("the clock of " + l.info().holder() + " is " + describe(s)
                         + " the storage's (more than the " + options.maxClockSkew().toSeconds() + " s prune accepts), so prune cannot "
                         + "order its work against it; fix that host's clock; nothing was deleted", l.info().holder());
             }

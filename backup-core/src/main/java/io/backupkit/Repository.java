@@ -121,6 +121,14 @@ public interface Repository extends AutoCloseable {
         /** Codec by name with optional level: "zstd", "zstd:9", "gzip", "lz4", "xz", "bzip2", "none". */
         Builder compression(String spec);
 
+        /**
+         * Keeps a local copy of the repository's immutable metadata (index objects, snapshot manifests, blob
+         * lists) in {@code directory/<repository id>}, so listing snapshots and pruning cost requests only for
+         * what changed. Every cached object is checked again when read; a damaged one is fetched again.
+         * Default: no cache (the CLI uses {@code ~/.cache/backupkit}).
+         */
+        Builder cacheDirectory(Path directory);
+
         /** Target pack size for a new repository, 16–64 MiB (default 16 MiB). */
         Builder packSize(int bytes);
 

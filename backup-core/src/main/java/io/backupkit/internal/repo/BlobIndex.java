@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * What the repository's index objects say, in memory: blob id → pack (and place in it). Two forms:
@@ -51,10 +52,15 @@ public final class BlobIndex {
 
     /** Reads every live index object of the repository. */
     public static BlobIndex load(Storage storage, Sealer sealer, boolean locations) {
+        return load(storage, storage::readAll, sealer, locations);
+    }
+
+    /** Reads every live index object, whole objects through {@code reader} (a cache). */
+    public static BlobIndex load(Storage storage, Function<String, byte[]> reader, Sealer sealer, boolean locations) {
         for (int attempt = 1; ; attempt++) {
             try {
                 BlobIndex index = new BlobIndex(locations);
-                index.loadAll(storage, sealer);
+                index.loadAll(storage, reader, sealer);
                 return index;
             } catch (ObjectNotFoundException e) {
                 // a prune deleted an index object between our listing and our read: list again
@@ -71,12 +77,12 @@ public final class BlobIndex {
      * Reads every live index object it can: a damaged object becomes a line in {@code problems} instead of
      * an exception, so a check reports all damage at once.
      */
-    public static BlobIndex loadTolerant(Storage storage, Sealer sealer, List<String> problems) {
+    public static BlobIndex loadTolerant(Storage storage, Function<String, byte[]> reader, Sealer sealer, List<String> problems) {
         BlobIndex index = new BlobIndex(true);
         List<ObjectInfo> listing = storage.list(Formats.INDEX);
         States states;
         try {
-            states = readStates(storage, sealer, listing);
+            states = readStates(reader, sealer, listing);
         } catch (io.backupkit.IntegrityException e) {
             problems.add(e.getMessage());
             states = new States(Set.of(), Set.of(), Set.of(), Set.of());
@@ -87,7 +93,7 @@ public final class BlobIndex {
                 continue;
             }
             try {
-                index.read(o.name(), storage.readAll(o.name()), sealer, true);
+                index.read(o.name(), reader.apply(o.name()), sealer, true);
                 index.loaded.add(o.name());
             } catch (io.backupkit.IntegrityException e) {
                 problems.add(e.getMessage());
@@ -111,11 +117,11 @@ public final class BlobIndex {
     record States(Set<String> names, Set<String> superseded, Set<String> obsolete, Set<String> deleted) {
     }
 
-    static States readStates(Storage storage, Sealer sealer, List<ObjectInfo> listing) {
+    static States readStates(Function<String, byte[]> reader, Sealer sealer, List<ObjectInfo> listing) {
         Map<String, IndexFile.State> states = new HashMap<>();
         for (ObjectInfo o : listing) {
             if (o.name().startsWith(Formats.INDEX_STATE)) {
-                states.put(o.name(), IndexFile.readState(o.name(), storage.readAll(o.name()), sealer));
+                states.put(o.name(), IndexFile.readState(o.name(), reader.apply(o.name()), sealer));
             }
         }
         Set<String> superseded = new HashSet<>();
@@ -134,15 +140,15 @@ public final class BlobIndex {
         return new States(states.keySet(), superseded, obsolete, deleted);
     }
 
-    private void loadAll(Storage storage, Sealer sealer) {
+    private void loadAll(Storage storage, Function<String, byte[]> reader, Sealer sealer) {
         List<ObjectInfo> listing = storage.list(Formats.INDEX);
-        States states = readStates(storage, sealer, listing);
+        States states = readStates(reader, sealer, listing);
         applyStates(states);
         for (ObjectInfo o : listing) {
             if (o.name().startsWith(Formats.INDEX_STATE) || states.superseded().contains(o.name())) {
                 continue;
             }
-            read(o.name(), storage.readAll(o.name()), sealer, true);
+            read(o.name(), reader.apply(o.name()), sealer, true);
             loaded.add(o.name());
         }
         table.finishBulkLoad(idx -> !packs.obsolete(idx));
@@ -187,6 +193,11 @@ public final class BlobIndex {
      * @return false when a prune changed the index meanwhile (the caller then loads a fresh one)
      */
     public boolean refresh(Storage storage, Sealer sealer) {
+        return refresh(storage, storage::readAll, sealer);
+    }
+
+    /** As {@link #refresh(Storage, Sealer)}, whole objects read through {@code reader}. */
+    public boolean refresh(Storage storage, Function<String, byte[]> reader, Sealer sealer) {
         List<ObjectInfo> listing = storage.list(Formats.INDEX);
         Set<String> listed = new HashSet<>();
         List<String> fresh = new ArrayList<>();
@@ -207,7 +218,7 @@ public final class BlobIndex {
         for (String name : fresh) {
             byte[] stored;
             try {
-                stored = storage.readAll(name);
+                stored = reader.apply(name);
             } catch (ObjectNotFoundException e) {
                 return false;
             }

@@ -87,9 +87,29 @@ public final class BlobReader {
         return raw;
     }
 
-    /** The ids a list blob holds. */
+    /** The ids a list blob holds (through the metadata cache, when there is one). */
     public BlobId[] readList(BlobId listId, String context) {
-        return BlobLists.decode(read(listId, null, context), context);
+        if (!repo.cache().enabled()) {
+            return BlobLists.decode(read(listId, null, context), context);
+        }
+        BlobLocation loc = locate(listId, null, context);
+        byte[] plain = repo.cache().blob(listId, () -> readRange(loc), sealed -> decode(repo, listId, loc, sealed, 0));
+        return BlobLists.decode(plain, context);
+    }
+
+    /** The sealed bytes of one blob. */
+    public byte[] readRange(BlobLocation loc) {
+        try (InputStream in = repo.storage().get(loc.pack(), loc.offset(), loc.length())) {
+            byte[] b = in.readAllBytes();
+            if (b.length != loc.length()) {
+                throw new IntegrityException(loc.pack(), "pack is truncated: a blob needs bytes " + loc.offset() + "+" + loc.length());
+            }
+            return b;
+        } catch (ObjectNotFoundException e) {
+            throw new IntegrityException(loc.pack(), "pack is missing", e);
+        } catch (IOException e) {
+            throw new StorageException("reading " + loc.pack() + " failed: " + e.getMessage(), true, e);
+        }
     }
 
     /** The data blob ids of a stream, in order, reading its list blobs one at a time as they are needed. */

@@ -69,6 +69,7 @@ public final class DefaultRepository implements Repository {
             });
     private final ThreadLocal<Mac> macs;
     private volatile LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
+    private volatile MetadataCache cache = MetadataCache.NONE;
 
     private DefaultRepository(Storage storage, boolean ownsStorage, RepoConfig config, byte[] masterKey,
                               String currentKeyName, CompressionCodec codecOverride) {
@@ -116,8 +117,8 @@ public final class DefaultRepository implements Repository {
      */
     public synchronized BlobIndex dedupIndex() {
         BlobIndex i = dedupIndex;
-        if (i == null || !i.refresh(storage, sealer)) {
-            i = BlobIndex.load(storage, sealer, false);
+        if (i == null || !i.refresh(storage, this::readObject, sealer)) {
+            i = BlobIndex.load(storage, this::readObject, sealer, false);
             dedupIndex = i;
         }
         return i;
@@ -126,8 +127,8 @@ public final class DefaultRepository implements Repository {
     /** Where every blob lies (46 bytes per blob), brought up to date; for restores, verification and checks. */
     public synchronized BlobIndex locationIndex() {
         BlobIndex i = locationIndex;
-        if (i == null || !i.refresh(storage, sealer)) {
-            i = BlobIndex.load(storage, sealer, true);
+        if (i == null || !i.refresh(storage, this::readObject, sealer)) {
+            i = BlobIndex.load(storage, this::readObject, sealer, true);
             locationIndex = i;
         }
         return i;
@@ -141,6 +142,18 @@ public final class DefaultRepository implements Repository {
         Mac mac = macs.get();
         mac.update(data, off, len);
         return BlobId.of(mac.doFinal());
+    }
+
+    /**
+     * A whole content-addressed object (index object or manifest), from the local cache when one is
+     * configured and the cached copy is intact.
+     */
+    public byte[] readObject(String name) {
+        return cache.object(name, () -> storage.readAll(name));
+    }
+
+    public MetadataCache cache() {
+        return cache;
     }
 
     /** An index object written: its name and stored size. */
@@ -160,6 +173,7 @@ public final class DefaultRepository implements Repository {
         byte[] stored = IndexFile.encode(kind, commits, packs, sealer);
         String name = Formats.INDEX + Hashes.sha256Hex(stored);
         storage.putIfAbsent(name, Payload.of(stored));
+        cache.put(name, stored);
         BlobIndex d = dedupIndex;
         if (d != null) {
             d.add(name, packs);
@@ -176,6 +190,7 @@ public final class DefaultRepository implements Repository {
         byte[] stored = manifest.encode(sealer);
         String name = Manifest.nameOf(stored);
         storage.putIfAbsent(name, Payload.of(stored));
+        cache.put(name, stored);
         manifests.put(name, manifest);
         return Map.entry(Formats.idOf(name), (long) stored.length);
     }
@@ -190,7 +205,7 @@ public final class DefaultRepository implements Repository {
     /** The manifest of a snapshot id. */
     public Manifest manifest(String snapshotId) {
         String name = Formats.SNAPSHOTS + snapshotId;
-        return manifests.computeIfAbsent(name, n -> Manifest.decode(n, storage.readAll(n), sealer));
+        return manifests.computeIfAbsent(name, n -> Manifest.decode(n, readObject(n), sealer));
     }
 
     public LockManager locks() {
@@ -251,7 +266,7 @@ public final class DefaultRepository implements Repository {
                     Manifest m;
                     try {
                         Manifest cached = manifests.get(o.name());
-                        m = cached != null ? cached : Manifest.decode(o.name(), storage.readAll(o.name()), sealer);
+                        m = cached != null ? cached : Manifest.decode(o.name(), readObject(o.name()), sealer);
                     } catch (ObjectNotFoundException forgotten) {
                         continue;
                     }
@@ -350,7 +365,7 @@ public final class DefaultRepository implements Repository {
                 errors.add(e.getMessage());
             }
         }
-        BlobIndex fresh = BlobIndex.loadTolerant(storage, sealer, errors);
+        BlobIndex fresh = BlobIndex.loadTolerant(storage, this::readObject, sealer, errors);
         Map<String, Long> stored = new HashMap<>();
         for (ObjectInfo o : storage.list(Formats.DATA)) {
             stored.put(o.name(), o.size());
@@ -378,7 +393,7 @@ public final class DefaultRepository implements Repository {
         for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
             snapshots++;
             try {
-                Manifest m = Manifest.decode(o.name(), storage.readAll(o.name()), sealer);
+                Manifest m = Manifest.decode(o.name(), readObject(o.name()), sealer);
                 long missing = 0;
                 for (Manifest.StreamEntry s : m.streams()) {
                     BlobReader.StreamIds ids = reader.ids(s, o.name());
@@ -479,6 +494,13 @@ public final class DefaultRepository implements Repository {
         private int maxChunk = 4 * 1024 * 1024;
         private Long chunkerSeed;
         private LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
+        private Path cacheDirectory;
+
+        @Override
+        public RepositoryBuilder cacheDirectory(Path directory) {
+            this.cacheDirectory = directory;
+            return this;
+        }
 
         /**
          * How often this handle refreshes its locks, when it gives up a lock it cannot refresh, and when
@@ -705,6 +727,9 @@ public final class DefaultRepository implements Repository {
 
         private DefaultRepository withTiming(DefaultRepository r) {
             r.lockTiming = lockTiming;
+            if (cacheDirectory != null) {
+                r.cache = MetadataCache.at(cacheDirectory, r.config.id());
+            }
             return r;
         }
 

@@ -157,7 +157,7 @@ public final class PruneRun {
         for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
             Manifest m;
             try {
-                m = Manifest.decode(o.name(), storage.readAll(o.name()), repo.sealer());
+                m = Manifest.decode(o.name(), repo.readObject(o.name()), repo.sealer());
             } catch (ObjectNotFoundException forgotten) {
                 continue;
             }
@@ -184,7 +184,7 @@ public final class PruneRun {
         Map<String, IndexFile.State> states = new LinkedHashMap<>();
         for (ObjectInfo o : indexListing) {
             if (o.name().startsWith(Formats.INDEX_STATE)) {
-                states.put(o.name(), IndexFile.readState(o.name(), storage.readAll(o.name()), repo.sealer()));
+                states.put(o.name(), IndexFile.readState(o.name(), repo.readObject(o.name()), repo.sealer()));
             }
         }
         Set<String> superseded = new HashSet<>();
@@ -436,6 +436,13 @@ public final class PruneRun {
             storage.delete(indexToDelete);
             indexDeleted = indexToDelete.size();
         }
+        if (repo.cache().enabled()) {
+            for (String prefix : List.of(Formats.INDEX, Formats.SNAPSHOTS)) {
+                Set<String> present = new HashSet<>();
+                storage.list(prefix).forEach(o -> present.add(o.name()));
+                repo.cache().retain(prefix, present);
+            }
+        }
         LOG.info("prune of {}: {} packs deleted ({} bytes), {} repacked into {}, {} pending, {} resurrected", storage.location(),
                 deleteNames.size(), deletedBytes, toRepack.size(), repacked.packs, pending.size(), resurrect.size());
         return new PruneResult(false, deleteNames.size(), deletedBytes, toRepack.size(), repacked.packs, repacked.bytes,
@@ -491,7 +498,7 @@ public final class PruneRun {
     private void readFull(ObjectInfo o, CompactBlobTable lists, Map<String, Instant> markTimes) {
         byte[] stored;
         try {
-            stored = storage.readAll(o.name());
+            stored = repo.readObject(o.name());
         } catch (ObjectNotFoundException e) {
             throw new StorageException("index object " + o.name() + " vanished while prune read it (another prune?); prune again",
                     true, e);
@@ -575,16 +582,8 @@ public final class PruneRun {
             for (Object[] entry : group) {
                 BlobId id = (BlobId) entry[0];
                 BlobLocation loc = (BlobLocation) entry[1];
-                byte[] sealed;
-                try (InputStream in = storage.get(loc.pack(), loc.offset(), loc.length())) {
-                    sealed = in.readAllBytes();
-                } catch (ObjectNotFoundException e) {
-                    throw new IntegrityException(loc.pack(), "pack holding a blob list is missing; the repository is damaged: run "
-                            + "backupkit check. Prune deleted nothing", e);
-                } catch (IOException e) {
-                    throw new StorageException("reading " + loc.pack() + " failed: " + e.getMessage(), true, e);
-                }
-                byte[] plain = BlobReader.decode(repo, id, loc, sealed, 0);
+                BlobReader reader = new BlobReader(repo, null);
+                byte[] plain = repo.cache().blob(id, () -> reader.readRange(loc), sealed -> BlobReader.decode(repo, id, loc, sealed, 0));
                 for (BlobId b : BlobLists.decode(plain, loc.pack())) {
                     b.writeTo(raw, 0);
                     used.put(raw, 0, unclaimed, x -> false);
@@ -597,7 +596,7 @@ public final class PruneRun {
     private void claim(FullObject f, CompactBlobTable used) {
         byte[] stored;
         try {
-            stored = storage.readAll(f.name());
+            stored = repo.readObject(f.name());
         } catch (ObjectNotFoundException e) {
             throw new StorageException("index object " + f.name() + " vanished while prune read it (another prune?); prune again",
                     true, e);
@@ -742,7 +741,7 @@ public final class PruneRun {
         progress.accept("merging " + pick.size() + " index objects");
         Map<String, PackEntry> keep = new LinkedHashMap<>();
         for (FullObject f : pick) {
-            for (PackEntry p : IndexFile.decode(f.name(), storage.readAll(f.name()), repo.sealer())) {
+            for (PackEntry p : IndexFile.decode(f.name(), repo.readObject(f.name()), repo.sealer())) {
                 if (!gone.contains(p.pack()) && !deleted.contains(p.pack())) {
                     keep.putIfAbsent(p.pack(), p);
                 }
@@ -787,6 +786,7 @@ public final class PruneRun {
         byte[] stored = IndexFile.encodeState(new IndexFile.State(List.copyOf(superseded), annotations), repo.sealer());
         String name = Formats.INDEX_STATE + Hashes.sha256Hex(stored);
         storage.putIfAbsent(name, Payload.of(stored));
+        repo.cache().put(name, stored);
         return name;
     }
 }

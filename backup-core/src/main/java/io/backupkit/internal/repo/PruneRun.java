@@ -456,7 +456,7 @@ public final class PruneRun {
 
     private static String describe(Duration skew) {
         Duration a = skew.abs();
-        String amount = a.toMinutes() >= 2 ? a.toMinutes() + " min" : a.toSeconds() + " s";
+        String amount = a.toSeconds() >= 120 ? Math.round(a.toSeconds() / 60.0) + " min" : a.toSeconds() + " s";
         return amount + (skew.isNegative() ? " behind" : " ahead of");
     }
 

@@ -11,11 +11,22 @@ import io.backupkit.testkit.GeneratedSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.backupkit.internal.crypto.Aead;
+import io.backupkit.spi.KeyProvider;
+import io.backupkit.spi.KeySlot;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -91,5 +102,127 @@ class KeySlotsTest {
         assertTrue(noSecret.getMessage().contains("encrypted"), noSecret.getMessage());
         ConfigurationException twice = assertThrows(ConfigurationException.class, () -> Repos.encrypted(LocalStorage.of(repoDir)).create());
         assertTrue(twice.getMessage().contains("already exists"), twice.getMessage());
+    }
+
+    @Test
+    void afterClose_everyOperationFails_andNoSlotIsWritten() {
+        Repository repo = Repos.encrypted(LocalStorage.of(dir)).create();
+        repo.close();
+        IllegalStateException add = assertThrows(IllegalStateException.class, () -> repo.keys().add(Repos.password("other".toCharArray())));
+        assertTrue(add.getMessage().contains("closed"), add.getMessage());
+        assertThrows(IllegalStateException.class, () -> repo.keys().list());
+        assertThrows(IllegalStateException.class, () -> repo.keys().remove("ab"));
+        assertThrows(IllegalStateException.class, () -> repo.snapshots().list());
+        assertThrows(IllegalStateException.class, repo::check);
+        assertEquals(1, LocalStorage.of(dir).list("keys/").size(), "no slot wrapping a wiped key was written");
+    }
+
+    /** A provider whose wrap cannot be undone (a misconfigured KMS alias, a bug): its slot would open nothing. */
+    private static final class BrokenProvider implements KeyProvider {
+        @Override
+        public String type() {
+            return "broken";
+        }
+
+        @Override
+        public String describe() {
+            return "broken test provider";
+        }
+
+        @Override
+        public KeySlot wrap(byte[] masterKey) {
+            return new KeySlot("broken", Map.of(), Aead.randomBytes(60));
+        }
+
+        @Override
+        public Optional<byte[]> unwrap(KeySlot slot) {
+            return Optional.empty();
+        }
+    }
+
+    @Test
+    void addedSlot_isVerifiedByUnwrappingIt_andABrokenOneIsNotKept() {
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).create()) {
+            KeyException e = assertThrows(KeyException.class, () -> repo.keys().add(new BrokenProvider()));
+            assertTrue(e.getMessage().contains("broken test provider"), e.getMessage());
+            assertEquals(1, repo.keys().list().size(), "the unusable slot was removed again");
+        }
+    }
+
+    @Test
+    void twoConcurrentRemovalsOfTheLastTwoSlots_leaveOneThatOpens() throws Exception {
+        char[] second = "second password".toCharArray();
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).create()) {
+            repo.keys().add(Repos.password(second));
+        }
+        List<String> ids = new ArrayList<>();
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).open()) {
+            repo.keys().list().forEach(k -> ids.add(k.id()));
+        }
+        // both removals have counted two slots before either deletes: the race of count-then-delete
+        CyclicBarrier bothCounted = new CyclicBarrier(2);
+        HookedStorage storage = new HookedStorage(LocalStorage.of(dir));
+        storage.beforeDelete = name -> {
+            if (name.startsWith("keys/")) {
+                try {
+                    bothCounted.await(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        try (Repository a = Repos.encrypted(storage).open();
+             Repository b = Repository.builder().storage(storage).keyProvider(Repos.password(second)).open()) {
+            CompletableFuture<Void> ra = CompletableFuture.runAsync(() -> a.keys().remove(ids.get(0)));
+            CompletableFuture<Void> rb = CompletableFuture.runAsync(() -> b.keys().remove(ids.get(1)));
+            int failed = 0;
+            for (CompletableFuture<Void> f : List.of(ra, rb)) {
+                try {
+                    f.get(60, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertTrue(e.getCause() instanceof ConfigurationException, e.getCause().toString());
+                    failed++;
+                }
+            }
+            assertTrue(failed >= 1, "at most one of two racing removals may succeed");
+        }
+        List<Path> left;
+        try (var s = Files.walk(dir.resolve("keys"))) {
+            left = s.filter(Files::isRegularFile).toList();
+        }
+        assertFalse(left.isEmpty(), "a key slot is left");
+        boolean opens = false;
+        for (char[] pw : new char[][] {Repos.PASSWORD, second}) {
+            try (Repository repo = Repository.builder().storage(LocalStorage.of(dir)).keyProvider(Repos.password(pw)).open()) {
+                opens = true;
+            } catch (KeyException wrong) {
+                // the other password's slot is the one left
+            }
+        }
+        assertTrue(opens);
+    }
+
+    @Test
+    void slotLeftByAnInterruptedCreate_doesNotCountAsASecondSlot() {
+        // an orphan: same password, another master key, left by a create that died
+        Forge.interruptedCreate(dir, Repos.password(Repos.PASSWORD));
+        String orphan = LocalStorage.of(dir).list("keys/").get(0).name();
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).create()) {
+            String real = repo.keys().list().stream().filter(KeySlotInfo::current).findFirst().orElseThrow().id();
+            assertFalse(orphan.endsWith(real));
+            ConfigurationException e = assertThrows(ConfigurationException.class, () -> repo.keys().remove(real));
+            assertTrue(e.getMessage().contains("last"), e.getMessage());
+        }
+    }
+
+    @Test
+    void missingKeyFile_isASetupError_notASkippedSlot() throws Exception {
+        Path keyFile = KeyProviders.generateKeyFile(dir.resolve("k.key"));
+        Path repoDir = dir.resolve("repo");
+        Repository.builder().storage(LocalStorage.of(repoDir)).keyFile(keyFile).create().close();
+        Files.delete(keyFile);
+        ConfigurationException e = assertThrows(ConfigurationException.class,
+                () -> Repository.builder().storage(LocalStorage.of(repoDir)).keyFile(keyFile).open());
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
     }
 }

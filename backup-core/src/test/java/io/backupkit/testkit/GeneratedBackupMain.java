@@ -25,7 +25,7 @@ public final class GeneratedBackupMain {
         long bytes = Long.parseLong(args[1]);
         int parallelism = args.length > 2 ? Integer.parseInt(args[2]) : Runtime.getRuntime().availableProcessors();
         try (Repository repo = Repository.builder().storage(LocalStorage.of(repoDir))
-                .keyProvider(KeyProviders.password("bench".toCharArray(), 8 * 1024, 1, 1)).create()) {
+                .keyProvider(KeyProviders.password("bench".toCharArray(), 19 * 1024, 2, 1)).create()) {
             BackupResult r = BackupManager.builder().repository(repo).parallelism(parallelism)
                     .source(new GeneratedSource().stream("dump", () -> DumpLikeData.stream(1, bytes)))
                     .build().backup();

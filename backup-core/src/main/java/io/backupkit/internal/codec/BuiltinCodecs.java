@@ -170,7 +170,11 @@ public final class BuiltinCodecs {
         }
     }
 
-    /** gzip-compatible deflate (raw zlib stream, no gzip header: the blob header already says what it is). */
+    /**
+     * Codec 2, named "gzip" for users: a zlib stream (RFC 1950: 2-byte header, deflate data, Adler-32
+     * of the plaintext), which is what {@link Deflater} and {@link Inflater} write and read by default.
+     * No gzip header: the blob's codec byte already says what follows. Stored blobs depend on this.
+     */
     private record DeflateCodec(int level) implements CompressionCodec {
         DeflateCodec {
             checkLevel("gzip", level, 1, 9);

@@ -1,6 +1,7 @@
 package io.backupkit.internal.crypto;
 
 import io.backupkit.ConfigurationException;
+import io.backupkit.KeyException;
 import io.backupkit.spi.KeyProvider;
 import io.backupkit.spi.KeySlot;
 
@@ -85,8 +86,29 @@ public final class KeyFileProvider implements KeyProvider {
         if (!TYPE.equals(slot.type())) {
             return Optional.empty();
         }
-        byte[] kek = Kdf.hkdf(secret(), Base64.getDecoder().decode(slot.parameters().get("salt")), "backupkit keyfile kek", 32);
+        // parameters come from storage: a malformed slot is reported (and skipped), never a crash
+        if (!"hkdf-sha256".equals(slot.parameters().get("kdf"))) {
+            throw new KeyException("key file slot's kdf is not hkdf-sha256");
+        }
+        String encoded = slot.parameters().get("salt");
+        if (encoded == null) {
+            throw new KeyException("key file slot has no salt");
+        }
+        byte[] salt;
+        try {
+            salt = Base64.getDecoder().decode(encoded);
+        } catch (IllegalArgumentException e) {
+            throw new KeyException("key file slot's salt is not base64");
+        }
+        if (salt.length < 8 || salt.length > 64) {
+            throw new KeyException("key file slot's salt has " + salt.length + " bytes; 8-64 are accepted");
+        }
+        byte[] kek = Kdf.hkdf(secret(), salt, "backupkit keyfile kek", 32);
         byte[] wrapped = slot.wrappedKey();
-        return Aead.open(kek, wrapped, 0, wrapped.length, AD);
+        try {
+            return Aead.open(kek, wrapped, 0, wrapped.length, AD);
+        } finally {
+            java.util.Arrays.fill(kek, (byte) 0);
+        }
     }
 }

@@ -5,13 +5,15 @@ import io.backupkit.spi.KeyProvider;
 import io.backupkit.spi.KeySlot;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * Password key slot: KEK = Argon2id(password, salt); the slot stores the KDF parameters, the salt and
- * AES-GCM(KEK, master key). A wrong password fails the GCM tag and opens nothing.
+ * AES-GCM(KEK, master key). A wrong password fails the GCM tag and opens nothing. Parameters are
+ * bounded by {@link Argon2Limits} both when a slot is written and when one is read.
  */
 public final class PasswordKeyProvider implements KeyProvider {
     public static final String TYPE = "password";
@@ -27,10 +29,7 @@ public final class PasswordKeyProvider implements KeyProvider {
         if (password == null || password.length == 0) {
             throw new ConfigurationException("the repository password is empty");
         }
-        if (memoryKiB < 8 * parallelism || iterations < 1 || parallelism < 1) {
-            throw new ConfigurationException("invalid Argon2id parameters: memory " + memoryKiB + " KiB, "
-                    + iterations + " iterations, parallelism " + parallelism);
-        }
+        Argon2Limits.checkForNewSlot(memoryKiB, iterations, parallelism);
         this.password = password.clone();
         this.memoryKiB = memoryKiB;
         this.iterations = iterations;
@@ -52,6 +51,7 @@ public final class PasswordKeyProvider implements KeyProvider {
         byte[] salt = Aead.randomBytes(16);
         byte[] kek = Kdf.argon2id(password, salt, memoryKiB, iterations, parallelism);
         byte[] wrapped = Aead.seal(kek, masterKey, 0, masterKey.length, AD);
+        Arrays.fill(kek, (byte) 0);
         return new KeySlot(TYPE, Map.of(
                 "kdf", "argon2id",
                 "memoryKiB", Integer.toString(memoryKiB),
@@ -60,20 +60,25 @@ public final class PasswordKeyProvider implements KeyProvider {
                 "salt", Base64.getEncoder().encodeToString(salt)), wrapped);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws io.backupkit.KeyException when the slot's parameters are malformed, below the OWASP floor,
+     *                                   above the cap or need more heap than this JVM has
+     */
     @Override
     public Optional<byte[]> unwrap(KeySlot slot) {
-        Map<String, String> p = slot.parameters();
-        if (!TYPE.equals(slot.type()) || !"argon2id".equals(p.get("kdf"))) {
+        if (!TYPE.equals(slot.type())) {
             return Optional.empty();
         }
-        int m = Integer.parseInt(p.get("memoryKiB"));
-        int t = Integer.parseInt(p.get("iterations"));
-        int par = Integer.parseInt(p.get("parallelism"));
-        if (m > 4 * 1024 * 1024 || t > 100 || par > 64) {
-            throw new ConfigurationException("key slot asks for unreasonable Argon2id parameters (" + m + " KiB, " + t + " passes)");
-        }
-        byte[] kek = Kdf.argon2id(password, Base64.getDecoder().decode(p.get("salt")), m, t, par);
+        // the parameters come from storage: checked (floor, cap, format) before any memory is spent
+        Argon2Limits.Params p = Argon2Limits.fromSlot(slot.parameters());
+        byte[] kek = Kdf.argon2id(password, p.salt(), p.memoryKiB(), p.iterations(), p.parallelism());
         byte[] wrapped = slot.wrappedKey();
-        return Aead.open(kek, wrapped, 0, wrapped.length, AD);
+        try {
+            return Aead.open(kek, wrapped, 0, wrapped.length, AD);
+        } finally {
+            Arrays.fill(kek, (byte) 0);
+        }
     }
 }

@@ -42,6 +42,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** The repository handle: keys, config, index and snapshot manifests over a {@link Storage}. */
 public final class DefaultRepository implements Repository {
@@ -70,6 +71,7 @@ public final class DefaultRepository implements Repository {
     private final ThreadLocal<Mac> macs;
     private volatile LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
     private volatile MetadataCache cache = MetadataCache.NONE;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private DefaultRepository(Storage storage, boolean ownsStorage, RepoConfig config, byte[] masterKey,
                               String currentKeyName, CompressionCodec codecOverride) {
@@ -79,7 +81,7 @@ public final class DefaultRepository implements Repository {
         this.masterKey = masterKey;
         this.currentKeyName = currentKeyName;
         if (masterKey != null) {
-            this.sealer = Sealer.aesGcm(Kdf.hkdf(masterKey, KDF_SALT, "backupkit v1 data encryption", 32));
+            this.sealer = dataSealer(masterKey);
             this.idKey = Kdf.hkdf(masterKey, KDF_SALT, "backupkit v1 blob id", 32);
             this.macs = ThreadLocal.withInitial(() -> Hashes.hmac(idKey));
         } else {
@@ -97,9 +99,20 @@ public final class DefaultRepository implements Repository {
         return new RepositoryBuilder();
     }
 
+    /**
+     * Every operation starts here: after {@link #close()} the master key is wiped, so a slot added now
+     * would wrap zeros and a backup would write with a handle that no longer owns its storage.
+     */
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("repository " + storage.location() + " is closed; open it again");
+        }
+    }
+
     // ---- used by the pipeline ------------------------------------------------------------------
 
     public Sealer sealer() {
+        ensureOpen();
         return sealer;
     }
 
@@ -116,6 +129,7 @@ public final class DefaultRepository implements Repository {
      * written since it was last read.
      */
     public synchronized BlobIndex dedupIndex() {
+        ensureOpen();
         BlobIndex i = dedupIndex;
         if (i == null || !i.refresh(storage, this::readObject, sealer)) {
             i = BlobIndex.load(storage, this::readObject, sealer, false);
@@ -126,6 +140,7 @@ public final class DefaultRepository implements Repository {
 
     /** Where every blob lies (46 bytes per blob), brought up to date; for restores, verification and checks. */
     public synchronized BlobIndex locationIndex() {
+        ensureOpen();
         BlobIndex i = locationIndex;
         if (i == null || !i.refresh(storage, this::readObject, sealer)) {
             i = BlobIndex.load(storage, this::readObject, sealer, true);
@@ -136,6 +151,7 @@ public final class DefaultRepository implements Repository {
 
     /** The blob id of {@code data[off, off+len)}. */
     public BlobId blobId(byte[] data, int off, int len) {
+        ensureOpen();
         if (macs == null) {
             return BlobId.of(Hashes.sha256(data, off, len));
         }
@@ -167,6 +183,7 @@ public final class DefaultRepository implements Repository {
      * @param commits for a backup's last index: the names of its checkpoints
      */
     public IndexWrite writeIndex(int kind, List<String> commits, List<PackEntry> packs) {
+        ensureOpen();
         if (packs.isEmpty() && commits.isEmpty()) {
             return new IndexWrite(null, 0);
         }
@@ -187,6 +204,7 @@ public final class DefaultRepository implements Repository {
 
     /** Writes a manifest (the commit point of a backup); returns the snapshot id and stored size. */
     public Map.Entry<String, Long> writeManifest(Manifest manifest) {
+        ensureOpen();
         byte[] stored = manifest.encode(sealer);
         String name = Manifest.nameOf(stored);
         storage.putIfAbsent(name, Payload.of(stored));
@@ -204,11 +222,13 @@ public final class DefaultRepository implements Repository {
 
     /** The manifest of a snapshot id. */
     public Manifest manifest(String snapshotId) {
+        ensureOpen();
         String name = Formats.SNAPSHOTS + snapshotId;
         return manifests.computeIfAbsent(name, n -> Manifest.decode(n, readObject(n), sealer));
     }
 
     public LockManager locks() {
+        ensureOpen();
         return new LockManager(storage, sealer, java.time.Clock.systemUTC(), lockTiming);
     }
 
@@ -241,9 +261,11 @@ public final class DefaultRepository implements Repository {
 
     @Override
     public Snapshots snapshots() {
+        ensureOpen();
         return new Snapshots() {
             @Override
             public List<Snapshot> list() {
+                ensureOpen();
                 List<Snapshot> all = new ArrayList<>();
                 for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
                     all.add(manifest(Formats.idOf(o.name())).toSnapshot(Formats.idOf(o.name())));
@@ -289,6 +311,7 @@ public final class DefaultRepository implements Repository {
 
     /** Resolves "latest", a full id or a unique prefix to a full snapshot id. */
     public String resolveSnapshotId(String idPrefixOrLatest) {
+        ensureOpen();
         if (idPrefixOrLatest == null || idPrefixOrLatest.isBlank()) {
             throw new ConfigurationException("no snapshot given");
         }
@@ -313,12 +336,23 @@ public final class DefaultRepository implements Repository {
 
     @Override
     public Keys keys() {
+        ensureOpen();
         return new Keys() {
             @Override
             public List<KeySlotInfo> list() {
+                ensureOpen();
                 List<KeySlotInfo> out = new ArrayList<>();
                 for (ObjectInfo o : storage.list(Formats.KEYS)) {
-                    KeySlotFile f = readKeySlot(storage, o.name());
+                    KeySlotFile f;
+                    try {
+                        f = KeySlotFile.decode(o.name(), storage.readAll(o.name()));
+                    } catch (IntegrityException | ConfigurationException e) {
+                        // one bad slot must not hide the others; check() reports it, remove() can delete it
+                        LOG.warn("not listing key slot: {}", e.getMessage());
+                        continue;
+                    } catch (ObjectNotFoundException gone) {
+                        continue;
+                    }
                     out.add(new KeySlotInfo(Formats.idOf(o.name()), f.type(), f.created(), f.host(), o.name().equals(currentKeyName)));
                 }
                 out.sort(Comparator.comparing(KeySlotInfo::created));
@@ -327,44 +361,111 @@ public final class DefaultRepository implements Repository {
 
             @Override
             public KeySlotInfo add(KeyProvider provider) {
+                ensureOpen();
                 if (masterKey == null) {
                     throw new ConfigurationException("repository " + location() + " is not encrypted; it has no key slots");
                 }
-                String name = writeKeySlot(storage, provider.wrap(masterKey));
-                KeySlotFile f = readKeySlot(storage, name);
-                return new KeySlotInfo(Formats.idOf(name), f.type(), f.created(), f.host(), false);
+                String name = writeKeySlot(storage, provider.wrap(masterKey), config.id());
+                // read back what storage holds and open it again: only a slot that gives back this
+                // repository's key is reported as added
+                try {
+                    KeySlotFile f = KeySlotFile.decode(name, storage.readAll(name));
+                    checkUnwraps(provider, f.toSlot(name), masterKey);
+                    return new KeySlotInfo(Formats.idOf(name), f.type(), f.created(), f.host(), false);
+                } catch (RuntimeException e) {
+                    deleteQuietly(storage, name, e);
+                    throw e;
+                }
             }
 
             @Override
             public void remove(String idOrPrefix) {
-                List<KeySlotInfo> all = list();
-                List<KeySlotInfo> matches = all.stream().filter(k -> k.id().startsWith(idOrPrefix)).toList();
-                if (idOrPrefix.isBlank() || matches.isEmpty()) {
-                    throw new ConfigurationException("no key slot " + idOrPrefix + " in " + location());
-                }
-                if (matches.size() > 1) {
-                    throw new ConfigurationException("key slot prefix " + idOrPrefix + " is ambiguous");
-                }
-                if (all.size() == 1) {
-                    throw new ConfigurationException("key slot " + matches.get(0).id().substring(0, 8)
-                            + " is the last one; add another before removing it, or the repository cannot be opened again");
-                }
-                storage.delete(Formats.KEYS + matches.get(0).id());
+                ensureOpen();
+                removeKeySlot(idOrPrefix);
             }
         };
     }
 
-    @Override
-    public CheckReport check() {
-        List<String> errors = new ArrayList<>();
-        List<String> warnings = new ArrayList<>();
+    /** Fails unless {@code provider} unwraps {@code slot} to {@code master}. */
+    private static void checkUnwraps(KeyProvider provider, KeySlot slot, byte[] master) {
+        Optional<byte[]> back;
+        try {
+            back = provider.unwrap(slot);
+        } catch (KeyException e) {
+            throw new KeyException("the new " + provider.describe() + " slot cannot be opened again (" + e.getMessage()
+                    + "); it was not kept");
+        }
+        if (back.isEmpty() || !java.security.MessageDigest.isEqual(back.get(), master)) {
+            throw new KeyException("the new " + provider.describe() + " slot does not give back this repository's key when opened; "
+                    + "it was not kept");
+        }
+        Arrays.fill(back.get(), (byte) 0);
+    }
+
+    /**
+     * Key slots that count as a way into this repository: readable, and not marked as written for
+     * another repository id (a create that died before its config). Slots that cannot be read count
+     * for nothing.
+     */
+    private List<String> usableSlots(String except) {
+        List<String> out = new ArrayList<>();
         for (ObjectInfo o : storage.list(Formats.KEYS)) {
+            if (o.name().equals(except)) {
+                continue;
+            }
             try {
-                readKeySlot(storage, o.name());
-            } catch (IntegrityException e) {
-                errors.add(e.getMessage());
+                KeySlotFile f = KeySlotFile.decode(o.name(), storage.readAll(o.name()));
+                if (f.repository() == null || f.repository().equals(config.id())) {
+                    out.add(o.name());
+                }
+            } catch (ObjectNotFoundException | IntegrityException | ConfigurationException e) {
+                // deleted meanwhile, damaged or unreadable here: it opens nothing
             }
         }
+        return out;
+    }
+
+    /**
+     * Storage has no transactions, so "count, then delete" lets two removals delete the last two slots.
+     * Instead: delete, then count the other usable slots again; when none is left (another removal
+     * deleted it meanwhile), put the removed slot back and fail. Of two racing removals, the second
+     * to count always sees the first's deletion, so at least one of them restores its slot.
+     */
+    private void removeKeySlot(String idOrPrefix) {
+        if (idOrPrefix == null || idOrPrefix.isBlank()) {
+            throw new ConfigurationException("give the id (or a unique prefix) of the key slot to remove");
+        }
+        List<String> matches = storage.list(Formats.KEYS).stream().map(ObjectInfo::name)
+                .filter(n -> Formats.idOf(n).startsWith(idOrPrefix)).toList();
+        if (matches.isEmpty()) {
+            throw new ConfigurationException("no key slot " + idOrPrefix + " in " + location());
+        }
+        if (matches.size() > 1) {
+            throw new ConfigurationException("key slot prefix " + idOrPrefix + " is ambiguous");
+        }
+        String target = matches.get(0);
+        String shortId = Formats.idOf(target).substring(0, 8);
+        String last = "key slot " + shortId + " is the last one of this repository; add another before removing it, "
+                + "or the repository cannot be opened again";
+        if (usableSlots(target).isEmpty()) {
+            throw new ConfigurationException(last);
+        }
+        byte[] saved = storage.readAll(target);
+        storage.delete(target);
+        if (usableSlots(target).isEmpty()) {
+            storage.putIfAbsent(target, Payload.of(saved));
+            throw new ConfigurationException(last + " (another key slot was removed at the same time; key slot " + shortId
+                    + " was put back)");
+        }
+        LOG.info("removed key slot {} from {}", shortId, location());
+    }
+
+    @Override
+    public CheckReport check() {
+        ensureOpen();
+        List<String> errors = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        checkConfigAndKeySlots(errors, warnings);
         BlobIndex fresh = BlobIndex.loadTolerant(storage, this::readObject, sealer, errors);
         Map<String, Long> stored = new HashMap<>();
         for (ObjectInfo o : storage.list(Formats.DATA)) {
@@ -418,11 +519,15 @@ public final class DefaultRepository implements Repository {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         if (ownsStorage) {
             storage.close();
         }
         if (masterKey != null) {
             Arrays.fill(masterKey, (byte) 0);
+            Arrays.fill(idKey, (byte) 0);
         }
     }
 
@@ -433,52 +538,74 @@ public final class DefaultRepository implements Repository {
 
     // ---- key slots and config ------------------------------------------------------------------
 
-    static KeySlotFile readKeySlot(Storage storage, String name) {
-        byte[] stored = storage.readAll(name);
-        Formats.checkContentHash(name, stored);
+    /**
+     * The config on storage is still the one this handle opened (nobody replaced it), and every key
+     * slot is readable. Used by {@link #check()} and by STANDARD verification.
+     */
+    public void checkConfigAndKeySlots(List<String> errors, List<String> warnings) {
+        ensureOpen();
         try {
-            return Json.MAPPER.readValue(stored, KeySlotFile.class);
-        } catch (IOException e) {
-            throw new IntegrityException(name, "key slot is unreadable", e);
-        }
-    }
-
-    static String writeKeySlot(Storage storage, KeySlot slot) {
-        try {
-            byte[] stored = Json.MAPPER.writeValueAsBytes(KeySlotFile.of(slot, HostName.get()));
-            String name = Formats.KEYS + Hashes.sha256Hex(stored);
-            storage.putIfAbsent(name, Payload.of(stored));
-            return name;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static byte[] encodeConfig(RepoConfig config, Sealer sealer, boolean encrypted) {
-        try {
-            byte[] sealed = sealer.seal(Json.MAPPER.writeValueAsBytes(config), Formats.AD_CONFIG);
-            byte[] out = new byte[5 + sealed.length];
-            System.arraycopy(Formats.CONFIG_MAGIC, 0, out, 0, 4);
-            out[4] = (byte) (encrypted ? 1 : 0);
-            System.arraycopy(sealed, 0, out, 5, sealed.length);
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static RepoConfig decodeConfig(byte[] stored, Sealer sealer) {
-        byte[] json = sealer.open(stored, 5, stored.length - 5, Formats.AD_CONFIG)
-                .orElseThrow(() -> new IntegrityException(Formats.CONFIG, "config fails authentication; the object is damaged"));
-        try {
-            RepoConfig c = Json.MAPPER.readValue(json, RepoConfig.class);
-            if (c.version() != 1) {
-                throw new ConfigurationException("repository format version " + c.version() + " is not supported by this backupkit (reads version 1)");
+            byte[] stored = storage.readAll(Formats.CONFIG);
+            Optional<RepoConfig> now = RepoConfig.open(stored, sealer, masterKey != null);
+            if (now.isEmpty()) {
+                errors.add(Formats.CONFIG + ": config fails authentication; the object is damaged or was replaced");
+            } else if (!now.get().equals(config)) {
+                errors.add(Formats.CONFIG + ": config differs from the one this repository handle opened");
             }
-            return c;
-        } catch (IOException e) {
-            throw new IntegrityException(Formats.CONFIG, "config is unreadable", e);
+        } catch (ObjectNotFoundException e) {
+            errors.add(Formats.CONFIG + ": config is missing");
+        } catch (IntegrityException | ConfigurationException e) {
+            errors.add(e.getMessage());
         }
+        int usable = 0;
+        for (ObjectInfo o : storage.list(Formats.KEYS)) {
+            try {
+                KeySlotFile f = KeySlotFile.decode(o.name(), storage.readAll(o.name()));
+                if (masterKey == null) {
+                    errors.add(o.name() + ": key slot in an unencrypted repository");
+                } else if (f.repository() != null && !f.repository().equals(config.id())) {
+                    warnings.add(o.name() + ": key slot was written for repository " + f.repository()
+                            + " (a create that did not finish); it opens nothing here and can be removed");
+                } else {
+                    usable++;
+                }
+            } catch (IntegrityException | ConfigurationException e) {
+                errors.add(e.getMessage());
+            } catch (ObjectNotFoundException gone) {
+                // removed meanwhile
+            }
+        }
+        if (masterKey != null && usable == 0) {
+            errors.add(Formats.KEYS + ": no usable key slot is left; the repository cannot be opened again");
+        }
+    }
+
+    static String writeKeySlot(Storage storage, KeySlot slot, String repositoryId) {
+        byte[] stored = KeySlotFile.of(slot, HostName.get(), repositoryId).encode();
+        String name = Formats.KEYS + Hashes.sha256Hex(stored);
+        storage.putIfAbsent(name, Payload.of(stored));
+        return name;
+    }
+
+    /** Best-effort clean-up after {@code cause}; a failure to clean up is attached to it, not thrown. */
+    private static void deleteQuietly(Storage storage, String name, RuntimeException cause) {
+        try {
+            storage.delete(name);
+        } catch (RuntimeException e) {
+            if (cause != null) {
+                cause.addSuppressed(e);
+            }
+            LOG.warn("could not remove {} after a failure: {}", name, e.getMessage());
+        }
+    }
+
+    private static Sealer dataSealer(byte[] master) {
+        return Sealer.aesGcm(Kdf.hkdf(master, KDF_SALT, "backupkit v1 data encryption", 32));
+    }
+
+    private static String shortName(String name) {
+        String id = Formats.idOf(name);
+        return name.substring(0, name.length() - id.length()) + (id.length() > 12 ? id.substring(0, 12) + "…" : id);
     }
 
     /** Builds {@link DefaultRepository} handles. */
@@ -624,27 +751,88 @@ public final class DefaultRepository implements Repository {
             if (unencrypted && keyProvider != null) {
                 throw new ConfigurationException("unencrypted() and a password/key were both given; choose one");
             }
+            checkNothingToOverwrite(s);
             CompressionCodec c = codec == null ? Codecs.defaultCodec() : codec;
-            RepoConfig config = new RepoConfig(1, Hashes.hex(Aead.randomBytes(16)), unencrypted ? "none" : "aes-256-gcm",
+            RepoConfig config = new RepoConfig(Formats.CONFIG_VERSION, Hashes.hex(Aead.randomBytes(16)),
+                    unencrypted ? RepoConfig.UNENCRYPTED : RepoConfig.ENCRYPTED,
                     new RepoConfig.Chunker("fastcdc", minChunk, avgChunk, maxChunk, FastCdcChunker.DEFAULT_NORMALIZATION,
                             chunkerSeed != null ? chunkerSeed : new java.security.SecureRandom().nextLong()),
                     new RepoConfig.Compression(c.name(), c.level()), packSize, Instant.now());
-            byte[] master = null;
-            String keyName = null;
-            Sealer sealer = Sealer.checksumOnly();
-            if (!unencrypted) {
-                master = Aead.randomBytes(32);
-                keyName = writeKeySlot(s, keyProvider.wrap(master));
-                sealer = Sealer.aesGcm(Kdf.hkdf(master, KDF_SALT, "backupkit v1 data encryption", 32));
-            }
-            if (!s.putIfAbsent(Formats.CONFIG, Payload.of(encodeConfig(config, sealer, !unencrypted)))) {
-                if (keyName != null) {
-                    s.delete(keyName);
+            if (unencrypted) {
+                if (!s.putIfAbsent(Formats.CONFIG, Payload.of(config.encode(Sealer.checksumOnly())))) {
+                    throw new ConfigurationException("a repository was created at " + s.location() + " at the same time");
                 }
+                LOG.info("created unencrypted repository {} at {}", config.id(), s.location());
+                return withTiming(new DefaultRepository(s, owns, config, null, null, codec));
+            }
+            byte[] master = Aead.randomBytes(32);
+            Sealer sealer = dataSealer(master);
+            // the slot goes first: a config without a slot could never be opened, while a slot without
+            // a config (the process died here) opens nothing and is skipped by open and by a new create
+            String keyName = writeKeySlot(s, keyProvider.wrap(master), config.id());
+            boolean written;
+            try {
+                written = s.putIfAbsent(Formats.CONFIG, Payload.of(config.encode(sealer)));
+            } catch (RuntimeException e) {
+                // the write may have landed although it reported an error: then the slot must stay
+                Boolean ours = configIsOurs(s, sealer, config.id(), e);
+                if (Boolean.TRUE.equals(ours)) {
+                    LOG.warn("writing the config of {} reported an error ({}), but it is stored; the repository is created",
+                            s.location(), e.getMessage());
+                    return withTiming(new DefaultRepository(s, owns, config, master, keyName, codec));
+                }
+                if (ours != null) {
+                    deleteQuietly(s, keyName, e);
+                }
+                throw e;
+            }
+            if (!written) {
+                deleteQuietly(s, keyName, null);
                 throw new ConfigurationException("a repository was created at " + s.location() + " at the same time");
             }
             LOG.info("created repository {} at {}", config.id(), s.location());
             return withTiming(new DefaultRepository(s, owns, config, master, keyName, codec));
+        }
+
+        /**
+         * A location without config may still hold a repository whose config was lost: creating a new
+         * one there would leave the old data unreadable. Key slots alone are what a create that died
+         * before writing its config leaves: they open nothing, so an encrypted create goes ahead.
+         */
+        private void checkNothingToOverwrite(Storage s) {
+            int snapshots = s.list(Formats.SNAPSHOTS).size();
+            int indexes = s.list(Formats.INDEX).size();
+            int packs = s.list(Formats.DATA).size();
+            if (snapshots + indexes + packs > 0) {
+                throw new ConfigurationException(s.location() + " has no config object but holds " + snapshots + " snapshot(s), "
+                        + indexes + " index(es) and " + packs + " pack(s): a repository whose config is missing. Restore the config "
+                        + "from a copy; a new repository created here could not read the old data");
+            }
+            int slots = s.list(Formats.KEYS).size();
+            if (slots > 0 && unencrypted) {
+                throw new ConfigurationException(s.location() + " has no config object but keys/ holds " + slots
+                        + " key slot(s), left by a create of an encrypted repository that did not finish. An unencrypted "
+                        + "repository has no key slots: delete the objects under keys/ first (they protect no data), "
+                        + "or create an encrypted repository");
+            }
+            if (slots > 0) {
+                LOG.warn("{} has no config but {} key slot(s), left by a create that did not finish; they open nothing",
+                        s.location(), slots);
+            }
+        }
+
+        /** TRUE when the stored config is the one just created, FALSE when it is absent or another, null when unknown. */
+        private static Boolean configIsOurs(Storage s, Sealer sealer, String id, RuntimeException cause) {
+            try {
+                byte[] stored = s.readAll(Formats.CONFIG);
+                return RepoConfig.open(stored, sealer, true).map(c -> c.id().equals(id)).orElse(false);
+            } catch (ObjectNotFoundException e) {
+                return false;
+            } catch (RuntimeException e) {
+                // cannot tell: keep the slot; an orphan slot is harmless, a config without its slot is not
+                cause.addSuppressed(e);
+                return null;
+            }
         }
 
         @Override
@@ -663,48 +851,113 @@ public final class DefaultRepository implements Repository {
             try {
                 stored = s.readAll(Formats.CONFIG);
             } catch (ObjectNotFoundException e) {
+                int slots = s.list(Formats.KEYS).size();
+                if (slots > 0) {
+                    throw new ConfigurationException("no repository at " + s.location() + ": there is no config object, but keys/ holds "
+                            + slots + " key slot(s). An interrupted create leaves that: run create again. If a repository "
+                            + "was here, its config was deleted: restore it from a copy");
+                }
                 throw new ConfigurationException("no repository at " + s.location() + " (no config object); create one first");
             }
-            if (stored.length < 5 || !Arrays.equals(Arrays.copyOf(stored, 4), Formats.CONFIG_MAGIC) || stored[4] > 1 || stored[4] < 0) {
-                throw new IntegrityException(Formats.CONFIG, "not a backupkit config (bad header)");
-            }
-            boolean encrypted = stored[4] == 1;
+            boolean encrypted = RepoConfig.headerSaysEncrypted(stored);
             if (!encrypted) {
+                // anyone who can write the storage can write an unencrypted config (its seal is a checksum):
+                // it is believed only when nothing says the repository is encrypted
                 if (keyProvider != null) {
-                    LOG.warn("repository {} is not encrypted; ignoring the given {}", s.location(), keyProvider.describe());
+                    throw new IntegrityException(Formats.CONFIG, "the config says the repository at " + s.location()
+                            + " is unencrypted, but a " + keyProvider.describe() + " was given. Refusing to open it: nothing would be "
+                            + "encrypted, and an encrypted repository's config may have been replaced by someone with write access "
+                            + "to the storage. If this repository really is unencrypted, open it without a password or key");
                 }
-                RepoConfig config = decodeConfig(stored, Sealer.checksumOnly());
+                int slots = s.list(Formats.KEYS).size();
+                if (slots > 0) {
+                    throw new IntegrityException(Formats.CONFIG, "the config says the repository at " + s.location()
+                            + " is unencrypted, but keys/ holds " + slots + " key slot(s), which only encrypted repositories have: "
+                            + "the config may have been replaced by someone with write access to the storage. Refusing to open it; "
+                            + "restore the config from a copy");
+                }
+                RepoConfig config = RepoConfig.decode(stored, Sealer.checksumOnly(), false);
                 return withTiming(new DefaultRepository(s, owns, config, null, null, codec));
             }
             if (keyProvider == null) {
                 throw new ConfigurationException("repository " + s.location() + " is encrypted: give a password, key file or key provider");
             }
             IntegrityException damaged = null;
+            RuntimeException unavailable = null;
+            List<String> skipped = new ArrayList<>();
             int slots = 0;
+            int notThisRepository = 0;
             for (ObjectInfo o : s.list(Formats.KEYS)) {
+                // one bad slot never stops the others from being tried
                 KeySlotFile f;
                 try {
-                    f = readKeySlot(s, o.name());
+                    if (o.size() > KeySlotFile.MAX_BYTES) {
+                        throw new IntegrityException(o.name(), "key slot has " + o.size() + " bytes; slots are at most " + KeySlotFile.MAX_BYTES);
+                    }
+                    f = KeySlotFile.decode(o.name(), s.readAll(o.name()));
+                } catch (ObjectNotFoundException gone) {
+                    continue;
                 } catch (IntegrityException e) {
-                    damaged = e;
+                    damaged = damaged == null ? e : damaged;
+                    skipped.add(e.getMessage());
+                    LOG.warn("skipping key slot: {}", e.getMessage());
+                    continue;
+                } catch (ConfigurationException e) {
+                    skipped.add(e.getMessage());
+                    LOG.warn("skipping key slot: {}", e.getMessage());
                     continue;
                 }
                 slots++;
                 if (!f.type().equals(keyProvider.type())) {
                     continue;
                 }
-                Optional<byte[]> master = keyProvider.unwrap(f.toSlot());
-                if (master.isPresent()) {
-                    Sealer sealer = Sealer.aesGcm(Kdf.hkdf(master.get(), KDF_SALT, "backupkit v1 data encryption", 32));
-                    RepoConfig config = decodeConfig(stored, sealer);
-                    return withTiming(new DefaultRepository(s, owns, config, master.get(), o.name(), codec));
+                Optional<byte[]> master;
+                try {
+                    master = keyProvider.unwrap(f.toSlot(o.name()));
+                } catch (ConfigurationException e) {
+                    // the provider's own setup (a missing key file): the same for every slot
+                    throw e;
+                } catch (io.backupkit.StorageException e) {
+                    // a KMS that cannot be reached is not a wrong key: report it as what it is
+                    unavailable = unavailable == null ? e : unavailable;
+                    skipped.add(shortName(o.name()) + ": " + e.getMessage());
+                    continue;
+                } catch (RuntimeException e) {
+                    skipped.add(shortName(o.name()) + ": " + e.getMessage());
+                    LOG.warn("skipping key slot {}: {}", shortName(o.name()), e.getMessage());
+                    continue;
                 }
+                if (master.isEmpty()) {
+                    continue;
+                }
+                Optional<RepoConfig> config = RepoConfig.open(stored, dataSealer(master.get()), true);
+                if (config.isEmpty()) {
+                    // the secret opens this slot but its key is not the config's: a slot left by a create
+                    // that died, or a damaged config; the next slot decides
+                    notThisRepository++;
+                    LOG.warn("key slot {} opens with the given {} but its key does not authenticate the config "
+                            + "(left by an interrupted create, or the config is damaged); trying the other slots",
+                            shortName(o.name()), keyProvider.describe());
+                    Arrays.fill(master.get(), (byte) 0);
+                    continue;
+                }
+                return withTiming(new DefaultRepository(s, owns, config.get(), master.get(), o.name(), codec));
+            }
+            if (unavailable != null) {
+                throw unavailable;
+            }
+            if (notThisRepository > 0) {
+                throw new IntegrityException(Formats.CONFIG, "config fails authentication with the key of each of the "
+                        + notThisRepository + " key slot(s) the given " + keyProvider.describe() + " opens: the config is damaged, "
+                        + "or those slots were left by a create that did not finish");
             }
             if (damaged != null) {
-                throw damaged;
+                throw new IntegrityException(damaged.objectName(), damaged.getMessage().substring(damaged.objectName().length() + 2)
+                        + "; none of the other " + slots + " key slot(s) opens with the given " + keyProvider.describe(), damaged);
             }
             throw new KeyException("wrong " + keyProvider.describe() + ": none of the " + slots + " key slots of repository "
-                    + s.location() + " opens with it");
+                    + s.location() + " opens with it" + (skipped.isEmpty() ? "" : "; skipped " + skipped.size()
+                    + " slot(s) it could not use: " + String.join("; ", skipped)));
         }
 
         @Override

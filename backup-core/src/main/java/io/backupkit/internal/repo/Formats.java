@@ -27,6 +27,24 @@ public final class Formats {
     public static final byte[] PACK_MAGIC = ad("BKP1");
     public static final byte[] INDEX_MAGIC = ad("BKI1");
 
+    /** {@code version} in the sealed config JSON: the repository format this code reads and writes. */
+    public static final int CONFIG_VERSION = 1;
+    /** {@code version} of a key slot's JSON. */
+    public static final int KEY_SLOT_VERSION = 1;
+    /** {@code version} of a snapshot manifest's JSON written now (2: blob ids in list blobs); version 1 is still read. */
+    public static final int MANIFEST_VERSION = 2;
+
+    /**
+     * Largest chunk (blob plaintext) the format allows; the builder caps the chunker's maximum here.
+     * Decoders refuse larger recorded lengths, so a damaged length field cannot make them allocate more.
+     */
+    public static final int MAX_CHUNK = 16 * 1024 * 1024;
+    /**
+     * Largest stored (sealed) blob: codec byte, at most the chunk itself (a chunk that does not compress
+     * is stored with codec 0) and the seal's overhead, with room for any sealer.
+     */
+    public static final int MAX_SEALED_BLOB = MAX_CHUNK + 1 + 64;
+
     private Formats() {
     }
 
@@ -50,6 +68,50 @@ public final class Formats {
         if (!actual.equals(expected)) {
             throw new IntegrityException(name, "content does not match its name (SHA-256 " + actual.substring(0, 16)
                     + "…); the object is damaged");
+        }
+    }
+
+    /**
+     * Checks a 4-byte magic at {@code in[off]}; the error names the object, the magic found and the one
+     * this code reads (for example {@code index/ab12…: index magic is "BKI7", this backupkit reads "BKI1"}).
+     */
+    static void checkMagic(String name, String what, byte[] in, int off, byte[] expected) {
+        if (in.length < off + 4) {
+            throw new IntegrityException(name, what + " is truncated: " + in.length + " bytes, no room for its magic \""
+                    + ascii(expected) + "\"");
+        }
+        for (int i = 0; i < 4; i++) {
+            if (in[off + i] != expected[i]) {
+                throw new IntegrityException(name, what + " magic is \"" + printable(in, off, 4) + "\", this backupkit reads \""
+                        + ascii(expected) + "\" (" + what + " format 1); the object is damaged or from another program");
+            }
+        }
+    }
+
+    private static String ascii(byte[] b) {
+        return new String(b, StandardCharsets.US_ASCII);
+    }
+
+    /** Bytes as ASCII where printable, {@code \xNN} otherwise, so a message never carries control characters. */
+    static String printable(byte[] b, int off, int len) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = off; i < off + len && i < b.length; i++) {
+            int c = b[i] & 0xff;
+            if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+                sb.append((char) c);
+            } else {
+                sb.append(String.format("\\x%02x", c));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Checks a JSON object's {@code version} against the one this code reads. */
+    static void checkVersion(String name, String what, int found, int supported) {
+        if (found != supported) {
+            throw new io.backupkit.ConfigurationException(name + ": " + what + " version " + found
+                    + " is not supported by this backupkit (it reads version " + supported + ")"
+                    + (found > supported ? "; upgrade backupkit to read it" : "; the object is damaged or from another program"));
         }
     }
 

@@ -44,6 +44,9 @@ public final class IndexFile {
     public static final int MAX_PLAIN_BYTES = 8 * 1024 * 1024;
 
     static final byte[] MAGIC_V1 = Formats.INDEX_MAGIC;
+    /** Bytes of one pack record before its entries: name length (2), shortest name, size (8), count (4). */
+    private static final int MIN_PACK_RECORD = 2 + 1 + 8 + 4;
+    private static final java.util.regex.Pattern PACK_NAME = java.util.regex.Pattern.compile("data/([0-9a-f]{2})/\\1[0-9a-f]{62}");
     static final byte[] MAGIC_V2 = {'B', 'K', 'I', '2'};
     static final byte[] STATE_MAGIC = {'B', 'K', 'S', '1'};
 
@@ -151,17 +154,28 @@ public final class IndexFile {
         } else if (Arrays.equals(magic, STATE_MAGIC)) {
             throw new IntegrityException(name, "is a prune state object, not a pack index");
         } else {
-            throw new IntegrityException(name, "not an index object (magic " + printable(magic) + "; this backupkit reads BKI1 and BKI2)");
+            throw new IntegrityException(name, "index magic is \"" + Formats.printable(magic, 0, 4) + "\", this backupkit reads \"BKI1\" and "
+                    + "\"BKI2\" (index formats 1 and 2); the object is damaged or from another program");
         }
         visitor.header(kind, commits);
-        int packs = r.count(12);
+        int packs = r.count(MIN_PACK_RECORD);
         for (int i = 0; i < packs; i++) {
             String pack = r.name();
+            if (!PACK_NAME.matcher(pack).matches()) {
+                throw new IntegrityException(name, "index names an invalid pack \"" + Formats.printable(pack.getBytes(StandardCharsets.ISO_8859_1), 0,
+                        Math.min(pack.length(), 80)) + "\"");
+            }
             long size = r.i64();
+            if (size < 4L + sealer.overhead() || size > Integer.MAX_VALUE) {
+                throw new IntegrityException(name, "index records " + size + " bytes for " + pack);
+            }
             int count = r.count(PackEntry.ENTRY_BYTES);
             visitor.pack(pack, size, count);
             for (int j = 0; j < count; j++) {
-                visitor.blob(in, r.skip(PackEntry.ENTRY_BYTES));
+                int at = r.skip(PackEntry.ENTRY_BYTES);
+                // the trailer (at least its seal and length) follows the blobs
+                PackEntry.checkEntry(name, PackEntry.readEntry(in, at), size - 4 - sealer.overhead(), sealer.overhead());
+                visitor.blob(in, at);
             }
         }
         if (r.off != in.length) {

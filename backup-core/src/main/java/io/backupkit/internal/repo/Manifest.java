@@ -8,7 +8,11 @@ import io.backupkit.internal.codec.BuiltinCodecs;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.crypto.Sealer;
 
+import com.github.luben.zstd.ZstdInputStream;
+
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +27,7 @@ import java.util.Map;
 public record Manifest(int version, Instant time, String hostname, String engine, String source,
                        Map<String, String> tags, List<StreamEntry> streams, Map<String, Object> metadata,
                        long bytesRead, long bytesStored, long durationMillis, String original) {
-    public static final int VERSION = 2;
+    public static final int VERSION = Formats.MANIFEST_VERSION;
 
     /**
      * A stream: name, plaintext size and SHA-256, and its blob ids: in version 2 the ids (hex) of the list
@@ -75,23 +79,91 @@ public record Manifest(int version, Instant time, String hostname, String engine
         return Formats.SNAPSHOTS + Hashes.sha256Hex(stored);
     }
 
+    /** Largest manifest JSON read (a stream of 1 TiB in 1 MiB chunks lists about 70 MB of ids). */
+    public static final int MAX_JSON_BYTES = 1 << 30;
+
+    /**
+     * Reads a stored manifest: content hash against the name, seal, header, zstd, JSON, version and
+     * structure. Lengths come from storage, so nothing is allocated ahead of the data actually read.
+     *
+     * @throws IntegrityException                  for a damaged or malformed manifest
+     * @throws io.backupkit.ConfigurationException for a version this backupkit does not read
+     */
     public static Manifest decode(String name, byte[] stored, Sealer sealer) {
         Formats.checkContentHash(name, stored);
         byte[] plain = sealer.open(stored, Formats.AD_SNAPSHOT)
                 .orElseThrow(() -> new IntegrityException(name, "snapshot manifest fails authentication"));
-        try {
-            int rawLength = Formats.getInt(plain, 0);
-            byte[] json = io.backupkit.Codecs.byId(plain[4] & 0xff).decompress(plain, 5, plain.length - 5, rawLength);
-            Manifest m = Json.MAPPER.readValue(json, Manifest.class);
-            if (m.version() < 1 || m.version() > VERSION || m.streams() == null) {
-                throw new IntegrityException(name, "snapshot manifest version " + m.version() + " is not supported (this backupkit reads 1-"
-                        + VERSION + ")");
+        if (plain.length < 5) {
+            throw new IntegrityException(name, "snapshot manifest is truncated: " + plain.length + " bytes");
+        }
+        int rawLength = Formats.getInt(plain, 0);
+        if (rawLength < 0 || rawLength > MAX_JSON_BYTES) {
+            throw new IntegrityException(name, "snapshot manifest records a JSON length of " + rawLength + " bytes; 0-"
+                    + MAX_JSON_BYTES + " are read");
+        }
+        int codec = plain[4] & 0xff;
+        if (codec != BuiltinCodecs.ZSTD.id()) {
+            throw new IntegrityException(name, "snapshot manifest codec id is " + codec + "; manifests are zstd ("
+                    + BuiltinCodecs.ZSTD.id() + ")");
+        }
+        byte[] json;
+        try (InputStream in = new ZstdInputStream(new ByteArrayInputStream(plain, 5, plain.length - 5))) {
+            // readNBytes grows with what actually decompresses, not with the recorded length
+            json = in.readNBytes(rawLength);
+            if (json.length != rawLength || in.read() != -1) {
+                throw new IntegrityException(name, "snapshot manifest does not decompress to its recorded " + rawLength + " bytes");
             }
-            return m;
-        } catch (IntegrityException e) {
-            throw e;
         } catch (IOException | RuntimeException e) {
-            throw new IntegrityException(name, "snapshot manifest is unreadable: " + e.getMessage(), e);
+            if (e instanceof IntegrityException i) {
+                throw i;
+            }
+            throw new IntegrityException(name, "snapshot manifest does not decompress: " + e.getMessage(), e);
+        }
+        Manifest m;
+        try {
+            m = Json.MAPPER.readValue(json, Manifest.class);
+        } catch (IOException e) {
+            throw new IntegrityException(name, "snapshot manifest is unreadable: " + RepoConfig.firstLine(e.getMessage()), e);
+        }
+        if (m == null) {
+            throw new IntegrityException(name, "snapshot manifest is empty");
+        }
+        if (m.version() != 1) {
+            // version 1 (every blob id inline) is still read; anything else must be this code's
+            Formats.checkVersion(name, "snapshot manifest", m.version(), Formats.MANIFEST_VERSION);
+        }
+        m.validate(name);
+        return m;
+    }
+
+    private static final java.util.regex.Pattern HEX64 = java.util.regex.Pattern.compile("[0-9a-f]{64}");
+
+    /** Structure every reader relies on: streams with names, sizes, digests and well-formed blob ids. */
+    private void validate(String name) {
+        if (time == null || engine == null || streams == null) {
+            throw new IntegrityException(name, "snapshot manifest lacks its time, engine or streams");
+        }
+        if (tags != null && (tags.containsValue(null) || tags.containsKey(null))) {
+            throw new IntegrityException(name, "snapshot manifest has a tag without a value");
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (StreamEntry s : streams) {
+            boolean v1 = version == 1;
+            if (s == null || s.name() == null || s.name().isEmpty() || s.sha256() == null
+                    || (v1 ? s.blobs() == null : s.blobLists() == null || s.blobs() != null || s.blobCount() < 0)) {
+                throw new IntegrityException(name, "snapshot manifest has a stream without name, SHA-256 or blob list");
+            }
+            if (!names.add(s.name())) {
+                throw new IntegrityException(name, "snapshot manifest lists stream " + s.name() + " twice");
+            }
+            if (s.size() < 0 || !HEX64.matcher(s.sha256()).matches()) {
+                throw new IntegrityException(name, "snapshot manifest's stream " + s.name() + " has an invalid size or SHA-256");
+            }
+            for (String b : v1 ? s.blobs() : s.blobLists()) {
+                if (b == null || !HEX64.matcher(b).matches()) {
+                    throw new IntegrityException(name, "snapshot manifest's stream " + s.name() + " lists an invalid blob id");
+                }
+            }
         }
     }
 }

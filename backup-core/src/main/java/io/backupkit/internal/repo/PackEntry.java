@@ -28,6 +28,19 @@ public record PackEntry(String pack, long size, List<Blob> blobs) {
         }
     }
 
+    /**
+     * Checks an entry read from an index or trailer: non-negative, within the pack's blob area
+     * ({@code [0, blobAreaEnd)}), and lengths no blob of the format exceeds, so a damaged entry can
+     * neither point outside the pack nor make a reader allocate gigabytes.
+     */
+    static void checkEntry(String object, Blob b, long blobAreaEnd, int overhead) {
+        if (b.offset() < 0 || b.length() < overhead || b.length() > Formats.MAX_SEALED_BLOB
+                || b.rawLength() < 0 || b.rawLength() > Formats.MAX_CHUNK || (long) b.offset() + b.length() > blobAreaEnd) {
+            throw new io.backupkit.IntegrityException(object, "blob " + b.id() + " has an invalid entry: offset " + b.offset()
+                    + ", stored length " + b.length() + ", plaintext length " + b.rawLength() + " (blob area ends at " + blobAreaEnd + ")");
+        }
+    }
+
     static Blob readEntry(byte[] in, int off) {
         return new Blob(BlobId.of(in, off), Formats.getInt(in, off + 32), Formats.getInt(in, off + 36), Formats.getInt(in, off + 40));
     }

@@ -3,6 +3,11 @@ package io.backupkit.internal.repo;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.crypto.Sealer;
 
+import io.backupkit.IntegrityException;
+import io.backupkit.spi.Storage;
+
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -61,21 +66,82 @@ public final class PackWriter {
         return new Finished(buf, size, new PackEntry(name, size, List.copyOf(blobs)));
     }
 
-    /** Reads a pack's trailer (for check and repair); throws IntegrityException when damaged. */
+    /** Bytes read from a pack's end to find its trailer in one request (a 16 MiB pack's trailer is ~1 KiB). */
+    private static final int TAIL_READ = 64 * 1024;
+
+    /** Reads a pack's trailer from the whole pack; throws IntegrityException naming the pack when damaged. */
     public static List<PackEntry.Blob> readTrailer(String name, byte[] pack, Sealer sealer) {
-        if (pack.length < 4) {
-            throw new io.backupkit.IntegrityException(name, "pack is truncated");
+        return readTrailer(name, pack, 0, pack.length, pack.length, sealer);
+    }
+
+    /**
+     * Reads a pack's trailer with ranged reads (usually one, of the pack's last 64 KiB), for
+     * verification without reading the whole pack.
+     */
+    public static List<PackEntry.Blob> readTrailer(String name, Storage storage, long packSize, Sealer sealer) {
+        if (packSize < 4 || packSize > Integer.MAX_VALUE) {
+            throw new IntegrityException(name, "pack size " + packSize + " is invalid");
         }
-        int tlen = Formats.getInt(pack, pack.length - 4);
-        if (tlen < sealer.overhead() || tlen > pack.length - 4) {
-            throw new io.backupkit.IntegrityException(name, "pack trailer length " + tlen + " is invalid");
+        int tail = (int) Math.min(packSize, TAIL_READ);
+        byte[] end = readRange(name, storage, packSize - tail, tail);
+        int tlen = Formats.getInt(end, end.length - 4);
+        if (tlen >= 0 && tlen + 4L > tail && tlen + 4L <= packSize) {
+            tail = tlen + 4;
+            end = readRange(name, storage, packSize - tail, tail);
         }
-        byte[] t = sealer.open(pack, pack.length - 4 - tlen, tlen, Formats.AD_PACK_TRAILER)
-                .orElseThrow(() -> new io.backupkit.IntegrityException(name, "pack trailer fails authentication"));
+        return readTrailer(name, end, 0, end.length, packSize, sealer);
+    }
+
+    private static byte[] readRange(String name, Storage storage, long offset, int length) {
+        try (InputStream in = storage.get(name, offset, length)) {
+            byte[] b = in.readAllBytes();
+            if (b.length != length) {
+                throw new IntegrityException(name, "pack is shorter than expected: " + b.length + " of " + length + " bytes at " + offset);
+            }
+            return b;
+        } catch (IOException e) {
+            throw new io.backupkit.StorageException("reading " + name + " failed: " + e.getMessage(), true, e);
+        }
+    }
+
+    /**
+     * Parses the trailer at the end of {@code buf[off, off+len)}, which holds the last {@code len}
+     * bytes of a pack of {@code packSize} bytes. Every field is checked: length, seal, magic, entry
+     * count against the trailer's size, and each entry within the blob area before the trailer.
+     */
+    private static List<PackEntry.Blob> readTrailer(String name, byte[] buf, int off, int len, long packSize, Sealer sealer) {
+        if (len < 4) {
+            throw new IntegrityException(name, "pack is truncated: " + len + " bytes");
+        }
+        int tlen = Formats.getInt(buf, off + len - 4);
+        if (tlen < sealer.overhead() || tlen > len - 4) {
+            throw new IntegrityException(name, "pack trailer length " + tlen + " is invalid for a pack of " + packSize + " bytes");
+        }
+        long trailerStart = packSize - 4 - tlen;
+        byte[] t = sealer.open(buf, off + len - 4 - tlen, tlen, Formats.AD_PACK_TRAILER)
+                .orElseThrow(() -> new IntegrityException(name, "pack trailer fails authentication"));
+        Formats.checkMagic(name, "pack trailer", t, 0, Formats.PACK_MAGIC);
+        if (t.length < 8) {
+            throw new IntegrityException(name, "pack trailer is truncated after its magic");
+        }
         int count = Formats.getInt(t, 4);
+        if (count < 0 || (long) count * PackEntry.ENTRY_BYTES != t.length - 8) {
+            throw new IntegrityException(name, "pack trailer lists " + count + " blobs in " + (t.length - 8) + " bytes of entries");
+        }
         List<PackEntry.Blob> out = new ArrayList<>(count);
+        long next = 0;
         for (int i = 0; i < count; i++) {
-            out.add(PackEntry.readEntry(t, 8 + i * PackEntry.ENTRY_BYTES));
+            PackEntry.Blob b = PackEntry.readEntry(t, 8 + i * PackEntry.ENTRY_BYTES);
+            PackEntry.checkEntry(name, b, trailerStart, sealer.overhead());
+            // blobs are written back to back from offset 0 up to the trailer: no byte is left unaccounted
+            if (b.offset() != next) {
+                throw new IntegrityException(name, "pack trailer's blob " + i + " starts at " + b.offset() + ", expected " + next);
+            }
+            next = (long) b.offset() + b.length();
+            out.add(b);
+        }
+        if (next != trailerStart) {
+            throw new IntegrityException(name, "pack trailer's blobs end at " + next + " but the trailer starts at " + trailerStart);
         }
         return out;
     }

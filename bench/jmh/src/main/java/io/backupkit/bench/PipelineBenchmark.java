@@ -77,7 +77,7 @@ public class PipelineBenchmark {
         long bytes = (long) mib << 20;
         // cheap Argon2 parameters: the key derivation is not what this measures
         try (Repository repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
-                .keyProvider(KeyProviders.password("bench".toCharArray(), 8 * 1024, 1, 1))
+                .keyProvider(KeyProviders.password("bench".toCharArray(), 19 * 1024, 2, 1))
                 .compression(Codecs.byName(compression)).create()) {
             BackupResult r = BackupManager.builder().repository(repo).parallelism(parallelism)
                     .source(new GeneratedSource().stream("dump", () -> DumpLikeData.stream(1, bytes)))

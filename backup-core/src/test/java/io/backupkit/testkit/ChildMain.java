@@ -61,6 +61,18 @@ public final class ChildMain {
                             .build().backup();
                     out.println("snapshot " + r.snapshotId());
                 }
+                case "hold-lock" -> {
+                    // holds a shared lock until killed
+                    io.backupkit.internal.repo.LockManager.Lock lock = ((io.backupkit.internal.repo.DefaultRepository) repo).locks()
+                            .acquire(false, "hold-lock");
+                    out.println("locked");
+                    out.flush();
+                    try {
+                        Thread.sleep(Long.MAX_VALUE);
+                    } catch (InterruptedException e) {
+                        lock.close();
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown operation " + op);
             }
             out.flush();

@@ -317,6 +317,26 @@ public final class LockManager {
         }
     }
 
+    /**
+     * Whether the lock's holder is a process on this host that no longer runs (its pid is gone, or now
+     * belongs to a process that started at another time).
+     */
+    public static boolean heldByDeadLocalProcess(LockInfo info) {
+        if (!HostName.get().equals(info.host()) || info.pid() == ProcessHandle.current().pid()) {
+            return false;
+        }
+        java.util.Optional<ProcessHandle> p = ProcessHandle.of(info.pid());
+        if (p.isEmpty() || !p.get().isAlive()) {
+            return true;
+        }
+        if (info.processStart() == null) {
+            return false;
+        }
+        java.util.Optional<Instant> actual = p.get().info().startInstant();
+        // the OS reports start times with some rounding: within two seconds it is the same process
+        return actual.isPresent() && Duration.between(actual.get(), info.processStart()).abs().compareTo(Duration.ofSeconds(2)) > 0;
+    }
+
     static boolean conflicts(String mine, String theirs) {
         if (EXCLUSIVE.equals(mine) || EXCLUSIVE.equals(theirs)) {
             return true;
@@ -327,6 +347,12 @@ public final class LockManager {
     private void checkConflicts(String kind, String own) {
         for (Listed other : list()) {
             if (other.name().equals(own) || !conflicts(kind, other.info().kind())) {
+                continue;
+            }
+            if (PRUNE.equals(kind) && PRUNE.equals(other.info().kind()) && heldByDeadLocalProcess(other.info())) {
+                // a prune killed on this host: prunes are safe against each other anyway, so its lock does not block
+                LOG.warn("ignoring the prune lock {} of {}: that process is gone (backupkit unlock removes it)", other.name(),
+                        other.info().holder());
                 continue;
             }
             Duration age = age(other);

@@ -56,6 +56,14 @@ public interface Repository extends AutoCloseable {
      */
     CheckReport check();
 
+    /**
+     * Small sealed records that modules built on the repository keep beside its snapshots (the
+     * scheduler's claims and run history, restore drills): authenticated with the repository's data
+     * key, and encrypted when the repository is, so whoever can write the storage can neither read
+     * nor silently alter them.
+     */
+    Records records();
+
     @Override
     void close();
 
@@ -93,6 +101,37 @@ public interface Repository extends AutoCloseable {
          * @throws ConfigurationException for the last remaining slot
          */
         void remove(String idOrPrefix);
+    }
+
+    /**
+     * Write-once records under {@code records/}. A record is sealed together with its name, so it
+     * cannot be moved to another name unnoticed. Names are '/'-separated segments of
+     * {@code [A-Za-z0-9._-]}.
+     *
+     * <pre>{@code
+     * boolean mine = repo.records().create("ops/nightly/claims/1767236400", json);   // false: someone was first
+     * }</pre>
+     */
+    interface Records {
+        /**
+         * Writes a record unless one of that name exists (atomically, like {@link Storage#putIfAbsent}).
+         *
+         * @return true if written, false if the name was taken (nothing changed)
+         */
+        boolean create(String name, byte[] content);
+
+        /**
+         * The content of a record, empty when there is none.
+         *
+         * @throws IntegrityException when the stored record was altered, damaged or moved
+         */
+        Optional<byte[]> read(String name);
+
+        /** Names of the records whose name starts with {@code prefix}, in no fixed order. */
+        List<String> list(String prefix);
+
+        /** Removes a record; removing a missing one is not an error. */
+        void delete(String name);
     }
 
     /** Configures and opens or creates a repository. Not thread-safe; build once. */

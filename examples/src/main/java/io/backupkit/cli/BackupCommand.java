@@ -38,6 +38,9 @@ final class BackupCommand extends CliCommand {
     @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "Tag the snapshot (repeatable).")
     Map<String, String> tags = new LinkedHashMap<>();
 
+    @Mixin
+    NotifyOptions notify;
+
     BackupCommand(Terminal terminal) {
         super(terminal);
     }
@@ -54,6 +57,9 @@ final class BackupCommand extends CliCommand {
         }
         BackupSource source = engine.source(url, database.options(terminal, extra));
         BackupResult result;
+        java.time.Instant started = java.time.Instant.now();
+        java.util.List<io.backupkit.ops.WebhookNotifier> notifiers =
+                notify.notifiers(terminal, io.backupkit.Storages.redact(repository.location(terminal)));
         try (Repository repo = repository.open(terminal, compression, !json());
              ProgressRenderer progress = progress("backup")) {
             BackupManager.Builder b = BackupManager.builder().repository(repo).source(source).listener(progress);
@@ -63,7 +69,12 @@ final class BackupCommand extends CliCommand {
             tags.forEach(b::tag);
             result = b.build().backup();
             progress.succeeded();
+        } catch (RuntimeException e) {
+            // one failed event for any failure, opening the repository included
+            OneShotEvents.send(notifiers, OneShotEvents.failed(Errors.message(e), started), terminal);
+            throw e;
         }
+        OneShotEvents.send(notifiers, OneShotEvents.succeeded(result, started), terminal);
         if (json()) {
             printJson(Json.backup(result));
         } else {

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, schedule, metrics, report, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -27,7 +27,8 @@ import java.util.List;
 @Command(name = "backupkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = BackupkitCli.Version.class,
         description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
         subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
-                VerifyCommand.class, KeyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+                VerifyCommand.class, KeyCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class,
+                DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
@@ -41,7 +42,7 @@ public final class BackupkitCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key, schedule, metrics, report)");
     }
 
     public static void main(String[] args) {

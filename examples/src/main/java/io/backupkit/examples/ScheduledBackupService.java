@@ -1,111 +1,100 @@
 package io.backupkit.examples;
 
-import io.backupkit.BackupException;
 import io.backupkit.BackupManager;
-import io.backupkit.BackupResult;
 import io.backupkit.Repository;
 import io.backupkit.VerificationLevel;
-import io.backupkit.VerificationReport;
-import io.backupkit.Verifier;
+import io.backupkit.ops.BackupScheduler;
+import io.backupkit.ops.Health;
+import io.backupkit.ops.JobEvent;
+import io.backupkit.ops.RetryPolicy;
+import io.backupkit.ops.RunRecord;
+import io.backupkit.ops.Schedule;
+import io.backupkit.ops.ScheduledJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A service's own scheduled backup: every {@code interval} it backs the database up, verifies the new
- * snapshot quickly (every blob present) and remembers the outcome for a health check. A failed run is
- * logged and counted, and the schedule goes on: an exception escaping a scheduled task would silently
- * cancel every later run.
+ * A service's own scheduled backup on top of backup-ops' {@link BackupScheduler}: on its schedule it
+ * backs the database up, verifies the new snapshot quickly (every blob present) and exposes the
+ * outcome to the service's health check. A failed run is retried, then logged and counted, and the
+ * schedule goes on. Replicas of the service sharing the repository run each tick once.
  *
  * <pre>{@code
- * ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
  * BackupManager backups = BackupManager.builder()
  *         .repository(repo)
  *         .source(PostgresSource.builder().url("postgresql://backup@db/shop").password(pw).build())
  *         .tag("trigger", "schedule")
  *         .build();
- * ScheduledBackupService service = new ScheduledBackupService(repo, backups, Duration.ofHours(6), scheduler);
+ * ScheduledBackupService service = new ScheduledBackupService(repo, backups,
+ *         Schedule.cron("0 *&#47;6 * * *", ZoneId.of("Europe/Berlin")));
  * service.start();
- * // health endpoint: service.lastSuccess(), service.consecutiveFailures()
+ * // health endpoint: service.health().healthy(), service.lastSuccess(), service.consecutiveFailures()
  * }</pre>
- *
- * <p>The scheduler belongs to the caller: {@link #close()} cancels this service's task and leaves the
- * executor running.
  */
 public final class ScheduledBackupService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ScheduledBackupService.class);
 
-    /** The outcome of one successful run. */
-    public record Run(Instant finished, BackupResult backup, VerificationReport verification) {
-    }
-
-    private final Repository repository;
-    private final BackupManager backups;
-    private final Duration interval;
-    private final ScheduledExecutorService scheduler;
-    private final AtomicReference<Run> lastSuccess = new AtomicReference<>();
+    private final BackupScheduler scheduler;
+    private final AtomicReference<RunRecord> lastSuccess = new AtomicReference<>();
     private final AtomicReference<String> lastError = new AtomicReference<>();
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private final AtomicInteger runs = new AtomicInteger();
-    private ScheduledFuture<?> task;
 
-    public ScheduledBackupService(Repository repository, BackupManager backups, Duration interval, ScheduledExecutorService scheduler) {
-        this.repository = Objects.requireNonNull(repository, "repository");
-        this.backups = Objects.requireNonNull(backups, "backups");
-        this.interval = Objects.requireNonNull(interval, "interval");
-        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
-        if (interval.isNegative() || interval.isZero()) {
-            throw new IllegalArgumentException("interval must be positive, was " + interval);
-        }
+    public ScheduledBackupService(Repository repository, BackupManager backups, Schedule schedule) {
+        Objects.requireNonNull(repository, "repository");
+        Objects.requireNonNull(backups, "backups");
+        this.scheduler = BackupScheduler.builder()
+                .repository(repository)
+                .job(ScheduledJob.backup("service-backup", backups)
+                        .schedule(Objects.requireNonNull(schedule, "schedule"))
+                        .verify(VerificationLevel.QUICK)
+                        .retry(RetryPolicy.exponential(1, Duration.ofSeconds(1), Duration.ofSeconds(1)))
+                        .build())
+                .listener(this::track)
+                .build();
     }
 
-    /** Runs the first backup now, then one {@code interval} after each run ends (runs never overlap). */
-    public synchronized void start() {
-        if (task != null) {
-            throw new IllegalStateException("already started");
-        }
-        task = scheduler.scheduleWithFixedDelay(this::runOnce, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /** One backup and quick verification; never throws. */
-    public void runOnce() {
-        runs.incrementAndGet();
-        try {
-            BackupResult backup = backups.backup();
-            VerificationReport report = Verifier.builder().repository(repository).snapshot(backup.snapshotId())
-                    .level(VerificationLevel.QUICK).build().verify();
-            if (!report.passed()) {
-                fail("snapshot " + backup.snapshot().shortId() + " failed verification: " + report.failures());
-                return;
+    private void track(JobEvent e) {
+        switch (e.type()) {
+            case STARTED -> {
+                if (e.attempt() == 1) {
+                    runs.incrementAndGet();
+                }
             }
-            lastSuccess.set(new Run(Instant.now(), backup, report));
-            consecutiveFailures.set(0);
-            lastError.set(null);
-            LOG.info("scheduled backup: snapshot {} ({} read, {} new bytes stored, {} ms)", backup.snapshot().shortId(),
-                    backup.bytesRead(), backup.bytesStored(), backup.duration().toMillis());
-        } catch (BackupException e) {
-            fail(e.getMessage());
-        } catch (RuntimeException e) {
-            fail(e.toString());
+            case SUCCEEDED -> {
+                lastSuccess.set(e.run());
+                lastError.set(null);
+                consecutiveFailures.set(0);
+                LOG.info("scheduled backup: snapshot {} ({} read, {} new bytes stored)", e.snapshotId(), e.run().bytesRead(),
+                        e.run().bytesStored());
+            }
+            case FAILED -> {
+                lastError.set(e.error());
+                LOG.warn("scheduled backup failed ({} in a row): {}", consecutiveFailures.incrementAndGet(), e.error());
+            }
+            default -> {
+            }
         }
     }
 
-    private void fail(String message) {
-        consecutiveFailures.incrementAndGet();
-        lastError.set(message);
-        LOG.warn("scheduled backup failed ({} in a row): {}", consecutiveFailures.get(), message);
+    /** Starts the schedule; returns at once. */
+    public void start() {
+        scheduler.start();
     }
 
-    public Optional<Run> lastSuccess() {
+    /** Whether backups are in order and, if not, why (for the service's health endpoint). */
+    public Health health() {
+        return scheduler.health();
+    }
+
+    /** The last successful run: its snapshot, figures and verification. */
+    public Optional<RunRecord> lastSuccess() {
         return Optional.ofNullable(lastSuccess.get());
     }
 
@@ -122,11 +111,9 @@ public final class ScheduledBackupService implements AutoCloseable {
         return runs.get();
     }
 
-    /** Cancels future runs; a run in progress finishes. The scheduler is not shut down. */
+    /** Stops the schedule; a backup in progress may finish for up to a minute. */
     @Override
-    public synchronized void close() {
-        if (task != null) {
-            task.cancel(false);
-        }
+    public void close() {
+        scheduler.stop(Duration.ofMinutes(1));
     }
 }

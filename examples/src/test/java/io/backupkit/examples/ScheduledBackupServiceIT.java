@@ -2,6 +2,7 @@ package io.backupkit.examples;
 
 import io.backupkit.BackupManager;
 import io.backupkit.Repository;
+import io.backupkit.ops.Schedule;
 import io.backupkit.postgres.PostgresSource;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 import org.junit.jupiter.api.Test;
@@ -9,8 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,8 +21,7 @@ class ScheduledBackupServiceIT {
     Path dir;
 
     @Test
-    void backsUpOnSchedule_survivesAFailure_andLeavesTheSchedulerRunning() throws Exception {
-        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    void backsUpOnSchedule_survivesAFailure_andStopsOnClose() throws Exception {
         try (EphemeralPostgres pg = EphemeralPostgres.builder().start();
              Repository repo = Repository.builder().location(dir.resolve("repo").toString()).unencrypted().create()) {
             pg.createDatabase("app");
@@ -34,18 +32,20 @@ class ScheduledBackupServiceIT {
                     .tag("trigger", "schedule")
                     .build();
 
-            ScheduledBackupService service = new ScheduledBackupService(repo, backups, Duration.ofMillis(200), scheduler);
+            ScheduledBackupService service = new ScheduledBackupService(repo, backups, Schedule.every(Duration.ofSeconds(1)));
             try (service) {
                 service.start();
                 waitUntil(() -> repo.snapshots().list().size() >= 2);
                 assertTrue(service.lastSuccess().isPresent());
                 assertTrue(service.lastSuccess().get().verification().passed());
                 assertEquals(0, service.consecutiveFailures());
+                assertTrue(service.health().healthy(), service.health().toString());
 
                 pg.dropDatabase("app");
                 int failuresBefore = service.consecutiveFailures();
                 waitUntil(() -> service.consecutiveFailures() > failuresBefore);
                 assertTrue(service.lastError().isPresent());
+                assertFalse(service.health().healthy(), "the service's health check sees the failure");
                 int snapshots = repo.snapshots().list().size();
 
                 pg.createDatabase("app");
@@ -53,13 +53,9 @@ class ScheduledBackupServiceIT {
                 assertTrue(repo.snapshots().list().size() > snapshots, "the schedule went on after failures");
             }
             int runsStarted = service.runs();
-            assertFalse(scheduler.isShutdown(), "the caller's scheduler is left alone");
-            Thread.sleep(1000);
+            Thread.sleep(2500);
             assertEquals(runsStarted, service.runs(), "no runs start after close()");
             assertTrue(repo.snapshots().list().stream().allMatch(s -> "schedule".equals(s.tags().get("trigger"))));
-        } finally {
-            scheduler.shutdownNow();
-            scheduler.awaitTermination(30, TimeUnit.SECONDS);
         }
     }
 

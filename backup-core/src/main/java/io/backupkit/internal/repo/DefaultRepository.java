@@ -518,6 +518,11 @@ public final class DefaultRepository implements Repository {
     }
 
     @Override
+    public Records records() {
+        return new SealedRecords(storage, sealer);
+    }
+
+    @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;

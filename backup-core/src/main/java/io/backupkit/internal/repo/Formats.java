@@ -16,12 +16,15 @@ public final class Formats {
     public static final String SNAPSHOTS = "snapshots/";
     public static final String LOCKS = "locks/";
     public static final String WAL = "wal/";
+    public static final String RECORDS = "records/";
 
     public static final byte[] AD_CONFIG = ad("backupkit v1 config");
     public static final byte[] AD_INDEX = ad("backupkit v1 index");
     public static final byte[] AD_SNAPSHOT = ad("backupkit v1 snapshot");
     public static final byte[] AD_PACK_TRAILER = ad("backupkit v1 pack trailer");
     public static final byte[] AD_LOCK = ad("backupkit v1 lock");
+    /** Followed by the record's name (without {@link #RECORDS}): a record cannot be moved to another name. */
+    public static final String AD_RECORD_PREFIX = "backupkit v1 record ";
 
     public static final byte[] CONFIG_MAGIC = ad("BKC1");
     public static final byte[] PACK_MAGIC = ad("BKP1");

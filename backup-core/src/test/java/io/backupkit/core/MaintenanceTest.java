@@ -146,8 +146,10 @@ class MaintenanceTest {
             StatsReport s = Statistics.builder().repository(repo).build().compute();
             assertEquals(2, s.snapshotCount());
             assertEquals(2 * 2 * MIB + 512 * KIB + 768 * KIB, s.rawBytes());
-            assertEquals(2 * MIB + 512 * KIB + 768 * KIB, s.uniqueRawBytes());
-            assertTrue(s.dedupRatio() > 1.7 && s.dedupRatio() < 1.8, "dedup " + s.dedupRatio());
+            // the data once, plus the few hundred bytes of the snapshots' blob lists
+            long data = 2 * MIB + 512 * KIB + 768 * KIB;
+            assertTrue(s.uniqueRawBytes() >= data && s.uniqueRawBytes() < data + 4 * KIB, s.toString());
+            assertEquals(5376.0 / 3328, s.dedupRatio(), 0.01, "dedup");
             assertTrue(s.storedBytes() >= s.deduplicatedBytes() && s.deduplicatedBytes() >= s.uniqueRawBytes(), s.toString());
             SnapshotStats sb = s.snapshots().stream().filter(x -> x.id().equals(b)).findFirst().orElseThrow();
             assertEquals(2 * MIB + 768 * KIB, sb.rawBytes());
@@ -165,7 +167,7 @@ class MaintenanceTest {
             String a = backup(repo, Map.of("same", () -> DumpLikeData.stream(1, MIB), "edited", () -> DumpLikeData.stream(2, 2 * MIB),
                     "dropped", () -> RandomData.stream(3, 100 * KIB)));
             String b = backup(repo, Map.of("same", () -> DumpLikeData.stream(1, MIB),
-                    "edited", () -> DumpLikeData.edited(2, 2 * MIB, 3, 50), "new", () -> RandomData.stream(4, 200 * KIB)));
+                    "edited", () -> DumpLikeData.edited(2, 2 * MIB, 1, 50), "new", () -> RandomData.stream(4, 200 * KIB)));
             SnapshotDiff d = SnapshotDiff.between(repo, a, b);
             Map<String, SnapshotDiff.StreamDiff> byName = new java.util.HashMap<>();
             d.streams().forEach(s -> byName.put(s.name(), s));

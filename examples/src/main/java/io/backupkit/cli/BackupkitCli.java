@@ -27,6 +27,8 @@ import java.util.List;
 @Command(name = "backupkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = BackupkitCli.Version.class,
         description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
         subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
+                ForgetCommand.class, PruneCommand.class, CheckCommand.class, UnlockCommand.class, StatsCommand.class, DiffCommand.class,
+                CopyCommand.class,
                 VerifyCommand.class, KeyCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class,
                 DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
@@ -42,7 +44,8 @@ public final class BackupkitCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key, schedule, metrics, report)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, "
+                + "forget, prune, check, unlock, stats, diff, copy, key, schedule, metrics, report)");
     }
 
     public static void main(String[] args) {

@@ -21,6 +21,10 @@ import java.util.function.Supplier;
  * <pre>
  * java -cp … io.backupkit.testkit.ChildMain backup &lt;repoDir&gt; &lt;keyFile&gt; &lt;seed&gt; &lt;bytes&gt; &lt;random|dump&gt; &lt;checkpointPacks&gt;
  *   prints "stored &lt;bytes&gt;" per pack stored, then "snapshot &lt;id&gt;"
+ * java -cp … io.backupkit.testkit.ChildMain prune &lt;repoDir&gt; &lt;keyFile&gt; &lt;keepLast&gt;
+ *   forgets all but the newest keepLast snapshots and prunes; prints each phase, then "pruned &lt;packs deleted&gt;"
+ * java -cp … io.backupkit.testkit.ChildMain hold-lock &lt;repoDir&gt; &lt;keyFile&gt;
+ *   takes a shared lock, prints "locked" and waits to be killed
  * </pre>
  */
 public final class ChildMain {
@@ -60,6 +64,19 @@ public final class ChildMain {
                             .source(new GeneratedSource().stream("data", data(kind, seed, bytes)))
                             .build().backup();
                     out.println("snapshot " + r.snapshotId());
+                }
+                case "prune" -> {
+                    int keepLast = Integer.parseInt(args[3]);
+                    io.backupkit.ForgetManager.builder().repository(repo)
+                            .policy(io.backupkit.RetentionPolicy.builder().keepLast(keepLast).build()).build().forget();
+                    out.println("forgot");
+                    out.flush();
+                    io.backupkit.PruneResult r = io.backupkit.PruneManager.builder().repository(repo).timeMargin(Duration.ZERO)
+                            .uncommittedGrace(Duration.ZERO).progress(line -> {
+                                out.println("prune " + line);
+                                out.flush();
+                            }).build().prune();
+                    out.println("pruned " + r.packsDeleted());
                 }
                 case "hold-lock" -> {
                     // holds a shared lock until killed

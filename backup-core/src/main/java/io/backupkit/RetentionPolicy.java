@@ -129,6 +129,7 @@ public final class RetentionPolicy {
     private final List<Map<String, String>> keepTags;
     private final ZoneId zone;
     private final Set<GroupBy> groupBy;
+    private final Duration pitrWindow;
 
     private RetentionPolicy(Builder b) {
         this.last = b.last;
@@ -141,6 +142,7 @@ public final class RetentionPolicy {
         this.keepTags = b.keepTags.stream().map(Map::copyOf).toList();
         this.zone = b.zone;
         this.groupBy = Set.copyOf(b.groupBy);
+        this.pitrWindow = b.pitrWindow;
     }
 
     public static Builder builder() {
@@ -151,6 +153,7 @@ public final class RetentionPolicy {
         Builder b = new Builder().keepLast(last).keepHourly(hourly).keepDaily(daily).keepWeekly(weekly).keepMonthly(monthly)
                 .keepYearly(yearly).zone(zone).groupBy(groupBy.toArray(GroupBy[]::new));
         b.within = within;
+        b.pitrWindow = pitrWindow;
         keepTags.forEach(t -> b.keepTags.add(t));
         return b;
     }
@@ -197,10 +200,15 @@ public final class RetentionPolicy {
         return groupBy;
     }
 
+    /** The point-in-time recovery window, or null. */
+    public Duration pitrWindow() {
+        return pitrWindow;
+    }
+
     /** True when no rule is given: such a policy keeps nothing and is refused by forget. */
     public boolean isEmpty() {
         return last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && within == null
-                && keepTags.isEmpty();
+                && keepTags.isEmpty() && pitrWindow == null;
     }
 
     /** The policy in words, e.g. "keep 2 latest, 7 daily snapshots and all snapshots within 2d of the newest". */
@@ -221,6 +229,9 @@ public final class RetentionPolicy {
         }
         if (within != null) {
             parts.add("all snapshots within " + within + " of the newest");
+        }
+        if (pitrWindow != null) {
+            parts.add("the base of a " + pitrWindow.toHours() + " h point-in-time recovery window");
         }
         return parts.isEmpty() ? "keep nothing" : "keep " + String.join(" and ", parts) + " (" + zone + ")";
     }
@@ -307,6 +318,14 @@ public final class RetentionPolicy {
                         + t.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR)),
                 new Rule("monthly snapshot", monthly, t -> (long) t.getYear() * 100 + t.getMonthValue()),
                 new Rule("yearly snapshot", yearly, t -> (long) t.getYear()));
+        // the snapshot a recovery to the start of the window starts from: the newest at or before that start,
+        // or the oldest when every snapshot is newer (recovery then reaches as far back as it can)
+        String pitrBase = null;
+        if (pitrWindow != null && !list.isEmpty()) {
+            Instant windowStart = now.minus(pitrWindow);
+            pitrBase = list.stream().filter(s -> !s.time().isAfter(windowStart)).findFirst()
+                    .orElse(list.get(list.size() - 1)).id();
+        }
         List<RetentionPlan.Kept> keep = new ArrayList<>();
         List<SnapshotSummary> remove = new ArrayList<>();
         for (int nr = 0; nr < list.size(); nr++) {
@@ -321,6 +340,9 @@ public final class RetentionPolicy {
             }
             if (withinFrom != null && cur.time().isAfter(withinFrom)) {
                 reasons.add("within " + within);
+            }
+            if (cur.id().equals(pitrBase)) {
+                reasons.add("base of the point-in-time recovery window");
             }
             boolean oldest = nr == list.size() - 1;
             for (Rule r : rules) {
@@ -360,8 +382,23 @@ public final class RetentionPolicy {
         private final List<Map<String, String>> keepTags = new ArrayList<>();
         private ZoneId zone = ZoneOffset.UTC;
         private Set<GroupBy> groupBy = EnumSet.of(GroupBy.ENGINE, GroupBy.SOURCE, GroupBy.DATABASE);
+        private Duration pitrWindow;
 
         private Builder() {
+        }
+
+        /**
+         * Keep what recovery to any point in the last {@code window} needs: besides what the other rules keep,
+         * the newest snapshot taken at or before now minus the window (a recovery to the window's start starts
+         * from it), or the oldest one when all are newer. Meant for physical backups, whose log archive
+         * (WAL) retention then keeps the log from the oldest retained base backup's start onwards.
+         */
+        public Builder pitrWindow(Duration window) {
+            if (window != null && (window.isNegative() || window.isZero())) {
+                throw new ConfigurationException("the point-in-time recovery window must be positive, was " + window);
+            }
+            this.pitrWindow = window;
+            return this;
         }
 
         private static int count(String rule, int n) {

@@ -232,6 +232,25 @@ class RetentionPolicyTest {
     }
 
     @Test
+    void pitrWindow_keepsTheBaseBackupThatCoversTheWindowsStart() {
+        // daily base backups at 01:00; now is 1 January 2030 00:00: the 7-day window starts on 25 December 00:00
+        List<SnapshotSummary> all = new ArrayList<>();
+        for (int d = 15; d <= 31; d++) {
+            all.add(at(Instant.parse(String.format("2029-12-%02dT01:00:00Z", d)), Map.of()));
+        }
+        RetentionPolicy p = RetentionPolicy.builder().keepLast(1).pitrWindow(Duration.ofDays(7)).build();
+        RetentionPlan plan = p.apply(all, NOW);
+        // the base of 24 December covers 25 December 00:00; later ones are not needed to recover (WAL from the 24th is)
+        assertEquals(times(at("2029-12-24T01:00", ZoneOffset.UTC), at("2029-12-31T01:00", ZoneOffset.UTC)), kept(p, all));
+        assertTrue(plan.groups().get(0).keep().get(0).reasons().contains("base of the point-in-time recovery window"));
+        // when every backup is newer than the window's start, the oldest is the base
+        List<SnapshotSummary> young = all.subList(12, 17);
+        assertEquals(times(young.get(0), young.get(4)), kept(p, young));
+        assertThrows(ConfigurationException.class, () -> RetentionPolicy.builder().pitrWindow(Duration.ZERO));
+        assertTrue(p.describe().contains("point-in-time recovery window"));
+    }
+
+    @Test
     void nonsenseValues_areNamed() {
         ConfigurationException e = assertThrows(ConfigurationException.class, () -> RetentionPolicy.builder().keepDaily(-3));
         assertTrue(e.getMessage().contains("keep-daily") && e.getMessage().contains("-3"), e.getMessage());

@@ -159,7 +159,7 @@ public final class CompactBlobTable {
     }
 
     /** Appends without ordering or duplicate checks; call {@link #finishBulkLoad} before any lookup. */
-    void append(byte[] id, int off, int[] vals) {
+    public void append(byte[] id, int off, int[] vals) {
         int bk = bucket(id, off);
         byte[] b = data[bk];
         int n = sizes[bk];
@@ -178,7 +178,7 @@ public final class CompactBlobTable {
      * Sorts every bucket, trims it to its exact size and drops duplicate ids, keeping for each id the
      * record whose first value (a pack) {@code preferred} accepts, if any.
      */
-    void finishBulkLoad(IntPredicate preferred) {
+    public void finishBulkLoad(IntPredicate preferred) {
         long total = 0;
         for (int bk = 0; bk < BUCKETS; bk++) {
             byte[] b = data[bk];

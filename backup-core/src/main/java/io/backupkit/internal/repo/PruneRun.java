@@ -150,10 +150,11 @@ public final class PruneRun {
 
         // 2. snapshots: list blobs to read, and blobs of version 1 manifests directly
         progress.accept("reading snapshots");
-        CompactBlobTable used = new CompactBlobTable(2);
+        // used blob → the pack that keeps it (34 bytes per blob)
+        CompactBlobTable used = new CompactBlobTable(1);
         CompactBlobTable lists = new CompactBlobTable(4);
         Set<String> snapshotNames = new HashSet<>();
-        int[] unclaimed = {-1, 0};
+        int[] unclaimed = {-1};
         for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
             Manifest m;
             try {
@@ -165,12 +166,12 @@ public final class PruneRun {
             for (Manifest.StreamEntry s : m.streams()) {
                 if (s.blobs() != null) {
                     for (String hex : s.blobs()) {
-                        used.put(Hashes.unhex(hex), 0, unclaimed, v -> false);
+                        used.append(Hashes.unhex(hex), 0, unclaimed);
                     }
                 }
                 for (String hex : s.lists()) {
                     byte[] id = Hashes.unhex(hex);
-                    used.put(id, 0, unclaimed, v -> false);
+                    used.append(id, 0, unclaimed);
                     lists.put(id, 0, new int[] {-1, 0, 0, 0}, v -> false);
                 }
             }
@@ -235,10 +236,18 @@ public final class PruneRun {
         progress.accept("reading blob lists");
         readLists(lists, used);
 
-        // 5. the index, second pass: which pack holds each used blob
+        // appended in bulk (sorted once, duplicates dropped): much faster than 10 million sorted inserts
+        used.finishBulkLoad(x -> true);
+
+        // 5. the index, second pass: which pack keeps each used blob, live packs first so a claim never moves
         progress.accept("matching blobs to packs");
         for (FullObject f : objects) {
-            claim(f, used);
+            claim(f, used, false);
+        }
+        for (FullObject f : objects) {
+            if (f.packs().stream().anyMatch(i -> packs.get(i).obsolete)) {
+                claim(f, used, true);
+            }
         }
         long[] missing = {0};
         String[] firstMissing = {null};
@@ -248,10 +257,6 @@ public final class PruneRun {
                 if (firstMissing[0] == null) {
                     firstMissing[0] = Hashes.hex(id).substring(0, 12);
                 }
-            } else {
-                Pack p = packs.get(v[0]);
-                p.usedBytes += v[1];
-                p.usedBlobs++;
             }
         });
         if (missing[0] > 0) {
@@ -575,7 +580,7 @@ public final class PruneRun {
             throw new IntegrityException(Formats.INDEX, missing[0] + " blob lists that snapshots reference are in no index; the "
                     + "repository is damaged: run backupkit check. Prune deleted nothing");
         }
-        int[] unclaimed = {-1, 0};
+        int[] unclaimed = {-1};
         byte[] raw = new byte[BlobId.BYTES];
         for (List<Object[]> group : byPack.values()) {
             group.sort(Comparator.comparingInt(a -> ((BlobLocation) a[1]).offset()));
@@ -586,14 +591,17 @@ public final class PruneRun {
                 byte[] plain = repo.cache().blob(id, () -> reader.readRange(loc), sealed -> BlobReader.decode(repo, id, loc, sealed, 0));
                 for (BlobId b : BlobLists.decode(plain, loc.pack())) {
                     b.writeTo(raw, 0);
-                    used.put(raw, 0, unclaimed, x -> false);
+                    used.append(raw, 0, unclaimed);
                 }
             }
         }
     }
 
-    /** Second pass: every used blob is claimed by one pack that holds it, a live one preferred over an obsolete one. */
-    private void claim(FullObject f, CompactBlobTable used) {
+    /**
+     * Second pass: every used blob is claimed by the first pack seen to hold it, among live packs (or, with
+     * {@code obsoletePacks}, among obsolete ones for blobs no live pack holds); the claiming pack counts it as used.
+     */
+    private void claim(FullObject f, CompactBlobTable used, boolean obsoletePacks) {
         byte[] stored;
         try {
             stored = repo.readObject(f.name());
@@ -606,7 +614,8 @@ public final class PruneRun {
 
             @Override
             public void pack(String name, long size, int blobCount) {
-                current = deleted.contains(name) ? null : packsByName.get(name);
+                Pack p = deleted.contains(name) ? null : packsByName.get(name);
+                current = p != null && p.obsolete == obsoletePacks ? p : null;
             }
 
             @Override
@@ -615,11 +624,11 @@ public final class PruneRun {
                     return;
                 }
                 Pack p = current;
-                int len = Formats.getInt(buf, off + 36);
                 used.update(buf, off, v -> {
-                    if (v[0] < 0 || (packs.get(v[0]).obsolete && !p.obsolete)) {
+                    if (v[0] < 0) {
                         v[0] = p.idx;
-                        v[1] = len;
+                        p.usedBytes += Formats.getInt(buf, off + 36);
+                        p.usedBlobs++;
                         return true;
                     }
                     return false;
@@ -641,7 +650,7 @@ public final class PruneRun {
         List<PackEntry> written = new ArrayList<>();
         long bytes = 0;
         PackWriter out = new PackWriter(packSize + 1024 * 1024);
-        int[] v = new int[2];
+        int[] v = new int[1];
         for (Pack p : sources) {
             byte[] whole;
             try (InputStream in = storage.get(p.name)) {

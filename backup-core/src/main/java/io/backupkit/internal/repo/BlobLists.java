@@ -57,8 +57,8 @@ public final class BlobLists {
         }
     }
 
-    /** The ids of a list blob's plaintext; {@code context} names the snapshot for errors. */
-    public static BlobId[] decode(byte[] plain, String context) {
+    /** The number of ids in a list blob's plaintext, checked against its length; the ids follow at byte 8. */
+    public static int count(byte[] plain, String context) {
         if (plain.length < 8 || !Arrays.equals(plain, 0, 4, MAGIC, 0, 4)) {
             throw new IntegrityException(context, "a blob list is not a blob list (bad header)");
         }
@@ -66,6 +66,12 @@ public final class BlobLists {
         if (n < 0 || (long) n * BlobId.BYTES != plain.length - 8L) {
             throw new IntegrityException(context, "a blob list says " + n + " ids but holds " + (plain.length - 8) + " bytes");
         }
+        return n;
+    }
+
+    /** The ids of a list blob's plaintext; {@code context} names the snapshot for errors. */
+    public static BlobId[] decode(byte[] plain, String context) {
+        int n = count(plain, context);
         BlobId[] ids = new BlobId[n];
         for (int i = 0; i < n; i++) {
             ids[i] = BlobId.of(plain, 8 + i * BlobId.BYTES);

@@ -158,6 +158,20 @@ public final class CompactBlobTable {
         }
     }
 
+    private long compactedSize;
+
+    /**
+     * During bulk loading: sorts and deduplicates now when appends have grown the table by more than
+     * {@code share} since the last time, so duplicates never pile up (each compaction costs a sort of
+     * every bucket; growing by a share keeps that cost proportional to what was appended).
+     */
+    public void compactIfGrown(double share, IntPredicate preferred) {
+        if (count.get() > 1_000_000 && count.get() > compactedSize * (1 + share)) {
+            finishBulkLoad(preferred);
+            compactedSize = count.get();
+        }
+    }
+
     /** Appends without ordering or duplicate checks; call {@link #finishBulkLoad} before any lookup. */
     public void append(byte[] id, int off, int[] vals) {
         int bk = bucket(id, off);

@@ -54,7 +54,7 @@ public final class ForgetManager {
                 String groups = plan.emptiedGroups().stream().map(g -> g.key() + " (" + g.remove().size() + " snapshots)")
                         .collect(Collectors.joining("; "));
                 throw new ConfigurationException("the policy (" + policy.describe() + ") keeps no snapshot of " + groups
-                        + "; refusing to remove them all (force it to do so); nothing was removed");
+                        + "; refusing to remove them all (allow it with --force, or ForgetManager.Builder.allowRemoveAll); nothing was removed");
             }
             if (!dryRun) {
                 for (SnapshotSummary s : plan.toRemove()) {

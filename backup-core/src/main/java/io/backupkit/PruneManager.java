@@ -26,7 +26,8 @@ public final class PruneManager {
 
     private PruneManager(Builder b) {
         this.repository = Objects.requireNonNull(b.repository, "repository is required");
-        this.options = new PruneRun.Options(b.dryRun, b.repackThreshold, b.uncommittedGrace, b.maxClockSkew, b.timeMargin);
+        this.options = new PruneRun.Options(b.dryRun, b.repackThreshold, b.uncommittedGrace, b.maxClockSkew, b.timeMargin,
+                java.util.Set.copyOf(b.assumeForgotten));
         this.progress = b.progress;
     }
 
@@ -57,8 +58,18 @@ public final class PruneManager {
         private Duration maxClockSkew = Duration.ofMinutes(5);
         private Duration timeMargin = Duration.ofSeconds(2);
         private Consumer<String> progress = s -> { };
+        private final java.util.Set<String> assumeForgotten = new java.util.HashSet<>();
 
         private Builder() {
+        }
+
+        /**
+         * For a dry run after a dry-run forget: treat these snapshots (full ids) as already forgotten, so the
+         * report says what forget followed by prune would free.
+         */
+        public Builder assumeForgotten(java.util.Collection<String> snapshotIds) {
+            this.assumeForgotten.addAll(snapshotIds);
+            return this;
         }
 
         public Builder repository(Repository repository) {

@@ -233,7 +233,8 @@ public final class RetentionPolicy {
         if (pitrWindow != null) {
             parts.add("the base of a " + pitrWindow.toHours() + " h point-in-time recovery window");
         }
-        return parts.isEmpty() ? "keep nothing" : "keep " + String.join(" and ", parts) + " (" + zone + ")";
+        String zoneName = zone.normalized().equals(ZoneOffset.UTC) ? "UTC" : zone.getId();
+        return parts.isEmpty() ? "keep nothing" : "keep " + String.join(" and ", parts) + " (" + zoneName + ")";
     }
 
     private static void addCount(List<String> out, int count, String what) {
@@ -367,7 +368,7 @@ public final class RetentionPolicy {
         // report oldest first, like listings
         java.util.Collections.reverse(keep);
         java.util.Collections.reverse(remove);
-        return new RetentionPlan.Group(Map.copyOf(key), List.copyOf(keep), List.copyOf(remove));
+        return new RetentionPlan.Group(java.util.Collections.unmodifiableMap(new TreeMap<>(key)), List.copyOf(keep), List.copyOf(remove));
     }
 
     /** Builds a {@link RetentionPolicy}; counts are 0 (rule off), a positive number, or {@link #UNLIMITED}. */

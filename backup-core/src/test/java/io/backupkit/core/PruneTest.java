@@ -99,9 +99,16 @@ class PruneTest {
                 String id = backup(repo, Map.of("a", a, "b", b));
                 digests.put(id, Map.of("a", digest(a), "b", digest(b)));
             }
+            // forget --prune --dry-run: the prune is simulated as if the forget had happened
+            ForgetResult wouldForget = ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepLast(2).build())
+                    .dryRun(true).build().forget();
+            assertEquals(4, repo.snapshots().list().size(), "a dry run forgets nothing");
+            PruneResult dryBoth = prune(repo).dryRun(true)
+                    .assumeForgotten(wouldForget.removed().stream().map(io.backupkit.SnapshotSummary::id).toList()).build().prune();
             ForgetResult forgot = ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepLast(2).build())
                     .build().forget();
             assertEquals(2, forgot.removed().size());
+            assertEquals(wouldForget.removed(), forgot.removed());
             long before = storedBytes(repo);
             PruneResult dry = prune(repo).dryRun(true).build().prune();
             assertTrue(dry.dryRun() && dry.bytesFreed() > 0, dry.toString());
@@ -111,6 +118,8 @@ class PruneTest {
             assertEquals(dry.packsDeleted(), r.packsDeleted(), "the dry run said exactly what goes: " + dry + " vs " + r);
             assertEquals(dry.bytesDeleted(), r.bytesDeleted());
             assertEquals(dry.packsRepacked(), r.packsRepacked());
+            assertEquals(dryBoth.bytesDeleted(), r.bytesDeleted(), "forget --prune --dry-run said what forget --prune frees");
+            assertEquals(dryBoth.packsDeleted(), r.packsDeleted());
             assertTrue(after < before, "the repository shrinks: " + before + " -> " + after + ", " + r);
             assertTrue(r.bytesFreed() > 4 * MIB, r.toString());
             assertEquals(0, r.packsPending(), r.toString());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.backupkit.ForgetManager;
 import io.backupkit.ForgetResult;
+import io.backupkit.PruneManager;
 import io.backupkit.PruneResult;
 import io.backupkit.Repository;
 import io.backupkit.RetentionPlan;
@@ -49,7 +50,14 @@ final class ForgetCommand extends CliCommand {
         RetentionPolicy policy = keep.policy();
         try (Repository repo = repository.open(terminal, null, !json())) {
             ForgetResult r = ForgetManager.builder().repository(repo).policy(policy).dryRun(dryRun).allowRemoveAll(force).build().forget();
-            PruneResult p = prune ? pruneOptions.builder(repo, dryRun, terminal, json()).build().prune() : null;
+            PruneResult p = null;
+            if (prune) {
+                PruneManager.Builder pb = pruneOptions.builder(repo, dryRun, terminal, json());
+                if (dryRun) {
+                    pb.assumeForgotten(r.removed().stream().map(SnapshotSummary::id).toList());
+                }
+                p = pb.build().prune();
+            }
             if (json()) {
                 ObjectNode n = Json.object();
                 n.put("dryRun", dryRun);

@@ -55,8 +55,9 @@ final class PruneCommand extends CliCommand {
             out.printf("%d packs (%s) wait for operations that started before they were marked: %s; the next prune deletes them%n",
                     r.packsPending(), Format.bytes(r.bytesPending()), String.join(", ", r.pendingBecause()));
         }
-        if (r.indexObjectsDeleted() > 0) {
-            out.printf("merged %d index objects into %d%n", r.indexObjectsDeleted(), r.indexObjectsWritten());
+        if (r.indexObjectsWritten() + r.indexObjectsDeleted() > 0) {
+            out.printf("index: %d objects written, %d merged or superseded ones deleted%n", r.indexObjectsWritten(),
+                    r.indexObjectsDeleted());
         }
         out.printf("%s %s (%d snapshots kept, %s unused left in packs below the threshold) in %s%n",
                 r.dryRun() ? "would free" : "freed", Format.bytes(r.bytesFreed()), r.snapshots(), Format.bytes(r.bytesUnused()),

@@ -65,7 +65,7 @@ public final class PruneRun {
      *                   S3 has whole seconds, plus the error of this host's skew estimate)
      */
     public record Options(boolean dryRun, double repackThreshold, Duration uncommittedGrace, Duration maxClockSkew,
-                          Duration timeMargin) {
+                          Duration timeMargin, Set<String> assumeForgotten) {
     }
 
     private final DefaultRepository repo;
@@ -156,6 +156,10 @@ public final class PruneRun {
         Set<String> snapshotNames = new HashSet<>();
         int[] unclaimed = {-1};
         for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
+            if (options.assumeForgotten().contains(Formats.idOf(o.name()))) {
+                // a dry run of forget + prune: as if forget had removed it
+                continue;
+            }
             Manifest m;
             try {
                 m = Manifest.decode(o.name(), repo.readObject(o.name()), repo.sealer());

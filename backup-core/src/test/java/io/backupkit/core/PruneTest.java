@@ -144,6 +144,37 @@ class PruneTest {
     }
 
     @Test
+    void manySmallIndexObjects_areMergedByPrune_andTheIndexStaysComplete() throws Exception {
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = create(storage)) {
+            for (int i = 0; i < 8; i++) {
+                long seed = i;
+                // a checkpoint every pack: many small index objects, as long backups write them
+                BackupManager.builder().repository(repo).parallelism(2).indexCheckpoints(1, Duration.ofMinutes(5))
+                        .source(new GeneratedSource().stream("s", () -> RandomData.stream(300 + seed, 3 * MIB))).build().backup();
+            }
+            int before = repo.storage().list("index/").size();
+            assertTrue(before >= 24, "index objects: " + before);
+            PruneResult r = prune(repo).build().prune();
+            int after = repo.storage().list("index/").size();
+            assertTrue(after <= 3, "merged into a compacted object and a state object: " + after + " (" + r + ")");
+            assertTrue(r.indexObjectsDeleted() >= before - 1, r.toString());
+            assertTrue(repo.check().ok(), repo.check().errors().toString());
+            try (Repository again = Repository.builder().storage(storage).keyProvider(KeyProviders.keyFile(keyFile)).open()) {
+                for (Snapshot s : again.snapshots().list()) {
+                    assertEquals(1, Repos.restore(again, s.id()).digests().size());
+                }
+                // every blob is still found: a backup of old data stores nothing new
+                storage.reset();
+                BackupManager.builder().repository(again).parallelism(2)
+                        .source(new GeneratedSource().stream("s", () -> RandomData.stream(303, 3 * MIB))).build().backup();
+                assertEquals(0, storage.bytes("put", "data/"), "re-uploaded " + storage.bytes("put", "data/"));
+                assertTrue(storage.bytes("put", "snapshots/") > 0, "the backup ran through this storage");
+            }
+        }
+    }
+
+    @Test
     void emptyPolicy_andPolicyRemovingEveryting_areRefused_withoutRemovingAnything() throws Exception {
         InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
         try (Repository repo = create(storage)) {

@@ -16,8 +16,10 @@ import java.util.Objects;
 
 /**
  * Restores a PostgreSQL logical snapshot into a database. By default into a new database (the
- * URL's, or {@link Builder#database(String)}) created with the source's encoding and locale; an
- * existing database is refused, untouched, unless {@link Builder#dropExisting()} is set.
+ * URL's, or {@link Builder#database(String)}) created with the source's encoding and locale, and
+ * given the source database's owner, grants, comment and settings; an existing database is
+ * refused, untouched, unless {@link Builder#dropExisting()} is set (then it is replaced only once
+ * the restore is complete).
  *
  * <pre>{@code
  * PostgresTarget target = PostgresTarget.builder()
@@ -56,9 +58,15 @@ public final class PostgresTarget implements RestoreTarget {
         if (b.sslRootCert != null) {
             c = c.withParam("sslrootcert", b.sslRootCert.toString());
         }
+        if (b.toolHost != null) {
+            c = c.withToolAddress(b.toolHost, b.toolPort);
+        }
         this.connection = c;
+        if (b.terminateSessions && !b.dropExisting) {
+            throw new ConfigurationException("terminateSessions() ends the sessions of a database being replaced: it needs dropExisting()");
+        }
         this.options = new RestoreOptions(b.database, b.tables, b.schemaOnly, b.dataOnly, b.dropExisting, b.noOwner, b.noPrivileges,
-                b.toolDirectory, b.maintenanceDatabase);
+                b.toolDirectory, b.maintenanceDatabase, b.terminateSessions, b.restoreGlobals, b.owner);
     }
 
     public static Builder builder() {
@@ -113,6 +121,8 @@ public final class PostgresTarget implements RestoreTarget {
         private String sslMode;
         private Path sslRootCert;
         private Path toolDirectory;
+        private String toolHost;
+        private int toolPort;
         private String database;
         private String maintenanceDatabase;
         private final List<String> tables = new ArrayList<>();
@@ -121,6 +131,9 @@ public final class PostgresTarget implements RestoreTarget {
         private boolean dropExisting;
         private boolean noOwner;
         private boolean noPrivileges;
+        private boolean terminateSessions;
+        private boolean restoreGlobals;
+        private String owner;
 
         private Builder() {
         }
@@ -149,6 +162,20 @@ public final class PostgresTarget implements RestoreTarget {
 
         public Builder sslRootCert(Path file) {
             this.sslRootCert = file;
+            return this;
+        }
+
+        /**
+         * Where the client tools reach the server when they run somewhere else than this JVM (through a
+         * {@link io.backupkit.spi.CommandExecutor} into a database pod: {@code ("localhost", 5432)}), while
+         * JDBC uses the URL's address (a port-forward). Default: the URL's host and port.
+         */
+        public Builder toolAddress(String host, int port) {
+            if (host == null || host.isBlank() || port < 1 || port > 65535) {
+                throw new ConfigurationException("toolAddress needs a host and a port between 1 and 65535, was " + host + ":" + port);
+            }
+            this.toolHost = host;
+            this.toolPort = port;
             return this;
         }
 
@@ -200,9 +227,44 @@ public final class PostgresTarget implements RestoreTarget {
             return this;
         }
 
-        /** Drop the target database first if it exists (its data is lost). */
+        /**
+         * Replace the target database if it exists (its data is lost). The snapshot is restored under
+         * a temporary name first; only when that succeeded is the old database renamed aside, the new
+         * one renamed into place and the old one dropped. Any failure before leaves the old database
+         * as it was. Other sessions on the old database make the restore fail (before it starts, and
+         * again at the swap) unless {@link #terminateSessions()}.
+         */
         public Builder dropExisting() {
             this.dropExisting = true;
+            return this;
+        }
+
+        /** With {@link #dropExisting()}: end the other sessions of the database being replaced, at the swap. */
+        public Builder terminateSessions() {
+            this.terminateSessions = true;
+            return this;
+        }
+
+        /**
+         * First replay the snapshot's roles, role memberships and settings, and tablespaces
+         * ({@code pg_dumpall --globals-only}, without passwords unless the backup asked for them) on
+         * the target server. Existing roles are kept, but get the attributes the snapshot gives them.
+         */
+        public Builder restoreGlobals() {
+            this.restoreGlobals = true;
+            return this;
+        }
+
+        /**
+         * The role that owns the restored database and every restored object (pg_restore
+         * {@code --no-owner --role}), instead of the source's owners; the source owner's grants on the
+         * database go to it. The role must exist.
+         */
+        public Builder owner(String role) {
+            if (role == null || role.isBlank()) {
+                throw new ConfigurationException("owner role must not be blank");
+            }
+            this.owner = role;
             return this;
         }
 

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, schedule, metrics, report, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, schedule, metrics, report, k8s, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -30,7 +30,7 @@ import java.util.List;
                 ForgetCommand.class, PruneCommand.class, CheckCommand.class, UnlockCommand.class, StatsCommand.class, DiffCommand.class,
                 CopyCommand.class,
                 VerifyCommand.class, KeyCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class},
+                K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
@@ -45,7 +45,7 @@ public final class BackupkitCli implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, "
-                + "forget, prune, check, unlock, stats, diff, copy, key, schedule, metrics, report)");
+                + "forget, prune, check, unlock, stats, diff, copy, key, schedule, metrics, report, k8s)");
     }
 
     public static void main(String[] args) {

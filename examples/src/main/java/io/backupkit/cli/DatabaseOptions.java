@@ -13,6 +13,8 @@ import java.util.Map;
  */
 final class DatabaseOptions {
     static final String ENV_DB_PASSWORD = "BACKUPKIT_DB_PASSWORD";
+    /** The login role (wins over the URL's): how a Kubernetes Secret's username reaches the CLI through secretKeyRef. */
+    static final String ENV_DB_USER = "BACKUPKIT_DB_USER";
 
     @Option(names = "--db-password-file", paramLabel = "FILE",
             description = "Read the database password from the first line of FILE (default: $BACKUPKIT_DB_PASSWORD, then $PGPASSWORD).")
@@ -22,9 +24,14 @@ final class DatabaseOptions {
             description = "Pass an option to the database engine (repeatable), e.g. -o toolDirectory=/usr/lib/postgresql/16/bin.")
     Map<String, String> engineOptions = new LinkedHashMap<>();
 
-    /** Engine options: the explicit ones, the password, then {@code extra} (which wins). */
+    /** Engine options: $BACKUPKIT_DB_USER, the explicit ones, the password, then {@code extra} (which wins). */
     Map<String, String> options(Terminal terminal, Map<String, String> extra) {
-        Map<String, String> all = new LinkedHashMap<>(engineOptions);
+        Map<String, String> all = new LinkedHashMap<>();
+        String user = terminal.env(ENV_DB_USER);
+        if (user != null && !user.isBlank()) {
+            all.put("user", user);
+        }
+        all.putAll(engineOptions);
         char[] pw = Secrets.fromFileOrEnv(passwordFile, "database password file", terminal, ENV_DB_PASSWORD, "PGPASSWORD");
         if (pw != null) {
             all.put("password", new String(pw));

@@ -25,7 +25,8 @@ final class Engines {
             throw new ConfigurationException("no database engine handles '" + Redact.url(url) + "'"
                     + (all.isEmpty() ? " (no engine on the class path)"
                     : "; engines here: " + all.stream().map(DatabaseEngine::name).toList())
-                    + "; use a postgresql://host:port/dbname URI or a jdbc:postgresql://host:port/dbname URL");
+                    + "; use a postgresql://host:port/dbname URI, a jdbc:postgresql://host:port/dbname URL or, for a database in a "
+                    + "Kubernetes pod, k8s://NAMESPACE/POD[/CONTAINER]?database=NAME");
         }
         return matching.get(0);
     }

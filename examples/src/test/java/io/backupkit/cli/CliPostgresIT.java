@@ -199,6 +199,27 @@ class CliPostgresIT {
     }
 
     @Test
+    void restore_dropExisting_leavesASessionAlone_unlessTerminateSessions_andRestoreGlobalsReplaysRoles() throws Exception {
+        pg.createDatabase("in_use");
+        try (java.sql.Connection app = pg.connect("in_use")) {
+            CliProcess.Result refused = CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("in_use"),
+                    "--drop-existing", "--yes");
+            assertEquals(2, refused.exitCode(), refused.toString());
+            assertTrue(refused.stderr().contains("--terminate-sessions"), refused.toString());
+            assertTrue(app.isValid(5));
+            CliProcess.Result plan = CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("in_use"),
+                    "--drop-existing", "--terminate-sessions", "--restore-globals", "--dry-run").expect(0);
+            assertTrue(plan.stdout().contains("restore roles, role memberships and tablespaces (globals"), plan.toString());
+            assertTrue(plan.stdout().contains("replace database in_use"), plan.toString());
+            CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("in_use"), "--drop-existing", "--yes",
+                    "--terminate-sessions", "--restore-globals").expect(0);
+            assertFalse(app.isValid(5), "the session was ended, as asked");
+        }
+        assertEquals(digest("shop", "public.customers"), digest("in_use", "public.customers"));
+        pg.dropDatabase("in_use");
+    }
+
+    @Test
     void restore_dryRun_printsThePlan_andChangesNothing() {
         CliProcess.Result human = CliProcess.run(env(), "restore", "--repo", repo.toString(), "latest", "--target", url("planned"), "--dry-run")
                 .expect(0);

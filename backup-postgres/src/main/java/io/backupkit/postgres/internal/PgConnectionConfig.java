@@ -23,14 +23,24 @@ public final class PgConnectionConfig {
     private final String user;
     private final char[] password;
     private final Map<String, String> params;
+    /** Where the tools reach the server when they run elsewhere than this JVM (in a pod); null: host and port. */
+    private final String toolHost;
+    private final int toolPort;
 
     private PgConnectionConfig(String host, int port, String database, String user, char[] password, Map<String, String> params) {
+        this(host, port, database, user, password, params, null, 0);
+    }
+
+    private PgConnectionConfig(String host, int port, String database, String user, char[] password, Map<String, String> params,
+                               String toolHost, int toolPort) {
         this.host = host;
         this.port = port;
         this.database = database;
         this.user = user;
         this.password = password == null ? null : password.clone();
         this.params = Map.copyOf(params);
+        this.toolHost = toolHost;
+        this.toolPort = toolPort;
     }
 
     /** Whether {@code url} looks like a PostgreSQL URL this class parses. */
@@ -133,15 +143,24 @@ public final class PgConnectionConfig {
     }
 
     public PgConnectionConfig withDatabase(String db) {
-        return new PgConnectionConfig(host, port, db, user, password, params);
+        return new PgConnectionConfig(host, port, db, user, password, params, toolHost, toolPort);
     }
 
     public PgConnectionConfig withUser(String u) {
-        return new PgConnectionConfig(host, port, database, u, password, params);
+        return new PgConnectionConfig(host, port, database, u, password, params, toolHost, toolPort);
     }
 
     public PgConnectionConfig withPassword(char[] pw) {
-        return new PgConnectionConfig(host, port, database, user, pw, params);
+        return new PgConnectionConfig(host, port, database, user, pw, params, toolHost, toolPort);
+    }
+
+    /**
+     * The address the client tools (pg_dump, psql, pg_restore) use, when they run somewhere else than
+     * this JVM: inside the database pod they reach the server at localhost:5432 while JDBC goes
+     * through a port-forward at the URL's address.
+     */
+    public PgConnectionConfig withToolAddress(String host, int port) {
+        return new PgConnectionConfig(this.host, this.port, database, user, password, params, host, port);
     }
 
     public PgConnectionConfig withParam(String key, String value) {
@@ -151,7 +170,7 @@ public final class PgConnectionConfig {
         } else {
             p.put(key, value);
         }
-        return new PgConnectionConfig(host, port, database, user, password, p);
+        return new PgConnectionConfig(host, port, database, user, password, p, toolHost, toolPort);
     }
 
     public String host() {
@@ -216,9 +235,14 @@ public final class PgConnectionConfig {
      * through PGPASSWORD), so it can appear on a command line.
      */
     public String libpqConnectionString(String applicationName) {
+        return libpqConnectionString(applicationName, Map.of());
+    }
+
+    /** {@link #libpqConnectionString(String)} with more keywords (for example {@code client_encoding}) that win over the URL's. */
+    public String libpqConnectionString(String applicationName, Map<String, String> extra) {
         Map<String, String> kv = new LinkedHashMap<>();
-        kv.put("host", host);
-        kv.put("port", Integer.toString(port));
+        kv.put("host", toolHost != null ? toolHost : host);
+        kv.put("port", Integer.toString(toolHost != null ? toolPort : port));
         kv.put("dbname", database);
         if (user != null) {
             kv.put("user", user);
@@ -229,6 +253,7 @@ public final class PgConnectionConfig {
             }
         }
         kv.put("application_name", applicationName);
+        kv.putAll(extra);
         StringBuilder sb = new StringBuilder();
         kv.forEach((k, v) -> {
             if (sb.length() > 0) {

@@ -56,4 +56,14 @@ class PgConnectionConfigTest {
         assertTrue(port.getMessage().startsWith("invalid port '99999'"), port.getMessage());
         assertThrows(ConfigurationException.class, () -> PgConnectionConfig.parse("postgresql://h1,h2/db"));
     }
+
+    @Test
+    void toolAddress_isWhatTheToolsUse_whileJdbcKeepsTheUrlsAddress_throughEveryCopy() {
+        PgConnectionConfig c = PgConnectionConfig.parse("postgresql://app@127.0.0.1:40123/shop?sslmode=require")
+                .withToolAddress("localhost", 5432).withDatabase("other").withParam("connect_timeout", "5").withUser("u");
+        assertEquals("jdbc:postgresql://127.0.0.1:40123/other?sslmode=require&connect_timeout=5", c.jdbcUrl());
+        String libpq = c.libpqConnectionString("x");
+        assertTrue(libpq.startsWith("host='localhost' port='5432' dbname='other' user='u'"), libpq);
+        assertEquals("u@127.0.0.1:40123/other", c.describe());
+    }
 }

@@ -34,24 +34,45 @@ public final class Unlocker {
         return new Builder();
     }
 
-    /** Every lock of the repository, with whether it is stale and why. */
+    /**
+     * Every lock of the repository, with whether it is stale and why. A lock is stale when not refreshed for
+     * the stale time both by its holder's clock and by the storage's (the time of its newest lock object),
+     * so a host whose clock runs behind never has a live lock called stale; or when its holder is a process
+     * on this host that is gone.
+     */
     public List<LockSummary> list() {
         LockManager locks = internal().locks();
+        // our own short lock tells this host's clock skew against the storage's
+        Duration skew = Duration.ZERO;
+        String own = null;
+        try (LockManager.Lock probe = locks.acquire(LockManager.SHARED, "unlock")) {
+            own = probe.name();
+            if (probe.info().clockSkewMillis() != null) {
+                skew = Duration.ofMillis(probe.info().clockSkewMillis());
+            }
+        } catch (RepositoryLockedException exclusiveHeld) {
+            // an exclusive lock is held: list anyway, by the holders' clocks only
+        }
+        java.time.Instant storageNow = java.time.Instant.now().minus(skew);
         List<LockSummary> out = new ArrayList<>();
         for (LockManager.Listed l : locks.list()) {
+            if (l.name().equals(own)) {
+                continue;
+            }
             LockManager.LockInfo i = l.info();
             Duration age = locks.age(l);
+            Duration storageAge = java.time.Instant.EPOCH.equals(l.objectTime()) ? age : Duration.between(l.objectTime(), storageNow);
             String why;
             boolean stale;
-            if (locks.isStale(l)) {
+            if (locks.isStale(l) && storageAge.compareTo(locks.timing().staleAfter()) > 0) {
                 stale = true;
-                why = "not refreshed for " + age.toMinutes() + " min";
+                why = "not refreshed for " + Math.min(age.toMinutes(), storageAge.toMinutes()) + " min";
             } else if (LockManager.heldByDeadLocalProcess(i)) {
                 stale = true;
                 why = "process " + i.pid() + " on this host is gone";
             } else {
                 stale = false;
-                why = "refreshed " + age.toSeconds() + " s ago by a running process";
+                why = "refreshed " + Math.max(0, Math.min(age.toSeconds(), storageAge.toSeconds())) + " s ago by a running process";
             }
             out.add(new LockSummary(l.name(), i.kind(), i.operation(), i.host(), i.pid(), i.created(), age, stale, why));
         }

@@ -46,12 +46,26 @@ class ResumableBackupTest {
     /** The stream, failing once {@code stored} says half of {@code full} reached storage. */
     private static InputStream failingAtHalf(AtomicLong stored, long full) {
         return new FilterInputStream(RandomData.stream(3, SIZE)) {
+            long read;
+
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
+                // near the end of the data, wait for half to reach storage (a loaded machine uploads slowly)
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(5);
+                while (read >= SIZE * 3 / 4 && stored.get() < full / 2 && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted");
+                    }
+                }
                 if (stored.get() >= full / 2) {
                     throw new IOException("source died after " + stored.get() + " bytes were stored");
                 }
-                return super.read(b, off, Math.min(len, 64 * 1024));
+                int n = super.read(b, off, Math.min(len, 64 * 1024));
+                read += Math.max(0, n);
+                return n;
             }
         };
     }

@@ -130,6 +130,11 @@ public final class InterceptingStorage implements Storage {
     }
 
     @Override
+    public boolean atomicPutIfAbsent() {
+        return conditionalWrites && delegate.atomicPutIfAbsent();
+    }
+
+    @Override
     public InputStream get(String name) {
         beforeGet.accept(name);
         count("get", name, 0);

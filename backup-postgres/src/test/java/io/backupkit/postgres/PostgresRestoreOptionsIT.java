@@ -151,8 +151,9 @@ class PostgresRestoreOptionsIT {
         pg.createDatabase("occupied");
         pg.execute("occupied", "CREATE TABLE precious (v text); INSERT INTO precious VALUES ('keep me')");
 
-        ConfigurationException e = assertThrows(ConfigurationException.class,
+        io.backupkit.TargetExistsException e = assertThrows(io.backupkit.TargetExistsException.class,
                 () -> target(pg, "occupied").build().restore(backup.restoreContext(snapshot, 2)));
+        assertTrue(e.target().startsWith("database occupied on "), e.target());
         assertTrue(e.getMessage().contains("database occupied already exists"), e.getMessage());
         assertTrue(e.getMessage().contains("dropExisting()"), e.getMessage());
         assertEquals("keep me", pg.queryForString("occupied", "SELECT v FROM precious"));

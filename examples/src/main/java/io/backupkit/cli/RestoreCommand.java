@@ -1,6 +1,5 @@
 package io.backupkit.cli;
 
-import io.backupkit.ConfigurationException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import io.backupkit.RestorePlan;
@@ -43,7 +42,8 @@ final class RestoreCommand extends CliCommand {
     String snapshot = "latest";
 
     @Option(names = "--target", required = true, paramLabel = "URL",
-            description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL. Created if missing.")
+            description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL (created if missing), "
+                    + "sqlite:PATH (a new file), redis://[user@]host:port (an empty server).")
     String target;
 
     @Option(names = "--drop-existing", description = "Replace the target database if it exists (asks first unless --yes). "
@@ -139,15 +139,8 @@ final class RestoreCommand extends CliCommand {
             if (jobs != null) {
                 b.parallelism(jobs);
             }
-            try {
-                result = b.build().restore();
-            } catch (ConfigurationException e) {
-                if (e.getMessage() != null && e.getMessage().contains("dropExisting()")) {
-                    // the engine speaks API; tell a shell user the option instead
-                    throw new ConfigurationException(e.getMessage().replace("dropExisting()", "--drop-existing --yes"), e);
-                }
-                throw e;
-            }
+            // a target that exists (TargetExistsException) is explained in the CLI's words by Errors
+            result = b.build().restore();
             progress.succeeded();
         }
         if (json()) {

@@ -186,7 +186,9 @@ class CliPostgresIT {
         pg.execute("existing", "CREATE TABLE keep_me (v text); INSERT INTO keep_me VALUES ('precious')");
         CliProcess.Result refused = CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("existing"));
         assertNotEquals(0, refused.exitCode(), refused.toString());
-        assertTrue(refused.stderr().contains("exist"), refused.toString());
+        assertTrue(refused.stderr().contains("already exists") && refused.stderr().contains("--drop-existing")
+                && !refused.stderr().contains("dropExisting()"), "the CLI names its option, not the API's: " + refused);
+        assertEquals(2, refused.exitCode(), refused.toString());
         assertEquals("precious", pg.queryForString("existing", "SELECT v FROM keep_me"));
         assertTrue(pg.query("existing", "SELECT 1 FROM pg_tables WHERE tablename = 'orders'").isEmpty(), "nothing restored");
 

@@ -5,8 +5,10 @@ import java.io.OutputStream;
 import java.util.Arrays;
 
 /**
- * Cuts what is written into content-defined chunks and hands each to a {@link ChunkSink}. Holds at
- * most one maximum-size chunk of buffered data.
+ * Cuts what is written into chunks (content-defined or fixed-size, as the {@link Chunker} decides)
+ * and hands each to a {@link ChunkSink}. Holds at most one maximum-size chunk of buffered data.
+ * {@link #boundary()} ends the current chunk where the writer says, so no chunk spans two files of
+ * an archive.
  */
 public class ChunkingOutputStream extends OutputStream {
     /** Receives chunks in stream order; the array is owned by the sink. */
@@ -14,13 +16,13 @@ public class ChunkingOutputStream extends OutputStream {
         void chunk(byte[] data) throws IOException;
     }
 
-    private final FastCdcChunker chunker;
+    private final Chunker chunker;
     private final ChunkSink sink;
     private final byte[] buf;
     private int fill;
     private boolean closed;
 
-    public ChunkingOutputStream(FastCdcChunker chunker, ChunkSink sink) {
+    public ChunkingOutputStream(Chunker chunker, ChunkSink sink) {
         this.chunker = chunker;
         this.sink = sink;
         this.buf = new byte[chunker.max()];
@@ -53,6 +55,17 @@ public class ChunkingOutputStream extends OutputStream {
         System.arraycopy(buf, cut, buf, 0, fill - cut);
         fill -= cut;
         sink.chunk(chunk);
+    }
+
+    /**
+     * Cuts everything written so far into chunks now: the next byte written starts a new chunk (and,
+     * for fixed-size blocks, a new block count).
+     */
+    public void boundary() throws IOException {
+        if (closed) {
+            throw new IOException("stream is closed");
+        }
+        finishChunks();
     }
 
     /** Emits the remaining buffered data as the last chunks. */

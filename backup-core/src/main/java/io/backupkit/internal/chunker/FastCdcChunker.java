@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
  *
  * <p>Immutable and thread-safe; the per-stream state lives in {@link ChunkingOutputStream}.
  */
-public final class FastCdcChunker {
+public final class FastCdcChunker implements Chunker {
     private final int min;
     private final int avg;
     private final int max;
@@ -56,6 +56,7 @@ public final class FastCdcChunker {
         return avg;
     }
 
+    @Override
     public int max() {
         return max;
     }
@@ -64,6 +65,7 @@ public final class FastCdcChunker {
      * The length of the next chunk in {@code buf[off, off+len)}. Only call with {@code len >= max} or
      * at the end of the stream: a cut is final only when it cannot depend on bytes not yet seen.
      */
+    @Override
     public int cut(byte[] buf, int off, int len) {
         if (len <= min) {
             return len;

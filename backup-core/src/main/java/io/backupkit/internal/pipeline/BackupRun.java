@@ -10,6 +10,8 @@ import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.StreamResult;
 import io.backupkit.internal.HostName;
+import io.backupkit.internal.chunker.Chunker;
+import io.backupkit.internal.chunker.FixedSizeChunker;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.IndexFile;
 import io.backupkit.internal.repo.LockManager;
@@ -17,6 +19,8 @@ import io.backupkit.internal.repo.Manifest;
 import io.backupkit.internal.repo.PackEntry;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
+import io.backupkit.spi.BlockOutputStream;
+import io.backupkit.spi.Chunking;
 import io.backupkit.spi.CommandExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -132,10 +136,22 @@ public final class BackupRun {
 
         @Override
         public OutputStream newStream(String name) {
+            return newStream(name, Chunking.contentDefined());
+        }
+
+        @Override
+        public BlockOutputStream newStream(String name, Chunking chunking) {
             if (name == null || name.isBlank()) {
                 throw new ConfigurationException("stream name must not be blank");
             }
-            StreamWriter s = new StreamWriter(name, repo.chunker(), writer, n -> {
+            if (chunking == null) {
+                throw new ConfigurationException("chunking of stream " + name + " must not be null");
+            }
+            // a fixed block is capped at the repository's maximum chunk: packs and memory are sized by it
+            Chunker chunker = chunking.isFixed()
+                    ? new FixedSizeChunker(Math.min(chunking.blockSize(), repo.chunker().max()))
+                    : repo.chunker();
+            StreamWriter s = new StreamWriter(name, chunker, writer, n -> {
                 long total = bytesRead.addAndGet(n);
                 PipelineSupport.emit(listeners, new ProgressEvent(ProgressEvent.Kind.PROGRESS, name, total, writer.bytesStored(), expectedBytes));
             });

@@ -80,6 +80,11 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
     }
 
     @Override
+    public io.backupkit.Repository repository() {
+        return repo;
+    }
+
+    @Override
     public CommandExecutor commandExecutor() {
         return executor;
     }

@@ -2,15 +2,15 @@ package io.backupkit.internal.pipeline;
 
 import io.backupkit.BackupException;
 import io.backupkit.StreamResult;
+import io.backupkit.internal.chunker.Chunker;
 import io.backupkit.internal.chunker.ChunkingOutputStream;
-import io.backupkit.internal.chunker.FastCdcChunker;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.BlobLists;
 import io.backupkit.internal.repo.Manifest;
+import io.backupkit.spi.BlockOutputStream;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -24,9 +24,10 @@ import java.util.function.LongConsumer;
  * One named stream of a backup: what the source writes is hashed (SHA-256 of the whole plaintext),
  * chunked and handed to the {@link BlobWriter}. The blob ids, in order, go into list blobs
  * ({@link BlobLists}) as the blobs complete, so memory does not grow with the stream. Closing waits
- * for its blobs and seals the stream's entry.
+ * for its blobs and seals the stream's entry. {@link #boundary()} cuts the pending chunk where the
+ * source says (file starts in an archive).
  */
-final class StreamWriter extends OutputStream {
+final class StreamWriter extends BlockOutputStream {
     private final String name;
     private final ChunkingOutputStream chunking;
     private final BlobWriter writer;
@@ -42,7 +43,7 @@ final class StreamWriter extends OutputStream {
     private long blobCount;
     private volatile Manifest.StreamEntry entry;
 
-    StreamWriter(String name, FastCdcChunker chunker, BlobWriter writer, LongConsumer onBytes) {
+    StreamWriter(String name, Chunker chunker, BlobWriter writer, LongConsumer onBytes) {
         this.name = name;
         this.writer = writer;
         this.onBytes = onBytes;
@@ -90,6 +91,14 @@ final class StreamWriter extends OutputStream {
             throw new IOException("stream " + name + " is closed");
         }
         chunking.write(b, off, len);
+    }
+
+    @Override
+    public void boundary() throws IOException {
+        if (entry != null) {
+            throw new IOException("stream " + name + " is closed");
+        }
+        chunking.boundary();
     }
 
     String name() {

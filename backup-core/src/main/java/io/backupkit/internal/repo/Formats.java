@@ -25,10 +25,14 @@ public final class Formats {
     public static final byte[] AD_LOCK = ad("backupkit v1 lock");
     /** Followed by the record's name (without {@link #RECORDS}): a record cannot be moved to another name. */
     public static final String AD_RECORD_PREFIX = "backupkit v1 record ";
+    /** Log objects bind their full storage name after this label (and a 0 byte). */
+    public static final byte[] AD_LOG_HEADER = ad("backupkit v1 log header");
+    public static final byte[] AD_LOG_PIECE = ad("backupkit v1 log piece");
 
     public static final byte[] CONFIG_MAGIC = ad("BKC1");
     public static final byte[] PACK_MAGIC = ad("BKP1");
     public static final byte[] INDEX_MAGIC = ad("BKI1");
+    public static final byte[] LOG_MAGIC = ad("BKL1");
 
     /** {@code version} in the sealed config JSON: the repository format this code reads and writes. */
     public static final int CONFIG_VERSION = 1;

@@ -1,5 +1,6 @@
 package io.backupkit.internal.repo;
 
+import io.backupkit.ConfigurationException;
 import io.backupkit.IntegrityException;
 import io.backupkit.LockLostException;
 import io.backupkit.ObjectNotFoundException;
@@ -281,6 +282,14 @@ public final class LockManager {
 
     /** Takes a lock of {@code kind} ({@link #SHARED}, {@link #PRUNE} or {@link #EXCLUSIVE}). */
     public Lock acquire(String kind, String operation) {
+        if (EXCLUSIVE.equals(kind) && !storage.atomicPutIfAbsent()) {
+            // an exclusive holder deletes data; on a store that cannot keep two writers of one name apart
+            // we refuse rather than promise an exclusion the store does not give (prune needs no such lock)
+            throw new ConfigurationException("cannot take an exclusive lock for " + operation + " on " + storage.location()
+                    + ": the store does not refuse to overwrite existing objects (it ignores If-None-Match), so two"
+                    + " processes could both believe they hold the lock; run " + operation
+                    + " against a store with conditional writes (AWS S3, S3Proxy, recent MinIO or Ceph)");
+        }
         checkConflicts(kind, null);
         Instant now = clock.instant();
         Instant processStart = ProcessHandle.current().info().startInstant().orElse(null);

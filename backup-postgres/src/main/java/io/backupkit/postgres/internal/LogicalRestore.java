@@ -239,7 +239,8 @@ public final class LogicalRestore {
                         + server.port() + " with its schema; restore without dataOnly() to create it");
             }
         } else if (exists && !options.dropExisting()) {
-            throw new ConfigurationException("database " + db + " already exists on " + server.host() + ":" + server.port()
+            throw new io.backupkit.TargetExistsException("database " + db + " on " + server.host() + ":" + server.port(),
+                    "database " + db + " already exists on " + server.host() + ":" + server.port()
                     + "; refusing to restore over it (nothing was changed). Restore into a new database name, or use dropExisting() "
                     + "to replace it");
         }

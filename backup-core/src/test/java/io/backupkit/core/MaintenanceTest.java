@@ -16,7 +16,11 @@ import io.backupkit.Statistics;
 import io.backupkit.StatsReport;
 import io.backupkit.UnlockResult;
 import io.backupkit.Unlocker;
+import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobLocation;
+import io.backupkit.internal.repo.BlobReader;
 import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.internal.repo.Manifest;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.testkit.ChildMain;
 import io.backupkit.testkit.DigestTarget;
@@ -74,22 +78,28 @@ class MaintenanceTest {
     void readData_findsAByteFlippedInAnyPack_thatTheStructuralCheckCannotSee() throws Exception {
         Path repoDir = dir.resolve("repo");
         Path key = keyFile("k");
+        BlobLocation victim;
         try (Repository repo = create(repoDir, key)) {
-            backup(repo, Map.of("a", () -> RandomData.stream(1, 3 * MIB), "b", () -> DumpLikeData.stream(2, 2 * MIB)));
+            String id = backup(repo, Map.of("a", () -> RandomData.stream(1, 3 * MIB), "b", () -> DumpLikeData.stream(2, 2 * MIB)));
             CheckReport all = RepositoryChecker.builder().repository(repo).readData(true).build().check();
             assertTrue(all.ok(), all.errors().toString());
             assertEquals(all.packs(), all.packsRead());
             assertTrue(all.bytesRead() >= 3 * MIB);
+            // a data blob (not a blob list, which the structural check reads)
+            DefaultRepository d = (DefaultRepository) repo;
+            Manifest m = d.manifest(id);
+            BlobId data = new BlobReader(d, d.locationIndex()).ids(m.stream("a"), "snapshots/" + id).next();
+            victim = d.locationIndex().get(data);
         }
         List<Path> packs;
         try (var walk = Files.walk(repoDir.resolve("data"))) {
             packs = walk.filter(Files::isRegularFile).sorted().toList();
         }
-        Path pack = packs.get(0);
+        Path pack = repoDir.resolve(victim.pack());
         byte[] b = Files.readAllBytes(pack);
-        b[new Random(3).nextInt(b.length / 2)] ^= 0x40;
+        b[victim.offset() + new Random(3).nextInt(victim.length())] ^= 0x40;
         Files.write(pack, b);
-        String name = repoDir.relativize(pack).toString();
+        String name = victim.pack();
         try (Repository repo = Repository.builder().storage(LocalStorage.of(repoDir)).keyProvider(KeyProviders.keyFile(key)).open()) {
             assertTrue(repo.check().ok(), "the structure is intact: only data is damaged");
             CheckReport read = RepositoryChecker.builder().repository(repo).readData(true).build().check();

@@ -13,7 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, schedule, metrics, report, k8s, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive,
+ * schedule, metrics, report, k8s, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -31,8 +32,9 @@ import java.util.List;
         subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
                 ForgetCommand.class, PruneCommand.class, CheckCommand.class, UnlockCommand.class, StatsCommand.class, DiffCommand.class,
                 CopyCommand.class,
-                VerifyCommand.class, KeyCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class,
-                K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+                VerifyCommand.class, KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
+                ScheduleCommand.class, MetricsCommand.class, ReportCommand.class, K8sCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
@@ -47,7 +49,7 @@ public final class BackupkitCli implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, "
-                + "forget, prune, check, unlock, stats, diff, copy, key, schedule, metrics, report, k8s)");
+                + "forget, prune, check, unlock, stats, diff, copy, key, wal-push, wal-fetch, wal-receive, schedule, metrics, report, k8s)");
     }
 
     public static void main(String[] args) {
@@ -80,8 +82,11 @@ public final class BackupkitCli implements Runnable {
             CommandLine c = ex.getCommandLine();
             err.println("Try 'backupkit " + (c == null || c.getParent() == null ? "" : qualifiedName(c) + " ") + "--help' for usage.");
             err.flush();
-            error[0] = Json.error(ex, ExitCodes.USAGE);
-            return ExitCodes.USAGE;
+            // restore_command: a usage error must stop recovery, not look like "segment not archived"
+            int usage = c != null && "wal-fetch".equals(c.getCommandName()) ? io.backupkit.postgres.WalTool.FETCH_ERROR_BASE + ExitCodes.USAGE
+                    : ExitCodes.USAGE;
+            error[0] = Json.error(ex, usage);
+            return usage;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
             int code = ExitCodes.of(ex);

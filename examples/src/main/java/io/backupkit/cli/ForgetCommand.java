@@ -136,6 +136,9 @@ final class ForgetCommand extends CliCommand {
 
     /** What an engine's log retention expired: the objects (the first and last few of a long list) and its notes. */
     private void printLogs(ForgetResult.LogsExpired l, boolean dryRun) {
+        if (l.objects().isEmpty() && l.notes().isEmpty()) {
+            return; // no log archive of this engine in the repository: nothing to say
+        }
         out().printf("%s logs: %s %d object%s (%s)%s%n", l.engine(), dryRun ? "would expire" : "expired", l.objects().size(),
                 l.objects().size() == 1 ? "" : "s", Format.bytes(l.bytes()), l.objects().isEmpty() ? "" : ":");
         int n = l.objects().size();

@@ -127,7 +127,8 @@ class CliWalRetentionIT {
              Repository repo = Repository.builder().storage(LocalStorage.of(repoDir)).keyFile(key).open()) {
             pg.execute("postgres", "CREATE TABLE t (id int, v text)");
             long sysid = Long.parseUnsignedLong(pg.queryForString("postgres", "SELECT system_identifier FROM pg_control_system()"));
-            baseBackup(repo, pg, work);
+            String first = baseBackup(repo, pg, work);
+            String firstStart = (String) repo.snapshots().get(first).metadata().get("startWal");
             switchAndArchive(pg);
             switchAndArchive(pg);
             String second = baseBackup(repo, pg, work);
@@ -151,6 +152,17 @@ class CliWalRetentionIT {
             assertTrue(logs.path("objects").get(0).asText().startsWith("wal/" + Long.toUnsignedString(sysid) + "/00000001/"), dry.toString());
             assertTrue(logs.path("bytesExpired").asLong() > 0);
             assertEquals(before, walFiles(repo, sysid), "a dry run deletes no WAL");
+
+            // a 1-hour window: both base backups are newer than its start, so the older one (and its WAL) stays
+            List<String> windowArgs = new ArrayList<>(args);
+            windowArgs.addAll(List.of("--pitr-window", "1h", "--dry-run", "--json"));
+            JsonNode window = CliProcess.run(Map.of(), windowArgs.toArray(String[]::new)).expect(0).json();
+            assertEquals(0, window.path("snapshotsRemoved").asInt(), window.toString());
+            List<String> beforeFirst = before.stream().filter(n -> n.substring(0, 24).compareTo(firstStart) < 0)
+                    .map(n -> "wal/" + Long.toUnsignedString(sysid) + "/00000001/" + n).toList();
+            List<String> windowExpired = new ArrayList<>();
+            window.path("logs").get(0).path("objects").forEach(o -> windowExpired.add(o.asText()));
+            assertEquals(beforeFirst, windowExpired, "only the WAL from before the oldest base backup: " + window);
 
             args.add("--prune");
             CliProcess.Result text = CliProcess.run(Map.of(), args.toArray(String[]::new)).expect(0);

@@ -13,8 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive,
- * schedule, metrics, report, k8s, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, forget, prune, check, unlock, stats, diff,
+ * copy, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, metrics, report, k8s, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -33,6 +33,7 @@ import java.util.List;
                 ForgetCommand.class, PruneCommand.class, CheckCommand.class, UnlockCommand.class, StatsCommand.class, DiffCommand.class,
                 CopyCommand.class,
                 VerifyCommand.class, KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
+                BinlogReceiveCommand.class, BinlogListCommand.class,
                 ScheduleCommand.class, MetricsCommand.class, ReportCommand.class, K8sCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
@@ -49,7 +50,8 @@ public final class BackupkitCli implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, "
-                + "forget, prune, check, unlock, stats, diff, copy, key, wal-push, wal-fetch, wal-receive, schedule, metrics, report, k8s)");
+                + "forget, prune, check, unlock, stats, diff, copy, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, "
+                + "metrics, report, k8s)");
     }
 
     public static void main(String[] args) {
@@ -156,7 +158,7 @@ public final class BackupkitCli implements Runnable {
         @Override
         public String[] getVersion() {
             String v = BackupkitCli.class.getPackage().getImplementationVersion();
-            java.util.List<String> engines = new java.util.ArrayList<>();
+            java.util.TreeSet<String> engines = new java.util.TreeSet<>();
             java.util.ServiceLoader.load(io.backupkit.spi.DatabaseEngine.class, BackupkitCli.class.getClassLoader())
                     .forEach(e -> engines.add(e.name()));
             java.util.TreeSet<String> storages = new java.util.TreeSet<>(java.util.List.of("file"));

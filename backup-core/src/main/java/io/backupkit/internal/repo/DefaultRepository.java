@@ -519,6 +519,7 @@ public final class DefaultRepository implements Repository {
 
     @Override
     public Records records() {
+        ensureOpen();
         return new SealedRecords(storage, sealer);
     }
 

@@ -117,14 +117,25 @@ public final class ForgetManager {
                 }
             }
         }
-        List<Snapshot> retained = new ArrayList<>(kept.size());
-        for (SnapshotSummary s : kept) {
-            try {
-                retained.add(repository.snapshots().get(s.id()));
-            } catch (ObjectNotFoundException | ConfigurationException gone) {
-                // forgotten by someone else meanwhile: it stays no more
+        // read one manifest at a time as the retention walks the list (a logical snapshot's metadata can be large,
+        // and a thousand of them need not be in memory at once); by id, so no listing per snapshot
+        List<Snapshot> retained = new java.util.AbstractList<>() {
+            @Override
+            public Snapshot get(int i) {
+                String id = kept.get(i).id();
+                try {
+                    return d.manifest(id).toSnapshot(id);
+                } catch (ObjectNotFoundException gone) {
+                    throw new ConfigurationException("snapshot " + kept.get(i).shortId() + " was removed by another process while "
+                            + "its logs were being expired; nothing more was expired: run forget again", gone);
+                }
             }
-        }
+
+            @Override
+            public int size() {
+                return kept.size();
+            }
+        };
         lock.checkHeld("expiring " + engine + " logs");
         try {
             LogRetention.Result r = retention.apply(repository, retained, dryRun);

@@ -110,12 +110,14 @@ class LockLossTest {
             BackupManager backup = BackupManager.builder().repository(repo).parallelism(2).source(source(() -> {
                 // what `unlock --force` on another host does
                 repo.storage().list("locks/").forEach(o -> repo.storage().delete(o.name()));
-                // until a whole refresh ran after the removal (each refresh looks at its lock object twice)
+                // until a refresh looked at its lock object after the removal: that look finds it gone and the
+                // refresher stops (so no further look comes); then a moment for it to record the loss
                 long stats = storage.requests("stat", "locks/");
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (storage.requests("stat", "locks/") < stats + 3 && System.nanoTime() < deadline) {
+                while (storage.requests("stat", "locks/") < stats + 1 && System.nanoTime() < deadline) {
                     waitFor(FAST.refreshEvery());
                 }
+                waitFor(FAST.refreshEvery().multipliedBy(4));
             })).build();
             storage.reset();
             LockLostException e = assertThrows(LockLostException.class, backup::backup);

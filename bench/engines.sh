@@ -54,6 +54,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 RUN=$(date +%Y%m%d-%H%M%S)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$ROOT/bench/work/engines-$RUN
 mkdir -p "$WORK"
 REDIS_USER=$(id -un)
@@ -68,12 +69,26 @@ trap cleanup EXIT
 
 export BACKUPKIT_PASSWORD=bench-engines
 bk() { java $JAVA_OPTS -jar "$JAR" "$@"; }
+bkt() { local f=$1; shift; timed "$f" java $JAVA_OPTS -jar "$JAR" "$@"; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
 median() { python3 -c "import sys, statistics; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
 stored() { # bytes stored by the last backup, from --json
     python3 -c "import json, sys; print(json.load(sys.stdin)['bytesStored'])"
 }
+# timed FILE CMD...: runs CMD (stdout/stderr pass through), appends "WALL CPU" (seconds; CPU = user + system of
+# CMD and its children) to FILE. CPU time is what a loaded machine distorts least.
+timed() {
+    local out=$1; shift
+    python3 -c '
+import os, resource, subprocess, sys, time
+t0 = time.monotonic(); rc = subprocess.call(sys.argv[2:]); t1 = time.monotonic()
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "a") as f: f.write(f"{t1 - t0:.2f} {r.ru_utime + r.ru_stime:.2f}\n")
+sys.exit(rc)' "$out" "$@"
+}
+walls() { awk '{print $1}' "$1"; }
+cpus() { awk '{print $2}' "$1"; }
 freeport() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 
 # ---------------------------------------------------------------- SQLite
@@ -87,17 +102,18 @@ sqlite3 "$DB" "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, payload BLO
   INSERT INTO items SELECT i, 'item-' || i, randomblob(1000) FROM n;
   CREATE INDEX items_name ON items(name);"
 SIZE=$(stat -c %s "$DB")
-s_tool=(); s_bk=(); r_tool=(); r_bk=()
+s_tool=(); r_tool=()
 for r in $(seq 1 "$ROUNDS"); do
     rm -rf "$WORK/sqlite/repo" "$WORK/sqlite/copy.db" "$WORK/sqlite/r1.db" "$WORK/sqlite/r2.db"
     bk init --repo "$WORK/sqlite/repo" >/dev/null
     sync
     t0=$(now); sqlite3 "$DB" ".backup $WORK/sqlite/copy.db"; t1=$(now); s_tool+=("$(elapsed "$t0" "$t1")")
     sync
-    t0=$(now); FIRST=$(bk backup --repo "$WORK/sqlite/repo" --db "sqlite:$DB" --json | stored); t1=$(now); s_bk+=("$(elapsed "$t0" "$t1")")
+    FIRST=$(bkt "$WORK/t.sqlite-backup" backup --repo "$WORK/sqlite/repo" --db "sqlite:$DB" --json | stored)
     sync
     t0=$(now); cp "$WORK/sqlite/copy.db" "$WORK/sqlite/r1.db"; sync; t1=$(now); r_tool+=("$(elapsed "$t0" "$t1")")
-    t0=$(now); bk restore --repo "$WORK/sqlite/repo" --target "sqlite:$WORK/sqlite/r2.db" >/dev/null; t1=$(now); r_bk+=("$(elapsed "$t0" "$t1")")
+    bkt "$WORK/t.sqlite-restore" restore --repo "$WORK/sqlite/repo" --target "sqlite:$WORK/sqlite/r2.db" >/dev/null
+    bkt "$WORK/t.fixed" list --repo "$WORK/sqlite/repo" >/dev/null
 done
 CHANGE=$(( ROWS / 100 ))
 sqlite3 "$DB" "UPDATE items SET payload = randomblob(1000) WHERE id IN (SELECT abs(random()) % $ROWS + 1 FROM items LIMIT $CHANGE);"
@@ -140,13 +156,13 @@ for i in range(n):
         w(cmd("ZADD", f"zset:{i // 1000}", r.random() * 1e6, f"member-{i}"))
 EOF
 RDBSIZE=0
-b_tool=(); b_bk=(); l_tool=(); l_bk=()
+b_tool=(); l_tool=()
 for r in $(seq 1 "$ROUNDS"); do
     rm -rf "$WORK/redis/repo" "$WORK/redis/dump.rdb"
     bk init --repo "$WORK/redis/repo" >/dev/null
     t0=$(now); redis-cli -p "$SPORT" --rdb "$WORK/redis/dump.rdb" >/dev/null 2>&1; t1=$(now); b_tool+=("$(elapsed "$t0" "$t1")")
     RDBSIZE=$(stat -c %s "$WORK/redis/dump.rdb")
-    t0=$(now); bk backup --repo "$WORK/redis/repo" --db "redis://127.0.0.1:$SPORT" >/dev/null; t1=$(now); b_bk+=("$(elapsed "$t0" "$t1")")
+    bkt "$WORK/t.redis-backup" backup --repo "$WORK/redis/repo" --db "redis://127.0.0.1:$SPORT" >/dev/null
     # restore by placing the RDB into a data directory and starting the server on it
     rm -rf "$WORK/redis/load"/*; cp "$WORK/redis/dump.rdb" "$WORK/redis/load/dump.rdb"
     [ "$(id -u)" = 0 ] && chown -R redis "$WORK/redis/load"
@@ -154,7 +170,7 @@ for r in $(seq 1 "$ROUNDS"); do
     t0=$(now); start_redis "$WORK/redis/load" "$LPORT"; LPID=$LAST; wait_redis "$LPORT"; wait_loaded "$LPORT"; t1=$(now); l_tool+=("$(elapsed "$t0" "$t1")")
     kill "$LPID"; wait "$LPID" 2>/dev/null || true
     TPORT=$(freeport); start_redis "$WORK/redis/target" "$TPORT"; TPID=$LAST; wait_redis "$TPORT"
-    t0=$(now); bk restore --repo "$WORK/redis/repo" --target "redis://127.0.0.1:$TPORT" >/dev/null; t1=$(now); l_bk+=("$(elapsed "$t0" "$t1")")
+    bkt "$WORK/t.redis-restore" restore --repo "$WORK/redis/repo" --target "redis://127.0.0.1:$TPORT" >/dev/null
     kill "$TPID"; wait "$TPID" 2>/dev/null || true
 done
 
@@ -165,16 +181,19 @@ OUT=$ROOT/bench/results/engines-$(date +%Y-%m-%d)-$SHA.md
 {
     echo "## bench/engines.sh, $(date -u +%Y-%m-%dT%H:%MZ), $SHA, $(nproc) CPUs, median of $ROUNDS"
     echo
-    echo "| step | tool | tool s | backupkit s | backupkit / tool |"
-    echo "|---|---|---:|---:|---:|"
-    row() { echo "| $1 | $2 | $3 | $4 | $(python3 -c "print(f'{float(\"$4\") / max(float(\"$3\"), 0.01):.2f}')") |"; }
-    row "SQLite backup, $((SIZE >> 20)) MiB" 'sqlite3 .backup' "$(median "${s_tool[@]}")" "$(median "${s_bk[@]}")"
-    row "SQLite restore" 'cp of the .backup file' "$(median "${r_tool[@]}")" "$(median "${r_bk[@]}")"
-    row "Redis backup, $KEYS keys, RDB $((RDBSIZE >> 20)) MiB" 'redis-cli --rdb' "$(median "${b_tool[@]}")" "$(median "${b_bk[@]}")"
-    row "Redis restore" 'start on dump.rdb' "$(median "${l_tool[@]}")" "$(median "${l_bk[@]}")"
+    echo "| step | tool | tool s | backupkit s | backupkit / tool | backupkit CPU s |"
+    echo "|---|---|---:|---:|---:|---:|"
+    row() { echo "| $1 | $2 | $3 | $4 | $(python3 -c "print(f'{float(\"$4\") / max(float(\"$3\"), 0.01):.2f}')") | $5 |"; }
+    row "SQLite backup, $((SIZE >> 20)) MiB" 'sqlite3 .backup' "$(median "${s_tool[@]}")" "$(median $(walls "$WORK/t.sqlite-backup"))" "$(median $(cpus "$WORK/t.sqlite-backup"))"
+    row "SQLite restore" 'cp of the .backup file' "$(median "${r_tool[@]}")" "$(median $(walls "$WORK/t.sqlite-restore"))" "$(median $(cpus "$WORK/t.sqlite-restore"))"
+    row "Redis backup, $KEYS keys, RDB $((RDBSIZE >> 20)) MiB" 'redis-cli --rdb' "$(median "${b_tool[@]}")" "$(median $(walls "$WORK/t.redis-backup"))" "$(median $(cpus "$WORK/t.redis-backup"))"
+    row "Redis restore" 'start on dump.rdb' "$(median "${l_tool[@]}")" "$(median $(walls "$WORK/t.redis-restore"))" "$(median $(cpus "$WORK/t.redis-restore"))"
+    echo "| CLI fixed cost (\`backupkit list\`: JVM start, key derivation, repository open) | – | – | $(median $(walls "$WORK/t.fixed")) | – | $(median $(cpus "$WORK/t.fixed")) |"
     echo
     echo "SQLite second backup after 1 % of rows changed: stored $SECOND bytes = $(python3 -c "print(f'{100 * $SECOND / $FIRST:.1f}')") % of the first ($FIRST bytes)."
     echo
-    echo "raw: sqlite backup tool ${s_tool[*]} / backupkit ${s_bk[*]}; restore ${r_tool[*]} / ${r_bk[*]};" \
-         "redis backup ${b_tool[*]} / ${b_bk[*]}; restore ${l_tool[*]} / ${l_bk[*]}"
+    echo "raw (wall s): sqlite backup tool ${s_tool[*]} / backupkit $(walls "$WORK/t.sqlite-backup" | xargs); restore ${r_tool[*]} /" \
+         "$(walls "$WORK/t.sqlite-restore" | xargs); redis backup ${b_tool[*]} / $(walls "$WORK/t.redis-backup" | xargs); restore" \
+         "${l_tool[*]} / $(walls "$WORK/t.redis-restore" | xargs); fixed $(walls "$WORK/t.fixed" | xargs)"
+    echo "load average before / after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT"

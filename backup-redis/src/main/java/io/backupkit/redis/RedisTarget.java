@@ -14,6 +14,7 @@ import io.backupkit.redis.internal.RdbParser;
 import io.backupkit.redis.internal.RedisUrl;
 import io.backupkit.redis.internal.RedisVersions;
 import io.backupkit.redis.internal.RespConnection;
+import io.backupkit.redis.internal.RestorePipeline;
 import io.backupkit.redis.internal.SnapshotStats;
 import io.backupkit.redis.internal.TargetScanner;
 import io.backupkit.redis.internal.ValueSink;
@@ -23,10 +24,7 @@ import io.backupkit.spi.RestoreTarget;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Protocol;
-import redis.clients.jedis.Response;
-import redis.clients.jedis.commands.ProtocolCommand;
 import redis.clients.jedis.exceptions.JedisAccessControlException;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
@@ -67,8 +65,8 @@ import java.util.TreeMap;
 public final class RedisTarget implements RestoreTarget {
     /** Keys expiring within this margin of the restore's start may vanish before they are compared. */
     static final Duration VOLATILE_MARGIN = Duration.ofMinutes(15);
-    private static final int PIPELINE_COMMANDS = 1000;
-    private static final long PIPELINE_BYTES = 2L << 20;
+    /** RESTOREs sent ahead of their replies; the socket's own buffers bound the payload bytes in flight. */
+    private static final int PIPELINE_COMMANDS = 10_000;
 
     private final RedisUrl url;
     private final char[] password;
@@ -184,9 +182,11 @@ public final class RedisTarget implements RestoreTarget {
             }
             long now = System.currentTimeMillis();
             long cutoff = now + VOLATILE_MARGIN.toMillis();
-            Replayer replayer = new Replayer(j, new SnapshotStats(now, cutoff), snapshotRdb);
+            Replayer replayer;
             RdbParser.Result result;
-            try (InputStream in = context.openStream(stream.name())) {
+            try (RestorePipeline pipe = new RestorePipeline(RespConnection.open(url, password, timeout), PIPELINE_COMMANDS);
+                 InputStream in = context.openStream(stream.name())) {
+                replayer = new Replayer(pipe, new SnapshotStats(now, cutoff), snapshotRdb);
                 result = new RdbParser(in, true).parse(replayer);
                 replayer.flush();
                 if (in.read() >= 0) {
@@ -252,21 +252,20 @@ public final class RedisTarget implements RestoreTarget {
         }
     }
 
-    /** Replays each key of the RDB with RESTORE, pipelined, while the parser reads. */
+    /**
+     * Replays each key of the RDB with RESTORE while the parser reads, without waiting for replies
+     * (they are checked by {@link RestorePipeline}'s reader as they come).
+     */
     private final class Replayer implements RdbParser.Visitor {
         final SnapshotStats stats;
-        private final Jedis jedis;
+        private final RestorePipeline pipe;
         private final byte[] footerVersion;
-        private Pipeline pipeline;
-        private final List<Response<Object>> pending = new ArrayList<>();
-        private final List<byte[]> pendingKeys = new ArrayList<>();
-        private long pendingBytes;
         private int currentDb = -1;
         long restored;
         long expired;
 
-        Replayer(Jedis jedis, SnapshotStats stats, int rdbVersion) {
-            this.jedis = jedis;
+        Replayer(RestorePipeline pipe, SnapshotStats stats, int rdbVersion) {
+            this.pipe = pipe;
             this.stats = stats;
             this.footerVersion = new byte[] {(byte) rdbVersion, (byte) (rdbVersion >> 8)};
         }
@@ -294,21 +293,21 @@ public final class RedisTarget implements RestoreTarget {
                 return;
             }
             if (db != currentDb) {
-                // switch synchronously: a refused SELECT must not send the following keys into the previous database
-                flush();
+                // switch synchronously (call drains first): a refused SELECT must not send the following keys into the previous database
+                Object r;
                 try {
-                    jedis.select(db);
-                } catch (JedisDataException e) {
-                    if (String.valueOf(e.getMessage()).contains("out of range")) {
+                    r = pipe.call(bytes("SELECT"), bytes(Integer.toString(db)));
+                } catch (RestorePipeline.RefusedException e) {
+                    throw keyFailed(e.failure());
+                }
+                if (r instanceof RespConnection.RespError e) {
+                    if (e.message().contains("out of range")) {
                         throw new ConfigurationException("Redis at " + url + " has fewer logical databases than the snapshot uses "
-                                + "(database " + db + "); raise 'databases' in its configuration", e);
+                                + "(database " + db + "); raise 'databases' in its configuration");
                     }
-                    throw translate(e, "SELECT");
+                    throw RespConnection.commandFailed(url, "SELECT", e.message());
                 }
                 currentDb = db;
-            }
-            if (pipeline == null) {
-                pipeline = jedis.pipelined();
             }
             byte[] payload = Arrays.copyOf(body, body.length + 10);
             payload[body.length] = footerVersion[0];
@@ -317,49 +316,44 @@ public final class RedisTarget implements RestoreTarget {
             for (int i = 0; i < 8; i++) {
                 payload[body.length + 2 + i] = (byte) (crc >>> (8 * i));
             }
-            byte[] ttl = bytes(Long.toString(Math.max(0, expireAtMs)));
-            pending.add(expireAtMs >= 0
-                    ? pipeline.sendCommand(Cmd.RESTORE, key, ttl, payload, bytes("ABSTTL"))
-                    : pipeline.sendCommand(Cmd.RESTORE, key, bytes("0"), payload));
-            pendingKeys.add(key);
-            pendingBytes += payload.length + key.length;
-            restored++;
-            if (pending.size() >= PIPELINE_COMMANDS || pendingBytes >= PIPELINE_BYTES) {
-                flush();
+            try {
+                if (expireAtMs >= 0) {
+                    pipe.send(key, RESTORE, key, bytes(Long.toString(expireAtMs)), payload, ABSTTL);
+                } else {
+                    pipe.send(key, RESTORE, key, ZERO, payload);
+                }
+            } catch (RestorePipeline.RefusedException e) {
+                throw keyFailed(e.failure());
             }
+            restored++;
         }
 
         void flush() {
-            if (pipeline == null) {
-                return;
-            }
             try {
-                pipeline.close(); // sends and reads everything pending; the connection is usable again
-                for (int i = 0; i < pending.size(); i++) {
-                    try {
-                        pending.get(i).get();
-                    } catch (JedisDataException e) {
-                        throw keyFailed(pendingKeys.get(i), e);
-                    }
-                }
-            } finally {
-                pipeline = null;
-                pending.clear();
-                pendingKeys.clear();
-                pendingBytes = 0;
+                pipe.drain();
+            } catch (RestorePipeline.RefusedException e) {
+                throw keyFailed(e.failure());
             }
         }
 
-        private RuntimeException keyFailed(byte[] key, JedisDataException e) {
+        private RuntimeException keyFailed(RestorePipeline.Failure f) {
+            byte[] key = f.key();
             String k = new String(key, 0, Math.min(key.length, 100), StandardCharsets.UTF_8);
-            String m = e.getMessage() == null ? "" : e.getMessage();
+            String m = f.message() == null ? "" : f.message();
             if (m.startsWith("BUSYKEY")) {
                 return new EngineException("key '" + k + "' appeared in " + url + " during the restore (" + m + "): another client is "
-                        + "writing to the target; restore into a server nobody else uses", e);
+                        + "writing to the target; restore into a server nobody else uses");
             }
-            return new EngineException("Redis at " + url + " refused RESTORE of key '" + k + "': " + m, e);
+            if (m.startsWith("NOPERM") || m.startsWith("NOAUTH")) {
+                return RespConnection.commandFailed(url, "RESTORE", m);
+            }
+            return new EngineException("Redis at " + url + " refused RESTORE of key '" + k + "': " + m);
         }
     }
+
+    private static final byte[] RESTORE = bytes("RESTORE");
+    private static final byte[] ABSTTL = bytes("ABSTTL");
+    private static final byte[] ZERO = bytes("0");
 
     private Jedis connect() {
         DefaultJedisClientConfig.Builder cfg = DefaultJedisClientConfig.builder()
@@ -436,15 +430,6 @@ public final class RedisTarget implements RestoreTarget {
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private enum Cmd implements ProtocolCommand {
-        RESTORE;
-
-        @Override
-        public byte[] getRaw() {
-            return name().getBytes(StandardCharsets.US_ASCII);
-        }
     }
 
     /** Builds a {@link RedisTarget}; {@link #url(String)} is required. */

@@ -145,20 +145,41 @@ class RedisErrorsIT {
         }
     }
 
+    private static BackupResult big;
+
+    /** A snapshot of 100 000 keys, ~40 MB in Redis (made once). */
+    private static synchronized BackupResult big() {
+        if (big == null) {
+            try (EphemeralRedis large = EphemeralRedis.start(); redis.clients.jedis.Jedis j = RedisTestData.jedis(large)) {
+                try (redis.clients.jedis.Pipeline p = j.pipelined()) {
+                    String value = "v".repeat(300);
+                    for (int i = 0; i < 100_000; i++) {
+                        p.set("big:" + i, value + i);
+                    }
+                    p.sync();
+                }
+                big = BackupManager.builder().repository(repo).source(RedisSource.builder().url(large.url()).build()).build().backup();
+            }
+        }
+        return big;
+    }
+
+    @Test
+    void restore_refusedByTheServerMidStream_namesTheKeyAndTheServersReason_noevictionUnderMaxmemory() {
+        // the replies to pipelined RESTOREs are read while later ones are sent: the first refusal must still surface, with its key
+        BackupResult big = big();
+        try (EphemeralRedis target = EphemeralRedis.builder().setting("maxmemory", "16mb").setting("maxmemory-policy", "noeviction").start()) {
+            io.backupkit.EngineException e = assertThrows(io.backupkit.EngineException.class,
+                    () -> restore(big.snapshotId(), RedisTarget.builder().url(target.url()).build()));
+            assertTrue(e.getMessage().matches("(?s)Redis at " + java.util.regex.Pattern.quote(target.url()) + " refused RESTORE of key 'big:\\d+': "
+                    + "OOM command not allowed when used memory > 'maxmemory'.*"), e.getMessage());
+        }
+    }
+
     @Test
     void restore_whoseResultDiffersFromTheSnapshot_failsTheComparison_evictionUnderMaxmemory() {
         // ~40 MB of keys into a server limited to 16 MB that evicts: keys vanish during the restore
-        BackupResult big;
-        try (EphemeralRedis large = EphemeralRedis.start(); redis.clients.jedis.Jedis j = RedisTestData.jedis(large)) {
-            try (redis.clients.jedis.Pipeline p = j.pipelined()) {
-                String value = "v".repeat(300);
-                for (int i = 0; i < 100_000; i++) {
-                    p.set("big:" + i, value + i);
-                }
-                p.sync();
-            }
-            big = BackupManager.builder().repository(repo).source(RedisSource.builder().url(large.url()).build()).build().backup();
-        }
+        BackupResult big = big();
         try (EphemeralRedis target = EphemeralRedis.builder().setting("maxmemory", "16mb").setting("maxmemory-policy", "allkeys-random").start()) {
             io.backupkit.IntegrityException e = assertThrows(io.backupkit.IntegrityException.class,
                     () -> restore(big.snapshotId(), RedisTarget.builder().url(target.url()).build()));

@@ -105,15 +105,32 @@ public final class KeyDigest implements ValueSink {
     }
 
     private static void field(MessageDigest m, byte[] b) {
-        m.update(ByteBuffer.allocate(4).putInt(b.length).array());
+        int n = b.length;
+        m.update((byte) (n >>> 24));
+        m.update((byte) (n >>> 16));
+        m.update((byte) (n >>> 8));
+        m.update((byte) n);
         m.update(b);
     }
 
-    static MessageDigest sha256() {
+    /** Cloning a fresh instance is much cheaper than a provider lookup per key (several per key, millions of keys). */
+    private static final ThreadLocal<MessageDigest> PROTOTYPE = ThreadLocal.withInitial(() -> {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    });
+
+    static MessageDigest sha256() {
+        try {
+            return (MessageDigest) PROTOTYPE.get().clone();
+        } catch (CloneNotSupportedException e) {
+            try {
+                return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException x) {
+                throw new IllegalStateException(x);
+            }
         }
     }
 

@@ -34,36 +34,77 @@ public final class TargetScanner {
         for (int db : databases) {
             jedis.select(db);
             SnapshotStats.Db d = new SnapshotStats.Db();
+            // One round trip per batch: the values of the previous batch (whose types are known), the types and
+            // expiry times of this batch, and the next SCAN go out together. A round trip wakes the server and the
+            // client once; on a loaded machine that, not the work, is what three round trips per batch cost.
+            Response<Object> scan = null;
             byte[] cursor = ZERO;
-            do {
+            List<byte[]> keys = new ArrayList<>();
+            Typed previous = null;
+            boolean scanDone = false;
+            {
                 List<?> r = (List<?>) jedis.sendCommand(Protocol.Command.SCAN, cursor, bytes("COUNT"), bytes(Integer.toString(BATCH)));
                 cursor = (byte[]) r.get(0);
-                List<byte[]> keys = new ArrayList<>();
-                for (Object k : (List<?>) r.get(1)) {
-                    keys.add((byte[]) k);
+                scanDone = isZero(cursor);
+                ((List<?>) r.get(1)).forEach(k -> keys.add((byte[]) k));
+            }
+            while (!keys.isEmpty() || previous != null || !scanDone) {
+                Reads reads = null;
+                Typed current;
+                try (Pipeline p = jedis.pipelined()) {
+                    if (previous != null) {
+                        reads = previous.sendReads(p, d, cutoff);
+                    }
+                    current = new Typed(new ArrayList<>(keys), pexpiretime);
+                    current.send(p);
+                    scan = scanDone ? null : p.sendCommand(Protocol.Command.SCAN, cursor, bytes("COUNT"), bytes(Integer.toString(BATCH)));
+                    p.sync();
                 }
-                batch(jedis, keys, d, cutoff, pexpiretime);
-            } while (!(cursor.length == 1 && cursor[0] == '0'));
+                if (reads != null) {
+                    reads.feed(d);
+                }
+                previous = current.keys.isEmpty() ? null : current;
+                keys.clear();
+                if (scan != null) {
+                    List<?> r = (List<?>) scan.get();
+                    cursor = (byte[]) r.get(0);
+                    scanDone = isZero(cursor);
+                    ((List<?>) r.get(1)).forEach(k -> keys.add((byte[]) k));
+                }
+            }
             out.put(db, d);
         }
         return out;
     }
 
-    private static void batch(Jedis jedis, List<byte[]> keys, SnapshotStats.Db d, long cutoff, boolean pexpiretime) {
-        List<Response<Object>> types = new ArrayList<>();
-        List<Response<Object>> ttls = new ArrayList<>();
-        long now = System.currentTimeMillis();
-        try (Pipeline p = jedis.pipelined()) {
+    private static boolean isZero(byte[] cursor) {
+        return cursor.length == 1 && cursor[0] == '0';
+    }
+
+    /** A batch of keys with TYPE and expiry requested. */
+    private static final class Typed {
+        final List<byte[]> keys;
+        final boolean pexpiretime;
+        final List<Response<Object>> types = new ArrayList<>();
+        final List<Response<Object>> ttls = new ArrayList<>();
+        long now;
+
+        Typed(List<byte[]> keys, boolean pexpiretime) {
+            this.keys = keys;
+            this.pexpiretime = pexpiretime;
+        }
+
+        void send(Pipeline p) {
+            now = System.currentTimeMillis();
             for (byte[] k : keys) {
                 types.add(p.sendCommand(Protocol.Command.TYPE, k));
                 ttls.add(p.sendCommand(pexpiretime ? Cmd.PEXPIRETIME : Protocol.Command.PTTL, k));
             }
-            p.sync();
         }
-        List<Integer> live = new ArrayList<>();
-        List<KeyDigest> digests = new ArrayList<>();
-        List<List<Response<Object>>> replies = new ArrayList<>();
-        try (Pipeline p = jedis.pipelined()) {
+
+        /** Counts the batch into {@code d} and requests the value of every key that is digested. */
+        Reads sendReads(Pipeline p, SnapshotStats.Db d, long cutoff) {
+            Reads reads = new Reads();
             for (int i = 0; i < keys.size(); i++) {
                 String type = text(types.get(i).get());
                 long t = (Long) ttls.get(i).get();
@@ -86,9 +127,8 @@ public final class TargetScanner {
                     continue; // a module type: counted, not digested (as in SnapshotStats)
                 }
                 byte[] k = keys.get(i);
-                live.add(i);
-                digests.add(new KeyDigest(k, kind));
-                List<Response<Object>> rs = new ArrayList<>();
+                reads.digests.add(new KeyDigest(k, kind));
+                List<Response<Object>> rs = new ArrayList<>(1);
                 switch (kind) {
                     case string -> rs.add(p.sendCommand(Protocol.Command.GET, k));
                     case list -> rs.add(p.sendCommand(Protocol.Command.LRANGE, k, ZERO, bytes("-1")));
@@ -102,15 +142,23 @@ public final class TargetScanner {
                     }
                     default -> { }
                 }
-                replies.add(rs);
+                reads.replies.add(rs);
             }
-            p.sync();
+            return reads;
         }
-        for (int j = 0; j < digests.size(); j++) {
-            KeyDigest kd = digests.get(j);
-            List<Response<Object>> rs = replies.get(j);
-            feed(kd, rs);
-            d.digest.add(kd.digest());
+    }
+
+    /** The value reads of one batch. */
+    private static final class Reads {
+        final List<KeyDigest> digests = new ArrayList<>();
+        final List<List<Response<Object>>> replies = new ArrayList<>();
+
+        void feed(SnapshotStats.Db d) {
+            for (int j = 0; j < digests.size(); j++) {
+                KeyDigest kd = digests.get(j);
+                TargetScanner.feed(kd, replies.get(j));
+                d.digest.add(kd.digest());
+            }
         }
     }
 

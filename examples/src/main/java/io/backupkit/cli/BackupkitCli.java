@@ -13,8 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, wal-push, wal-fetch, wal-receive,
- * binlog-receive, binlog-list, schedule, metrics, report, k8s, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, forget, prune, check, unlock, stats, diff,
+ * copy, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, metrics, report, k8s, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -30,9 +30,12 @@ import java.util.List;
 @Command(name = "backupkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = BackupkitCli.Version.class,
         description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
         subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
+                ForgetCommand.class, PruneCommand.class, CheckCommand.class, UnlockCommand.class, StatsCommand.class, DiffCommand.class,
+                CopyCommand.class,
                 VerifyCommand.class, KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
-                BinlogReceiveCommand.class, BinlogListCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class,
-                K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+                BinlogReceiveCommand.class, BinlogListCommand.class,
+                ScheduleCommand.class, MetricsCommand.class, ReportCommand.class, K8sCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
@@ -46,8 +49,9 @@ public final class BackupkitCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, "
-                + "verify, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, metrics, report, k8s)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, "
+                + "forget, prune, check, unlock, stats, diff, copy, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, "
+                + "metrics, report, k8s)");
     }
 
     public static void main(String[] args) {

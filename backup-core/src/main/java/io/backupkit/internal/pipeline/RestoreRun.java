@@ -45,7 +45,6 @@ public final class RestoreRun {
                 throw new ConfigurationException("snapshot " + reader.snapshot().shortId() + " holds a " + engine
                         + " backup; it cannot be restored into a " + target.engine() + " target");
             }
-            repo.refreshIndex();
             RestorePlan plan = target.plan(reader);
             if (dryRun) {
                 return new RestoreResult(id, plan, true, 0, Duration.ofNanos(System.nanoTime() - t0));

@@ -11,6 +11,8 @@ public final class Formats {
     public static final String KEYS = "keys/";
     public static final String DATA = "data/";
     public static final String INDEX = "index/";
+    /** Prune's state objects (superseded indexes, obsolete and deleted packs), inside {@link #INDEX}. */
+    public static final String INDEX_STATE = "index/state/";
     public static final String SNAPSHOTS = "snapshots/";
     public static final String LOCKS = "locks/";
     public static final String WAL = "wal/";
@@ -36,8 +38,8 @@ public final class Formats {
     public static final int CONFIG_VERSION = 1;
     /** {@code version} of a key slot's JSON. */
     public static final int KEY_SLOT_VERSION = 1;
-    /** {@code version} of a snapshot manifest's JSON. */
-    public static final int MANIFEST_VERSION = 1;
+    /** {@code version} of a snapshot manifest's JSON written now (2: blob ids in list blobs); version 1 is still read. */
+    public static final int MANIFEST_VERSION = 2;
 
     /**
      * Largest chunk (blob plaintext) the format allows; the builder caps the chunker's maximum here.

@@ -81,15 +81,20 @@ final class PitrPlan {
             // recovery stops as soon as the backup is consistent: no archive needed, and no later timeline matters
             return new PitrPlan(o, meta, backup, "current", null, null, helper, osUser);
         }
+        long t0 = System.nanoTime();
         WalArchive wal = WalArchive.builder().repository(ctx.repository()).systemId(Long.parseUnsignedLong(meta.systemIdentifier())).build();
         long sysid = Long.parseUnsignedLong(meta.systemIdentifier());
         Map<Integer, TimelineHistory> histories = wal.histories(sysid);
         int target = targetTimeline(o.timeline(), meta, histories);
         List<WalWindow.Span> path = WalWindow.pathFrom(meta, backup, target, histories);
         WalWindow window = WalWindow.compute(wal, sysid, meta, path);
+        long t1 = System.nanoTime();
         Instant last = window.lastCommit(wal, sysid, meta);
+        long t2 = System.nanoTime();
         PitrPlan plan = new PitrPlan(o, meta, backup, Integer.toString(target), window, last, helper, osUser);
         plan.checkTarget();
+        LOG.info("recovery to {} planned in {} ms (WAL window {} ms, last archived commit {} ms)", o.targetDescription(),
+                (System.nanoTime() - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
         return plan;
     }
 

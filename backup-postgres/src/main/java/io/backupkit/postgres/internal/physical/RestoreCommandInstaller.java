@@ -6,6 +6,7 @@ import io.backupkit.KeyProviders;
 import io.backupkit.KeySlotInfo;
 import io.backupkit.LocalStorage;
 import io.backupkit.Repository;
+import io.backupkit.postgres.internal.wal.WalObjectNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +47,10 @@ import java.util.jar.Manifest;
  *   <li>{@code lib/}: copies of the jars the fetch needs (backupkit, its dependencies, the storage's),
  *       so it neither depends on where the restoring application's jars are (which the server's user
  *       may not be able to read, and which a redeploy moves) nor on the CLI jar;</li>
- *   <li>{@code wal/}: WAL staged by the restore, handed over with a copy, no JVM started;</li>
+ *   <li>{@code wal/}: WAL staged by the restore, handed over with a rename, no JVM started (a second request
+ *       for the same file, which only a restart of recovery makes, is fetched from the archive);</li>
+ *   <li>for a local repository, "not found" for a timeline history file the archive lacks, answered by
+ *       looking for the object's file, no JVM started (PostgreSQL asks twice per recovery);</li>
  *   <li>{@code restore_command}: the shell script the setting names, and {@code README}.</li>
  * </ul>
  */
@@ -161,8 +165,10 @@ public final class RestoreCommandInstaller {
                     if [ "$1" = 00000001.history ]; then exit 1; fi
                     # WAL inside the restored base backup: PostgreSQL reads it from pg_wal when the archive says "not found"
                     if grep -qxF "$1" "$dir/%s" 2>/dev/null; then exit 1; fi
-                    # WAL staged by the restore: a copy, so a second request for the same file is served too
-                    if [ -f "$dir/wal/$1" ] && cp "$dir/wal/$1" "$2"; then exit 0; fi
+                    # WAL staged by the restore, handed over by a rename (a copy of 16 MiB per segment slowed replay);
+                    # a second request for the same file (rare: a restart of recovery) goes to the archive below
+                    if [ -f "$dir/wal/$1" ] && mv -f "$dir/wal/$1" "$2"; then exit 0; fi
+                %s
                 fi
                 %s -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \\
                     -Djava.io.tmpdir="$dir/tmp" -cp "$dir/lib/*" %s "$dir" "$1" "$2"
@@ -174,7 +180,8 @@ public final class RestoreCommandInstaller {
                 """.formatted(pgdata, Instant.now(), snapshot, repo.location(),
                 keySlotId == null ? "" : " (key slot " + keySlotId.substring(0, 12) + ")",
                 keySlotId == null ? "(unencrypted repository: no key slot to remove)" : removal, dir,
-                shellQuote(dir.toString()), INCLUDED_LIST, shellQuote(java.toString()), WalFetchMain.class.getName(), WalFetchMain.NOT_FOUND);
+                shellQuote(dir.toString()), INCLUDED_LIST, historyProbe(repo, systemId), shellQuote(java.toString()),
+                WalFetchMain.class.getName(), WalFetchMain.NOT_FOUND);
         Path s = dir.resolve(SCRIPT);
         Files.writeString(s, script, StandardCharsets.UTF_8);
         own(s, 0700);
@@ -185,6 +192,32 @@ public final class RestoreCommandInstaller {
                   rm -r %s
                 and remove the block between "%s" and "%s" from %s/postgresql.auto.conf.
                 """.formatted(pgdata, snapshot, keySlotId == null ? "" : removal, dir, RecoveryConfig.BEGIN, RecoveryConfig.END, pgdata));
+    }
+
+    /**
+     * Shell lines answering "not found" for a timeline history file the repository does not hold, without
+     * a JVM, when the repository is a local directory the script can look into. PostgreSQL asks for the
+     * history file of the next timeline when recovery starts (recovery_target_timeline=latest) and again
+     * when it promotes, to pick a free timeline; each ask started a JVM (~1 s, several under load) for
+     * an answer that is nearly always "not found". The object's file name is exact (LocalStorage writes
+     * by rename, so a file either is there whole or not at all); a history file that is there, or a
+     * directory the script cannot search, goes to the JVM as before. Other storages always go to the JVM.
+     */
+    static String historyProbe(Repository repo, long systemId) {
+        if (!(repo.storage() instanceof LocalStorage local)) {
+            return "    # (history files: the repository is not a local directory; every request goes to the JVM)";
+        }
+        Path walRoot = local.root().toAbsolutePath().normalize().resolve(WalObjectNames.NAMESPACE)
+                .resolve(WalObjectNames.sysid(systemId));
+        String history = walRoot.resolve("history").toString();
+        return """
+                    # a timeline history file the local repository does not hold: "not found" without a JVM
+                    case "$1" in
+                        [0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F].history)
+                            h=%s
+                            if [ -d %s ] && [ -x %s ] && { [ ! -e "$h" ] || [ -x "$h" ]; } && [ ! -e "$h/$1" ]; then exit 1; fi ;;
+                    esac""".formatted(shellQuote(history), shellQuote(walRoot.toString()), shellQuote(walRoot.toString()))
+                .indent(4).stripTrailing();
     }
 
     /**

@@ -8,6 +8,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.IsoFields;
+import java.time.zone.ZoneRules;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -30,7 +31,7 @@ import java.util.regex.Pattern;
  * week-based years, so 31 December can be in week 1 and 1 January in week 53). {@code keepWithin} is
  * measured back from the newest snapshot (not from now), ignoring snapshots dated in the future. When a
  * calendar rule still has periods left after the oldest snapshot, that oldest snapshot is kept too
- * (restic 0.17+: "oldest daily snapshot"). Policies apply to each group of snapshots separately (by
+ * (restic 0.16+: "oldest daily snapshot"). Policies apply to each group of snapshots separately (by
  * default engine, source and database), so one database's backups never push out another's.
  *
  * <pre>{@code
@@ -96,8 +97,23 @@ public final class RetentionPolicy {
             int month = (int) Math.floorMod(monthIndex, 12) + 1;
             LocalDate date = LocalDate.of(year, month, 1).plusDays(z.getDayOfMonth() - 1L - days);
             LocalDateTime local = LocalDateTime.of(date, z.toLocalTime());
-            // a wall time that occurs twice (DST ends) is taken at its earlier offset
-            return ZonedDateTime.ofLocal(local, zone, null).toInstant().minus(Duration.ofHours(hours));
+            return goDate(local, zone).minus(Duration.ofHours(hours));
+        }
+
+        /**
+         * The instant of a wall time as Go's {@code time.Date} (and so restic) resolves it: the offset in
+         * effect at the wall time read as UTC, corrected once by the offset in effect at the instant that gives.
+         * This matters only for wall times a DST change skips or repeats, where Java's own rule differs: a
+         * skipped time moves back in zones west of UTC (New York's 02:30 on 8 March 2026 is 01:30 EST, Java says
+         * 03:30 EDT) and a repeated one takes the later offset east of UTC (Berlin's 02:30 on 25 October 2026 is
+         * 02:30 CET, Java says CEST). ResticRetentionIT checks this against the restic binary.
+         */
+        static Instant goDate(LocalDateTime local, ZoneId zone) {
+            ZoneRules rules = zone.getRules();
+            long wall = local.toEpochSecond(ZoneOffset.UTC);
+            ZoneOffset guess = rules.getOffset(Instant.ofEpochSecond(wall));
+            ZoneOffset offset = rules.getOffset(Instant.ofEpochSecond(wall - guess.getTotalSeconds()));
+            return Instant.ofEpochSecond(wall - offset.getTotalSeconds(), local.getNano());
         }
 
         @Override

@@ -187,6 +187,23 @@ class RetentionPolicyTest {
     }
 
     @Test
+    void keepWithin_countingBackIntoADstChange_resolvesTheWallTimeLikeRestic() {
+        // found by ResticRetentionIT: restic subtracts with Go's AddDate, whose wall-time resolution differs from Java's.
+        // New York: one month before 8 April 2026 02:30 EDT is 8 March 02:30, which does not exist; Go makes it 01:30 EST
+        SnapshotSummary a = atOffset("2026-03-08T01:20-05:00");
+        SnapshotSummary b = atOffset("2026-03-08T01:45-05:00");
+        SnapshotSummary c = atOffset("2026-03-08T03:10-04:00");
+        SnapshotSummary newest = atOffset("2026-04-08T02:30-04:00");
+        assertEquals(times(b, c, newest), kept(RetentionPolicy.builder().keepWithin("1m").zone(NEW_YORK).build(), List.of(a, b, c, newest)));
+        // Berlin: one day before 26 October 2026 02:30 CET is 25 October 02:30, which occurs twice; Go takes the later, CET
+        SnapshotSummary d = atOffset("2026-10-25T02:40+02:00");
+        SnapshotSummary e = atOffset("2026-10-25T02:20+01:00");
+        SnapshotSummary f = atOffset("2026-10-25T02:45+01:00");
+        SnapshotSummary newest2 = atOffset("2026-10-26T02:30+01:00");
+        assertEquals(times(f, newest2), kept(RetentionPolicy.builder().keepWithin("1d").zone(BERLIN).build(), List.of(d, e, f, newest2)));
+    }
+
+    @Test
     void keepWithin_isMeasuredFromTheNewestSnapshot_notFromNow() {
         SnapshotSummary a = at("2020-01-01T00:00", ZoneOffset.UTC);
         SnapshotSummary b = at("2020-01-05T00:00", ZoneOffset.UTC);
@@ -337,7 +354,21 @@ class RetentionPolicyTest {
         int month = Math.floorMod(month0, 12) + 1;
         // day d of a month = the first of the month plus d - 1 days, whatever the month's length
         java.time.LocalDate date = java.time.LocalDate.of(year, month, 1).plusDays(z.getDayOfMonth() - 1 - w.days());
-        return date.atTime(z.toLocalTime()).atZone(zone).withEarlierOffsetAtOverlap().toInstant().minus(Duration.ofHours(w.hours()));
+        return goDate(date.atTime(z.toLocalTime()), zone).minus(Duration.ofHours(w.hours()));
+    }
+
+    /**
+     * Go's time.Date: find the zone period holding the wall time read as UTC; if the wall time minus that period's
+     * offset leaves the period, use the offset of the period it lands in.
+     */
+    private static Instant goDate(LocalDateTime wall, ZoneId zone) {
+        java.time.zone.ZoneRules rules = zone.getRules();
+        Instant asUtc = wall.toInstant(ZoneOffset.UTC);
+        java.time.zone.ZoneOffsetTransition prev = rules.previousTransition(asUtc.plusNanos(1));
+        java.time.zone.ZoneOffsetTransition next = rules.nextTransition(asUtc);
+        Instant utc = wall.toInstant(rules.getOffset(asUtc));
+        boolean inPeriod = (prev == null || !utc.isBefore(prev.getInstant())) && (next == null || utc.isBefore(next.getInstant()));
+        return inPeriod ? utc : wall.toInstant(rules.getOffset(utc));
     }
 
     @ParameterizedTest

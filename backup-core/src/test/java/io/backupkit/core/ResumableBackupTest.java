@@ -107,8 +107,10 @@ class ResumableBackupTest {
             backup(repo, new GeneratedSource().stream("s", () -> RandomData.stream(4, 12L * 1024 * 1024)), 4).backup();
             long packs = storage.requests("put", "data/");
             long indexes = storage.requests("put", "index/");
-            // one index per 4 packs while running, one for the rest at the end
-            assertEquals((packs + 3) / 4, indexes, storage.counters().toString());
+            // a checkpoint each time 4 stored packs are in no index yet, and the backup's own index at the end (it
+            // commits the checkpoints, and lists the rest): 8 packs give 2 checkpoints + 1, 7 give 1 + 1 (the pack
+            // count itself varies with the order in which the two workers' blobs reach the open pack)
+            assertEquals(packs / 4 + 1, indexes, storage.counters().toString());
             assertTrue(repo.check().ok());
         }
     }

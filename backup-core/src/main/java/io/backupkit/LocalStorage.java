@@ -16,6 +16,8 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.LinkOption;
 import java.nio.file.Files;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.FileVisitResult;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -28,7 +30,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Stream;
 
 /**
  * Storage in a local directory. Writes are atomic and durable: every directory on the way is
@@ -329,26 +330,41 @@ public final class LocalStorage implements Storage {
         if (!Files.isDirectory(start)) {
             return result;
         }
-        try (Stream<Path> walk = Files.walk(start)) {
-            walk.forEach(p -> {
-                if (p.getFileName().toString().startsWith(TEMP_PREFIX)) {
-                    return;
-                }
-                String name = root.relativize(p).toString().replace('\\', '/');
-                if (!name.startsWith(prefix)) {
-                    return;
-                }
-                try {
-                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                    if (a.isRegularFile()) {
+        try {
+            // walkFileTree, not Files.walk: an entry renamed or deleted between reading the directory and
+            // reading its attributes (a temporary file becoming its object, a lock released) is skipped, where
+            // Files.walk would abort the whole listing
+            Files.walkFileTree(start, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path p, BasicFileAttributes a) {
+                    if (p.getFileName().toString().startsWith(TEMP_PREFIX) || !a.isRegularFile()) {
+                        return FileVisitResult.CONTINUE;
+                    }
+                    String name = root.relativize(p).toString().replace('\\', '/');
+                    if (name.startsWith(prefix)) {
                         result.add(new ObjectInfo(name, a.size(), a.lastModifiedTime().toInstant()));
                     }
-                } catch (NoSuchFileException deletedMeanwhile) {
-                    // listing is not a snapshot: concurrent deletes are fine
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException) {
+                        return FileVisitResult.CONTINUE; // listing is not a snapshot: concurrent deletes are fine
+                    }
+                    throw e;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                    if (e != null && !(e instanceof NoSuchFileException)) {
+                        throw e;
+                    }
+                    return FileVisitResult.CONTINUE;
                 }
             });
+        } catch (NoSuchFileException startDeletedMeanwhile) {
+            return result;
         } catch (IOException | UncheckedIOException e) {
             throw new StorageException("cannot list " + prefix + " in " + location() + ": " + e, true, e);
         }

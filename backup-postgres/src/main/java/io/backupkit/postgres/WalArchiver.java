@@ -45,11 +45,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@code <name>.ok}, holding the file's SHA-256). The {@code archive_command}
  * ({@code backupkit wal-push --async}) then only checks the spool, so PostgreSQL's archiver is not
  * slowed by a JVM start and a repository open per segment. With {@link Builder#markDone} (default
- * on) the pusher also renames {@code .ready} to {@code .done} once a segment is durable — except
- * the file PostgreSQL is due to archive next, which may be in its hands already — so PostgreSQL
- * does not call {@code archive_command} for it at all. A segment is never marked before
- * it is durable; a permanent failure (conflict, foreign cluster) is written as {@code <name>.error}
- * for the archive command to report. One pusher per spool: it holds {@code pusher.lock}.
+ * on) the pusher also renames {@code .ready} to {@code .done} once a segment is durable, so
+ * PostgreSQL does not call {@code archive_command} for it at all — but never a file PostgreSQL may
+ * be archiving: its own rename would then fail with a warning in the server log. A segment is never
+ * marked before it is durable; a permanent failure (conflict, foreign cluster) is written as
+ * {@code <name>.error} for the archive command to report. One pusher per spool: it holds
+ * {@code pusher.lock}.
+ *
+ * <p>Hand-off with PostgreSQL's archiver: it archives ready files one at a time in a fixed order
+ * (history files, then by name) and moves past a file only when {@code archive_command} succeeded
+ * for it. The archive command ({@link #consume}) records each file it reports archived in
+ * {@code <spool>/confirmed}, holding the spool's {@code handoff.lock}; the pusher renames only while
+ * holding that lock, and leaves alone every ready file up to the confirmed one (PostgreSQL may not
+ * have renamed it yet), the first ready file after it and the first ready segment after it (one of
+ * them is the file PostgreSQL is on, or will pick next). PostgreSQL cannot get past those without an
+ * archive command taking the lock, so checking and renaming cannot race with it. (Checking "is an
+ * earlier file still ready?" without the lock could: PostgreSQL renamed that file and picked the
+ * next one between the check and the rename.) This relies on the archive command being
+ * {@code wal-push --async} on the same spool.
  *
  * <pre>{@code
  * // a sidecar that sees the data directory
@@ -65,6 +78,16 @@ public final class WalArchiver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalArchiver.class);
     /** Name of the lock file a running pusher holds in the spool. */
     public static final String LOCK_FILE = "pusher.lock";
+    /** Spool file naming the last WAL file the archive command reported archived to PostgreSQL. */
+    static final String CONFIRMED_FILE = "confirmed";
+    /** Lock held while the archive command records a confirmation, and while the pusher renames. */
+    static final String HANDOFF_LOCK = "handoff.lock";
+    /** PostgreSQL's archiving order: history files first, then by name. */
+    private static final Comparator<String> ARCHIVE_ORDER = Comparator.comparing((String n) -> !n.endsWith(".history"))
+            .thenComparing(n -> n);
+    /** File locks do not exclude threads of one JVM: this does (tests run the archive command in-process). */
+    private static final java.util.Map<Path, java.util.concurrent.locks.ReentrantLock> HANDOFF =
+            new ConcurrentHashMap<>();
 
     private final WalArchive wal;
     private final Path dataDirectory;
@@ -83,6 +106,8 @@ public final class WalArchiver implements AutoCloseable {
     private final AtomicInteger failures = new AtomicInteger();
     private volatile String lastError;
     private volatile boolean stopping;
+    /** For tests: called holding the hand-off lock, just before a .ready file is renamed. */
+    volatile java.util.function.Consumer<String> beforeRename;
     private FileChannel lockChannel;
     private FileLock lock;
     private Thread thread;
@@ -287,13 +312,14 @@ public final class WalArchiver implements AutoCloseable {
             throw new UncheckedIOException("cannot list " + statusDirectory, e);
         }
         // history files first (a restore needs them to choose a timeline), then oldest first
-        ready.sort(Comparator.comparing((String n) -> !n.endsWith(".history")).thenComparing(n -> n));
+        ready.sort(ARCHIVE_ORDER);
         int started = 0;
+        List<String> durable = new ArrayList<>();
         for (String name : ready) {
             if (WalNames.kind(name) == null || inFlight.contains(name) || Files.exists(spool.resolve(name + ".ok"))
                     || recentlyFailed(name)) {
                 if (markDone && Files.exists(spool.resolve(name + ".ok"))) {
-                    markDone(name);
+                    durable.add(name);
                 }
                 continue;
             }
@@ -310,24 +336,8 @@ public final class WalArchiver implements AutoCloseable {
                 }
             });
         }
+        markDone(durable);
         return started;
-    }
-
-    /** Whether a ready file that PostgreSQL archives before {@code name} exists (history files first, then by name). */
-    private boolean readyBefore(String name) {
-        Comparator<String> order = Comparator.comparing((String n) -> !n.endsWith(".history")).thenComparing(n -> n);
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(statusDirectory, "*.ready")) {
-            for (Path p : ds) {
-                String f = p.getFileName().toString();
-                String other = f.substring(0, f.length() - ".ready".length());
-                if (order.compare(other, name) < 0) {
-                    return true;
-                }
-            }
-        } catch (IOException e) {
-            return false;
-        }
-        return false;
     }
 
     /** A failed push waits (backing off) before the next attempt; a permanent failure 30 s. */
@@ -355,9 +365,7 @@ public final class WalArchiver implements AutoCloseable {
             pushed.incrementAndGet();
             bytesPushed.addAndGet(r.size());
             LOG.debug("pushed {} ({})", name, r.status() == LogPutResult.Status.STORED ? "stored" : "already archived");
-            if (markDone) {
-                markDone(name);
-            }
+            markDone(List.of(name));
         } catch (ConfigurationException | LogConflictException | IntegrityException e) {
             // will not heal by retrying: tell the archive command, which reports it to PostgreSQL's log
             failures.incrementAndGet();
@@ -377,26 +385,137 @@ public final class WalArchiver implements AutoCloseable {
         }
     }
 
-    private void markDone(String name) {
-        Path ready = statusDirectory.resolve(name + ".ready");
-        if (!readyBefore(name)) {
-            // PostgreSQL archives ready files in this order and may be running archive_command for the
-            // first one right now: renaming it would make its own rename fail with a warning. Leave the
-            // first to PostgreSQL; its archive_command finds the .ok marker.
+    /** Renames the .ready files of durable {@code names} to .done, except those PostgreSQL may be archiving. */
+    private void markDone(List<String> names) {
+        if (!markDone || names.isEmpty()) {
             return;
         }
         try {
-            Files.move(ready, statusDirectory.resolve(name + ".done"), StandardCopyOption.ATOMIC_MOVE);
-            // the .ok marker stays: an archive_command call for this file may be running right now
-            // (it read the .ready before the rename); removeOldMarkers() deletes it later
+            withHandoffLock(spool, false, () -> {
+                renameDone(names);
+                return null;
+            });
+        } catch (IOException | UncheckedIOException e) {
+            LOG.debug("cannot mark done in {}: {}", statusDirectory, e.toString());
+        }
+    }
+
+    /** Holding the hand-off lock: PostgreSQL's archiver cannot move on meanwhile (see the class comment). */
+    private void renameDone(List<String> names) throws IOException {
+        String confirmed = readConfirmed(spool);
+        List<String> ready = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(statusDirectory, "*.ready")) {
+            for (Path p : ds) {
+                String f = p.getFileName().toString();
+                ready.add(f.substring(0, f.length() - ".ready".length()));
+            }
+        }
+        ready.sort(ARCHIVE_ORDER);
+        Set<String> leave = new java.util.HashSet<>();
+        String firstAfter = null;
+        String firstSegmentAfter = null;
+        for (String r : ready) {
+            if (confirmed != null && ARCHIVE_ORDER.compare(r, confirmed) <= 0) {
+                // confirmed to PostgreSQL (it renames it next), or made ready out of order: PostgreSQL's own
+                leave.add(r);
+            } else if (firstAfter == null) {
+                firstAfter = r;
+            }
+            if (firstAfter != null && firstSegmentAfter == null && WalNames.kind(r) == WalNames.Kind.SEGMENT) {
+                // a .backup or .partial file made ready after PostgreSQL listed the directory sorts before the
+                // segment it is on: that segment is the first one after the confirmed file
+                firstSegmentAfter = r;
+            }
+        }
+        leave.add(firstAfter);
+        leave.add(firstSegmentAfter);
+        Set<String> isReady = new java.util.HashSet<>(ready);
+        for (String name : names) {
+            if (leave.contains(name) || !isReady.contains(name)) {
+                continue;
+            }
+            Path file = statusDirectory.resolve(name + ".ready");
+            java.util.function.Consumer<String> hook = beforeRename;
+            if (hook != null) {
+                hook.accept(name);
+            }
+            try {
+                Files.move(file, statusDirectory.resolve(name + ".done"), StandardCopyOption.ATOMIC_MOVE);
+                // the .ok marker stays: an archive_command call for this file may be running right now
+                // (it read the .ready before the rename); removeOldMarkers() deletes it later
+            } catch (NoSuchFileException e) {
+                // PostgreSQL's own archive_command call got there first
+            } catch (AccessDeniedException e) {
+                markDone = false;
+                LOG.warn("cannot rename {} (permission denied): PostgreSQL will call archive_command for each segment;"
+                        + " run the pusher as the server's OS user to spare those calls", file);
+                return;
+            } catch (IOException e) {
+                LOG.debug("cannot rename {}: {}", file, e.toString());
+            }
+        }
+    }
+
+    private static String readConfirmed(Path spool) throws IOException {
+        try {
+            String s = Files.readString(spool.resolve(CONFIRMED_FILE), StandardCharsets.UTF_8).trim();
+            return s.isEmpty() ? null : s;
         } catch (NoSuchFileException e) {
-            // PostgreSQL's own archive_command call got there first
-        } catch (AccessDeniedException e) {
-            markDone = false;
-            LOG.warn("cannot rename {} (permission denied): PostgreSQL will call archive_command for each segment;"
-                    + " run the pusher as the server's OS user to spare those calls", ready);
-        } catch (IOException e) {
-            LOG.debug("cannot rename {}: {}", ready, e.toString());
+            return null;
+        }
+    }
+
+    /** I/O under the hand-off lock. */
+    private interface LockedAction<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code action} holding the spool's hand-off lock, against other threads of this JVM and
+     * other processes. {@code shared}: a shared file lock is enough (the archive command, which may only
+     * read the lock file when the pusher runs as another user).
+     */
+    private static <T> T withHandoffLock(Path spool, boolean shared, LockedAction<T> action) throws IOException {
+        java.util.concurrent.locks.ReentrantLock local = HANDOFF.computeIfAbsent(spool.toAbsolutePath().normalize(),
+                k -> new java.util.concurrent.locks.ReentrantLock());
+        local.lock();
+        try {
+            Path lockFile = spool.resolve(HANDOFF_LOCK);
+            FileChannel ch;
+            boolean readOnly = false;
+            try {
+                ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            } catch (AccessDeniedException e) {
+                if (!shared) {
+                    throw e;
+                }
+                // the pusher (another OS user) made the lock file: a shared lock needs only read access
+                ch = FileChannel.open(lockFile, StandardOpenOption.READ);
+                readOnly = true;
+            }
+            try (FileChannel channel = ch; FileLock ignored = channel.lock(0, Long.MAX_VALUE, readOnly)) {
+                return action.run();
+            }
+        } finally {
+            local.unlock();
+        }
+    }
+
+    /**
+     * Records that the archive command is about to tell PostgreSQL that {@code name} is archived, so
+     * that the pusher leaves the files PostgreSQL may take next alone. Best effort: without it the
+     * pusher could rename a file PostgreSQL is archiving (a warning in the server log, nothing lost).
+     */
+    static void confirm(Path spool, String name) {
+        try {
+            withHandoffLock(spool, true, () -> {
+                Path tmp = spool.resolve("." + CONFIRMED_FILE + ".tmp");
+                Files.writeString(tmp, name + "\n", StandardCharsets.UTF_8);
+                Files.move(tmp, spool.resolve(CONFIRMED_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                return null;
+            });
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cannot record {} as archived in spool {}: {}", name, spool, e.toString());
         }
     }
 
@@ -469,7 +588,8 @@ public final class WalArchiver implements AutoCloseable {
     /**
      * Checks the spool for {@code walFile}: {@link SpoolState#PUSHED} only when an {@code .ok} marker
      * exists whose SHA-256 matches the file as it is now. A failure marker is consumed when reported;
-     * a marker for other content is deleted.
+     * a marker for other content is deleted. A PUSHED answer is recorded as the file PostgreSQL is
+     * told is archived (the archive command reports it right after), for the pusher's hand-off.
      */
     public static SpoolStatus consume(Path spool, Path walFile) {
         String name = walFile.getFileName().toString();
@@ -481,6 +601,7 @@ public final class WalArchiver implements AutoCloseable {
                 if (f.length >= 1 && f[0].equals(sha256(walFile))) {
                     // left in place: the pusher would push the file again while its .ready remains;
                     // the pusher deletes markers once PostgreSQL is done with the file
+                    confirm(spool, name);
                     return new SpoolStatus(SpoolState.PUSHED, null);
                 }
                 // a marker for other content of that name: not trusted

@@ -69,6 +69,96 @@ class WalArchiverTest {
         assertEquals("000000010000000000000007", c.timelines().get(0).lastSegment());
     }
 
+    /**
+     * PostgreSQL's archiver got its answer for 3 (the archive command found 3's marker) and is about to
+     * rename 3.ready and pick 4. A pusher that only asked "is an earlier file still ready?" renamed 4
+     * under it (WalCrashIT once saw PostgreSQL's "could not open file pg_wal/archive_status/….ready").
+     */
+    @Test
+    void aFileConfirmedToPostgres_butNotYetRenamed_doesNotShieldTheNextOne() throws IOException {
+        ready(SYSID, 3);
+        Path spool = WalArchiver.defaultSpool(data);
+        try (WalArchiver a = WalArchiver.builder().repository(repo).dataDirectory(data).build()) {
+            assertEquals(1, a.pushReadyNow());
+            assertTrue(Files.exists(status.resolve("000000010000000000000003.ready")), "PostgreSQL's to archive");
+            // archive_command for 3 answers "archived"; PostgreSQL has not renamed 3.ready yet
+            assertEquals(WalArchiver.SpoolState.PUSHED, WalArchiver.consume(spool, pgWal.resolve("000000010000000000000003")).state());
+            ready(SYSID, 4, 5, 6);
+            assertEquals(3, a.pushReadyNow());
+        }
+        try (var s = Files.list(status)) {
+            assertEquals(List.of("000000010000000000000003.ready", "000000010000000000000004.ready", "000000010000000000000005.done",
+                            "000000010000000000000006.done"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "3 is PostgreSQL's to rename, 4 the file it picks next");
+        }
+    }
+
+    /**
+     * PostgreSQL's archiver, step by step as pgarch.c does it (archive_command, rename to .done, pick the
+     * next ready file, archive_command, rename), moves on exactly while the pusher decides to rename 4:
+     * PostgreSQL's renames never find their .ready file gone.
+     */
+    @Test
+    void postgresMovingOnWhileThePusherRenames_neverLosesARenameOfItsOwn() throws Exception {
+        ready(SYSID, 3);
+        Path spool = WalArchiver.defaultSpool(data);
+        java.util.concurrent.atomic.AtomicReference<String> picked = new java.util.concurrent.atomic.AtomicReference<>();
+        List<String> renameFailures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread[] postgres = new Thread[1];
+        try (WalArchiver a = WalArchiver.builder().repository(repo).dataDirectory(data).build()) {
+            assertEquals(1, a.pushReadyNow());
+            ready(SYSID, 4);
+            a.beforeRename = name -> {
+                // the pusher has decided: now PostgreSQL's archive_command for 3 gets its answer and the
+                // archiver moves on, as far as it can before the pusher renames
+                postgres[0] = new Thread(() -> {
+                    archiveCommand(spool, "000000010000000000000003");
+                    renameDone("000000010000000000000003", renameFailures);
+                    picked.set(nextReady().orElse("none"));
+                }, "postgres-archiver");
+                postgres[0].start();
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (picked.get() == null && postgres[0].getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+            };
+            assertEquals(1, a.pushReadyNow());
+            a.beforeRename = null;
+            postgres[0].join(30_000);
+            // PostgreSQL archives the file it picked, then renames it
+            if (!picked.get().equals("none")) {
+                archiveCommand(spool, picked.get());
+                renameDone(picked.get(), renameFailures);
+            }
+        }
+        assertEquals(List.of(), renameFailures, "PostgreSQL's renames of its own .ready files");
+        try (var s = Files.list(status)) {
+            assertEquals(List.of("000000010000000000000003.done", "000000010000000000000004.done"),
+                    s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    private void archiveCommand(Path spool, String name) {
+        assertEquals(WalArchiver.SpoolState.PUSHED, WalArchiver.consume(spool, pgWal.resolve(name)).state(), name);
+    }
+
+    private void renameDone(String name, List<String> failures) {
+        try {
+            Files.move(status.resolve(name + ".ready"), status.resolve(name + ".done"));
+        } catch (IOException e) {
+            failures.add(name + ": " + e);
+        }
+    }
+
+    private java.util.Optional<String> nextReady() {
+        try (var s = Files.list(status)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".ready")).sorted().findFirst()
+                    .map(n -> n.substring(0, n.length() - ".ready".length()));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void withoutMarkDone_theArchiveCommandFindsAVerifiedMarker() throws IOException {
         ready(SYSID, 3, 4);

@@ -26,10 +26,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@link Fault#RESET_AFTER}: forwards the request, lets the store finish it, then resets the
  *       connection instead of relaying the answer — the write happened but the client never hears so,
  *       the hardest case for "never overwrite" and for multipart completion;</li>
- *   <li>{@link Fault#CUT_RESPONSE}: forwards the request and relays only the first few KiB of the answer,
- *       then resets — for a GET of a large object that breaks the body mid-stream, after the SDK has
- *       handed the stream to the caller.</li>
+ *   <li>{@link Fault#CUT_RESPONSE}: forwards a GET and relays its answer's head and only part of its
+ *       body (at least one byte, at most 64 KiB, never all of it), then resets — the body breaks
+ *       mid-stream, after the SDK has handed the stream to the caller. A cut that falls on a request it
+ *       cannot break that way (not a GET, an empty body, an error answer) is owed to the next GET with a
+ *       body of two bytes or more (at most one cut is owed at a time).</li>
  * </ul>
+ * Which requests fail is a seeded schedule, not a coin toss per request: the i-th fault goes to a
+ * random request within the i-th stretch of {@code 1/faultRate} requests (in arrival order), and the
+ * mix deals the four kinds from a deck reshuffled every four faults. So n requests always see
+ * {@code n·faultRate} faults give or take one, and every kind at least once in the first
+ * {@code 4/faultRate} requests (and in any {@code 8/faultRate}), however concurrent requests
+ * interleave; a coin toss could leave a kind out of a whole test run (S3FaultsIT once saw no body cut).
  * One request per connection (the proxy asks the store to close after each answer), which keeps it
  * simple and makes every request see a fresh TCP connection, like a flaky network path would.
  * The Host header is forwarded unchanged, so SigV4 signatures made for the proxy's address still verify.
@@ -164,24 +172,71 @@ public final class FaultInjectingProxy implements AutoCloseable {
         return bodiesCut.get();
     }
 
+    // the schedule (guarded by random): see the class comment
+    private long decided;
+    private double scheduleRate = -1;
+    private long scheduleStart;
+    private long faultsScheduled;
+    private long nextFaultAt;
+    private final java.util.ArrayDeque<Fault> deck = new java.util.ArrayDeque<>();
+    private boolean cutOwed;
+
     private Fault nextFault() {
         synchronized (random) {
-            double r = random.nextDouble();
-            if (r >= faultRate) {
+            long n = decided++;
+            double rate = faultRate;
+            if (rate != scheduleRate) {
+                // (re)start the schedule at this request
+                scheduleRate = rate;
+                scheduleStart = n;
+                faultsScheduled = 0;
+                nextFaultAt = rate > 0 ? faultPosition(0) : Long.MAX_VALUE;
+            }
+            if (n < nextFaultAt) {
                 return Fault.NONE;
             }
-            double which = random.nextDouble();
+            nextFaultAt = faultPosition(++faultsScheduled);
             if (only != null) {
                 return only;
             }
-            return which < 0.35 ? Fault.STATUS_503 : which < 0.6 ? Fault.RESET_BEFORE : which < 0.8 ? Fault.RESET_AFTER
-                    : Fault.CUT_RESPONSE;
+            if (deck.isEmpty()) {
+                List<Fault> kinds = new ArrayList<>(List.of(Fault.STATUS_503, Fault.RESET_BEFORE, Fault.RESET_AFTER, Fault.CUT_RESPONSE));
+                java.util.Collections.shuffle(kinds, random);
+                deck.addAll(kinds);
+            }
+            return deck.poll();
         }
     }
 
-    private int nextCut() {
+    /** Where fault {@code i} of the schedule falls: somewhere in the i-th stretch of 1/rate requests. */
+    private long faultPosition(long i) {
+        return scheduleStart + (long) Math.floor((i + random.nextDouble()) / scheduleRate);
+    }
+
+    /**
+     * Whether to cut this GET answer (a cut scheduled for it, or one owed), and after how many body
+     * bytes; -1 to relay it whole. An answer too short to break mid-body owes the scheduled cut instead.
+     */
+    private long cutAfter(boolean scheduled, int status, long bodyLength) {
         synchronized (random) {
-            return 200 + random.nextInt(64 * 1024);
+            boolean breakable = (status == 200 || status == 206) && bodyLength >= 2;
+            if (!breakable) {
+                cutOwed |= scheduled;
+                return -1;
+            }
+            if (!scheduled && !cutOwed) {
+                return -1;
+            }
+            if (!scheduled) {
+                cutOwed = false;
+            }
+            return 1 + random.nextInt((int) Math.min(bodyLength - 1, 64 * 1024));
+        }
+    }
+
+    private void oweCut() {
+        synchronized (random) {
+            cutOwed = true;
         }
     }
 
@@ -207,7 +262,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
             requests.incrementAndGet();
             Fault fault = nextFault();
             faults[fault.ordinal()].incrementAndGet();
-            // fault counters count decisions; a CUT_RESPONSE whose answer fits before the cut does no harm
+            // fault counters count decisions; a CUT_RESPONSE decided for a request it cannot break is owed to a later GET
             long contentLength = 0;
             boolean chunked = false;
             boolean expectContinue = false;
@@ -293,21 +348,12 @@ public final class FaultInjectingProxy implements AutoCloseable {
                     reset(client);
                     return;
                 }
+                if (get) {
+                    relayGet(client, out, new BufferedInputStream(answer, 65536), fault == Fault.CUT_RESPONSE);
+                    return;
+                }
                 if (fault == Fault.CUT_RESPONSE) {
-                    int cut = nextCut();
-                    byte[] first = answer.readNBytes(cut);
-                    out.write(first);
-                    out.flush();
-                    if (answer.read() >= 0) {
-                        String text = new String(first, StandardCharsets.ISO_8859_1);
-                        int headEnd = text.indexOf("\r\n\r\n");
-                        if (head.get(0).startsWith("GET ") && headEnd >= 0 && headEnd + 4 < first.length) {
-                            bodiesCut.incrementAndGet();
-                        }
-                        reset(client);
-                        return;
-                    }
-                    return; // the whole answer fit before the cut
+                    oweCut(); // nothing to break mid-body here: the next GET with a body gets it
                 }
                 answer.transferTo(out);
                 out.flush();
@@ -315,6 +361,30 @@ public final class FaultInjectingProxy implements AutoCloseable {
         } catch (IOException ignored) {
             // the client gave up or was reset on purpose
         }
+    }
+
+    /** Relays a GET's answer, whole, or cut mid-body (then a reset) when a cut is scheduled or owed. */
+    private void relayGet(Socket client, OutputStream out, InputStream answer, boolean cutScheduled) throws IOException {
+        List<String> head = readHead(answer);
+        if (head == null) {
+            reset(client);
+            return;
+        }
+        String length = header(head, "content-length");
+        int status = Integer.parseInt(head.get(0).split(" ")[1]);
+        long cut = cutAfter(cutScheduled, status, length == null ? -1 : Long.parseLong(length));
+        StringBuilder h = new StringBuilder();
+        head.forEach(l -> h.append(l).append("\r\n"));
+        out.write(h.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+        if (cut < 0) {
+            answer.transferTo(out);
+            out.flush();
+            return;
+        }
+        copyBody(answer, out, cut, false);
+        out.flush();
+        bodiesCut.incrementAndGet();
+        reset(client);
     }
 
     /** Forwards a first read, remembers its whole body, relays only the head and the first bytes, then resets. */

@@ -97,7 +97,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *       Each write also carries a random write id in its metadata, so a write whose response was lost and
  *       whose retry then meets "already exists" can tell its own object from someone else's.</li>
  *   <li>Retries (throttling, 5xx, connection resets) are the SDK's retry strategy, configured here;
- *       every upload carries a CRC32C checksum the store checks, and whole-object reads check it back.</li>
+ *       every upload carries a CRC32C checksum the store checks, and whole-object reads check it back.
+ *       A listing whose answer was cut off mid-body (which the SDK does not retry) is listed again whole;
+ *       a listing is complete or an exception, never partial.</li>
  *   <li>Storage class, server-side encryption (SSE-S3, SSE-KMS) and Object Lock are chosen per
  *       {@link ObjectKind}.</li>
  * </ul>

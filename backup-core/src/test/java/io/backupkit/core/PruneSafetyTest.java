@@ -20,6 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -95,6 +98,51 @@ class PruneSafetyTest {
             assertTrue(repo.check().ok(), repo.check().errors().toString());
             PruneResult second = PruneTest.prune(repo).build().prune();
             assertEquals(0, second.packsDeleted(), second + " " + r);
+        }
+    }
+
+    /**
+     * S3PruneRaceIT lost a snapshot's blob list this way: a backup that starts after prune listed the locks
+     * stores a pack and writes its index between prune's index listing and its data listing. The pack is
+     * then unindexed for prune, and it is younger than prune, but the storage stamps it with a time of its
+     * resolution (S3: whole seconds) that lay before prune's "now minus skew": prune deleted it as an orphan.
+     * Here the storage's times are coarse enough that the whole test is one tick, so it is deterministic.
+     */
+    @Test
+    void packOfABackupStartedWhilePruneRuns_onAStoreWithCoarseTimes_isNotDeletedAsAnOrphan() throws Exception {
+        Path keyFile = KeyProviders.generateKeyFile(dir.resolve("key"));
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        try (Repository pruneHost = Repository.builder().storage(storage).keyProvider(KeyProviders.keyFile(keyFile)).packSize((int) MIB)
+                .create();
+             Repository backupHost = Repository.builder().storage(storage).keyProvider(KeyProviders.keyFile(keyFile)).open()) {
+            storage.coarseTimes(Duration.ofMinutes(10));
+            AtomicReference<Thread> pruneThread = new AtomicReference<>();
+            AtomicReference<String> snapshot = new AtomicReference<>();
+            storage.beforeList(prefix -> {
+                if (Thread.currentThread() != pruneThread.get() || !"data/".equals(prefix) || snapshot.get() != null) {
+                    return;
+                }
+                // prune has listed locks, snapshots and the index; a whole backup runs before it lists the packs
+                try {
+                    snapshot.set(CompletableFuture.supplyAsync(() -> BackupManager.builder().repository(backupHost).parallelism(2)
+                            .source(new GeneratedSource().stream("s", () -> RandomData.stream(7, 3 * MIB))).build().backup()
+                            .snapshotId()).get(5, TimeUnit.MINUTES));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            PruneResult r = CompletableFuture.supplyAsync(() -> {
+                pruneThread.set(Thread.currentThread());
+                return PruneTest.prune(pruneHost).build().prune();
+            }).get(5, TimeUnit.MINUTES);
+            storage.beforeList(prefix -> { });
+            assertTrue(snapshot.get() != null, "the backup ran while prune ran");
+            assertEquals(0, r.packsDeleted(), "prune deleted packs of the backup that ran meanwhile: " + r);
+            assertEquals(DigestTarget.digestOf(RandomData.stream(7, 3 * MIB)).getKey(), Repos.restore(backupHost, snapshot.get()).digests()
+                    .get("s"));
+            assertTrue(pruneHost.check().ok(), pruneHost.check().errors().toString());
+            // the pack is no orphan once indexed, and a later prune keeps it too
+            assertEquals(0, PruneTest.prune(pruneHost).build().prune().packsDeleted());
         }
     }
 }

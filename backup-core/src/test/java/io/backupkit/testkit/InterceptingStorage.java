@@ -35,6 +35,9 @@ public final class InterceptingStorage implements Storage {
     private volatile Consumer<String> beforeGet = n -> { };
     private volatile boolean conditionalWrites = true;
     private volatile java.time.Duration timeShift = java.time.Duration.ZERO;
+    private volatile Consumer<String> beforeList = p -> { };
+    private volatile java.time.Instant tickOrigin;
+    private volatile java.time.Duration tick;
 
     public InterceptingStorage(Storage delegate) {
         this.delegate = delegate;
@@ -75,7 +78,13 @@ public final class InterceptingStorage implements Storage {
     }
 
     private ObjectInfo shifted(ObjectInfo o) {
-        return timeShift.isZero() ? o : new ObjectInfo(o.name(), o.size(), o.modified().plus(timeShift));
+        ObjectInfo out = timeShift.isZero() ? o : new ObjectInfo(o.name(), o.size(), o.modified().plus(timeShift));
+        java.time.Instant origin = tickOrigin;
+        if (origin != null && !java.time.Instant.EPOCH.equals(out.modified()) && !out.modified().isBefore(origin)) {
+            long ticks = java.time.Duration.between(origin, out.modified()).toNanos() / tick.toNanos();
+            out = new ObjectInfo(out.name(), out.size(), origin.plus(tick.multipliedBy(ticks)));
+        }
+        return out;
     }
 
     private static String prefix(String name) {
@@ -114,6 +123,22 @@ public final class InterceptingStorage implements Storage {
 
     public void reset() {
         counters.clear();
+    }
+
+    /** Runs before every list with the prefix; may throw or block (to interleave another operation). */
+    public InterceptingStorage beforeList(Consumer<String> hook) {
+        this.beforeList = hook;
+        return this;
+    }
+
+    /**
+     * Reports object times only to {@code resolution}, counted from now: like S3, whose times have whole
+     * seconds, but coarse enough that everything a test does falls into one tick (deterministically).
+     */
+    public InterceptingStorage coarseTimes(java.time.Duration resolution) {
+        this.tickOrigin = java.time.Instant.now().minusSeconds(1);
+        this.tick = resolution;
+        return this;
     }
 
     @Override
@@ -183,6 +208,7 @@ public final class InterceptingStorage implements Storage {
 
     @Override
     public List<ObjectInfo> list(String prefix) {
+        beforeList.accept(prefix);
         count("list", prefix.isEmpty() ? "(all)" : prefix, 0);
         return delegate.list(prefix).stream().map(this::shifted).toList();
     }

@@ -97,7 +97,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *       Each write also carries a random write id in its metadata, so a write whose response was lost and
  *       whose retry then meets "already exists" can tell its own object from someone else's.</li>
  *   <li>Retries (throttling, 5xx, connection resets) are the SDK's retry strategy, configured here;
- *       every upload carries a CRC32C checksum the store checks, and whole-object reads check it back.</li>
+ *       every upload carries a CRC32C checksum the store checks, and whole-object reads check it back.
+ *       A listing whose answer was cut off mid-body (which the SDK does not retry) is listed again whole;
+ *       a listing is complete or an exception, never partial.</li>
  *   <li>Storage class, server-side encryption (SSE-S3, SSE-KMS) and Object Lock are chosen per
  *       {@link ObjectKind}.</li>
  * </ul>
@@ -888,20 +890,44 @@ public final class S3Storage implements Storage {
     public List<ObjectInfo> list(String prefix) {
         checkOpen();
         String full = rootPrefix + prefix;
-        List<ObjectInfo> result = new ArrayList<>();
-        try {
-            for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(full).maxKeys(1000)).contents()) {
-                String key = o.key();
-                if (key.endsWith("/") || !key.startsWith(rootPrefix)) {
-                    continue; // "directory" markers made by consoles and other tools
+        for (int attempt = 1; ; attempt++) {
+            List<ObjectInfo> result = new ArrayList<>();
+            try {
+                for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(full).maxKeys(1000)).contents()) {
+                    String key = o.key();
+                    if (key.endsWith("/") || !key.startsWith(rootPrefix)) {
+                        continue; // "directory" markers made by consoles and other tools
+                    }
+                    result.add(new ObjectInfo(key.substring(rootPrefix.length()), o.size(),
+                            o.lastModified() == null ? Instant.EPOCH : o.lastModified()));
                 }
-                result.add(new ObjectInfo(key.substring(rootPrefix.length()), o.size(),
-                        o.lastModified() == null ? Instant.EPOCH : o.lastModified()));
+                return result;
+            } catch (SdkException e) {
+                // an answer cut off mid-body (the connection dropped) cannot be parsed, and the SDK does not
+                // retry that, though it is as transient as a reset before the answer: list again, from the
+                // start (what was read is dropped; a partial listing is never returned)
+                if (attempt >= settings.maxAttempts || !cutOff(e)) {
+                    throw errors.map(e, "listing", "'" + prefix + "'");
+                }
             }
-        } catch (SdkException e) {
-            throw errors.map(e, "listing", "'" + prefix + "'");
         }
-        return result;
+    }
+
+    /**
+     * An answer the client could not parse (cut off mid-body), not the store's error answer. Resets and
+     * other failures the SDK retries itself are not repeated here (that would multiply the attempts).
+     */
+    private static boolean cutOff(SdkException e) {
+        if (!(e instanceof software.amazon.awssdk.core.exception.SdkClientException)) {
+            return false;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof javax.xml.stream.XMLStreamException
+                    || (t.getMessage() != null && t.getMessage().contains("Could not parse XML response"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import io.backupkit.IntegrityException;
 import io.backupkit.LockLostException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.RepositoryLockedException;
+import io.backupkit.StorageException;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
 import io.backupkit.internal.crypto.Aead;
@@ -386,20 +387,43 @@ public final class LockManager {
         return age(lock).compareTo(timing.staleAfter()) > 0;
     }
 
-    /** Every readable lock object; unreadable ones are skipped with a warning (they block nothing). */
+    /**
+     * Every readable lock object; unreadable ones are skipped with a warning (they block nothing). A lock
+     * object that vanished between the listing and its read was released, or refreshed: a refresh writes
+     * the new object before it deletes the old one, so the locks are listed again until none vanishes.
+     * Otherwise a holder refreshing at that moment would be missing, and prune would not wait for it.
+     */
     public java.util.List<Listed> list() {
-        java.util.List<Listed> out = new java.util.ArrayList<>();
-        for (ObjectInfo o : storage.list(Formats.LOCKS)) {
-            try {
-                out.add(new Listed(o.name(), read(o.name()), o.modified()));
-            } catch (ObjectNotFoundException gone) {
-                // released meanwhile
-            } catch (IntegrityException e) {
-                LOG.warn("ignoring unreadable lock object {}: {}", o.name(), e.getMessage());
+        java.util.Map<String, Listed> read = new java.util.LinkedHashMap<>();
+        for (int attempt = 1; ; attempt++) {
+            boolean vanished = false;
+            java.util.Set<String> listed = new java.util.HashSet<>();
+            for (ObjectInfo o : storage.list(Formats.LOCKS)) {
+                listed.add(o.name());
+                if (read.containsKey(o.name())) {
+                    continue;
+                }
+                try {
+                    read.put(o.name(), new Listed(o.name(), read(o.name()), o.modified()));
+                } catch (ObjectNotFoundException gone) {
+                    vanished = true;
+                } catch (IntegrityException e) {
+                    LOG.warn("ignoring unreadable lock object {}: {}", o.name(), e.getMessage());
+                }
+            }
+            if (!vanished) {
+                // what the last (complete) listing holds: locks released meanwhile are gone from it
+                read.keySet().retainAll(listed);
+                return new java.util.ArrayList<>(read.values());
+            }
+            if (attempt >= LIST_ATTEMPTS) {
+                throw new StorageException("the locks of " + storage.location() + " kept changing while they were read ("
+                        + LIST_ATTEMPTS + " listings); try again", true);
             }
         }
-        return out;
     }
+
+    private static final int LIST_ATTEMPTS = 5;
 
     private LockInfo read(String name) {
         byte[] stored = storage.readAll(name);

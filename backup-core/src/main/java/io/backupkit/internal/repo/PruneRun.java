@@ -141,8 +141,14 @@ public final class PruneRun {
                     lock.info().holder());
         }
         Duration margin = options.timeMargin();
-        // nothing written after this moment is ever a candidate: it may belong to an operation that starts now
-        Instant startedStorage = Instant.now().minus(skew);
+        // nothing written after this moment is ever a candidate: it may belong to an operation that starts now.
+        // It is the storage's own time of our lock object, not this host's clock minus the skew: the storage
+        // stamps later objects with times of its resolution (S3: whole seconds), so a pack a backup writes
+        // a moment after we listed the locks can carry a time up to a second before "now - skew", and with a
+        // small time margin it looked old enough to delete as an orphan (its index not yet written). Our lock
+        // object was written before we listed the locks, so every later object's time is at least its time.
+        // (the lock records it together with clockSkewMillis, checked above)
+        Instant startedStorage = lock.info().createdStorage();
 
         // 1. other operations, listed before the snapshots
         List<LockManager.Listed> live = liveLocks(locks, lock, skew);
@@ -373,16 +379,18 @@ public final class PruneRun {
             sup.addAll(supersededStillPresent(superseded, indexInfo));
             markState = writeState(sup, obsoleteNow, tombstonesStillNeeded(Set.of()));
             indexWritten++;
-            Instant markTime = storage.stat(markState).map(ObjectInfo::modified).orElse(storageNow);
+            // the storage's time of the mark; when it does not say, the mark counts as not yet ordered against
+            // anything (a time taken before the write, like storageNow, would make it look earlier than it was)
+            Instant markTime = storage.stat(markState).map(ObjectInfo::modified).filter(t -> !Instant.EPOCH.equals(t)).orElse(null);
             // a second look: sweep what was just marked only if nobody could have read the index before the mark
             List<LockManager.Listed> liveNow = liveLocks(locks, lock, skew);
             Set<String> snapshotsNow = new HashSet<>();
             storage.list(Formats.SNAPSHOTS).forEach(o -> snapshotsNow.add(o.name()));
-            if (snapshotNames.containsAll(snapshotsNow) && sweepable(markTime, liveNow, margin)) {
+            if (markTime != null && snapshotNames.containsAll(snapshotsNow) && sweepable(markTime, liveNow, margin)) {
                 sweepNow.addAll(toMark);
             } else {
                 pending.addAll(toMark);
-                liveNow.stream().filter(l -> !l.createdStorage().isAfter(markTime.plus(margin)))
+                liveNow.stream().filter(l -> markTime == null || !l.createdStorage().isAfter(markTime.plus(margin)))
                         .forEach(l -> pendingBecause.add(l.info().holder() + " since " + l.createdStorage()));
                 if (!snapshotNames.containsAll(snapshotsNow)) {
                     pendingBecause.add("a snapshot was written while this prune ran");

@@ -120,7 +120,7 @@ public final class BackupRun {
             if (name == null || name.isBlank()) {
                 throw new ConfigurationException("stream name must not be blank");
             }
-            StreamWriter s = new StreamWriter(name, repo.chunker(), writer, n -> {
+            StreamWriter s = new StreamWriter(name, repo.chunker(), writer, repo.hashesChunksOnce(), n -> {
                 long total = bytesRead.addAndGet(n);
                 PipelineSupport.emit(listeners, new ProgressEvent(ProgressEvent.Kind.PROGRESS, name, total, writer.bytesStored(), expectedBytes));
             });

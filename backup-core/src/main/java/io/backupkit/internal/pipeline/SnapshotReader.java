@@ -34,7 +34,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The read half of the pipeline and the {@link RestoreContext} engines see: streams whose blobs are
  * fetched ahead in parallel with ranged reads, each blob authenticated, decompressed and checked
- * against its id, and each stream's SHA-256 checked at its end.
+ * against its id, and each stream's digest checked at its end: the SHA-256 of its whole plaintext,
+ * or (streams written with {@code digest = sha256-chunks}) the SHA-256 over its chunks' SHA-256
+ * digests, which in a repository of format version 2 are the very digests that checked the ids.
  */
 public final class SnapshotReader implements RestoreContext, AutoCloseable {
     /** Reads fetched ahead per open stream. */
@@ -98,14 +100,18 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
     /** Fetches, authenticates, decompresses and checks one blob. */
     public byte[] readBlob(BlobId id, String streamName) {
-        return readBlobs(List.of(id), streamName).get(0);
+        return readBlobs(List.of(id), streamName).get(0).data();
+    }
+
+    /** A checked blob's plaintext and, where the check computed it, its SHA-256 (else null). */
+    private record Plain(byte[] data, byte[] sha256) {
     }
 
     /**
      * Fetches blobs that lie back to back in one pack with a single ranged read (one request instead
      * of one per blob on S3), then authenticates, decompresses and checks each.
      */
-    private List<byte[]> readBlobs(List<BlobId> ids, String streamName) {
+    private List<Plain> readBlobs(List<BlobId> ids, String streamName) {
         List<BlobLocation> locs = new ArrayList<>(ids.size());
         for (BlobId id : ids) {
             locs.add(locate(id, streamName));
@@ -124,7 +130,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
         if (range.length != length) {
             throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + first.offset() + "+" + length);
         }
-        List<byte[]> out = new ArrayList<>(ids.size());
+        List<Plain> out = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i++) {
             out.add(decode(ids.get(i), locs.get(i), range, locs.get(i).offset() - first.offset()));
         }
@@ -139,7 +145,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
         return loc;
     }
 
-    private byte[] decode(BlobId id, BlobLocation loc, byte[] buf, int off) {
+    private Plain decode(BlobId id, BlobLocation loc, byte[] buf, int off) {
         byte[] plain = repo.sealer().open(buf, off, loc.length(), id.bytes())
                 .orElseThrow(() -> new IntegrityException(loc.pack(), "blob " + id + " at offset " + loc.offset()
                         + " fails authentication; the pack is damaged"));
@@ -149,10 +155,19 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
         } catch (RuntimeException e) {
             throw new IntegrityException(loc.pack(), "blob " + id + " does not decompress: " + e.getMessage(), e);
         }
-        if (!repo.blobId(raw, 0, raw.length).equals(id)) {
+        byte[] digest = null;
+        BlobId actual;
+        if (repo.hashesChunksOnce()) {
+            // one pass: the SHA-256 checks the id and, in BlobStream, the stream's digest
+            digest = Hashes.sha256(raw, 0, raw.length);
+            actual = repo.blobIdOfDigest(digest);
+        } else {
+            actual = repo.blobId(raw, 0, raw.length);
+        }
+        if (!actual.equals(id)) {
             throw new IntegrityException(loc.pack(), "blob " + id + " content does not match its id");
         }
-        return raw;
+        return new Plain(raw, digest);
     }
 
     @Override
@@ -162,8 +177,8 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
     private final class BlobStream extends InputStream {
         private final Manifest.StreamEntry entry;
-        private final Deque<CompletableFuture<List<byte[]>>> ahead = new ArrayDeque<>();
-        private final Deque<byte[]> ready = new ArrayDeque<>();
+        private final Deque<CompletableFuture<List<Plain>>> ahead = new ArrayDeque<>();
+        private final Deque<Plain> ready = new ArrayDeque<>();
         private final MessageDigest sha = Hashes.sha256();
         private int nextToFetch;
         private byte[] current = new byte[0];
@@ -219,9 +234,14 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
                     }
                     fill();
                 }
-                current = ready.poll();
+                Plain p = ready.poll();
+                current = p.data();
                 pos = 0;
-                sha.update(current);
+                if (entry.overChunks()) {
+                    sha.update(p.sha256() != null ? p.sha256() : Hashes.sha256(current, 0, current.length));
+                } else {
+                    sha.update(current);
+                }
                 total += current.length;
                 long all = bytesRead.addAndGet(current.length);
                 PipelineSupport.emit(listeners, new ProgressEvent(ProgressEvent.Kind.RESTORE_PROGRESS, entry.name(), all, 0, -1));
@@ -237,7 +257,8 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
             String actual = Hashes.hex(sha.digest());
             if (total != entry.size() || !actual.equals(entry.sha256())) {
                 throw new IntegrityException(Formats.SNAPSHOTS + snapshotId, "stream " + entry.name() + " reads back as "
-                        + total + " bytes with SHA-256 " + actual.substring(0, 16) + "…, the manifest recorded " + entry.size()
+                        + total + " bytes with " + (entry.overChunks() ? "chunk digest " : "SHA-256 ") + actual.substring(0, 16)
+                        + "…, the manifest recorded " + entry.size()
                         + " bytes with " + entry.sha256().substring(0, 16) + "…");
             }
         }

@@ -25,8 +25,22 @@ public record Manifest(int version, Instant time, String hostname, String engine
                        Map<String, String> tags, List<StreamEntry> streams, Map<String, Object> metadata,
                        long bytesRead, long bytesStored, long durationMillis) {
 
-    /** A stream and the ids (hex) of its blobs, in order. */
-    public record StreamEntry(String name, long size, String sha256, List<String> blobs) {
+    /**
+     * A stream and the ids (hex) of its blobs, in order.
+     *
+     * @param sha256 hex digest of the stream's content, as {@code digest} says
+     * @param digest null: {@code sha256} is the SHA-256 of the whole plaintext (format version 1);
+     *               {@link #DIGEST_CHUNKS}: the SHA-256 over the SHA-256 digests of the stream's chunks, in
+     *               order (written by repositories that hash each chunk once)
+     */
+    public record StreamEntry(String name, long size, String sha256, List<String> blobs, String digest) {
+        /** {@code digest} of a stream whose {@code sha256} is computed over its chunks' SHA-256 digests. */
+        public static final String DIGEST_CHUNKS = "sha256-chunks";
+
+        /** Whether {@code sha256} is over the chunks' digests rather than the whole plaintext. */
+        public boolean overChunks() {
+            return DIGEST_CHUNKS.equals(digest);
+        }
     }
 
     public Snapshot toSnapshot(String id) {
@@ -131,6 +145,12 @@ public record Manifest(int version, Instant time, String hostname, String engine
             }
             if (s.size() < 0 || !HEX64.matcher(s.sha256()).matches()) {
                 throw new IntegrityException(name, "snapshot manifest's stream " + s.name() + " has an invalid size or SHA-256");
+            }
+            if (s.digest() != null && !s.overChunks()) {
+                throw new io.backupkit.ConfigurationException(name + ": stream " + s.name() + " has a digest of kind \""
+                        + Formats.printable(s.digest().getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, 40)
+                        + "\", which this backupkit does not know (it knows " + StreamEntry.DIGEST_CHUNKS
+                        + "); upgrade backupkit to read it");
             }
             for (String b : s.blobs()) {
                 if (b == null || !HEX64.matcher(b).matches()) {

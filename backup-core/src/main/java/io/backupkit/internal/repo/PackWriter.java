@@ -35,11 +35,28 @@ public final class PackWriter {
     }
 
     public void add(BlobId id, byte[] sealed, int rawLength) {
-        ensure(sealed.length);
-        System.arraycopy(sealed, 0, buf, size, sealed.length);
-        blobs.add(new PackEntry.Blob(id, size, sealed.length, rawLength));
-        size += sealed.length;
+        add(id, sealed, 0, sealed.length, rawLength);
     }
+
+    /** Appends the sealed blob {@code sealed[off, off+len)}. */
+    public void add(BlobId id, byte[] sealed, int off, int len, int rawLength) {
+        ensure(len);
+        System.arraycopy(sealed, off, buf, size, len);
+        blobs.add(new PackEntry.Blob(id, size, len, rawLength));
+        size += len;
+    }
+
+    /**
+     * Seals {@code payload[off, off+len)} with {@code id} as associated data straight into the pack
+     * (no intermediate array) and appends its entry.
+     */
+    public void seal(BlobId id, Sealer sealer, byte[] payload, int off, int len, int rawLength) {
+        ensure(len + sealer.overhead());
+        int n = sealer.seal(payload, off, len, id.bytes(), buf, size);
+        blobs.add(new PackEntry.Blob(id, size, n, rawLength));
+        size += n;
+    }
+
 
     private void ensure(int extra) {
         if (size + extra > buf.length) {

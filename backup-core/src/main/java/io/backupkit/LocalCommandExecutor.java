@@ -10,12 +10,18 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-/** Runs commands as local child processes. Environment values (passwords) go to the child only. */
+/**
+ * Runs commands as local child processes. Environment values (passwords) go to the child only; a spec
+ * with {@code inheritEnvironment(false)} starts from an empty environment instead of this JVM's.
+ */
 public final class LocalCommandExecutor implements CommandExecutor {
 
     @Override
     public RunningCommand start(CommandSpec spec) {
         ProcessBuilder pb = new ProcessBuilder(spec.command());
+        if (!spec.inheritEnvironment()) {
+            pb.environment().clear();
+        }
         pb.environment().putAll(spec.environment());
         if (spec.workingDirectory() != null) {
             pb.directory(spec.workingDirectory().toFile());

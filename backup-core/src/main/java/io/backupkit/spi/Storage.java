@@ -32,6 +32,19 @@ public interface Storage extends AutoCloseable {
      */
     boolean putIfAbsent(String name, Payload payload);
 
+    /**
+     * Whether {@link #putIfAbsent} is atomic against concurrent writers: when two processes write the
+     * same new name at once, exactly one gets {@code true} and the object is that one's. Exclusive
+     * repository locks (and anything else that must keep two writers apart by a name) need it and
+     * are refused where it is false. A storage that cannot promise it (an S3-compatible store that
+     * ignores {@code If-None-Match}) returns false; it may find out by asking the store.
+     *
+     * @return true by default: local disks and most stores create names atomically
+     */
+    default boolean atomicPutIfAbsent() {
+        return true;
+    }
+
     /** Opens the whole object. */
     InputStream get(String name);
 

@@ -42,6 +42,11 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     @Override
+    public boolean atomicPutIfAbsent() {
+        return delegate.atomicPutIfAbsent();
+    }
+
+    @Override
     public InputStream get(String name) {
         return delegate.get(name);
     }

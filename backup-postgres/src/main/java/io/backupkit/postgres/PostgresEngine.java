@@ -7,6 +7,7 @@ import io.backupkit.spi.DatabaseEngine;
 import io.backupkit.spi.RestoreTarget;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 
@@ -15,10 +16,12 @@ import java.util.Set;
  * {@code postgresql://}, {@code postgres://} and {@code jdbc:postgresql:} URLs.
  *
  * <p>Options: {@code user}, {@code password}, {@code sslMode}, {@code sslRootCert},
- * {@code toolDirectory}, {@code jobs} (source);
- * {@code toolHost} and {@code toolPort} (both: where the tools reach the server when they run in a pod); {@code database}, {@code tables} (comma
- * separated), {@code schemaOnly}, {@code dataOnly}, {@code dropExisting}, {@code noOwner},
- * {@code noPrivileges} (target).
+ * {@code toolDirectory}, {@code jobs}, {@code lockWaitTimeout} (30s, 500ms, 2m), {@code globals},
+ * {@code rolePasswords} (source); {@code toolHost} and {@code toolPort} (both: where the tools reach
+ * the server when they run in a pod); {@code database}, {@code tables} (comma separated),
+ * {@code schemaOnly}, {@code dataOnly}, {@code dropExisting}, {@code terminateSessions},
+ * {@code restoreGlobals}, {@code owner}, {@code noOwner}, {@code noPrivileges},
+ * {@code maintenanceDatabase} (target).
  *
  * <pre>{@code
  * DatabaseEngine pg = ServiceLoader.load(DatabaseEngine.class).stream().map(Provider::get)
@@ -30,9 +33,10 @@ public final class PostgresEngine implements DatabaseEngine {
     public static final String NAME = "postgresql";
 
     private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs",
-            "toolHost", "toolPort");
+            "lockWaitTimeout", "globals", "rolePasswords", "toolHost", "toolPort");
     private static final Set<String> TARGET_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "database",
-            "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs", "toolHost", "toolPort");
+            "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs",
+            "terminateSessions", "restoreGlobals", "owner", "toolHost", "toolPort");
 
     @Override
     public String name() {
@@ -56,6 +60,9 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "sslRootCert" -> b.sslRootCert(Path.of(v));
                 case "toolDirectory" -> b.toolDirectory(Path.of(v));
                 case "jobs" -> b.jobs(parseInt(k, v));
+                case "lockWaitTimeout" -> b.lockWaitTimeout(parseDuration(k, v));
+                case "globals" -> b.globals(flag(k, v));
+                case "rolePasswords" -> b.rolePasswords(flag(k, v));
                 case "toolHost", "toolPort" -> { }
                 default -> throw new IllegalStateException(k);
             }
@@ -83,6 +90,9 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "dropExisting" -> whenTrue(k, v, b::dropExisting);
                 case "noOwner" -> whenTrue(k, v, b::noOwner);
                 case "noPrivileges" -> whenTrue(k, v, b::noPrivileges);
+                case "terminateSessions" -> whenTrue(k, v, b::terminateSessions);
+                case "restoreGlobals" -> whenTrue(k, v, b::restoreGlobals);
+                case "owner" -> b.owner(v);
                 case "jobs" -> parseInt(k, v); // restore parallelism comes from the RestoreManager
                 case "toolHost", "toolPort" -> { }
                 default -> throw new IllegalStateException(k);
@@ -122,6 +132,28 @@ public final class PostgresEngine implements DatabaseEngine {
             return false;
         }
         throw new ConfigurationException("option " + key + " must be true or false, was '" + v + "'");
+    }
+
+    /** "30s", "500ms", "2m", an ISO-8601 duration (PT30S) or plain seconds. */
+    static Duration parseDuration(String key, String v) {
+        String t = v == null ? "" : v.trim().toLowerCase(java.util.Locale.ROOT);
+        try {
+            if (t.startsWith("pt") || t.startsWith("p")) {
+                return Duration.parse(t.toUpperCase(java.util.Locale.ROOT));
+            }
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2).trim()));
+            }
+            if (t.endsWith("s")) {
+                return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1).trim()));
+            }
+            if (t.endsWith("m")) {
+                return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1).trim()));
+            }
+            return Duration.ofSeconds(Long.parseLong(t));
+        } catch (RuntimeException e) {
+            throw new ConfigurationException("option " + key + " must be a duration like 30s, 500ms or 2m, was '" + v + "'");
+        }
     }
 
     private static int parseInt(String key, String v) {

@@ -7,6 +7,7 @@ import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -26,10 +27,12 @@ import java.util.Objects;
  * }</pre>
  */
 public final class PostgresSource implements BackupSource {
+    /** Default of {@link Builder#lockWaitTimeout(Duration)}. */
+    public static final Duration DEFAULT_LOCK_WAIT_TIMEOUT = Duration.ofSeconds(60);
+
     private final PgConnectionConfig connection;
     private final Path toolDirectory;
-    private final int jobs;
-    private final boolean splitLargeTables;
+    private final LogicalBackup.Options options;
 
     private PostgresSource(Builder b) {
         if (b.url == null) {
@@ -53,8 +56,7 @@ public final class PostgresSource implements BackupSource {
         }
         this.connection = c;
         this.toolDirectory = b.toolDirectory;
-        this.jobs = b.jobs;
-        this.splitLargeTables = b.splitLargeTables;
+        this.options = new LogicalBackup.Options(b.toolDirectory, b.jobs, b.splitLargeTables, b.lockWaitTimeout, b.globals, b.rolePasswords);
     }
 
     public static Builder builder() {
@@ -78,7 +80,7 @@ public final class PostgresSource implements BackupSource {
 
     @Override
     public void backup(BackupContext context) {
-        new LogicalBackup(connection, toolDirectory, jobs, splitLargeTables).run(context);
+        new LogicalBackup(connection, options).run(context);
     }
 
     @Override
@@ -98,6 +100,9 @@ public final class PostgresSource implements BackupSource {
         private int toolPort;
         private int jobs;
         private boolean splitLargeTables = true;
+        private Duration lockWaitTimeout = DEFAULT_LOCK_WAIT_TIMEOUT;
+        private boolean globals = true;
+        private boolean rolePasswords;
 
         private Builder() {
         }
@@ -168,6 +173,39 @@ public final class PostgresSource implements BackupSource {
          */
         public Builder splitLargeTables(boolean split) {
             this.splitLargeTables = split;
+            return this;
+        }
+
+        /**
+         * How long any session of the backup waits for a table lock before the backup fails with an
+         * error naming the table (default 60 s). The backup's children lock each table after its
+         * snapshot session did; an {@code ALTER TABLE} queued in between would otherwise make both
+         * the backup and the application wait forever, outside PostgreSQL's deadlock detector.
+         */
+        public Builder lockWaitTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new ConfigurationException("lockWaitTimeout must be positive, was " + timeout);
+            }
+            this.lockWaitTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Whether the cluster's roles, role memberships and settings and tablespaces
+         * ({@code pg_dumpall --globals-only}) are backed up as their own stream {@code globals}
+         * (default true; a restore applies them only when asked, {@code PostgresTarget.Builder#restoreGlobals()}).
+         */
+        public Builder globals(boolean globals) {
+            this.globals = globals;
+            return this;
+        }
+
+        /**
+         * Include role password hashes in the globals stream (default false: roles are restored
+         * without passwords). Needs a superuser, since only pg_authid holds them.
+         */
+        public Builder rolePasswords(boolean include) {
+            this.rolePasswords = include;
             return this;
         }
 

@@ -16,8 +16,10 @@ import java.util.Objects;
 
 /**
  * Restores a PostgreSQL logical snapshot into a database. By default into a new database (the
- * URL's, or {@link Builder#database(String)}) created with the source's encoding and locale; an
- * existing database is refused, untouched, unless {@link Builder#dropExisting()} is set.
+ * URL's, or {@link Builder#database(String)}) created with the source's encoding and locale, and
+ * given the source database's owner, grants, comment and settings; an existing database is
+ * refused, untouched, unless {@link Builder#dropExisting()} is set (then it is replaced only once
+ * the restore is complete).
  *
  * <pre>{@code
  * PostgresTarget target = PostgresTarget.builder()
@@ -60,8 +62,11 @@ public final class PostgresTarget implements RestoreTarget {
             c = c.withToolAddress(b.toolHost, b.toolPort);
         }
         this.connection = c;
+        if (b.terminateSessions && !b.dropExisting) {
+            throw new ConfigurationException("terminateSessions() ends the sessions of a database being replaced: it needs dropExisting()");
+        }
         this.options = new RestoreOptions(b.database, b.tables, b.schemaOnly, b.dataOnly, b.dropExisting, b.noOwner, b.noPrivileges,
-                b.toolDirectory, b.maintenanceDatabase);
+                b.toolDirectory, b.maintenanceDatabase, b.terminateSessions, b.restoreGlobals, b.owner);
     }
 
     public static Builder builder() {
@@ -126,6 +131,9 @@ public final class PostgresTarget implements RestoreTarget {
         private boolean dropExisting;
         private boolean noOwner;
         private boolean noPrivileges;
+        private boolean terminateSessions;
+        private boolean restoreGlobals;
+        private String owner;
 
         private Builder() {
         }
@@ -219,9 +227,44 @@ public final class PostgresTarget implements RestoreTarget {
             return this;
         }
 
-        /** Drop the target database first if it exists (its data is lost). */
+        /**
+         * Replace the target database if it exists (its data is lost). The snapshot is restored under
+         * a temporary name first; only when that succeeded is the old database renamed aside, the new
+         * one renamed into place and the old one dropped. Any failure before leaves the old database
+         * as it was. Other sessions on the old database make the restore fail (before it starts, and
+         * again at the swap) unless {@link #terminateSessions()}.
+         */
         public Builder dropExisting() {
             this.dropExisting = true;
+            return this;
+        }
+
+        /** With {@link #dropExisting()}: end the other sessions of the database being replaced, at the swap. */
+        public Builder terminateSessions() {
+            this.terminateSessions = true;
+            return this;
+        }
+
+        /**
+         * First replay the snapshot's roles, role memberships and settings, and tablespaces
+         * ({@code pg_dumpall --globals-only}, without passwords unless the backup asked for them) on
+         * the target server. Existing roles are kept, but get the attributes the snapshot gives them.
+         */
+        public Builder restoreGlobals() {
+            this.restoreGlobals = true;
+            return this;
+        }
+
+        /**
+         * The role that owns the restored database and every restored object (pg_restore
+         * {@code --no-owner --role}), instead of the source's owners; the source owner's grants on the
+         * database go to it. The role must exist.
+         */
+        public Builder owner(String role) {
+            if (role == null || role.isBlank()) {
+                throw new ConfigurationException("owner role must not be blank");
+            }
+            this.owner = role;
             return this;
         }
 

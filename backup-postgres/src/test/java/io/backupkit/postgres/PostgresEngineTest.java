@@ -39,4 +39,24 @@ class PostgresEngineTest {
         assertTrue(e.getMessage().startsWith("unknown PostgreSQL source option 'pasword'"), e.getMessage());
         assertThrows(ConfigurationException.class, () -> engine.target("postgresql://db/x", Map.of("dropExisting", "maybe")));
     }
+
+    @Test
+    void hardeningOptions_parse_andContradictionsAreRejected() {
+        PostgresEngine engine = new PostgresEngine();
+        assertEquals(java.time.Duration.ofSeconds(2), PostgresEngine.parseDuration("lockWaitTimeout", "2s"));
+        assertEquals(java.time.Duration.ofMillis(500), PostgresEngine.parseDuration("lockWaitTimeout", "500ms"));
+        assertEquals(java.time.Duration.ofMinutes(3), PostgresEngine.parseDuration("lockWaitTimeout", "3m"));
+        assertEquals(java.time.Duration.ofSeconds(45), PostgresEngine.parseDuration("lockWaitTimeout", "PT45S"));
+        assertEquals(java.time.Duration.ofSeconds(7), PostgresEngine.parseDuration("lockWaitTimeout", "7"));
+        ConfigurationException bad = assertThrows(ConfigurationException.class,
+                () -> engine.source("postgresql://db/x", Map.of("lockWaitTimeout", "soon")));
+        assertTrue(bad.getMessage().contains("lockWaitTimeout") && bad.getMessage().contains("soon"), bad.getMessage());
+        assertThrows(ConfigurationException.class, () -> engine.source("postgresql://db/x", Map.of("lockWaitTimeout", "0s")));
+        engine.source("postgresql://db/x", Map.of("lockWaitTimeout", "5s", "globals", "false", "rolePasswords", "true"));
+        engine.target("postgresql://db/postgres", Map.of("database", "copy", "dropExisting", "true", "terminateSessions", "true",
+                "restoreGlobals", "true", "owner", "app"));
+        ConfigurationException lonely = assertThrows(ConfigurationException.class,
+                () -> engine.target("postgresql://db/postgres", Map.of("database", "copy", "terminateSessions", "true")));
+        assertTrue(lonely.getMessage().contains("dropExisting()"), lonely.getMessage());
+    }
 }

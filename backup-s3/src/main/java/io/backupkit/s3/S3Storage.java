@@ -7,6 +7,7 @@ import io.backupkit.StorageException;
 import io.backupkit.s3.internal.Checksums;
 import io.backupkit.s3.internal.ObjectInputStream;
 import io.backupkit.s3.internal.PartBuffers;
+import io.backupkit.s3.internal.ReadChecksum;
 import io.backupkit.s3.internal.S3Errors;
 import io.backupkit.spi.ObjectInfo;
 import io.backupkit.spi.Payload;
@@ -32,7 +33,6 @@ import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
-import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
@@ -137,6 +137,11 @@ public final class S3Storage implements Storage {
     private final PartBuffers partBuffers = new PartBuffers();
     private final S3Errors errors;
     private final AtomicBoolean ifNoneMatchUnsupported = new AtomicBoolean();
+    /** Whether the store refuses to overwrite on If-None-Match; null until probed. */
+    private volatile Boolean conditionalWritesHonoured;
+    private final Object probeLock = new Object();
+    /** Where the conditional-write probe writes, under the prefix; never a repository object name. */
+    static final String PROBE_PREFIX = ".probes/conditional-write-";
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private S3Storage(Builder b) {
@@ -178,7 +183,9 @@ public final class S3Storage implements Storage {
                 .overrideConfiguration(override.build())
                 .requestChecksumCalculation(b.checksumAlgorithm == null
                         ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_SUPPORTED);
+                // whole-object reads are checked by ReadChecksum, which also covers resumed reads and
+                // reports a mismatch as ChecksumMismatchException; the SDK's check would do neither
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
         if (b.endpointOverride != null) {
             cb.endpointOverride(b.endpointOverride);
         } else if (b.region == null) {
@@ -272,11 +279,136 @@ public final class S3Storage implements Storage {
     // ---------------------------------------------------------------------------------------------
     // writing
 
+    /**
+     * True when {@code putIfAbsent} keeps concurrent writers of one name apart: conditional writes are
+     * configured and the store honours them. The first call (or the first write) finds out by writing a
+     * probe object twice with {@code If-None-Match: *}; the second write must be refused. A store that
+     * accepts it ignores the header: writes then fall back to HEAD before PUT, with a warning, and this
+     * returns false (exclusive repository locks are refused).
+     */
+    @Override
+    public boolean atomicPutIfAbsent() {
+        checkOpen();
+        return settings.conditionalWrites == ConditionalWrites.IF_NONE_MATCH && conditionalWritesHonoured(null)
+                && !ifNoneMatchUnsupported.get();
+    }
+
+    /** @param forName the object whose write needs the answer (named in errors), or null */
+    private boolean conditionalWritesHonoured(String forName) {
+        Boolean known = conditionalWritesHonoured;
+        if (known != null) {
+            return known;
+        }
+        synchronized (probeLock) {
+            if (conditionalWritesHonoured == null) {
+                boolean honoured = probeConditionalWrites(forName);
+                if (!honoured && ifNoneMatchUnsupported.compareAndSet(false, true)) {
+                    log.warn("{} ignores conditional writes (If-None-Match): a probe object written twice was replaced instead"
+                            + " of refused. Writes fall back to HEAD before PUT, which cannot keep two concurrent writers of one"
+                            + " name apart, and exclusive locks (prune) are refused on {}", endpointDescription, location);
+                }
+                conditionalWritesHonoured = honoured;
+            }
+            return conditionalWritesHonoured;
+        }
+    }
+
+    /**
+     * Writes one small probe object twice with {@code If-None-Match: *} and removes it: true when the
+     * second write is refused (412, or 409 for a conflict the store detected), false when the store
+     * accepts it (ignores the header) or answers 501. The probe carries no Object Lock or storage
+     * class (it must stay deletable); it carries the configured server-side encryption and checksum,
+     * which bucket policies may demand.
+     */
+    private boolean probeConditionalWrites(String forName) {
+        if (ifNoneMatchUnsupported.get()) {
+            return false;
+        }
+        String key = rootPrefix + PROBE_PREFIX + UUID.randomUUID();
+        byte[] body = "backupkit conditional-write probe; safe to delete".getBytes(StandardCharsets.US_ASCII);
+        boolean written = false;
+        try {
+            String first = UUID.randomUUID().toString();
+            try {
+                probeWrite(key, body, first);
+                written = true;
+            } catch (SdkException e) {
+                int status = S3Errors.status(e);
+                String code = S3Errors.code(e);
+                if (status == 501 || code.equals("NotImplemented")) {
+                    return notImplemented();
+                }
+                // 412 on the first write: an earlier attempt of this very write got through and its answer was lost
+                if (!((status == 412 || code.equals("PreconditionFailed")) && ownedBy(key, key, first))) {
+                    throw probeFailed(e, forName, key);
+                }
+                written = true;
+            }
+            try {
+                probeWrite(key, body, UUID.randomUUID().toString());
+                return false; // accepted over an existing object: the header is ignored
+            } catch (SdkException e) {
+                int status = S3Errors.status(e);
+                String code = S3Errors.code(e);
+                if (status == 412 || code.equals("PreconditionFailed") || status == 409 || code.equals("ConditionalRequestConflict")) {
+                    return true;
+                }
+                if (status == 501 || code.equals("NotImplemented")) {
+                    return notImplemented();
+                }
+                throw probeFailed(e, forName, key);
+            }
+        } finally {
+            // not after a failed first write: the store is failing, more requests only add delay
+            try {
+                if (written) {
+                    client.deleteObject(r -> r.bucket(bucket).key(key));
+                }
+            } catch (SdkException e) {
+                log.warn("could not remove the conditional-write probe {} from bucket '{}': {}; it is safe to delete", key, bucket,
+                        S3Errors.code(e).isEmpty() ? e.getClass().getSimpleName() : S3Errors.code(e));
+            }
+        }
+    }
+
+    /** The store failed the probe: for a write, that write failed (named as such); otherwise the probe did. */
+    private BackupException probeFailed(SdkException e, String forName, String key) {
+        return forName != null ? errors.map(e, "writing", forName)
+                : errors.map(e, "checking conditional writes with", key.substring(rootPrefix.length()));
+    }
+
+    private boolean notImplemented() {
+        if (ifNoneMatchUnsupported.compareAndSet(false, true)) {
+            log.warn("{} does not support conditional writes (If-None-Match answered 501); falling back to HEAD before PUT,"
+                    + " which cannot keep two concurrent writers of the same name apart; exclusive locks (prune) are refused",
+                    endpointDescription);
+        }
+        return false;
+    }
+
+    private void probeWrite(String key, byte[] body, String writeId) {
+        PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key).contentLength((long) body.length)
+                .metadata(Map.of(WRITE_ID_METADATA, writeId)).ifNoneMatch("*");
+        if (settings.checksumAlgorithm != null) {
+            req.checksumAlgorithm(settings.checksumAlgorithm);
+            setChecksum(req, body, 0, body.length);
+        }
+        if (settings.sse != null) {
+            req.serverSideEncryption(settings.sse);
+            if (settings.sseKmsKeyId != null) {
+                req.ssekmsKeyId(settings.sseKmsKeyId);
+            }
+        }
+        client.putObject(req.build(), RequestBody.fromBytes(body));
+    }
+
     @Override
     public boolean putIfAbsent(String name, Payload payload) {
         String key = key(name);
         checkOpen();
-        boolean conditional = settings.conditionalWrites == ConditionalWrites.IF_NONE_MATCH && !ifNoneMatchUnsupported.get();
+        // a store that ignores If-None-Match would silently replace existing objects: find out once
+        boolean conditional = settings.conditionalWrites == ConditionalWrites.IF_NONE_MATCH && conditionalWritesHonoured(name)
+                && !ifNoneMatchUnsupported.get();
         if (!conditional && exists(name, key)) {
             return false;
         }
@@ -305,10 +437,7 @@ public final class S3Storage implements Storage {
                         + " conflicted with a concurrent write of the same name; try again", true, e);
             }
             if (conditional && (status == 501 || code.equals("NotImplemented"))) {
-                if (ifNoneMatchUnsupported.compareAndSet(false, true)) {
-                    log.warn("{} does not support conditional writes (If-None-Match); falling back to HEAD before PUT,"
-                            + " which cannot keep two concurrent writers of the same name apart", endpointDescription);
-                }
+                notImplemented();
                 return putIfAbsent(name, payload);
             }
             throw errors.map(e, "writing", name);
@@ -670,20 +799,24 @@ public final class S3Storage implements Storage {
         checkOpen();
         ResponseInputStream<GetObjectResponse> in;
         try {
-            in = client.getObject(GetObjectRequest.builder().bucket(bucket).key(key).checksumMode(ChecksumMode.ENABLED).build());
+            // the header, not checksumMode(ENABLED): the store sends the recorded checksum and we check it
+            // (ReadChecksum, also across resumed reads); the SDK's own check would see one response only
+            in = client.getObject(GetObjectRequest.builder().bucket(bucket).key(key)
+                    .overrideConfiguration(o -> o.putHeader("x-amz-checksum-mode", "ENABLED")).build());
         } catch (SdkException e) {
             throw errors.map(e, "reading", name);
         }
         long length = in.response().contentLength() == null ? -1 : in.response().contentLength();
-        return stream(in, name, key, 0, length);
+        return stream(in, name, key, 0, length, ReadChecksum.of(in.response()));
     }
 
-    private InputStream stream(ResponseInputStream<GetObjectResponse> in, String name, String key, long offset, long length) {
+    private InputStream stream(ResponseInputStream<GetObjectResponse> in, String name, String key, long offset, long length,
+                               ReadChecksum checksum) {
         String etag = in.response().eTag();
         ObjectInputStream.Reopener reopener = length < 0 || etag == null ? null : position ->
                 client.getObject(GetObjectRequest.builder().bucket(bucket).key(key).ifMatch(etag)
                         .range("bytes=" + (offset + position) + "-" + (offset + length - 1)).build());
-        return new ObjectInputStream(in, name, Math.max(0, length), reopener, settings.maxAttempts - 1,
+        return new ObjectInputStream(in, name, offset, Math.max(0, length), reopener, settings.maxAttempts - 1, checksum,
                 (e, n) -> errors.map(e, "reading", n));
     }
 
@@ -719,7 +852,18 @@ public final class S3Storage implements Storage {
             throw new StorageException("range " + offset + "+" + length + " beyond end of " + name + " in " + location
                     + " (the store returned " + got + " bytes)", false);
         }
-        return stream(in, name, key, offset, length);
+        String range = in.response().contentRange();
+        boolean rightBytes = range == null
+                // no Content-Range: a 200 with the whole object, right only when that is what was asked for
+                ? offset == 0
+                : range.strip().startsWith("bytes " + offset + "-" + (offset + length - 1) + "/");
+        if (!rightBytes) {
+            in.abort();
+            throw new StorageException("reading bytes " + offset + "+" + length + " of " + name + " in " + location + " failed: the store"
+                    + " answered " + (range == null ? "with the whole object" : "with range '" + range + "'")
+                    + " (a store or proxy that does not honour Range)", true);
+        }
+        return stream(in, name, key, offset, length, null);
     }
 
     @Override
@@ -1118,6 +1262,29 @@ public final class S3Storage implements Storage {
         public Builder executionInterceptor(ExecutionInterceptor interceptor) {
             interceptors.add(Objects.requireNonNull(interceptor));
             return this;
+        }
+
+        /** What this builder would build, one entry per setting, for tests of the {@code s3://} parser. */
+        Map<String, String> effectiveSettings() {
+            Map<String, String> m = new java.util.TreeMap<>();
+            m.put("bucket", bucket);
+            m.put("prefix", prefix);
+            m.put("region", String.valueOf(region));
+            m.put("endpoint", String.valueOf(endpointOverride));
+            m.put("path-style", String.valueOf(pathStyle));
+            m.put("credentials", credentialsProvider == null ? "default chain" : credentialsProvider.getClass().getSimpleName());
+            m.put("part-size", Long.toString(partSize));
+            m.put("max-concurrency", Integer.toString(maxConcurrency));
+            m.put("max-attempts", Integer.toString(maxAttempts));
+            m.put("max-connections", Integer.toString(maxConnections));
+            m.put("checksum", String.valueOf(checksumAlgorithm));
+            m.put("conditional-writes", conditionalWrites.name());
+            for (ObjectKind k : ObjectKind.values()) {
+                m.put("storage-class." + k.name().toLowerCase(java.util.Locale.ROOT), String.valueOf(storageClasses.get(k)));
+            }
+            m.put("sse", String.valueOf(sse));
+            m.put("sse-kms-key-id", String.valueOf(sseKmsKeyId));
+            return m;
         }
 
         public S3Storage build() {

@@ -15,6 +15,9 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Opens {@link S3Storage} for {@code s3://} locations, found by {@link java.util.ServiceLoader} (so
@@ -65,59 +68,102 @@ public final class S3StorageProvider implements StorageProvider {
         if (path != null && !path.isEmpty() && !path.equals("/")) {
             b.prefix(path);
         }
-        for (Map.Entry<String, String> e : query(uri, shown).entrySet()) {
-            String name = e.getKey();
-            String value = e.getValue();
-            try {
-                apply(b, name, value);
-            } catch (IllegalArgumentException ex) {
-                throw new ConfigurationException("invalid value '" + value + "' for " + name + " in " + shown + ": " + ex.getMessage());
+        // All parameters are read first and applied afterwards in one fixed order, so the result never
+        // depends on their order in the URI (sse-kms-key-id before sse=aws:kms once meant the default key).
+        Map<String, String> params = query(uri, shown);
+        List<String> unknown = params.keySet().stream()
+                .filter(n -> !KNOWN.contains(n) && !n.startsWith("storage-class."))
+                .toList();
+        if (!unknown.isEmpty()) {
+            throw new ConfigurationException("unknown parameter" + (unknown.size() > 1 ? "s " : " ")
+                    + unknown.stream().map(n -> "'" + n + "'").collect(Collectors.joining(", ")) + " in s3:// location "
+                    + shown + "; known: " + String.join(", ", KNOWN) + ", storage-class.<kind>");
+        }
+        apply(params, shown, "region", b::region);
+        apply(params, shown, "endpoint", v -> b.endpointOverride(URI.create(v)));
+        apply(params, shown, "path-style", v -> b.pathStyle(bool(v)));
+        apply(params, shown, "profile", v -> b.credentialsProvider(ProfileCredentialsProvider.builder().profileName(v).build()));
+        apply(params, shown, "part-size", v -> b.partSize(bytes(v)));
+        apply(params, shown, "max-concurrency", v -> b.maxConcurrency(Integer.parseInt(v)));
+        apply(params, shown, "max-attempts", v -> b.maxAttempts(Integer.parseInt(v)));
+        apply(params, shown, "max-connections", v -> b.maxConnections(Integer.parseInt(v)));
+        apply(params, shown, "checksum", v -> b.checksumAlgorithm(v.equalsIgnoreCase("none") ? null : checksum(v)));
+        apply(params, shown, "conditional-writes", v -> b.conditionalWrites(conditionalWrites(v)));
+        // the general storage class first, then the per-kind ones, which win for their kind
+        apply(params, shown, "storage-class", v -> {
+            StorageClass c = storageClass(v);
+            for (ObjectKind k : ObjectKind.values()) {
+                b.storageClass(k, c);
+            }
+        });
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            if (e.getKey().startsWith("storage-class.")) {
+                ObjectKind kind = kind(e.getKey(), shown);
+                apply(params, shown, e.getKey(), v -> b.storageClass(kind, storageClass(v)));
             }
         }
+        serverSideEncryption(b, params.get("sse"), params.get("sse-kms-key-id"), shown);
         return b;
     }
 
-    private static void apply(S3Storage.Builder b, String name, String value) {
-        String lower = name.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("storage-class.")) {
-            b.storageClass(ObjectKind.parse(lower.substring("storage-class.".length())), storageClass(value));
+    /** Parameter names an s3:// location understands, besides {@code storage-class.<kind>}. */
+    static final List<String> KNOWN = List.of("region", "endpoint", "path-style", "profile", "part-size", "max-concurrency",
+            "max-attempts", "max-connections", "storage-class", "sse", "sse-kms-key-id", "checksum", "conditional-writes");
+
+    private static void apply(Map<String, String> params, String shown, String name, Consumer<String> setter) {
+        String value = params.get(name);
+        if (value == null) {
             return;
         }
-        switch (lower) {
-            case "region" -> b.region(value);
-            case "endpoint" -> b.endpointOverride(URI.create(value));
-            case "path-style" -> b.pathStyle(bool(value));
-            case "profile" -> b.credentialsProvider(ProfileCredentialsProvider.builder().profileName(value).build());
-            case "part-size" -> b.partSize(bytes(value));
-            case "max-concurrency" -> b.maxConcurrency(Integer.parseInt(value));
-            case "max-attempts" -> b.maxAttempts(Integer.parseInt(value));
-            case "max-connections" -> b.maxConnections(Integer.parseInt(value));
-            case "storage-class" -> {
-                StorageClass c = storageClass(value);
-                for (ObjectKind k : ObjectKind.values()) {
-                    b.storageClass(k, c);
-                }
-            }
-            case "sse" -> {
-                String v = value.toLowerCase(Locale.ROOT);
-                if (v.equals("aes256") || v.equals("sse-s3")) {
-                    b.serverSideEncryptionS3();
-                } else if (v.equals("aws:kms") || v.equals("sse-kms")) {
-                    b.serverSideEncryptionKms(null);
-                } else {
-                    throw new IllegalArgumentException("expected AES256 or aws:kms");
-                }
-            }
-            case "sse-kms-key-id" -> b.serverSideEncryptionKms(value);
-            case "checksum" -> b.checksumAlgorithm(value.equalsIgnoreCase("none") ? null : checksum(value));
-            case "conditional-writes" -> b.conditionalWrites(
-                    ConditionalWrites.valueOf(value.toUpperCase(Locale.ROOT).replace('-', '_')));
-            default -> throw new ConfigurationException("unknown parameter '" + name + "' in s3:// location; known: region,"
-                    + " endpoint, path-style, profile, part-size, max-concurrency, max-attempts, max-connections, storage-class,"
-                    + " storage-class.<kind>, sse, sse-kms-key-id, checksum, conditional-writes");
+        try {
+            setter.accept(value);
+        } catch (IllegalArgumentException ex) {
+            // NumberFormatException too; messages of the JDK's parsers are not helpful enough alone
+            throw new ConfigurationException("invalid value '" + Storages.redact(value) + "' for " + name + " in " + shown + ": "
+                    + (ex instanceof NumberFormatException ? "expected a number" : ex.getMessage()));
         }
     }
 
+    /** {@code sse} and {@code sse-kms-key-id} decided together: a key id means SSE-KMS, and contradicts SSE-S3. */
+    private static void serverSideEncryption(S3Storage.Builder b, String sse, String kmsKeyId, String shown) {
+        String mode = sse == null ? null : sse.toLowerCase(Locale.ROOT);
+        boolean s3Managed = "aes256".equals(mode) || "sse-s3".equals(mode);
+        boolean kms = "aws:kms".equals(mode) || "sse-kms".equals(mode);
+        if (mode != null && !s3Managed && !kms) {
+            throw new ConfigurationException("invalid value '" + sse + "' for sse in " + shown + ": expected AES256 or aws:kms");
+        }
+        if (s3Managed && kmsKeyId != null) {
+            throw new ConfigurationException("contradictory parameters in " + shown + ": sse=" + sse
+                    + " is encryption with S3-managed keys, but sse-kms-key-id names a KMS key; use sse=aws:kms with"
+                    + " sse-kms-key-id, or drop sse-kms-key-id");
+        }
+        if (s3Managed) {
+            b.serverSideEncryptionS3();
+        } else if (kms || kmsKeyId != null) {
+            b.serverSideEncryptionKms(kmsKeyId);
+        }
+    }
+
+    private static ObjectKind kind(String parameter, String shown) {
+        String k = parameter.substring("storage-class.".length());
+        try {
+            return ObjectKind.parse(k);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigurationException("unknown object kind '" + k + "' in parameter " + parameter + " of " + shown
+                    + "; kinds: " + java.util.Arrays.stream(ObjectKind.values()).map(o -> o.name().toLowerCase(Locale.ROOT))
+                    .collect(Collectors.joining(", ")));
+        }
+    }
+
+    private static ConditionalWrites conditionalWrites(String v) {
+        try {
+            return ConditionalWrites.valueOf(v.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("expected if-none-match or head-before-put");
+        }
+    }
+
+    /** Name (lower-case) to value; each parameter at most once, none empty, no credentials. */
     private static Map<String, String> query(URI uri, String shown) {
         Map<String, String> result = new LinkedHashMap<>();
         String raw = uri.getRawQuery();
@@ -130,7 +176,8 @@ public final class S3StorageProvider implements StorageProvider {
             }
             int eq = pair.indexOf('=');
             if (eq <= 0) {
-                throw new ConfigurationException("malformed parameter '" + pair + "' in " + shown + "; expected name=value");
+                throw new ConfigurationException("malformed parameter '" + Storages.redact(pair) + "' in " + shown
+                        + "; expected name=value");
             }
             String name = URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8);
             String lower = name.toLowerCase(Locale.ROOT);
@@ -138,7 +185,14 @@ public final class S3StorageProvider implements StorageProvider {
                 throw new ConfigurationException("credentials in the location " + shown + " are not accepted; use the AWS"
                         + " environment variables, a profile (?profile=name) or S3Storage.builder().credentials(…)");
             }
-            result.put(name, URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+            String value = URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            if (value.isBlank()) {
+                throw new ConfigurationException("parameter " + lower + " in " + shown + " has no value");
+            }
+            if (result.containsKey(lower)) {
+                throw new ConfigurationException("parameter " + lower + " is given twice in " + shown + "; give it once");
+            }
+            result.put(lower, value);
         }
         return result;
     }

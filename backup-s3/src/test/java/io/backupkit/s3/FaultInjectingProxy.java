@@ -83,6 +83,70 @@ public final class FaultInjectingProxy implements AutoCloseable {
         this.rejectConditionalWrites = reject;
     }
 
+    /**
+     * How the proxy answers a resumed read (a GET carrying both {@code Range} and {@code If-Match}, as
+     * {@code S3Storage} sends after a body broke): forwarded, or made up from the bytes of the first
+     * read of the same object, the way a broken store or proxy might answer.
+     */
+    public enum ResumeAnswer {
+        /** Forward to the store. */
+        FORWARD,
+        /** 206 with bytes (and an honest Content-Range) from where the first read started, not where asked. */
+        OTHER_RANGE,
+        /** 206 with the Content-Range asked for, but one byte of the body flipped. */
+        WRONG_BYTES,
+        /** 200 with the whole object, as a store that ignores Range. */
+        WHOLE_OBJECT,
+        /** 206 ending early, with a Content-Range and length that say so. */
+        SHORT,
+        /** 206 with the Content-Range asked for, but a longer body (and Content-Length) than that range. */
+        LONG
+    }
+
+    private volatile int cutFirstReadsAfter = -1;
+    private volatile ResumeAnswer resumeAnswer = ResumeAnswer.FORWARD;
+    private final AtomicInteger resumes = new AtomicInteger();
+    private final java.util.Map<String, Cached> firstReads = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Cached(long start, long total, String etag, byte[] body) {
+    }
+
+    /**
+     * Cuts every read that is not a resume (a GET without {@code If-Match}) after {@code bodyBytes} bytes
+     * of its body, remembering the whole body for {@link #answerResumes}; -1 turns it off.
+     */
+    public void cutFirstReadsAfter(int bodyBytes) {
+        this.cutFirstReadsAfter = bodyBytes;
+    }
+
+    private volatile boolean flipFirstReads;
+
+    /** Flips one byte in the body of every read that is not a resume (headers untouched): damage in transit. */
+    public void flipByteInFirstReads(boolean flip) {
+        this.flipFirstReads = flip;
+    }
+
+    /** How resumed reads are answered from now on. */
+    public void answerResumes(ResumeAnswer answer) {
+        this.resumeAnswer = answer;
+    }
+
+    /** Resumed reads seen (GETs with Range and If-Match). */
+    public int resumes() {
+        return resumes.get();
+    }
+
+    private volatile boolean ignoreConditionalWrites;
+
+    /**
+     * Drops {@code If-None-Match} from every request before forwarding it, like a store that ignores the
+     * header and overwrites. Only for a store that does not check signatures (the header is signed):
+     * {@code new S3ProxyFixture().withoutAuthentication()}.
+     */
+    public void ignoreConditionalWrites(boolean ignore) {
+        this.ignoreConditionalWrites = ignore;
+    }
+
     public int requests() {
         return requests.get();
     }
@@ -158,7 +222,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
                     case "expect" -> expectContinue = value.equalsIgnoreCase("100-continue");
                     default -> { }
                 }
-                if (!name.equals("connection") && !name.equals("expect") && !name.equals("keep-alive")) {
+                boolean dropped = ignoreConditionalWrites && name.equals("if-none-match");
+                if (!name.equals("connection") && !name.equals("expect") && !name.equals("keep-alive") && !dropped) {
                     upstreamHead.append(h).append("\r\n");
                 }
             }
@@ -175,6 +240,26 @@ public final class FaultInjectingProxy implements AutoCloseable {
                         + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                 out.write(body);
                 out.flush();
+                return;
+            }
+            boolean get = head.get(0).startsWith("GET ");
+            String target = head.get(0).split(" ")[1];
+            String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
+            boolean ranged = header(head, "range") != null;
+            boolean resume = get && ranged && header(head, "if-match") != null;
+            if (resume) {
+                resumes.incrementAndGet();
+                Cached cached = firstReads.get(path);
+                if (resumeAnswer != ResumeAnswer.FORWARD && cached != null) {
+                    answerResume(out, header(head, "range"), cached);
+                    return;
+                }
+            }
+            if (get && !resume && (cutFirstReadsAfter >= 0 || flipFirstReads) && fault == Fault.NONE) {
+                if (expectContinue) {
+                    out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+                cutFirstRead(client, out, upstreamHead.toString(), path);
                 return;
             }
             if (fault == Fault.RESET_BEFORE) {
@@ -230,6 +315,113 @@ public final class FaultInjectingProxy implements AutoCloseable {
         } catch (IOException ignored) {
             // the client gave up or was reset on purpose
         }
+    }
+
+    /** Forwards a first read, remembers its whole body, relays only the head and the first bytes, then resets. */
+    private void cutFirstRead(Socket client, OutputStream out, String upstreamHead, String path) throws IOException {
+        try (Socket upstream = new Socket(InetAddress.getLoopbackAddress(), upstreamPort)) {
+            upstream.getOutputStream().write(upstreamHead.getBytes(StandardCharsets.ISO_8859_1));
+            upstream.getOutputStream().flush();
+            InputStream answer = new BufferedInputStream(upstream.getInputStream());
+            List<String> head = readHead(answer);
+            if (head == null) {
+                reset(client);
+                return;
+            }
+            String length = header(head, "content-length");
+            byte[] body = length == null ? answer.readAllBytes() : answer.readNBytes(Integer.parseInt(length));
+            int status = Integer.parseInt(head.get(0).split(" ")[1]);
+            if (status == 200 || status == 206) {
+                String range = header(head, "content-range");
+                long start = 0;
+                long total = body.length;
+                if (range != null) {
+                    String spec = range.substring(range.indexOf(' ') + 1);
+                    start = Long.parseLong(spec.substring(0, spec.indexOf('-')));
+                    total = Long.parseLong(spec.substring(spec.indexOf('/') + 1));
+                }
+                firstReads.put(path, new Cached(start, total, header(head, "etag"), body));
+            }
+            StringBuilder h = new StringBuilder();
+            head.forEach(l -> h.append(l).append("\r\n"));
+            out.write(h.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+            if (flipFirstReads && status < 300 && body.length > 0) {
+                body = body.clone();
+                body[body.length / 3] ^= 0x01;
+            }
+            if (cutFirstReadsAfter < 0 || body.length <= cutFirstReadsAfter || status >= 300) {
+                out.write(body);
+                out.flush();
+                return;
+            }
+            out.write(body, 0, cutFirstReadsAfter);
+            out.flush();
+            bodiesCut.incrementAndGet();
+            reset(client);
+        }
+    }
+
+    /** Answers a resumed read from the remembered first read, the way {@link #resumeAnswer} says. */
+    private void answerResume(OutputStream out, String rangeHeader, Cached c) throws IOException {
+        String spec = rangeHeader.substring(rangeHeader.indexOf('=') + 1);
+        long from = Long.parseLong(spec.substring(0, spec.indexOf('-')));
+        long to = Long.parseLong(spec.substring(spec.indexOf('-') + 1));
+        int n = (int) (to - from + 1);
+        int at = (int) (from - c.start());
+        byte[] body;
+        String status = "206 Partial Content";
+        String contentRange;
+        switch (resumeAnswer) {
+            case OTHER_RANGE -> {
+                body = java.util.Arrays.copyOfRange(c.body(), 0, n);
+                contentRange = "bytes " + c.start() + "-" + (c.start() + n - 1) + "/" + c.total();
+            }
+            case WRONG_BYTES -> {
+                body = java.util.Arrays.copyOfRange(c.body(), at, at + n);
+                body[n / 2] ^= 0x20;
+                contentRange = "bytes " + from + "-" + to + "/" + c.total();
+            }
+            case WHOLE_OBJECT -> {
+                body = c.body();
+                status = "200 OK";
+                contentRange = null;
+            }
+            case SHORT -> {
+                int k = Math.max(1, Math.min(100, n / 2));
+                body = java.util.Arrays.copyOfRange(c.body(), at, at + n - k);
+                contentRange = "bytes " + from + "-" + (to - k) + "/" + c.total();
+            }
+            case LONG -> {
+                body = java.util.Arrays.copyOf(java.util.Arrays.copyOfRange(c.body(), at, at + n), n + 100);
+                contentRange = "bytes " + from + "-" + to + "/" + c.total();
+            }
+            default -> throw new IllegalStateException(resumeAnswer.name());
+        }
+        StringBuilder h = new StringBuilder("HTTP/1.1 ").append(status).append("\r\n")
+                .append("Content-Type: application/octet-stream\r\n")
+                .append("Accept-Ranges: bytes\r\n")
+                .append("Content-Length: ").append(body.length).append("\r\n")
+                .append("Connection: close\r\n");
+        if (c.etag() != null) {
+            h.append("ETag: ").append(c.etag()).append("\r\n");
+        }
+        if (contentRange != null) {
+            h.append("Content-Range: ").append(contentRange).append("\r\n");
+        }
+        out.write(h.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+        out.write(body);
+        out.flush();
+    }
+
+    /** The value of a header (name in lower case), or null. */
+    private static String header(List<String> head, String name) {
+        for (String h : head.subList(1, head.size())) {
+            int colon = h.indexOf(':');
+            if (colon > 0 && h.substring(0, colon).trim().equalsIgnoreCase(name)) {
+                return h.substring(colon + 1).trim();
+            }
+        }
+        return null;
     }
 
     private static void reset(Socket s) throws IOException {

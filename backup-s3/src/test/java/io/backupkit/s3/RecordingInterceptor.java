@@ -28,6 +28,7 @@ public final class RecordingInterceptor implements ExecutionInterceptor {
     }
 
     private final List<Sent> sent = new CopyOnWriteArrayList<>();
+    private final List<Sent> probes = new CopyOnWriteArrayList<>();
     private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> peak = new ConcurrentHashMap<>();
 
@@ -56,10 +57,18 @@ public final class RecordingInterceptor implements ExecutionInterceptor {
         SdkHttpRequest r = context.httpRequest();
         Map<String, String> headers = new TreeMap<>();
         r.headers().forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), String.join(",", v)));
-        sent.add(new Sent(attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME), r.method().name(),
-                r.encodedPath(), headers));
+        Sent s = new Sent(attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME), r.method().name(),
+                r.encodedPath(), headers);
+        // the storage's one-time conditional-write probe is kept apart, so counts reflect the operations under test
+        (r.encodedPath().contains("/" + S3Storage.PROBE_PREFIX) ? probes : sent).add(s);
     }
 
+    /** Requests of the conditional-write probe (PutObject twice, then DeleteObject, once per storage). */
+    public List<Sent> probes() {
+        return List.copyOf(probes);
+    }
+
+    /** Requests sent, without those of the conditional-write probe. */
     public List<Sent> sent() {
         return List.copyOf(sent);
     }
@@ -81,6 +90,7 @@ public final class RecordingInterceptor implements ExecutionInterceptor {
 
     public void clear() {
         sent.clear();
+        probes.clear();
         peak.clear();
     }
 }

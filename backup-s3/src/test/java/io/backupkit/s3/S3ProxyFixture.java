@@ -43,6 +43,17 @@ public final class S3ProxyFixture implements BeforeAllCallback, AfterAllCallback
     private URI endpoint;
     private S3Client client;
 
+    private boolean authenticate = true;
+
+    /**
+     * S3Proxy without signature checks, so that a proxy in front may change signed headers (for
+     * example drop {@code If-None-Match} to play a store that ignores it). Call before {@link #start()}.
+     */
+    public S3ProxyFixture withoutAuthentication() {
+        this.authenticate = false;
+        return this;
+    }
+
     /** Starts S3Proxy (idempotent). */
     public synchronized S3ProxyFixture start() {
         if (proxy != null) {
@@ -55,7 +66,7 @@ public final class S3ProxyFixture implements BeforeAllCallback, AfterAllCallback
         proxy = S3Proxy.builder()
                 .blobStore(blobStore)
                 .endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
+                .awsAuthentication(authenticate ? AuthenticationType.AWS_V2_OR_V4 : AuthenticationType.NONE, accessKey, secretKey)
                 // Object Lock and a few other headers S3Proxy does not model are accepted, not enforced
                 .ignoreUnknownHeaders(true)
                 .jettyMaxThreads(64)

@@ -1,5 +1,7 @@
 package io.backupkit.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -79,16 +81,17 @@ public final class BackupkitCli implements Runnable {
         cl.setUsageHelpWidth(120);
         cl.setOut(terminal.out);
         cl.setErr(terminal.err);
+        // stdout gets exactly one JSON document, decided here once the command is over: an error (with
+        // the command's own document as its "result" when the failure came after it, e.g. in close()),
+        // or else the command's document
+        ObjectNode[] error = new ObjectNode[1];
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = terminal.err;
             err.println("backupkit: " + ex.getMessage());
             CommandLine c = ex.getCommandLine();
             err.println("Try 'backupkit " + (c == null || c.getParent() == null ? "" : qualifiedName(c) + " ") + "--help' for usage.");
             err.flush();
-            if (json) {
-                terminal.out.println(Json.write(Json.error(ex, ExitCodes.USAGE)));
-                terminal.out.flush();
-            }
+            error[0] = Json.error(ex, ExitCodes.USAGE);
             return ExitCodes.USAGE;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
@@ -99,13 +102,19 @@ public final class BackupkitCli implements Runnable {
                 ex.printStackTrace(err);
             }
             err.flush();
-            if (json) {
-                terminal.out.println(Json.write(Json.error(ex, code)));
-                terminal.out.flush();
-            }
+            error[0] = Json.error(ex, code);
             return code;
         });
         int code = cl.execute(args);
+        JsonNode result = terminal.takeJson();
+        if (json && error[0] != null) {
+            if (result != null) {
+                error[0].set("result", result);
+            }
+            terminal.out.println(Json.write(error[0]));
+        } else if (json && result != null) {
+            terminal.out.println(Json.write(result));
+        }
         terminal.out.flush();
         terminal.err.flush();
         return code;

@@ -39,9 +39,13 @@ abstract class CliCommand implements Callable<Integer> {
         return terminal.out;
     }
 
+    /**
+     * Hands over the command's one JSON document. It is printed after the command has finished,
+     * including the closing of what it opened: if that fails, stdout carries one error document
+     * (with this one as its {@code result}) instead of two documents.
+     */
     void printJson(JsonNode node) {
-        terminal.out.println(Json.write(node));
-        terminal.out.flush();
+        terminal.json(node);
     }
 
     ProgressRenderer progress(String label) {

@@ -57,7 +57,7 @@ final class Json {
         n.put("time", s.time().toString());
         n.put("hostname", s.hostname());
         n.put("engine", s.engine());
-        n.put("source", s.source());
+        n.put("source", Redact.url(s.source())); // as in the text output: an engine may record a URL
         ObjectNode tags = n.putObject("tags");
         s.tags().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> tags.put(e.getKey(), e.getValue()));
         n.put("bytesRead", s.bytesRead());
@@ -136,7 +136,7 @@ final class Json {
 
     static ObjectNode plan(RestorePlan p) {
         ObjectNode n = object();
-        n.put("target", p.target());
+        n.put("target", Redact.url(p.target()));
         n.put("bytes", p.bytes());
         ArrayNode actions = n.putArray("actions");
         p.actions().forEach(actions::add);
@@ -146,7 +146,7 @@ final class Json {
     static ObjectNode restore(RestoreResult r) {
         ObjectNode n = object();
         n.put("snapshot", r.snapshotId());
-        n.put("target", r.plan() == null ? null : r.plan().target());
+        n.put("target", r.plan() == null ? null : Redact.url(r.plan().target()));
         n.put("dryRun", r.dryRun());
         n.put("bytesRestored", r.bytesRestored());
         n.put("durationMillis", r.duration() == null ? 0 : r.duration().toMillis());

@@ -2,6 +2,7 @@ package io.backupkit.cli;
 
 import io.backupkit.ConfigurationException;
 import io.backupkit.KeyProviders;
+import io.backupkit.KeyRequiredException;
 import io.backupkit.Repository;
 import picocli.CommandLine.Option;
 
@@ -66,10 +67,9 @@ final class RepositoryOptions {
         }
         try {
             return b.open();
-        } catch (ConfigurationException e) {
+        } catch (KeyRequiredException e) {
             // no key given and the repository turns out to be encrypted: a person at a terminal is asked
-            boolean askable = mayPrompt && terminal.interactive && !hasKey(terminal)
-                    && e.getMessage() != null && e.getMessage().contains("encrypted");
+            boolean askable = mayPrompt && terminal.interactive && !hasKey(terminal);
             if (!askable) {
                 throw e;
             }

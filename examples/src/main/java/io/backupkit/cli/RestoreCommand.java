@@ -1,6 +1,5 @@
 package io.backupkit.cli;
 
-import io.backupkit.ConfigurationException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import io.backupkit.RestorePlan;
@@ -20,7 +19,8 @@ import java.util.Map;
 
 /**
  * Restores a snapshot. Engine choices go to the engine's target as options: {@code dropExisting},
- * {@code tables}, {@code schemaOnly}, {@code dataOnly}, {@code jobs}, {@code password}.
+ * {@code terminateSessions}, {@code restoreGlobals}, {@code tables}, {@code schemaOnly}, {@code dataOnly}, {@code jobs},
+ * {@code password}.
  */
 @Command(name = "restore", description = "Restore a snapshot into a database.",
         footer = {"", "A restore into an existing database is refused unless --drop-existing is given;",
@@ -28,6 +28,7 @@ import java.util.Map;
                 "Examples:",
                 "  backupkit restore --repo /var/backups/shop latest --target postgresql://localhost/shop_copy",
                 "  backupkit restore --repo /var/backups/shop 1a2b3c4d --target postgresql://localhost/shop --drop-existing --yes",
+                "  backupkit restore --repo /var/backups/shop latest --target postgresql://newhost/shop --restore-globals",
                 "  backupkit restore --repo /var/backups/shop --target postgresql://localhost/shop_orders --tables public.orders --dry-run"})
 final class RestoreCommand extends CliCommand {
     @Mixin
@@ -44,8 +45,17 @@ final class RestoreCommand extends CliCommand {
             description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL. Created if missing.")
     String target;
 
-    @Option(names = "--drop-existing", description = "Replace the target database if it exists (asks first unless --yes).")
+    @Option(names = "--drop-existing", description = "Replace the target database if it exists (asks first unless --yes). "
+            + "The snapshot is restored under a temporary name first; the old database is replaced only when that succeeded.")
     boolean dropExisting;
+
+    @Option(names = "--terminate-sessions", description = "With --drop-existing: end other sessions of the database being replaced "
+            + "(without it, sessions on it make the restore fail and leave it unchanged).")
+    boolean terminateSessions;
+
+    @Option(names = "--restore-globals", description = "First restore the snapshot's roles, role memberships and tablespaces "
+            + "(pg_dumpall --globals-only; passwords only if the backup took them). Existing roles are kept.")
+    boolean restoreGlobals;
 
     @Option(names = "--tables", split = ",", paramLabel = "TABLE",
             description = "Restore only these tables (schema.table or table, comma-separated), with their sequences.")
@@ -76,6 +86,12 @@ final class RestoreCommand extends CliCommand {
         if (dropExisting) {
             o.put("dropExisting", "true");
         }
+        if (terminateSessions) {
+            o.put("terminateSessions", "true");
+        }
+        if (restoreGlobals) {
+            o.put("restoreGlobals", "true");
+        }
         if (tables != null && !tables.isEmpty()) {
             o.put("tables", String.join(",", tables.stream().map(String::strip).filter(t -> !t.isEmpty()).toList()));
         }
@@ -99,6 +115,9 @@ final class RestoreCommand extends CliCommand {
         if (jobs != null && jobs < 1) {
             throw usage("--jobs must be at least 1, was " + jobs);
         }
+        if (terminateSessions && !dropExisting) {
+            throw usage("--terminate-sessions ends the sessions of a database being replaced: it needs --drop-existing");
+        }
         if (tables != null && tables.stream().allMatch(t -> t.isBlank())) {
             throw usage("--tables needs at least one table name");
         }
@@ -119,15 +138,8 @@ final class RestoreCommand extends CliCommand {
             if (jobs != null) {
                 b.parallelism(jobs);
             }
-            try {
-                result = b.build().restore();
-            } catch (ConfigurationException e) {
-                if (e.getMessage() != null && e.getMessage().contains("dropExisting()")) {
-                    // the engine speaks API; tell a shell user the option instead
-                    throw new ConfigurationException(e.getMessage().replace("dropExisting()", "--drop-existing --yes"), e);
-                }
-                throw e;
-            }
+            // a target that exists (TargetExistsException) is explained in the CLI's words by Errors
+            result = b.build().restore();
             progress.succeeded();
         }
         if (json()) {

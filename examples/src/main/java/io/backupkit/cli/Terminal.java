@@ -1,5 +1,7 @@
 package io.backupkit.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.io.Console;
 import java.io.OutputStream;
 import java.io.OutputStreamWriter;
@@ -16,9 +18,11 @@ final class Terminal {
     final PrintWriter out;
     final PrintWriter err;
     final Map<String, String> env;
-    /** True when stdin and stdout are a terminal ({@link System#console()} exists). */
+    /** True when a person is at a terminal: stdin and stdout are a terminal (see {@link #isTerminal(Console)}). */
     final boolean interactive;
     private final Console console;
+    /** The one JSON document of {@code --json}, printed by {@link BackupkitCli} once the command is over. */
+    private JsonNode json;
 
     Terminal(PrintWriter out, PrintWriter err, Map<String, String> env, boolean interactive, Console console) {
         this.out = out;
@@ -30,7 +34,47 @@ final class Terminal {
 
     static Terminal system() {
         Console console = System.console();
-        return new Terminal(writer(System.out), writer(System.err), System.getenv(), console != null, console);
+        boolean terminal = isTerminal(console);
+        // without a terminal there is no one to ask: the console (JDK 22+ has one also when redirected)
+        // would print prompts into redirected output and read answers from a pipe
+        return new Terminal(writer(System.out), writer(System.err), System.getenv(), terminal, terminal ? console : null);
+    }
+
+    /**
+     * Whether {@code console} is a real terminal. Up to JDK 21 {@link System#console()} is null unless
+     * stdin and stdout are a terminal; from JDK 22 it returns a console also when they are redirected,
+     * and {@code Console.isTerminal()} (JDK 22+, called reflectively since we compile for 17) tells.
+     */
+    static boolean isTerminal(Console console) {
+        if (console == null) {
+            return false;
+        }
+        java.lang.reflect.Method isTerminal;
+        try {
+            isTerminal = Console.class.getMethod("isTerminal");
+        } catch (NoSuchMethodException e) {
+            return true; // JDK 17-21: a console exists only for a terminal
+        }
+        try {
+            return Boolean.TRUE.equals(isTerminal.invoke(console));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false; // cannot tell: do not prompt
+        }
+    }
+
+    /** Sets the command's JSON document; a command has exactly one. */
+    void json(JsonNode document) {
+        if (json != null) {
+            throw new IllegalStateException("a command produced two JSON documents");
+        }
+        json = document;
+    }
+
+    /** The command's JSON document (null if it produced none), cleared. */
+    JsonNode takeJson() {
+        JsonNode d = json;
+        json = null;
+        return d;
     }
 
     /** A terminal writing to the given streams, never interactive (tests, embedding). */

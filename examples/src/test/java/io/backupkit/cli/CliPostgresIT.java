@@ -186,7 +186,9 @@ class CliPostgresIT {
         pg.execute("existing", "CREATE TABLE keep_me (v text); INSERT INTO keep_me VALUES ('precious')");
         CliProcess.Result refused = CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("existing"));
         assertNotEquals(0, refused.exitCode(), refused.toString());
-        assertTrue(refused.stderr().contains("exist"), refused.toString());
+        assertTrue(refused.stderr().contains("already exists") && refused.stderr().contains("--drop-existing")
+                && !refused.stderr().contains("dropExisting()"), "the CLI names its option, not the API's: " + refused);
+        assertEquals(2, refused.exitCode(), refused.toString());
         assertEquals("precious", pg.queryForString("existing", "SELECT v FROM keep_me"));
         assertTrue(pg.query("existing", "SELECT 1 FROM pg_tables WHERE tablename = 'orders'").isEmpty(), "nothing restored");
 
@@ -196,6 +198,27 @@ class CliPostgresIT {
         CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("existing"), "--drop-existing", "--yes").expect(0);
         assertTrue(pg.query("existing", "SELECT 1 FROM pg_tables WHERE tablename = 'keep_me'").isEmpty(), "replaced");
         assertEquals(digest("shop", "public.customers"), digest("existing", "public.customers"));
+    }
+
+    @Test
+    void restore_dropExisting_leavesASessionAlone_unlessTerminateSessions_andRestoreGlobalsReplaysRoles() throws Exception {
+        pg.createDatabase("in_use");
+        try (java.sql.Connection app = pg.connect("in_use")) {
+            CliProcess.Result refused = CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("in_use"),
+                    "--drop-existing", "--yes");
+            assertEquals(2, refused.exitCode(), refused.toString());
+            assertTrue(refused.stderr().contains("--terminate-sessions"), refused.toString());
+            assertTrue(app.isValid(5));
+            CliProcess.Result plan = CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("in_use"),
+                    "--drop-existing", "--terminate-sessions", "--restore-globals", "--dry-run").expect(0);
+            assertTrue(plan.stdout().contains("restore roles, role memberships and tablespaces (globals"), plan.toString());
+            assertTrue(plan.stdout().contains("replace database in_use"), plan.toString());
+            CliProcess.run(env(), "restore", "--repo", repo.toString(), "--target", url("in_use"), "--drop-existing", "--yes",
+                    "--terminate-sessions", "--restore-globals").expect(0);
+            assertFalse(app.isValid(5), "the session was ended, as asked");
+        }
+        assertEquals(digest("shop", "public.customers"), digest("in_use", "public.customers"));
+        pg.dropDatabase("in_use");
     }
 
     @Test

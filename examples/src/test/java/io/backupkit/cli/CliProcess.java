@@ -56,8 +56,18 @@ final class CliProcess {
     }
 
     static Result run(Map<String, String> env, Path workDir, String... args) {
+        return runWith(javaOfThisBuild(), env, workDir, args);
+    }
+
+    /** The {@code java} launcher of the JDK running the tests. */
+    static Path javaOfThisBuild() {
+        return Path.of(System.getProperty("java.home"), "bin", "java");
+    }
+
+    /** Runs the jar with another {@code java} launcher (a newer JDK), stdin from /dev/null, stdout/stderr to files. */
+    static Result runWith(Path java, Map<String, String> env, Path workDir, String... args) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add(java.toString());
         cmd.add("-jar");
         cmd.add(JAR.toString());
         cmd.addAll(Arrays.asList(args));
@@ -80,7 +90,12 @@ final class CliProcess {
      * only once its prompt has appeared, as echo is switched off only while a prompt waits.
      */
     static Result runInPseudoTerminalAnswering(Map<String, String> env, List<String> promptsAndAnswers, String... args) {
-        StringBuilder line = new StringBuilder(shellQuote(Path.of(System.getProperty("java.home"), "bin", "java").toString()))
+        return runInPseudoTerminalAnswering(javaOfThisBuild(), env, promptsAndAnswers, args);
+    }
+
+    /** Like {@link #runInPseudoTerminalAnswering(Map, List, String...)} with another {@code java} launcher. */
+    static Result runInPseudoTerminalAnswering(Path java, Map<String, String> env, List<String> promptsAndAnswers, String... args) {
+        StringBuilder line = new StringBuilder(shellQuote(java.toString()))
                 .append(" -jar ").append(shellQuote(JAR.toString()));
         for (String a : args) {
             line.append(' ').append(shellQuote(a));

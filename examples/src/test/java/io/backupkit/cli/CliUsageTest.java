@@ -111,6 +111,11 @@ class CliUsageTest {
     }
 
     @Test
+    void restore_terminateSessionsWithoutDropExisting_isUsageError() {
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/shop", "--terminate-sessions"));
+    }
+
+    @Test
     void restore_badJobs_isUsageError() {
         assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--jobs", "0"));
         assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--jobs", "many"));

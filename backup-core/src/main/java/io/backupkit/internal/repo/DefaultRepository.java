@@ -819,7 +819,7 @@ public final class DefaultRepository implements Repository {
                 return new DefaultRepository(s, owns, config, null, null, codec);
             }
             if (keyProvider == null) {
-                throw new ConfigurationException("repository " + s.location() + " is encrypted: give a password, key file or key provider");
+                throw new io.backupkit.KeyRequiredException(s.location());
             }
             IntegrityException damaged = null;
             RuntimeException unavailable = null;

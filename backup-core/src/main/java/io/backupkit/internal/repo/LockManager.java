@@ -1,5 +1,6 @@
 package io.backupkit.internal.repo;
 
+import io.backupkit.ConfigurationException;
 import io.backupkit.IntegrityException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.RepositoryLockedException;
@@ -98,6 +99,14 @@ public final class LockManager {
     }
 
     public Lock acquire(boolean exclusive, String operation) {
+        if (exclusive && !storage.atomicPutIfAbsent()) {
+            // an exclusive holder deletes data; on a store that cannot keep two writers of one name apart
+            // we refuse rather than promise an exclusion the store does not give
+            throw new ConfigurationException("cannot take an exclusive lock for " + operation + " on " + storage.location()
+                    + ": the store does not refuse to overwrite existing objects (it ignores If-None-Match), so two"
+                    + " processes could both believe they hold the lock; run " + operation
+                    + " against a store with conditional writes (AWS S3, S3Proxy, recent MinIO or Ceph)");
+        }
         checkConflicts(exclusive, null);
         LockInfo info = new LockInfo(exclusive ? "exclusive" : "shared", HostName.get(), ProcessHandle.current().pid(), operation,
                 clock.instant(), clock.instant());

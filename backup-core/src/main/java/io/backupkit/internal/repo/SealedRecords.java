@@ -48,6 +48,12 @@ final class SealedRecords implements Repository.Records {
     @Override
     public boolean create(String name, byte[] content) {
         checkName(name);
+        if (!storage.atomicPutIfAbsent()) {
+            // records keep writers apart (job leases, tick claims): "false, someone was first" must be true
+            throw new ConfigurationException("cannot create record " + name + " in " + storage.location() + ": the store does not"
+                    + " refuse to overwrite existing objects (it ignores If-None-Match), so two writers could both believe they"
+                    + " created it; use a store with conditional writes (AWS S3, S3Proxy, recent MinIO or Ceph)");
+        }
         return storage.putIfAbsent(Formats.RECORDS + name, Payload.of(sealer.seal(content, ad(name))));
     }
 

@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * {@code kill}: closing an exec connection does not stop the remote process) or that the tool is
  * not on the container's PATH.
  *
- * <p>Needs in the container: {@code sh}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
+ * <p>Needs in the container: {@code sh}, {@code sed}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
  * BusyBox 1.24+), {@code kill} (a shell builtin).
  */
 public final class ExecScript {
@@ -43,6 +43,9 @@ public final class ExecScript {
             ok=
             while IFS= read -r line; do
               case $line in
+                clean) for v in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do
+                         case $v in PATH|HOME|TMPDIR) ;; *) (unset "$v") 2>/dev/null && unset "$v" ;; esac
+                       done ;;
                 "env "*) IFS= read -r value || exit 125; export "${line#env }=$value" ;;
                 data) ok=1; break ;;
                 *) echo "backupkit-exec: bad-header" >&2; exit 125 ;;
@@ -112,7 +115,19 @@ public final class ExecScript {
 
     /** The stdin header carrying the environment. Values must be single lines: they are read with {@code read -r}. */
     public static byte[] header(Map<String, String> environment) {
+        return header(environment, true);
+    }
+
+    /**
+     * The header; with {@code inheritEnvironment} false the wrapper first drops every variable of the
+     * container's own environment except PATH, HOME and TMPDIR, so ambient PGOPTIONS, PGSSLMODE, … set
+     * on the container cannot change what the tool does (as {@code LocalCommandExecutor} does locally).
+     */
+    public static byte[] header(Map<String, String> environment, boolean inheritEnvironment) {
         StringBuilder sb = new StringBuilder();
+        if (!inheritEnvironment) {
+            sb.append("clean\n");
+        }
         for (Map.Entry<String, String> e : environment.entrySet()) {
             if (!ENV_NAME.matcher(e.getKey()).matches()) {
                 throw new ConfigurationException("environment variable name '" + e.getKey() + "' cannot be passed into a pod");

@@ -48,7 +48,7 @@ public final class PodProcess implements RunningCommand {
 
     /** Starts {@code spec} in the context's pod; returns once the tool runs. */
     public static PodProcess start(ExecContext ctx, CommandSpec spec) {
-        byte[] header = ExecScript.header(spec.environment());
+        byte[] header = ExecScript.header(spec.environment(), spec.inheritEnvironment());
         PodProcess p = new PodProcess(ctx, spec.command().get(0));
         p.open(spec, header);
         return p;

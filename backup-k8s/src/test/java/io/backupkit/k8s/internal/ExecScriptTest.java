@@ -103,6 +103,25 @@ class ExecScriptTest {
         assertEquals("a b$c`d'e\"f\\g ü *|", new String(out.get(), StandardCharsets.UTF_8));
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void ambientVariablesOfTheContainer_reachTheTool_onlyWhenTheSpecInheritsThem(boolean inherit) throws Exception {
+        CommandSpec spec = CommandSpec.builder("sh").arg("-c").arg("printf '%s|%s|%s' \"${PGOPTIONS-unset}\" \"$PGPASSWORD\" \"${PATH:+path}\"")
+                .inheritEnvironment(inherit).env("PGPASSWORD", "pw").build();
+        ProcessBuilder pb = new ProcessBuilder(ExecScript.command(spec));
+        pb.environment().put("PGOPTIONS", "-c statement_timeout=1");
+        Process p = pb.start();
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+        CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(ExecScript.header(spec.environment(), spec.inheritEnvironment()));
+            in.write("0\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue());
+        assertEquals((inherit ? "-c statement_timeout=1" : "unset") + "|pw|path", new String(out.get(), StandardCharsets.UTF_8));
+    }
+
     @Test
     void toolNotOnThePath_isReported_asNotFound() throws Exception {
         Process p = start(CommandSpec.builder("no-such-tool-here").build());

@@ -89,9 +89,10 @@ public final class Catalog {
     }
 
     /** One table as the backup sees it. */
-    public record TableInfo(long oid, String schema, String name, boolean partitioned, String parent, long bytes, long pages) {
+    public record TableInfo(long oid, String schema, String name, boolean partitioned, String parent, long bytes, long pages,
+                            boolean unlogged) {
         public TableInfo(long oid, String schema, String name, boolean partitioned, String parent, long bytes) {
-            this(oid, schema, name, partitioned, parent, bytes, 0);
+            this(oid, schema, name, partitioned, parent, bytes, 0, false);
         }
 
         public String qualifiedName() {
@@ -110,7 +111,8 @@ public final class Catalog {
                 + "   JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1), "
                 // pg_table_size includes TOAST, which is what pg_dump has to read
                 + " CASE WHEN c.relkind = 'r' THEN pg_table_size(c.oid) ELSE 0 END, "
-                + " CASE WHEN c.relkind = 'r' THEN pg_relation_size(c.oid) / current_setting('block_size')::bigint ELSE 0 END "
+                + " CASE WHEN c.relkind = 'r' THEN pg_relation_size(c.oid) / current_setting('block_size')::bigint ELSE 0 END, "
+                + " c.relpersistence = 'u' "
                 + "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 + "WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND " + USER_NAMESPACE + " AND "
                 + String.format(NOT_EXTENSION_MEMBER, "pg_class", "c.oid")
@@ -118,7 +120,8 @@ public final class Catalog {
         List<TableInfo> out = new ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
-                out.add(new TableInfo(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getString(5), rs.getLong(6), rs.getLong(7)));
+                out.add(new TableInfo(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getString(5), rs.getLong(6),
+                        rs.getLong(7), rs.getBoolean(8)));
             }
         }
         return out;
@@ -137,6 +140,13 @@ public final class Catalog {
             }
         }
         return out;
+    }
+
+    /** {@link #copyColumns} of every user table at once (one query, however many tables), by table oid. */
+    public static Map<Long, List<String>> copyColumnsOfAll(Connection c) throws SQLException {
+        return multimap(c, "SELECT a.attrelid, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped "
+                + "AND a.attgenerated = '' AND " + USER_NAMESPACE + " ORDER BY a.attrelid, a.attnum");
     }
 
     /** Sequences owned by a column of each table (schema.seq), by table oid. */
@@ -194,35 +204,257 @@ public final class Catalog {
         return out;
     }
 
-    /** Encoding, locale and size of the current database. */
-    public static Map<String, Object> databaseInfo(Connection c) throws SQLException {
+    /**
+     * Encoding, locale, size and the database-level properties pg_dump writes only with --create
+     * (which a per-section dump never uses): owner, grants, comment, connection limit, and the
+     * settings of ALTER DATABASE … SET and ALTER ROLE … IN DATABASE … SET.
+     */
+    public static Map<String, Object> databaseInfo(Connection c, PgVersion version) throws SQLException {
         Map<String, Object> m = new LinkedHashMap<>();
+        boolean defaultAcl;
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT current_database(), pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, d.datlocprovider::text, "
-                        + "d.daticulocale, pg_database_size(d.oid), current_setting('server_version'), "
-                        + "current_setting('server_version_num')::int "
+                "SELECT current_database(), pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, " + version.databaseLocaleColumns()
+                        + ", pg_database_size(d.oid), current_setting('server_version'), current_setting('server_version_num')::int, "
+                        + "pg_get_userbyid(d.datdba), shobj_description(d.oid, 'pg_database'), d.datconnlimit, d.datacl IS NULL "
                         + "FROM pg_database d WHERE d.datname = current_database()")) {
             rs.next();
             m.put("database", rs.getString(1));
             m.put("encoding", rs.getString(2));
             m.put("lcCollate", rs.getString(3));
             m.put("lcCtype", rs.getString(4));
-            m.put("localeProvider", rs.getString(5));
-            m.put("iculocale", rs.getString(6));
-            m.put("databaseSize", rs.getLong(7));
-            m.put("serverVersion", rs.getString(8).split(" ")[0]);
-            m.put("serverVersionNum", rs.getInt(9));
+            String provider = rs.getString(5);
+            m.put("localeProvider", provider);
+            m.put("locale", rs.getString(6));
+            if ("i".equals(provider)) {
+                // the name older readers look for
+                m.put("iculocale", rs.getString(6));
+            }
+            m.put("icuRules", rs.getString(7));
+            m.put("databaseSize", rs.getLong(8));
+            m.put("serverVersion", rs.getString(9).split(" ")[0]);
+            m.put("serverVersionNum", rs.getInt(10));
+            m.put("databaseOwner", rs.getString(11));
+            m.put("databaseComment", rs.getString(12));
+            m.put("databaseConnectionLimit", rs.getInt(13));
+            defaultAcl = rs.getBoolean(14);
         }
-        // ALTER DATABASE … SET settings: pg_dump writes them only with --create, which a per-section dump never uses
+        if (!defaultAcl) {
+            // null means "the defaults" (PUBLIC may connect and create temporary tables); a list replaces them
+            List<Map<String, Object>> acl = new ArrayList<>();
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type, a.is_grantable "
+                            + "FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = current_database() ORDER BY 1, 2")) {
+                while (rs.next()) {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("grantee", rs.getString(1));
+                    e.put("privilege", rs.getString(2));
+                    e.put("grantable", rs.getBoolean(3));
+                    acl.add(e);
+                }
+            }
+            m.put("databaseAcl", acl);
+        }
         List<String> settings = new ArrayList<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT unnest(setconfig) FROM pg_db_role_setting "
-                + "WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+        List<Map<String, Object>> roleSettings = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT s.setrole, pg_get_userbyid(s.setrole), "
+                + "unnest(s.setconfig) FROM pg_db_role_setting s "
+                + "WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1")) {
             while (rs.next()) {
-                settings.add(rs.getString(1));
+                if (rs.getLong(1) == 0) {
+                    settings.add(rs.getString(3));
+                } else {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("role", rs.getString(2));
+                    e.put("setting", rs.getString(3));
+                    roleSettings.add(e);
+                }
             }
         }
         m.put("databaseSettings", settings);
+        m.put("databaseRoleSettings", roleSettings);
         return m;
+    }
+
+    /**
+     * The roles this database's objects depend on, by how: {@code owner} (of any object, from
+     * pg_shdepend; the bootstrap superuser, which pg_shdepend leaves out, when it owns a user
+     * object), {@code grantee} (of any grant) and {@code policy} (named in a row security policy).
+     * A restore checks them before it starts.
+     */
+    public static Map<String, List<String>> referencedRoles(Connection c) throws SQLException {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        out.put("owner", new ArrayList<>());
+        out.put("grantee", new ArrayList<>());
+        out.put("policy", new ArrayList<>());
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT DISTINCT CASE s.deptype WHEN 'o' THEN 'owner' "
+                + "WHEN 'a' THEN 'grantee' ELSE 'policy' END, r.rolname FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid "
+                + "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                + "AND s.refclassid = 'pg_authid'::regclass AND s.deptype IN ('o', 'a', 'r') ORDER BY 1, 2")) {
+            while (rs.next()) {
+                out.get(rs.getString(1)).add(rs.getString(2));
+            }
+        }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT rolname FROM pg_roles WHERE oid = 10 AND ("
+                + "EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relowner = 10 AND "
+                + USER_NAMESPACE + " AND " + String.format(NOT_EXTENSION_MEMBER, "pg_class", "c.oid") + ") "
+                + "OR EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proowner = 10 AND "
+                + USER_NAMESPACE + " AND " + String.format(NOT_EXTENSION_MEMBER, "pg_proc", "p.oid") + ") "
+                + "OR EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspowner = 10 AND n.nspname <> 'public' AND " + USER_NAMESPACE
+                + " AND " + String.format(NOT_EXTENSION_MEMBER, "pg_namespace", "n.oid") + "))")) {
+            if (rs.next() && !out.get("owner").contains(rs.getString(1))) {
+                out.get("owner").add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    /** One sequence's state: what {@code SELECT last_value, is_called FROM seq} says. */
+    public record SequenceState(String schema, String name, long lastValue, boolean isCalled, String ownedBy) {
+        public String qualifiedName() {
+            return schema + "." + name;
+        }
+    }
+
+    /**
+     * The state of every user sequence (identity, serial and free-standing; not those of
+     * extensions), read in batches of a few hundred per query. Sequences are not transactional:
+     * this is their value now, which is at least what any row in the snapshot used.
+     *
+     * @param skipUnlogged leave out unlogged sequences, which cannot be read on a standby
+     */
+    public static List<SequenceState> sequences(Connection c, boolean skipUnlogged) throws SQLException {
+        record Seq(String schema, String name, String ownedBy) {
+        }
+        List<Seq> seqs = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname, "
+                + "(SELECT tn.nspname || '.' || t.relname FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid "
+                + "  JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
+                + "  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 LIMIT 1) "
+                + "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND c.relpersistence <> 't' "
+                + (skipUnlogged ? "AND c.relpersistence <> 'u' " : "") + "AND " + USER_NAMESPACE + " AND "
+                + String.format(NOT_EXTENSION_MEMBER, "pg_class", "c.oid") + " ORDER BY 1, 2")) {
+            while (rs.next()) {
+                seqs.add(new Seq(rs.getString(1), rs.getString(2), rs.getString(3)));
+            }
+        }
+        List<SequenceState> out = new ArrayList<>();
+        for (int from = 0; from < seqs.size(); from += 500) {
+            List<Seq> batch = seqs.subList(from, Math.min(seqs.size(), from + 500));
+            StringBuilder sql = new StringBuilder();
+            for (int i = 0; i < batch.size(); i++) {
+                sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(i).append(", last_value, is_called FROM ")
+                        .append(qualified(batch.get(i).schema(), batch.get(i).name()));
+            }
+            long[] last = new long[batch.size()];
+            boolean[] called = new boolean[batch.size()];
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql.toString())) {
+                while (rs.next()) {
+                    last[rs.getInt(1)] = rs.getLong(2);
+                    called[rs.getInt(1)] = rs.getBoolean(3);
+                }
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                out.add(new SequenceState(batch.get(i).schema(), batch.get(i).name(), last[i], called[i], batch.get(i).ownedBy()));
+            }
+        }
+        return out;
+    }
+
+    /** Whether the server is a standby (in recovery). */
+    public static boolean inRecovery(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /** Tables and sequences that extensions registered with pg_extension_config_dump: their rows are user data. */
+    public static List<String[]> extensionConfigRelations(Connection c) throws SQLException {
+        List<String[]> out = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname FROM pg_extension e "
+                + "CROSS JOIN LATERAL unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2")) {
+            while (rs.next()) {
+                out.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        return out;
+    }
+
+    /** Schema and name of every relation a pg_dump --table pattern could select (tables, sequences, views, …). */
+    public static List<String[]> dumpableRelationNames(Connection c) throws SQLException {
+        List<String[]> out = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p')")) {
+            while (rs.next()) {
+                out.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A pg_dump/psql name pattern that selects this relation, in ASCII only: both parts in double
+     * quotes (no wildcard applies), and each non-ASCII character written as {@code ?} outside the
+     * quotes. pg_dump reads its arguments in the dump's client encoding while the JVM writes them in
+     * its own (often ASCII in containers), so a non-ASCII byte could never be matched reliably; the
+     * caller checks that a pattern with {@code ?} selects nothing else ({@link #patternMatches}).
+     */
+    public static String dumpPattern(String schema, String name) {
+        return namePattern(schema) + "." + namePattern(name);
+    }
+
+    private static String namePattern(String part) {
+        StringBuilder sb = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < part.length(); ) {
+            int cp = part.codePointAt(i);
+            i += Character.charCount(cp);
+            if (cp < 0x80) {
+                if (!quoted) {
+                    sb.append('"');
+                    quoted = true;
+                }
+                if (cp == '"') {
+                    sb.append("\"\"");
+                } else {
+                    sb.append((char) cp);
+                }
+            } else {
+                if (quoted) {
+                    sb.append('"');
+                    quoted = false;
+                }
+                sb.append('?');
+            }
+        }
+        if (quoted) {
+            sb.append('"');
+        }
+        if (sb.length() == 0) {
+            sb.append("\"\"");
+        }
+        return sb.toString();
+    }
+
+    /** Whether {@link #dumpPattern} of (schema, name) selects the relation (s, n): ? matches any one character. */
+    public static boolean patternMatches(String schema, String name, String s, String n) {
+        return partMatches(schema, s) && partMatches(name, n);
+    }
+
+    private static boolean partMatches(String pattern, String actual) {
+        int[] p = pattern.codePoints().toArray();
+        int[] a = actual.codePoints().toArray();
+        if (p.length != a.length) {
+            return false;
+        }
+        for (int i = 0; i < p.length; i++) {
+            // a non-ASCII character became "?", which matches any one character
+            if (p[i] < 0x80 && p[i] != a[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public static int serverVersionNum(Connection c) throws SQLException {

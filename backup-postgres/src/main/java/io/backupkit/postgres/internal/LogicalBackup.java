@@ -11,16 +11,21 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -29,51 +34,67 @@ import java.util.concurrent.Future;
 import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * One logical backup: a REPEATABLE READ transaction exports its snapshot; pg_dump processes
- * import it and write pre-data, N disjoint data shards, the remaining data (sequence values,
- * large objects, extension configuration tables) and post-data, each straight into its own
- * stream. The exporting transaction stays open until every pg_dump is done, and meanwhile counts
- * rows in the same snapshot.
+ * One logical backup: a REPEATABLE READ transaction exports its snapshot and holds ACCESS SHARE
+ * on every table; in that snapshot, psql sessions COPY table data (whole tables grouped into
+ * size-balanced shards, big tables split into page ranges) and pg_dump writes pre-data, post-data
+ * and the remaining data (large objects, extension configuration tables), each straight into its
+ * own stream. pg_dumpall writes the cluster's roles and tablespaces into their own stream. The
+ * exporting transaction stays open until every child is done.
+ *
+ * <p>Table data goes through COPY rather than {@code pg_dump --table=…}: pg_dump resolves each
+ * {@code --table} pattern with its own catalog query (quadratic in the number of tables) and all
+ * patterns must fit on one command line, which tens of thousands of partitions do not. A psql
+ * session reads its COPY commands from stdin, so neither limit exists.
  */
 public final class LogicalBackup {
-    public static final String FORMAT = "backupkit-postgres-logical/1";
+    /** Format 2: table data as COPY text (shards of several tables, separated by {@code \.} lines), sequence values in the manifest. */
+    public static final String FORMAT = "backupkit-postgres-logical/2";
+    /** Format 1 (backupkit 0.1): table data as pg_dump custom-format archives, one per shard. Still restored. */
+    public static final String FORMAT_V1 = "backupkit-postgres-logical/1";
     public static final String PRE_DATA = "pre-data";
     public static final String POST_DATA = "post-data";
     public static final String OTHER_DATA = "data-other";
+    public static final String GLOBALS = "globals";
     private static final Logger LOG = LoggerFactory.getLogger(LogicalBackup.class);
+    private static final Pattern PG_DUMP_LOCK = Pattern.compile("LOCK TABLE (.+?) IN ACCESS SHARE MODE");
 
-    private final PgConnectionConfig cfg;
-    private final Path toolDirectory;
-    /** Tables smaller than this are never split: a pg_dump of them is quick anyway. */
+    /** Tables smaller than this are never split: a COPY of them is quick anyway. */
     static final long MIN_SPLIT_BYTES = 32L << 20;
 
-    private final int jobs;
-    private final boolean splitLargeTables;
+    /** What a PostgresSource was told to do. */
+    public record Options(Path toolDirectory, int jobs, boolean splitLargeTables, Duration lockWaitTimeout, boolean globals,
+                          boolean rolePasswords) {
+    }
 
-    public LogicalBackup(PgConnectionConfig cfg, Path toolDirectory, int jobs, boolean splitLargeTables) {
+    private final PgConnectionConfig cfg;
+    private final Options options;
+
+    public LogicalBackup(PgConnectionConfig cfg, Options options) {
         this.cfg = cfg;
-        this.toolDirectory = toolDirectory;
-        this.jobs = jobs;
-        this.splitLargeTables = splitLargeTables;
+        this.options = options;
     }
 
     /**
      * One page range of a large table, dumped by COPY in the exported snapshot into its own stream.
-     * pg_dump's parallelism is by table, so one table bigger than a fair share would bound the
-     * whole backup; since PostgreSQL 14 a ctid range is a TID range scan that reads only its pages.
+     * Parallelism by table would let one table bigger than a fair share bound the whole backup;
+     * since PostgreSQL 14 a ctid range is a TID range scan that reads only its pages.
      */
-    record TablePart(String stream, Catalog.TableInfo table, List<String> columns, long fromPage, long toPage) {
+    record TablePart(String stream, Catalog.TableInfo table, List<String> columns, long fromPage, long toPage, String encoding) {
         long weight() {
             return table.pages() == 0 ? table.bytes() : table.bytes() * Math.max(1, (toPage < 0 ? table.pages() : toPage) - fromPage)
                     / table.pages();
         }
 
         String copySql() {
-            String cols = columns.stream().map(Catalog::quoteIdent).collect(java.util.stream.Collectors.joining(", "));
+            String cols = columns.isEmpty() ? "" : String.join(", ", columns.stream().map(Catalog::quoteIdent).toList());
             return "COPY (SELECT " + cols + " FROM ONLY " + table.sql() + " WHERE ctid >= '(" + fromPage + ",0)'::tid"
-                    + (toPage < 0 ? "" : " AND ctid < '(" + toPage + ",0)'::tid") + ") TO STDOUT";
+                    + (toPage < 0 ? "" : " AND ctid < '(" + toPage + ",0)'::tid") + ") TO STDOUT WITH (ENCODING "
+                    + Catalog.quoteLiteral(encoding) + ")";
         }
 
         Map<String, Object> metadata() {
@@ -85,6 +106,7 @@ public final class LogicalBackup {
             m.put("fromPage", fromPage);
             m.put("toPage", toPage);
             m.put("format", "copy-text");
+            m.put("encoding", encoding);
             return m;
         }
     }
@@ -93,12 +115,24 @@ public final class LogicalBackup {
         return String.format("data-%04d", index + 1);
     }
 
+    /** COPY of one whole table in the database's own encoding (no conversion, whatever the session's client_encoding). */
+    static String copyTableSql(Catalog.TableInfo t, List<String> columns, String encoding) {
+        return "COPY " + t.sql() + (columns.isEmpty() ? "" : " (" + String.join(", ", columns.stream().map(Catalog::quoteIdent).toList()) + ")")
+                + " TO STDOUT WITH (ENCODING " + Catalog.quoteLiteral(encoding) + ")";
+    }
+
     public void run(BackupContext context) {
-        ToolRunner tools = new ToolRunner(context.commandExecutor(), toolDirectory, cfg);
+        ToolRunner tools = new ToolRunner(context.commandExecutor(), options.toolDirectory(), cfg);
         long started = System.nanoTime();
+        int leaderPid = -1;
         try (Connection c = Catalog.connect(cfg, "backupkit-backup")) {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                leaderPid = rs.getInt(1);
+            }
             String serverVersion = Catalog.serverVersion(c);
-            int serverMajor = Catalog.serverVersionNum(c) / 10000;
+            PgVersion version = PgVersion.of(Catalog.serverVersionNum(c)).requireSupported(cfg.host() + ":" + cfg.port());
+            int serverMajor = version.major();
             ToolRunner.Version dumpVersion = tools.version("pg_dump");
             if (dumpVersion.major() < serverMajor) {
                 throw new EngineException("pg_dump " + dumpVersion + " at " + tools.program("pg_dump") + " is older than the server "
@@ -106,8 +140,13 @@ public final class LogicalBackup {
                         + serverMajor + ": install postgresql-client-" + serverMajor + " or newer and set toolDirectory to its bin directory");
             }
             ToolRunner.Version restoreVersion = tools.version("pg_restore");
+            boolean standby = Catalog.inRecovery(c);
 
             Catalog.prepareDataSession(c);
+            try (Statement st = c.createStatement()) {
+                // the leader waits for its locks no longer than the children do
+                st.execute("SET lock_timeout = " + lockTimeoutMs());
+            }
             c.setAutoCommit(false);
             String snapshotId;
             try (Statement st = c.createStatement()) {
@@ -117,24 +156,30 @@ public final class LogicalBackup {
                     snapshotId = rs.getString(1);
                 }
             }
-            Map<String, Object> db = Catalog.databaseInfo(c);
+            Map<String, Object> db = Catalog.databaseInfo(c, version);
+            String encoding = (String) db.get("encoding");
             List<Catalog.TableInfo> tables = Catalog.tables(c);
             lockTables(c, tables);
             Map<Long, List<String>> owned = Catalog.ownedSequences(c);
             Map<Long, List<String>> indexes = Catalog.indexes(c);
             Map<Long, List<String>> refs = Catalog.references(c);
+            Map<Long, List<String>> columnsOf = Catalog.copyColumnsOfAll(c);
             String fingerprint = Catalog.schemaFingerprint(c);
             List<Map<String, Object>> extensions = Catalog.extensions(c);
             long largeObjects = Catalog.largeObjectCount(c);
+            Map<String, List<String>> roles = Catalog.referencedRoles(c);
+            List<String> otherArgs = otherDataArgs(c);
 
-            List<Catalog.TableInfo> dataTables = tables.stream().filter(t -> !t.partitioned()).toList();
-            int shardCount = Math.max(1, Math.min(jobs > 0 ? jobs : context.parallelism(), context.parallelism()));
+            // a standby cannot read unlogged tables (their data is not replicated): like pg_dump, leave their rows out
+            List<Catalog.TableInfo> skipped = tables.stream().filter(t -> !t.partitioned() && standby && t.unlogged()).toList();
+            List<Catalog.TableInfo> dataTables = tables.stream().filter(t -> !t.partitioned() && !skipped.contains(t)).toList();
+            int shardCount = Math.max(1, Math.min(options.jobs() > 0 ? options.jobs() : context.parallelism(), context.parallelism()));
             long totalBytes = dataTables.stream().mapToLong(Catalog.TableInfo::bytes).sum();
             long fairShare = totalBytes / shardCount;
             List<Catalog.TableInfo> wholeTables = new ArrayList<>();
             List<Catalog.TableInfo> splitTables = new ArrayList<>();
             for (Catalog.TableInfo t : dataTables) {
-                boolean split = splitLargeTables && shardCount > 1 && serverMajor >= 14 && t.bytes() >= MIN_SPLIT_BYTES
+                boolean split = options.splitLargeTables() && shardCount > 1 && version.tidRangeScans() && t.bytes() >= MIN_SPLIT_BYTES
                         && t.bytes() > fairShare && t.pages() >= shardCount;
                 (split ? splitTables : wholeTables).add(t);
             }
@@ -144,12 +189,12 @@ public final class LogicalBackup {
             int streamNo = shards.size();
             for (Catalog.TableInfo t : splitTables) {
                 int k = (int) Math.min(shardCount, Math.max(2, (t.bytes() + fairShare - 1) / Math.max(1, fairShare)));
-                List<String> columns = Catalog.copyColumns(c, t.oid());
+                List<String> columns = columnsOf.getOrDefault(t.oid(), List.of());
                 for (int i = 0; i < k; i++) {
                     long from = t.pages() * i / k;
                     // the last range is open-ended, so rows on pages past the size estimate are never lost
                     long to = i == k - 1 ? -1 : t.pages() * (i + 1) / k;
-                    TablePart part = new TablePart(shardStreamName(streamNo++), t, columns, from, to);
+                    TablePart part = new TablePart(shardStreamName(streamNo++), t, columns, from, to, encoding);
                     parts.add(part);
                     partsOf.computeIfAbsent(t.oid(), x -> new ArrayList<>()).add(part.stream());
                 }
@@ -172,42 +217,63 @@ public final class LogicalBackup {
                 }
             });
             context.putMetadata("format", FORMAT);
+            context.putMetadata("dataFormat", "copy-text");
+            // every COPY stream is in the database's own encoding (COPY … WITH (ENCODING …)), replayed with the same option
+            context.putMetadata("copyEncoding", encoding);
+            context.putMetadata("dumpEncoding", encoding);
+            context.putMetadata("standby", standby);
+            context.putMetadata("lockWaitTimeoutMs", options.lockWaitTimeout().toMillis());
             context.putMetadata("pgDumpVersion", dumpVersion.toString());
             context.putMetadata("pgRestoreVersion", restoreVersion.toString());
             context.putMetadata("tableBytes", totalBytes);
             context.putMetadata("extensions", extensions);
             context.putMetadata("schemaFingerprint", fingerprint);
             context.putMetadata("largeObjects", largeObjects);
+            context.putMetadata("roles", roles);
             context.putMetadata("shards", shardTables);
             Map<String, Object> partMeta = new LinkedHashMap<>();
             parts.forEach(p -> partMeta.put(p.stream(), p.metadata()));
             context.putMetadata("parts", partMeta);
+            if (options.globals()) {
+                context.putMetadata("globals", GLOBALS);
+                context.putMetadata("globalsIncludePasswords", options.rolePasswords());
+            }
 
-            // dump tasks largest first; the small schema and leftover dumps fill in as shards finish
-            List<DumpTask> tasks = new ArrayList<>();
+            // tasks largest first; the small schema and leftover dumps fill in as shards finish
+            List<Task> tasks = new ArrayList<>();
             for (ShardPlanner.Shard s : shards) {
-                List<String> args = new ArrayList<>(List.of("--section=data"));
-                for (Catalog.TableInfo t : s.tables()) {
-                    args.add("--table=" + pattern(t));
-                }
-                tasks.add(new DumpTask(shardStreamName(s.index()), s.bytes() + 1, args, null));
+                tasks.add(Task.copy(shardStreamName(s.index()), s.bytes() + 1, s.tables()));
             }
             for (TablePart p : parts) {
-                tasks.add(new DumpTask(p.stream(), p.weight() + 1, List.of(), p));
+                tasks.add(Task.part(p));
             }
-            tasks.add(new DumpTask(PRE_DATA, 0, List.of("--section=pre-data"), null));
-            List<String> otherArgs = new ArrayList<>(List.of("--section=data"));
-            for (Catalog.TableInfo t : dataTables) {
-                otherArgs.add("--exclude-table=" + pattern(t));
+            tasks.add(Task.dump(PRE_DATA, List.of("--section=pre-data")));
+            tasks.add(Task.dump(OTHER_DATA, otherArgs));
+            tasks.add(Task.dump(POST_DATA, List.of("--section=post-data")));
+            if (options.globals()) {
+                tasks.add(new Task(GLOBALS, 0, Task.Kind.GLOBALS, List.of(), null, List.of()));
             }
-            tasks.add(new DumpTask(OTHER_DATA, 0, otherArgs, null));
-            tasks.add(new DumpTask(POST_DATA, 0, List.of("--section=post-data"), null));
-            // split tables are counted by their COPY parts (COPY reports its rows), the rest with count(*) here
             long prepared = System.nanoTime();
-            Map<String, Long> rows = runDumps(context, tools, snapshotId, tasks, shardCount, c, wholeTables);
-            LOG.info("backup of {}: {} tables ({} split into {} page ranges) in {} data streams; catalog {} ms, dumps {} ms", cfg.describe(),
-                    dataTables.size(), splitTables.size(), parts.size(), shards.size() + parts.size(),
+            Map<String, Long> rows = runTasks(context, tools, snapshotId, tasks, shardCount, columnsOf, encoding);
+            // sequences are not transactional: read now, after the data, so no row holds a value above the saved one
+            List<Catalog.SequenceState> sequences = Catalog.sequences(c, standby);
+            LOG.info("backup of {}: {} tables ({} split into {} page ranges) in {} data streams, {} sequences; catalog {} ms, data {} ms",
+                    cfg.describe(), dataTables.size(), splitTables.size(), parts.size(), shards.size() + parts.size(), sequences.size(),
                     (prepared - started) / 1_000_000, (System.nanoTime() - prepared) / 1_000_000);
+            List<Map<String, Object>> seqMeta = new ArrayList<>();
+            for (Catalog.SequenceState s : sequences) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("name", s.qualifiedName());
+                m.put("schema", s.schema());
+                m.put("sequence", s.name());
+                m.put("lastValue", s.lastValue());
+                m.put("isCalled", s.isCalled());
+                if (s.ownedBy() != null) {
+                    m.put("ownedBy", s.ownedBy());
+                }
+                seqMeta.add(m);
+            }
+            context.putMetadata("sequences", seqMeta);
 
             List<Map<String, Object>> tableMeta = new ArrayList<>();
             for (Catalog.TableInfo t : tables) {
@@ -219,10 +285,19 @@ public final class LogicalBackup {
                 if (t.parent() != null) {
                     m.put("parent", t.parent());
                 }
-                m.put("rows", t.partitioned() ? 0L : rows.get(t.qualifiedName()));
+                m.put("rows", rows.getOrDefault(t.qualifiedName(), 0L));
                 m.put("bytes", t.bytes());
                 m.put("stream", streamOf.get(t.oid()));
                 m.put("parts", partsOf.getOrDefault(t.oid(), List.of()));
+                if (!t.partitioned()) {
+                    m.put("columns", columnsOf.getOrDefault(t.oid(), List.of()));
+                }
+                if (t.unlogged()) {
+                    m.put("unlogged", true);
+                }
+                if (skipped.contains(t)) {
+                    m.put("dataSkipped", "unlogged table on a standby: its rows exist only on the primary");
+                }
                 m.put("sequences", owned.getOrDefault(t.oid(), List.of()));
                 m.put("indexes", indexes.getOrDefault(t.oid(), List.of()));
                 m.put("references", refs.getOrDefault(t.oid(), List.of()));
@@ -231,93 +306,149 @@ public final class LogicalBackup {
             context.putMetadata("tables", tableMeta);
             c.commit();
         } catch (SQLException e) {
+            if ("55P03".equals(e.getSQLState())) {
+                // the snapshot session waited too long for a table (its size, or its lock): name the table another session has locked
+                throw lockTimeout(exclusivelyLocked(leaderPid), "the backup's own snapshot session", e);
+            }
             throw Catalog.sqlError("backup of " + cfg.describe(), e);
         }
     }
 
-    private static void lockTables(Connection c, List<Catalog.TableInfo> tables) throws SQLException {
+    private long lockTimeoutMs() {
+        return Math.max(1, options.lockWaitTimeout().toMillis());
+    }
+
+    /**
+     * The data-other dump: large objects and the rows of extension configuration tables, nothing
+     * else (table data is COPYed, sequence values are in the manifest). Without configuration
+     * tables, excluding every schema leaves exactly the large objects; with them, each is named
+     * (patterns that are ASCII-only and checked to select nothing else), plus {@code -b}.
+     */
+    private static List<String> otherDataArgs(Connection c) throws SQLException {
+        List<String[]> config = Catalog.extensionConfigRelations(c);
+        if (config.isEmpty()) {
+            return List.of("--section=data", "--exclude-schema=*");
+        }
+        List<String> args = new ArrayList<>(List.of("--section=data", "-b", "--strict-names"));
+        List<String[]> all = Catalog.dumpableRelationNames(c);
+        for (String[] rel : config) {
+            long matches = all.stream().filter(r -> Catalog.patternMatches(rel[0], rel[1], r[0], r[1])).count();
+            if (matches != 1) {
+                throw new EngineException("the extension configuration table " + rel[0] + "." + rel[1] + " cannot be selected for pg_dump "
+                        + "without also selecting " + (matches - 1) + " other relation(s) whose names differ only in non-ASCII characters; "
+                        + "rename one of them");
+            }
+            args.add("--table=" + Catalog.dumpPattern(rel[0], rel[1]));
+        }
+        return args;
+    }
+
+    /**
+     * Takes ACCESS SHARE on every table, like pg_dump's leader, so no table is dropped or rewritten
+     * while the children read it: one statement per table, sent as one batch.
+     */
+    private void lockTables(Connection c, List<Catalog.TableInfo> tables) throws SQLException {
         if (tables.isEmpty()) {
             return;
         }
-        // like pg_dump's leader: hold ACCESS SHARE so no table is dropped or rewritten while the workers dump it
-        StringBuilder sb = new StringBuilder("LOCK TABLE ");
-        for (int i = 0; i < tables.size(); i++) {
-            sb.append(i == 0 ? "" : ", ").append("ONLY ").append(tables.get(i).sql());
-        }
-        sb.append(" IN ACCESS SHARE MODE");
         try (Statement st = c.createStatement()) {
-            st.execute(sb.toString());
+            for (Catalog.TableInfo t : tables) {
+                st.addBatch("LOCK TABLE ONLY " + t.sql() + " IN ACCESS SHARE MODE");
+            }
+            st.executeBatch();
+        } catch (BatchUpdateException e) {
+            // the driver reports the first statement's failure as the next exception; its SQLSTATE tells a lock timeout
+            throw e.getNextException() != null ? e.getNextException() : e;
         }
     }
 
-    /** A pg_dump table pattern that matches exactly this table: both parts double-quoted, so no wildcard applies. */
-    static String pattern(Catalog.TableInfo t) {
-        return "\"" + t.schema().replace("\"", "\"\"") + "\".\"" + t.name().replace("\"", "\"\"") + "\"";
+    /** Tables another session holds or awaits an ACCESS EXCLUSIVE lock on, for the message; "(unknown)" if none shows. */
+    private String exclusivelyLocked(int exceptPid) {
+        List<String> names = new ArrayList<>();
+        try (Connection d = Catalog.connect(cfg, "backupkit-backup-diagnosis"); Statement st = d.createStatement();
+             ResultSet rs = st.executeQuery("SELECT DISTINCT n.nspname || '.' || c.relname FROM pg_locks l "
+                     + "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+                     + "WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                     + "AND l.mode = 'AccessExclusiveLock' AND l.pid <> " + exceptPid + " AND c.relkind IN ('r', 'p') ORDER BY 1 LIMIT 5")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        } catch (SQLException | RuntimeException e) {
+            // only a better message was at stake
+        }
+        return names.isEmpty() ? "(unknown)" : String.join(", ", names);
     }
 
-    private record DumpTask(String stream, long weight, List<String> args, TablePart part) {
+    private EngineException lockTimeout(String table, String who, Exception cause) {
+        return new EngineException("could not lock table " + table + " on " + cfg.describe() + " within "
+                + options.lockWaitTimeout().toMillis() + " ms (" + who + "): another session holds or waits for a conflicting lock on it "
+                + "(for example ALTER TABLE, DROP TABLE, TRUNCATE or VACUUM FULL). The backup stopped so that session is not blocked "
+                + "behind it; nothing was stored. Retry when the schema change is done, or raise lockWaitTimeout.", cause);
     }
 
-    private Map<String, Long> runDumps(BackupContext context, ToolRunner tools, String snapshotId, List<DumpTask> tasks,
-                                       int workers, Connection holder, List<Catalog.TableInfo> dataTables) throws SQLException {
-        PriorityBlockingQueue<DumpTask> queue = new PriorityBlockingQueue<>(tasks.size(),
-                Comparator.comparingLong(DumpTask::weight).reversed());
+    /** One child process and the stream it writes. */
+    private record Task(String stream, long weight, Kind kind, List<String> args, TablePart part, List<Catalog.TableInfo> tables) {
+        enum Kind { COPY, PART, DUMP, GLOBALS }
+
+        static Task copy(String stream, long weight, List<Catalog.TableInfo> tables) {
+            return new Task(stream, weight, Kind.COPY, List.of(), null, tables);
+        }
+
+        static Task part(TablePart p) {
+            return new Task(p.stream(), p.weight() + 1, Kind.PART, List.of(), p, List.of());
+        }
+
+        static Task dump(String stream, List<String> args) {
+            return new Task(stream, 0, Kind.DUMP, args, null, List.of());
+        }
+    }
+
+    private Map<String, Long> runTasks(BackupContext context, ToolRunner tools, String snapshotId, List<Task> tasks, int workers,
+                                       Map<Long, List<String>> columnsOf, String encoding) {
+        PriorityBlockingQueue<Task> queue = new PriorityBlockingQueue<>(tasks.size(), Comparator.comparingLong(Task::weight).reversed());
         queue.addAll(tasks);
         AtomicBoolean failed = new AtomicBoolean();
-        java.util.concurrent.atomic.AtomicReference<RuntimeException> firstFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<RuntimeException> firstFailure = new AtomicReference<>();
         ConcurrentLinkedQueue<RunningCommand> running = new ConcurrentLinkedQueue<>();
         AtomicInteger seq = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-            Thread t = new Thread(r, "backupkit-pg_dump-" + seq.incrementAndGet());
+            Thread t = new Thread(r, "backupkit-pg-backup-" + seq.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        Map<String, Long> rows = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<String, Long> rows = new ConcurrentHashMap<>();
         List<Future<?>> futures = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
             futures.add(pool.submit(() -> {
-                DumpTask task;
+                Task task;
                 while (!failed.get() && (task = queue.poll()) != null) {
                     try {
-                        if (task.part() != null) {
-                            long copied = copyPart(context, tools, snapshotId, task.part(), running);
-                            rows.merge(task.part().table().qualifiedName(), copied, Long::sum);
-                        } else {
-                            dump(context, tools, snapshotId, task, running);
+                        switch (task.kind()) {
+                            case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, running)
+                                    .forEach((k, v) -> rows.merge(k, v, Long::sum));
+                            case PART -> rows.merge(task.part().table().qualifiedName(),
+                                    copyPart(context, tools, snapshotId, task.part(), running), Long::sum);
+                            case DUMP -> dump(context, tools, snapshotId, task, encoding, running);
+                            case GLOBALS -> globals(context, tools, running);
                         }
                     } catch (RuntimeException e) {
                         // remember the root failure before stopping the others, whose errors are only consequences
                         firstFailure.compareAndSet(null, e);
                         failed.set(true);
                         running.forEach(RunningCommand::destroy);
-                                    throw e;
+                        throw e;
                     }
                 }
                 return null;
             }));
         }
         pool.shutdown();
-        RuntimeException countFailure = null;
-        try {
-            // exact counts in the exported snapshot, while the dumps run
-            for (Catalog.TableInfo t : dataTables) {
-                if (failed.get()) {
-                    break;
-                }
-                rows.put(t.qualifiedName(), Catalog.countRows(holder, t.schema(), t.name()));
-            }
-        } catch (SQLException e) {
-            countFailure = Catalog.sqlError("counting rows in the backup snapshot of " + cfg.describe(), e);
-            firstFailure.compareAndSet(null, countFailure);
-            failed.set(true);
-            running.forEach(RunningCommand::destroy);
-        }
         for (Future<?> f : futures) {
             try {
                 f.get();
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause();
-                firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException("pg_dump worker failed: " + cause, cause));
+                firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException("backup worker failed: " + cause, cause));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 running.forEach(RunningCommand::destroy);
@@ -331,55 +462,109 @@ public final class LogicalBackup {
         return rows;
     }
 
+    /** psql reading its commands from stdin: no argument-length limit, no dependence on how this JVM encodes arguments. */
+    private CommandSpec psql(ToolRunner tools, String applicationName) {
+        // the commands are written in UTF-8; the data itself is COPYed in the database's encoding
+        return tools.command("psql").arg("--no-psqlrc").arg("--quiet").arg("--no-password").arg("--set=ON_ERROR_STOP=1")
+                .arg("--dbname=" + cfg.libpqConnectionString(applicationName, Map.of("client_encoding", "UTF8")))
+                .build();
+    }
 
-    /** Returns the rows copied. */
+    private String sessionPrologue(String snapshotId) {
+        return Catalog.DATA_SESSION_SETTINGS + ";\n"
+                // a queued ACCESS EXCLUSIVE request between the leader's lock and ours would wait forever: fail instead
+                + "SET lock_timeout = " + lockTimeoutMs() + ";\n"
+                + "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
+                + "SET TRANSACTION SNAPSHOT " + Catalog.quoteLiteral(snapshotId) + ";\n";
+    }
+
+    /**
+     * COPYs the tables of one shard, one after another, each followed by a {@code \.} line, into one
+     * stream; counts every table's rows as the data passes. Returns rows by table.
+     */
+    private Map<String, Long> copyTables(BackupContext context, ToolRunner tools, String snapshotId, Task task,
+                                         Map<Long, List<String>> columnsOf, String encoding, ConcurrentLinkedQueue<RunningCommand> running) {
+        StringBuilder script = new StringBuilder(sessionPrologue(snapshotId));
+        for (Catalog.TableInfo t : task.tables()) {
+            script.append(copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding)).append(";\n")
+                    .append(CopyStreams.PSQL_MARKER_COMMAND).append('\n');
+        }
+        script.append("COMMIT;\n");
+        CopyStreams.Counter counter = new CopyStreams.Counter();
+        String what = "COPY of " + task.tables().size() + " tables into " + task.stream() + " from " + cfg.describe();
+        runPsql(context, tools, task.stream(), script.toString(), counter, running, what, lockedTable -> {
+            int at = counter.segments().size();
+            return at < task.tables().size() ? task.tables().get(at).qualifiedName() : null;
+        });
+        List<Long> counts = counter.segments();
+        if (counts.size() != task.tables().size()) {
+            throw new EngineException(what + ": expected " + task.tables().size() + " tables in the output, saw " + counts.size());
+        }
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i < counts.size(); i++) {
+            out.put(task.tables().get(i).qualifiedName(), counts.get(i));
+        }
+        return out;
+    }
+
     /**
      * Dumps one page range with psql, not JDBC: libpq streams COPY text at about twice the rate of
      * the JDBC driver, and psql runs wherever the tools run (a pod, too). Rows are counted as the
      * data passes: COPY text escapes newlines inside values, so every newline byte ends one row.
+     * Returns the rows copied.
      */
     private long copyPart(BackupContext context, ToolRunner tools, String snapshotId, TablePart part,
                           ConcurrentLinkedQueue<RunningCommand> running) {
-        long start = System.nanoTime();
-        CommandSpec spec = tools.command("psql")
-                .arg("--no-psqlrc").arg("--quiet").arg("--no-password").arg("--set=ON_ERROR_STOP=1")
-                .arg("--dbname=" + cfg.libpqConnectionString("backupkit-copy " + part.stream()))
-                .arg("--command=" + Catalog.DATA_SESSION_SETTINGS)
-                .arg("--command=BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .arg("--command=SET TRANSACTION SNAPSHOT " + Catalog.quoteLiteral(snapshotId))
-                .arg("--command=" + part.copySql())
-                .arg("--command=COMMIT")
-                .build();
-        RunningCommand rc = tools.start("psql", spec);
-        running.add(rc);
+        String script = sessionPrologue(snapshotId) + part.copySql() + ";\nCOMMIT;\n";
+        CopyStreams.Counter counter = new CopyStreams.Counter();
         String what = "COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
                 + (part.toPage() < 0 ? "end" : part.toPage()) + " from " + cfg.describe();
+        runPsql(context, tools, part.stream(), script, counter, running, what, x -> part.table().qualifiedName());
+        return counter.openRows();
+    }
+
+    private void runPsql(BackupContext context, ToolRunner tools, String stream, String script, CopyStreams.Counter counter,
+                         ConcurrentLinkedQueue<RunningCommand> running, String what,
+                         java.util.function.Function<String, String> tableAtFailure) {
+        long start = System.nanoTime();
+        RunningCommand rc = tools.start("psql", psql(tools, "backupkit-copy " + stream));
+        running.add(rc);
         try {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "psql");
-            rc.stdin().close();
-            long copied = 0;
-            try (InputStream in = rc.stdout(); OutputStream out = context.newStream(part.stream())) {
+            AtomicReference<IOException> writeFailure = new AtomicReference<>();
+            Thread writer = ToolRunner.daemon("psql-stdin", () -> {
+                try (Writer w = new java.io.OutputStreamWriter(rc.stdin(), StandardCharsets.UTF_8)) {
+                    w.write(script);
+                } catch (IOException e) {
+                    // psql stopped reading (it failed, or was stopped): its exit status says why
+                    writeFailure.set(e);
+                }
+            });
+            try (InputStream in = rc.stdout(); OutputStream out = context.newStream(stream)) {
                 byte[] buf = new byte[256 * 1024];
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                    for (int i = 0; i < n; i++) {
-                        if (buf[i] == '\n') {
-                            copied++;
-                        }
-                    }
+                    counter.update(buf, 0, n);
                     out.write(buf, 0, n);
                 }
             }
             int exit = rc.waitFor();
+            writer.join();
             String tail = err.await();
             if (exit != 0) {
+                if (tail.contains("lock timeout")) {
+                    String table = tableAtFailure.apply(tail);
+                    throw lockTimeout(table == null ? "(unknown)" : table, "a COPY session reading " + stream,
+                            new EngineException(what + " failed with exit code " + exit, exit, tail, null));
+                }
                 throw new EngineException(what + " failed with exit code " + exit, exit, tail, null);
             }
-            LOG.debug("COPY {} pages {}..{} of {}: {} rows in {} ms", part.stream(), part.fromPage(), part.toPage(),
-                    part.table().qualifiedName(), copied, (System.nanoTime() - start) / 1_000_000);
-            return copied;
+            if (writeFailure.get() != null) {
+                throw new EngineException(what + ": psql stopped reading its commands: " + writeFailure.get().getMessage(), writeFailure.get());
+            }
+            LOG.debug("{}: {} in {} ms", stream, what, (System.nanoTime() - start) / 1_000_000);
         } catch (IOException e) {
-            throw new EngineException("copying " + part.stream() + " into the repository failed: " + e.getMessage(), e);
+            throw new EngineException("copying " + stream + " into the repository failed: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EngineException("backup interrupted", e);
@@ -389,7 +574,7 @@ public final class LogicalBackup {
         }
     }
 
-    private void dump(BackupContext context, ToolRunner tools, String snapshotId, DumpTask task,
+    private void dump(BackupContext context, ToolRunner tools, String snapshotId, Task task, String encoding,
                       ConcurrentLinkedQueue<RunningCommand> running) {
         CommandSpec spec = tools.command("pg_dump")
                 .arg("--format=custom")
@@ -397,28 +582,52 @@ public final class LogicalBackup {
                 .arg("--compress=0")
                 .arg("--no-password")
                 .arg("--snapshot=" + snapshotId)
+                // pinned, so an ambient PGCLIENTENCODING can never change the archive
+                .arg("--encoding=" + encoding)
+                // pg_dump locks every table it reads after the leader did: a queued ACCESS EXCLUSIVE in between would deadlock
+                .arg("--lock-wait-timeout=" + lockTimeoutMs())
                 .args(task.args())
                 .arg("--dbname=" + cfg.libpqConnectionString("backupkit-pg_dump " + task.stream()))
                 .build();
+        runTool(context, tools, "pg_dump", spec, task.stream(), running);
+    }
+
+    /** Roles, memberships, role settings and tablespaces: {@code pg_dumpall --globals-only}, without passwords unless asked. */
+    private void globals(BackupContext context, ToolRunner tools, ConcurrentLinkedQueue<RunningCommand> running) {
+        CommandSpec.Builder b = tools.command("pg_dumpall").arg("--globals-only").arg("--no-password").arg("--encoding=UTF8");
+        if (!options.rolePasswords()) {
+            b.arg("--no-role-passwords");
+        }
+        b.arg("--dbname=" + cfg.libpqConnectionString("backupkit-pg_dumpall"));
+        runTool(context, tools, "pg_dumpall", b.build(), GLOBALS, running);
+    }
+
+    private void runTool(BackupContext context, ToolRunner tools, String tool, CommandSpec spec, String stream,
+                         ConcurrentLinkedQueue<RunningCommand> running) {
         long start = System.nanoTime();
-        RunningCommand rc = tools.start("pg_dump", spec);
+        RunningCommand rc = tools.start(tool, spec);
         running.add(rc);
         try {
-            ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "pg_dump");
+            ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), tool);
             rc.stdin().close();
             long bytes;
-            try (InputStream in = rc.stdout(); OutputStream out = context.newStream(task.stream())) {
+            try (InputStream in = rc.stdout(); OutputStream out = context.newStream(stream)) {
                 bytes = copy(in, out);
             }
             int exit = rc.waitFor();
             String tail = err.await();
             if (exit != 0) {
-                throw new EngineException("pg_dump of " + task.stream() + " from " + cfg.describe() + " failed with exit code " + exit,
-                        exit, tail, null);
+                EngineException failure = new EngineException(tool + " of " + stream + " from " + cfg.describe() + " failed with exit code "
+                        + exit, exit, tail, null);
+                Matcher m = PG_DUMP_LOCK.matcher(tail);
+                if ((tail.contains("timeout") || tail.contains("lock")) && m.find()) {
+                    throw lockTimeout(m.group(1), tool + " writing " + stream, failure);
+                }
+                throw failure;
             }
-            LOG.debug("pg_dump {}: {} bytes in {} ms", task.stream(), bytes, (System.nanoTime() - start) / 1_000_000);
+            LOG.debug("{} {}: {} bytes in {} ms", tool, stream, bytes, (System.nanoTime() - start) / 1_000_000);
         } catch (IOException e) {
-            throw new EngineException("copying pg_dump output of " + task.stream() + " into the repository failed: " + e.getMessage(), e);
+            throw new EngineException("copying " + tool + " output of " + stream + " into the repository failed: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EngineException("backup interrupted", e);
@@ -442,5 +651,4 @@ public final class LogicalBackup {
         }
         return total;
     }
-
 }

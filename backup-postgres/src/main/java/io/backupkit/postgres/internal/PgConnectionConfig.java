@@ -235,6 +235,11 @@ public final class PgConnectionConfig {
      * through PGPASSWORD), so it can appear on a command line.
      */
     public String libpqConnectionString(String applicationName) {
+        return libpqConnectionString(applicationName, Map.of());
+    }
+
+    /** {@link #libpqConnectionString(String)} with more keywords (for example {@code client_encoding}) that win over the URL's. */
+    public String libpqConnectionString(String applicationName, Map<String, String> extra) {
         Map<String, String> kv = new LinkedHashMap<>();
         kv.put("host", toolHost != null ? toolHost : host);
         kv.put("port", Integer.toString(toolHost != null ? toolPort : port));
@@ -248,6 +253,7 @@ public final class PgConnectionConfig {
             }
         }
         kv.put("application_name", applicationName);
+        kv.putAll(extra);
         StringBuilder sb = new StringBuilder();
         kv.forEach((k, v) -> {
             if (sb.length() > 0) {

@@ -21,7 +21,7 @@ final class ToolFiles implements AutoCloseable {
 
     ToolFiles(CommandExecutor executor) {
         this.executor = executor;
-        ToolRunner.Result r = run(CommandSpec.builder("mktemp").arg("-d").arg("-t").arg("backupkit-restore.XXXXXXXX").build(), null);
+        ToolRunner.Result r = run(spec("mktemp").arg("-d").arg("-t").arg("backupkit-restore.XXXXXXXX").build(), null);
         if (r.exitCode() != 0) {
             throw new EngineException("cannot make a temporary directory on " + executor.describe(), r.exitCode(), r.stderr(), null);
         }
@@ -35,7 +35,7 @@ final class ToolFiles implements AutoCloseable {
     /** Writes {@code content} to a file in the directory and returns its path. */
     String write(String name, InputStream content) {
         String path = path(name);
-        CommandSpec spec = CommandSpec.builder("sh").arg("-c").arg("umask 077 && cat > \"$0\"").arg(path).build();
+        CommandSpec spec = spec("sh").arg("-c").arg("umask 077 && cat > \"$0\"").arg(path).build();
         try (RunningCommand rc = start(spec)) {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "cat");
             rc.stdout().close();
@@ -61,7 +61,11 @@ final class ToolFiles implements AutoCloseable {
 
     @Override
     public void close() {
-        run(CommandSpec.builder("rm").arg("-rf").arg(directory).build(), null);
+        run(spec("rm").arg("-rf").arg(directory).build(), null);
+    }
+
+    private CommandSpec.Builder spec(String program) {
+        return ToolRunner.cleanEnvironment(CommandSpec.builder(program), executor);
     }
 
     private RunningCommand start(CommandSpec spec) {

@@ -51,15 +51,46 @@ public final class ToolRunner {
         return toolDirectory == null ? "PATH of " + executor.describe() : toolDirectory.toString();
     }
 
-    /** A command for {@code tool} with the password in the environment. */
+    /**
+     * A command for {@code tool} with a clean, explicit environment: the password (PGPASSWORD), the
+     * connect timeout, PATH, HOME and C messages, and nothing else. An ambient PGOPTIONS, PGSSLMODE,
+     * PGCLIENTENCODING, PGSERVICE, PGHOST… of the JVM would otherwise change what the tool connects
+     * to or how its session behaves, unlike the JDBC connections next to it, which ignore them.
+     */
     public CommandSpec.Builder command(String tool) {
         CommandSpec.Builder b = CommandSpec.builder(program(tool));
+        cleanEnvironment(b, executor);
         String pw = connection.passwordForChildEnvironment();
         if (pw != null) {
             b.env("PGPASSWORD", pw);
         }
-        // libpq reads these too; make sure an ambient PGSERVICE or PGOPTIONS does not redirect the tool
         b.env("PGCONNECT_TIMEOUT", connection.params().getOrDefault("connect_timeout", "30"));
+        return b;
+    }
+
+    /** Variables of this JVM a local child still gets: where programs and the user's files are, and Kerberos credentials. */
+    static final List<String> PASSED_THROUGH = List.of("PATH", "HOME", "TMPDIR", "PGPASSFILE", "KRB5CCNAME", "KRB5_CONFIG");
+    static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /**
+     * Makes {@code b} start from an empty environment plus PATH (and, for local processes, HOME,
+     * TMPDIR, PGPASSFILE and Kerberos settings of this JVM) and {@code LC_ALL=C}, so tool messages
+     * are the English ones the error handling reads.
+     */
+    static CommandSpec.Builder cleanEnvironment(CommandSpec.Builder b, CommandExecutor executor) {
+        b.inheritEnvironment(false);
+        if (executor instanceof LocalCommandExecutor) {
+            for (String name : PASSED_THROUGH) {
+                String v = System.getenv(name);
+                if (v != null) {
+                    b.env(name, v);
+                }
+            }
+        }
+        if (!(executor instanceof LocalCommandExecutor) || System.getenv("PATH") == null) {
+            b.env("PATH", DEFAULT_PATH);
+        }
+        b.env("LC_ALL", "C");
         return b;
     }
 
@@ -73,7 +104,7 @@ public final class ToolRunner {
 
     /** Runs {@code tool --version}; returns the version string "15.14". */
     public Version version(String tool) {
-        CommandSpec spec = CommandSpec.builder(program(tool)).arg("--version").build();
+        CommandSpec spec = cleanEnvironment(CommandSpec.builder(program(tool)), executor).arg("--version").build();
         Result r = run(tool, spec, null);
         if (r.exitCode != 0) {
             throw new EngineException(tool + " --version failed (" + program(tool) + ")", r.exitCode, r.stderr, null);

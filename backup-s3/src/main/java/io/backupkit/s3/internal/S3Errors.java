@@ -2,11 +2,9 @@ package io.backupkit.s3.internal;
 
 import io.backupkit.BackupException;
 import io.backupkit.ConfigurationException;
-import io.backupkit.IntegrityException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.StorageException;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
-import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -15,7 +13,6 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
-import java.util.Locale;
 
 /**
  * Turns SDK exceptions into backupkit's exception tree. Every message names the bucket, the endpoint
@@ -79,6 +76,12 @@ public final class S3Errors {
                         + "; the credentials work but lack permission on bucket '" + bucket
                         + "' (s3:GetObject, s3:PutObject, s3:ListBucket, s3:DeleteObject) or a KMS key", e);
             }
+            if (code.equals("BadDigest") || code.equals("XAmzContentChecksumMismatch") || code.equals("InvalidDigest")) {
+                // the store checked the checksum we sent and the bytes it received differ: damaged on the
+                // way there, nothing was stored; sending again may work
+                return new StorageException(what + " failed: the store received bytes that do not match the checksum sent"
+                        + " with them (damaged in transit; nothing was stored)" + detail, true, e);
+            }
             if (status == 416 || code.equals("InvalidRange")) {
                 return new StorageException(what + " failed: the requested range lies beyond the end of the object" + detail, false, e);
             }
@@ -86,10 +89,6 @@ public final class S3Errors {
                     || code.equals("RequestTimeout") || code.equals("SlowDown");
             return new StorageException(what + " failed" + detail + ": " + serviceMessage(s)
                     + (retryable ? "; the store kept failing after the configured retries" : ""), retryable, e);
-        }
-        if (e instanceof SdkClientException && isChecksumMismatch(e)) {
-            return new IntegrityException(objectName == null ? bucket : objectName,
-                    "checksum mismatch while " + what + ": " + e.getMessage(), e);
         }
         Throwable unreachable = findCause(e, ConnectException.class, UnknownHostException.class, NoRouteToHostException.class);
         if (unreachable != null) {
@@ -109,11 +108,6 @@ public final class S3Errors {
             return s.awsErrorDetails().errorMessage();
         }
         return s.getClass().getSimpleName();
-    }
-
-    private static boolean isChecksumMismatch(Throwable e) {
-        String m = e.getMessage();
-        return m != null && m.toLowerCase(Locale.ROOT).contains("checksum");
     }
 
     @SafeVarargs

@@ -33,7 +33,9 @@ public final class Aead {
     private static ByteBuffer direct(ThreadLocal<ByteBuffer[]> cache, int capacity) {
         ByteBuffer[] holder = cache.get();
         if (holder[0] == null || holder[0].capacity() < capacity) {
-            holder[0] = ByteBuffer.allocateDirect(Math.max(capacity, 1 << 20));
+            // sized to what is opened (a key slot is 60 bytes, a blob up to a few MiB), in 256 KiB steps
+            int step = 256 * 1024;
+            holder[0] = ByteBuffer.allocateDirect(capacity <= 64 * 1024 ? 64 * 1024 : (capacity + step - 1) / step * step);
         }
         return holder[0].clear();
     }

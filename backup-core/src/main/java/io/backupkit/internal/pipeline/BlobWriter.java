@@ -82,7 +82,9 @@ public final class BlobWriter implements AutoCloseable {
     }
 
     private PackWriter newPack() {
-        return new PackWriter(packSize + repo.chunker().max() + 64 * 1024);
+        // grows with its content up to packSize + one blob: data that compresses well never needs the full size
+        return new PackWriter(Math.min(packSize + repo.chunker().max() + 64 * 1024, 1024 * 1024),
+                packSize + repo.chunker().max() + 64 * 1024);
     }
 
     private static ThreadFactory named(String prefix) {

@@ -43,6 +43,11 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
     private static final int WINDOW = 4;
     /** Most bytes one read may cover: adjacent blobs are fetched together up to this size. */
     private static final int MAX_READ = 4 * 1024 * 1024;
+    /**
+     * Most plaintext bytes a stream holds fetched ahead (decoded or being decoded), and half of it per
+     * read: a 4 MiB read of data that compressed 100x would otherwise decode 400 MB at once.
+     */
+    private static final long MAX_AHEAD_RAW = 16L * 1024 * 1024;
     private final DefaultRepository repo;
     private final String snapshotId;
     private final Manifest manifest;
@@ -181,6 +186,8 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
         private final Deque<Plain> ready = new ArrayDeque<>();
         private final MessageDigest sha = Hashes.sha256();
         private int nextToFetch;
+        /** Plaintext bytes fetched (or being fetched) and not yet handed to the reader. */
+        private long aheadRaw;
         private byte[] current = new byte[0];
         private int pos;
         private long total;
@@ -194,24 +201,27 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
         private void fill() {
             List<String> blobs = entry.blobs();
-            while (ahead.size() < WINDOW && nextToFetch < blobs.size()) {
+            while (ahead.size() < WINDOW && nextToFetch < blobs.size() && (ahead.isEmpty() || aheadRaw < MAX_AHEAD_RAW)) {
                 List<BlobId> group = new ArrayList<>();
                 BlobId id = BlobId.parse(blobs.get(nextToFetch++));
                 group.add(id);
                 BlobLocation prev = repo.index().get(id);
                 int bytes = prev == null ? 0 : prev.length();
+                long raw = prev == null ? 0 : prev.rawLength();
                 while (prev != null && nextToFetch < blobs.size()) {
                     BlobId next = BlobId.parse(blobs.get(nextToFetch));
                     BlobLocation loc = repo.index().get(next);
                     if (loc == null || !loc.pack().equals(prev.pack()) || loc.offset() != prev.offset() + prev.length()
-                            || bytes + loc.length() > MAX_READ) {
+                            || bytes + loc.length() > MAX_READ || raw + loc.rawLength() > MAX_AHEAD_RAW / 2) {
                         break;
                     }
                     group.add(next);
                     bytes += loc.length();
+                    raw += loc.rawLength();
                     prev = loc;
                     nextToFetch++;
                 }
+                aheadRaw += raw;
                 ahead.add(CompletableFuture.supplyAsync(() -> readBlobs(group, entry.name()), fetchers));
             }
         }
@@ -236,6 +246,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
                 }
                 Plain p = ready.poll();
                 current = p.data();
+                aheadRaw -= current.length;
                 pos = 0;
                 if (entry.overChunks()) {
                     sha.update(p.sha256() != null ? p.sha256() : Hashes.sha256(current, 0, current.length));

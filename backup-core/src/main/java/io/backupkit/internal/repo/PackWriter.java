@@ -22,8 +22,19 @@ public final class PackWriter {
     private int size;
     private final List<PackEntry.Blob> blobs = new ArrayList<>();
 
+    private final int expectedCapacity;
+
     public PackWriter(int initialCapacity) {
+        this(initialCapacity, initialCapacity);
+    }
+
+    /**
+     * @param initialCapacity  bytes allocated now
+     * @param expectedCapacity what a full pack needs; the buffer doubles up to it, then grows as needed
+     */
+    public PackWriter(int initialCapacity, int expectedCapacity) {
         this.buf = new byte[initialCapacity];
+        this.expectedCapacity = Math.max(initialCapacity, expectedCapacity);
     }
 
     public int size() {
@@ -60,7 +71,8 @@ public final class PackWriter {
 
     private void ensure(int extra) {
         if (size + extra > buf.length) {
-            buf = Arrays.copyOf(buf, Math.max(buf.length + buf.length / 2, size + extra));
+            int doubled = buf.length < expectedCapacity ? Math.min(2 * buf.length, expectedCapacity) : buf.length + buf.length / 2;
+            buf = Arrays.copyOf(buf, Math.max(doubled, size + extra));
         }
     }
 

@@ -11,7 +11,10 @@ import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.channels.FileLock;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -20,15 +23,20 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
- * Storage in a local directory. Writes are atomic and durable: a temporary file in the target
- * directory, fsync, a link to the final name that fails if the name exists (so an existing object is
- * never replaced), fsync of the directory. A crash leaves at most a {@code .tmp-*} file, which
- * listings ignore.
+ * Storage in a local directory. Writes are atomic and durable: every directory on the way is
+ * created and fsynced into its parent, then a temporary file in the target directory is written and
+ * fsynced, linked to the final name (the link fails if the name exists, so an existing object is never
+ * replaced), and the directory is fsynced. On file systems without hard links (vfat, exFAT) the link
+ * becomes a rename guarded by a lock, so an existing object is still never replaced. A crash leaves at
+ * most a {@code .tmp-*} file, which listings ignore.
  *
  * <pre>{@code
  * Storage storage = LocalStorage.of(Path.of("/var/backups/shop"));
@@ -36,15 +44,50 @@ import java.util.stream.Stream;
  */
 public final class LocalStorage implements Storage {
     private static final String TEMP_PREFIX = ".tmp-";
+    private static final Map<Path, Object> RENAME_MONITORS = new ConcurrentHashMap<>();
     private final Path root;
+    private final FileOps ops;
+    /** Directories this process created or found and fsynced into their parents. */
+    private final Set<Path> durableDirs = ConcurrentHashMap.newKeySet();
+    /** Set once a link attempt says the file system has no hard links. */
+    private volatile boolean linksUnsupported;
 
-    private LocalStorage(Path root) {
+    /** The file-system calls whose effect tests must observe or fail (durability, missing hard links). */
+    interface FileOps {
+        void link(Path link, Path existing) throws IOException;
+
+        void fsyncDirectory(Path dir);
+    }
+
+    private static final FileOps REAL = new FileOps() {
+        @Override
+        public void link(Path link, Path existing) throws IOException {
+            Files.createLink(link, existing);
+        }
+
+        @Override
+        public void fsyncDirectory(Path dir) {
+            try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+                ch.force(true);
+            } catch (IOException ignored) {
+                // some file systems cannot fsync directories; the rename is still atomic
+            }
+        }
+    };
+
+    private LocalStorage(Path root, FileOps ops) {
         this.root = root.toAbsolutePath().normalize();
+        this.ops = ops;
+    }
+
+    /** For tests: storage whose links and directory fsyncs go through {@code ops}. */
+    static LocalStorage withFileOps(Path root, FileOps ops) {
+        return new LocalStorage(root, ops);
     }
 
     /** Storage rooted at {@code root}; the directory is created on first write. */
     public static LocalStorage of(Path root) {
-        return new LocalStorage(root);
+        return new LocalStorage(root, REAL);
     }
 
     public Path root() {
@@ -77,7 +120,7 @@ public final class LocalStorage implements Storage {
         Path dir = target.getParent();
         Path temp = null;
         try {
-            Files.createDirectories(dir);
+            ensureDurableDirectory(dir);
             temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 if (payload instanceof Payload.ArrayPayload a) {
@@ -97,22 +140,14 @@ public final class LocalStorage implements Storage {
                 }
                 ch.force(true);
             }
-            try {
-                // a hard link fails when the name exists: no check-then-act race between writers
-                Files.createLink(target, temp);
-                Files.delete(temp);
-            } catch (FileAlreadyExistsException e) {
+            boolean written = linksUnsupported ? moveWithoutReplacing(temp, target) : linkOrFallBack(temp, target);
+            if (!written) {
                 Files.deleteIfExists(temp);
+                temp = null;
                 return false;
-            } catch (UnsupportedOperationException | IOException linkUnsupported) {
-                if (Files.exists(target)) {
-                    Files.deleteIfExists(temp);
-                    return false;
-                }
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
             }
             temp = null;
-            fsyncDirectory(dir);
+            ops.fsyncDirectory(dir);
             return true;
         } catch (AccessDeniedException e) {
             throw new StorageException("cannot write " + name + " in " + location() + ": permission denied", false, e);
@@ -129,11 +164,106 @@ public final class LocalStorage implements Storage {
         }
     }
 
-    private static void fsyncDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // some file systems cannot fsync directories; the rename is still atomic
+    /** Links {@code temp} to {@code target}; falls back to a guarded rename only when the file system has no hard links. */
+    private boolean linkOrFallBack(Path temp, Path target) throws IOException {
+        try {
+            // a hard link fails when the name exists: no check-then-act race between writers
+            ops.link(target, temp);
+            Files.delete(temp);
+            return true;
+        } catch (FileAlreadyExistsException e) {
+            return false;
+        } catch (UnsupportedOperationException e) {
+            linksUnsupported = true;
+        } catch (FileSystemException e) {
+            if (!linksUnsupported(e)) {
+                // disk full, I/O error, ...: renaming instead would hide the failure or replace an object
+                throw e;
+            }
+            linksUnsupported = true;
+        }
+        return moveWithoutReplacing(temp, target);
+    }
+
+    /** link(2) on vfat/exFAT says EPERM; some file systems say EOPNOTSUPP or ENOSYS. */
+    private static boolean linksUnsupported(FileSystemException e) {
+        if (e instanceof AccessDeniedException || e instanceof NoSuchFileException || e instanceof FileAlreadyExistsException) {
+            return false;
+        }
+        String reason = e.getReason() == null ? "" : e.getReason().toLowerCase(java.util.Locale.ROOT);
+        return reason.contains("operation not permitted") || reason.contains("not supported")
+                || reason.contains("function not implemented");
+    }
+
+    /**
+     * Renames {@code temp} to {@code target} unless the name exists. A rename replaces an existing name, so
+     * every writer of this directory tree serializes the check and the rename: threads of this JVM on a
+     * monitor, other processes on an advisory lock of a file in the root that listings ignore.
+     */
+    private boolean moveWithoutReplacing(Path temp, Path target) throws IOException {
+        synchronized (RENAME_MONITORS.computeIfAbsent(root, r -> new Object())) {
+            try (FileChannel lockFile = FileChannel.open(root.resolve(TEMP_PREFIX + "rename-lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
+                 FileLock ignored = lockFile.lock()) {
+                if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                    return false;
+                }
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Creates {@code dir} and its missing ancestors, fsyncing each into its parent, so that after a power
+     * loss a new pack cannot vanish while the index and manifest written after it survive. Every directory
+     * is synced once per process, also when it already existed: a writer killed between creating it and
+     * syncing its parent leaves a directory entry that only the page cache knows.
+     */
+    private void ensureDurableDirectory(Path d) throws IOException {
+        if (durableDirs.contains(d)) {
+            return;
+        }
+        Path parent = d.getParent();
+        if (d.equals(root)) {
+            if (!Files.isDirectory(root)) {
+                createAncestors(root);
+            }
+        } else {
+            ensureDurableDirectory(parent);
+            try {
+                Files.createDirectory(d);
+            } catch (FileAlreadyExistsException e) {
+                if (!Files.isDirectory(d)) {
+                    throw e;
+                }
+            }
+        }
+        if (parent != null) {
+            ops.fsyncDirectory(parent);
+        }
+        durableDirs.add(d);
+    }
+
+    /** The root's own missing ancestors (a new repository in a new directory tree). */
+    private void createAncestors(Path d) throws IOException {
+        if (Files.isDirectory(d)) {
+            return;
+        }
+        Path parent = d.getParent();
+        if (parent != null) {
+            createAncestors(parent);
+        }
+        try {
+            Files.createDirectory(d);
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(d)) {
+                throw e;
+            }
+            return;
+        }
+        if (parent != null && !d.equals(root)) {
+            ops.fsyncDirectory(parent);
         }
     }
 

@@ -51,7 +51,8 @@ public interface Repository extends AutoCloseable {
     /**
      * Checks the repository's structure: every snapshot readable, every blob a snapshot references
      * indexed, every indexed pack present with the size its index implies, every index and key slot
-     * undamaged. Reads no pack contents; use {@link Verifier} for that.
+     * undamaged. Of pack contents it reads only the snapshots' blob lists; use {@link Verifier} or
+     * {@link RepositoryChecker} to read data.
      */
     CheckReport check();
 
@@ -70,6 +71,12 @@ public interface Repository extends AutoCloseable {
     interface Snapshots {
         /** All snapshots, oldest first. */
         List<Snapshot> list();
+
+        /**
+         * Summaries of all snapshots, oldest first: what retention and listings need, without engine metadata
+         * or streams, so memory does not depend on the snapshots' contents.
+         */
+        List<SnapshotSummary> summaries();
 
         /**
          * A snapshot by id, unique id prefix, or "latest".
@@ -152,6 +159,14 @@ public interface Repository extends AutoCloseable {
 
         /** Codec by name with optional level: "zstd", "zstd:9", "gzip", "lz4", "xz", "bzip2", "none". */
         Builder compression(String spec);
+
+        /**
+         * Keeps a local copy of the repository's immutable metadata (index objects, snapshot manifests, blob
+         * lists) in {@code directory/<repository id>}, so listing snapshots and pruning cost requests only for
+         * what changed. Every cached object is checked again when read; a damaged one is fetched again.
+         * Default: no cache (the CLI uses {@code ~/.cache/backupkit}).
+         */
+        Builder cacheDirectory(Path directory);
 
         /** Target pack size for a new repository, 16–64 MiB (default 16 MiB). */
         Builder packSize(int bytes);

@@ -1,5 +1,7 @@
 package io.backupkit.spi;
 
+import io.backupkit.ConfigurationException;
+import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 
 import java.io.InputStream;
@@ -23,4 +25,12 @@ public interface RestoreContext {
 
     /** Where the target runs its tools. */
     CommandExecutor commandExecutor();
+
+    /**
+     * The repository the snapshot comes from, for targets that need more than the snapshot's streams
+     * (a point-in-time restore reads the log archive beside it). Not closed by the target.
+     */
+    default Repository repository() {
+        throw new ConfigurationException("this restore context gives no access to its repository");
+    }
 }

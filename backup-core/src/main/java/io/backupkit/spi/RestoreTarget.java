@@ -1,7 +1,9 @@
 package io.backupkit.spi;
 
 import io.backupkit.ConfigurationException;
+import io.backupkit.Repository;
 import io.backupkit.RestorePlan;
+import io.backupkit.Snapshot;
 import io.backupkit.VerificationCheck;
 
 import java.util.List;
@@ -17,6 +19,20 @@ public interface RestoreTarget {
 
     /** Where the restore goes, for messages; never contains a password. */
     String describe();
+
+    /**
+     * The snapshot that "latest" stands for with this target, chosen from all snapshots of the
+     * repository (oldest first). By default the newest one. A point-in-time target picks the newest
+     * base backup that ends before its recovery target, on a timeline that leads to it.
+     *
+     * @throws ConfigurationException when no snapshot fits, saying why
+     */
+    default Snapshot latest(Repository repository, List<Snapshot> snapshots) {
+        if (snapshots.isEmpty()) {
+            throw new ConfigurationException("repository " + repository.location() + " has no snapshots yet");
+        }
+        return snapshots.get(snapshots.size() - 1);
+    }
 
     /** What {@link #restore} would do, without changing anything. */
     RestorePlan plan(RestoreContext context);

@@ -112,7 +112,12 @@ class CorruptionTest {
             IntegrityException e = assertThrows(IntegrityException.class, () -> Repos.restore(repo, snapshotId));
             assertEquals(name, e.objectName());
             VerificationReport quick = Verifier.builder().repository(repo).snapshot(snapshotId).level(VerificationLevel.QUICK).build().verify();
-            assertTrue(quick.passed(), "a flipped byte keeps every blob present: QUICK cannot see it");
+            // QUICK reads the streams' blob lists, not the data: a flip in data keeps every blob present, a flip in a
+            // blob list is seen already
+            if (!quick.passed()) {
+                assertTrue(quick.failures().get(0).message().contains("blob list") && quick.failures().get(0).message().contains(name),
+                        quick.failures().toString());
+            }
             VerificationReport standard = Verifier.builder().repository(repo).snapshot(snapshotId).build().verify();
             assertFalse(standard.passed());
             assertTrue(standard.failures().get(0).message().contains(name), standard.failures().toString());

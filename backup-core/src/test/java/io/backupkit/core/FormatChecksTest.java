@@ -78,13 +78,13 @@ class FormatChecksTest {
     void manifestVersion_isChecked() {
         String name = only("snapshots/");
         Manifest m = Manifest.decode(name, disk.readAll(name), key.sealer());
-        Manifest v2 = new Manifest(2, m.time(), m.hostname(), m.engine(), m.source(), m.tags(), m.streams(), m.metadata(),
-                m.bytesRead(), m.bytesStored(), m.durationMillis());
+        Manifest v2 = new Manifest(3, m.time(), m.hostname(), m.engine(), m.source(), m.tags(), m.streams(), m.metadata(),
+                m.bytesRead(), m.bytesStored(), m.durationMillis(), null);
         disk.delete(name);
         String forged = Forge.writeAddressed(dir, "snapshots/", v2.encode(key.sealer()));
         try (Repository repo = open()) {
             ConfigurationException e = assertThrows(ConfigurationException.class, () -> repo.snapshots().list());
-            assertTrue(e.getMessage().contains(forged) && e.getMessage().contains("version 2") && e.getMessage().contains("version 1"),
+            assertTrue(e.getMessage().contains(forged) && e.getMessage().contains("version 3") && e.getMessage().contains("version 2"),
                     e.getMessage());
         }
     }
@@ -143,7 +143,7 @@ class FormatChecksTest {
         List<PackEntry> renamed = packs.stream()
                 .map(p -> p == victim ? new PackEntry(forgedName, forged.length, p.blobs()) : p).toList();
         disk.delete(index);
-        Forge.writeAddressed(dir, "index/", IndexFile.encode(renamed, key.sealer()));
+        Forge.writeAddressed(dir, "index/", IndexFile.encode(IndexFile.BACKUP, List.of(), renamed, key.sealer()));
 
         IntegrityException e = assertThrows(IntegrityException.class, () -> PackWriter.readTrailer(forgedName, forged, key.sealer()));
         assertEquals(forgedName, e.objectName());

@@ -34,6 +34,10 @@ class FormatDocTest {
             String s = new String(constant, StandardCharsets.US_ASCII);
             assertTrue(doc.contains(s), "docs/repository-format.md does not mention " + s);
         }
+        // pack index format 2, prune state objects, blob lists
+        for (String magic : new String[] {"BKI2", "BKS1", "BKT1"}) {
+            assertTrue(doc.contains("\"" + magic), "docs/repository-format.md does not mention " + magic);
+        }
     }
 
     @Test

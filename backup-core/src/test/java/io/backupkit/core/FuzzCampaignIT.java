@@ -12,6 +12,7 @@ import io.backupkit.internal.crypto.Sealer;
 import io.backupkit.internal.codec.BuiltinCodecs;
 import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.BlobIndex;
+import io.backupkit.internal.repo.BlobLists;
 import io.backupkit.internal.repo.Formats;
 import io.backupkit.internal.repo.IndexFile;
 import io.backupkit.internal.repo.KeySlotFile;
@@ -145,9 +146,24 @@ class FuzzCampaignIT {
 
     /** Offsets of the packCount, name-length (as part of a 4-byte window), size (8, negative) and blobCount fields. */
     private static int[] indexLengthFields(byte[] plain) {
-        List<Integer> f = new ArrayList<>(List.of(4));
-        int packs = getInt(plain, 4);
-        int off = 8;
+        List<Integer> f = new ArrayList<>();
+        int off;
+        if (plain[3] == '2') {
+            // BKI2: kind, then the commit list
+            f.add(4);
+            f.add(8);
+            int commits = getInt(plain, 8);
+            off = 12;
+            for (int i = 0; i < commits; i++) {
+                f.add(off);
+                off += 2 + (((plain[off] & 0xff) << 8) | (plain[off + 1] & 0xff));
+            }
+        } else {
+            off = 4;
+        }
+        f.add(off);
+        int packs = getInt(plain, off);
+        off += 4;
         for (int i = 0; i < packs; i++) {
             int nlen = ((plain[off] & 0xff) << 8) | (plain[off + 1] & 0xff);
             f.add(off);
@@ -302,7 +318,7 @@ class FuzzCampaignIT {
             byte[] stored = i % 10 == 0 ? m.bytes(indexStored) : sealer.seal(m.bytes(indexPlain, indexFields), Formats.AD_INDEX);
             String name = Formats.INDEX + Hashes.sha256Hex(stored);
             List<PackEntry> packsRead = IndexFile.decode(name, stored, sealer);
-            new BlobIndex().add(name, packsRead);
+            BlobIndex.empty(true).add(name, packsRead);
             return true;
         });
     }
@@ -374,9 +390,38 @@ class FuzzCampaignIT {
             // what readers do with a decoded manifest
             manifest.toSnapshot(Formats.idOf(name));
             for (Manifest.StreamEntry s : manifest.streams()) {
-                s.blobs().forEach(BlobId::parse);
+                (s.blobs() != null ? s.blobs() : s.lists()).forEach(BlobId::parse);
                 manifest.stream(s.name());
             }
+            return true;
+        });
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.MINUTES)
+    void indexState() {
+        String pack = Formats.packName(Hashes.sha256Hex(new byte[] {1}));
+        byte[] plain = sealer.open(IndexFile.encodeState(new IndexFile.State(List.of(Formats.INDEX + Hashes.sha256Hex(new byte[] {2})),
+                List.of(new IndexFile.Annotation(IndexFile.OBSOLETE, pack), new IndexFile.Annotation(IndexFile.DELETED, pack))), sealer),
+                Formats.AD_INDEX).orElseThrow();
+        campaign("index state", (m, i) -> {
+            byte[] stored = sealer.seal(m.bytes(plain, 8, 12, 14 + 64 + 7, 14 + 64 + 7 + 5), Formats.AD_INDEX);
+            String name = Formats.INDEX_STATE + Hashes.sha256Hex(stored);
+            IndexFile.readState(name, stored, sealer);
+            return true;
+        });
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.MINUTES)
+    void blobList() {
+        BlobLists.Builder b = new BlobLists.Builder();
+        for (int k = 0; k < 5; k++) {
+            b.add(BlobId.of(Hashes.sha256(new byte[] {(byte) k}, 0, 1)));
+        }
+        byte[] plain = b.take();
+        campaign("blob list", (m, i) -> {
+            BlobLists.decode(m.bytes(plain, 4), "snapshots/x");
             return true;
         });
     }

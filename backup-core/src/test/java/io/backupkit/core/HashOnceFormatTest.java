@@ -8,6 +8,7 @@ import io.backupkit.Repository;
 import io.backupkit.internal.chunker.FastCdcChunker;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.crypto.Kdf;
+import io.backupkit.internal.repo.BlobReader;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.Formats;
 import io.backupkit.internal.repo.Manifest;
@@ -63,6 +64,16 @@ class HashOnceFormatTest {
         return Hashes.hex(md.digest());
     }
 
+    /** The data blob ids of a stream, read through its list blobs (manifest version 2). */
+    private static List<String> blobIds(DefaultRepository d, Manifest.StreamEntry e) {
+        List<String> out = new ArrayList<>();
+        BlobReader.StreamIds it = new BlobReader(d, d.locationIndex()).ids(e, "test");
+        while (it.hasNext()) {
+            out.add(it.next().hex());
+        }
+        return out;
+    }
+
     private static DefaultRepository.RepositoryBuilder small(Path location) {
         DefaultRepository.RepositoryBuilder b = (DefaultRepository.RepositoryBuilder) Repository.builder().storage(LocalStorage.of(location));
         b.chunkerSeed(5);
@@ -86,7 +97,7 @@ class HashOnceFormatTest {
             Mac mac = Hashes.hmac(Kdf.hkdf(key.master, KDF_SALT, "backupkit v2 blob id", 32));
             List<String> ids = digests.stream().map(x -> Hashes.hex(mac.doFinal(x))).toList();
             assertTrue(ids.size() > 20, "enough chunks to mean something: " + ids.size());
-            assertEquals(ids, e.blobs(), "blob id = HMAC-SHA256(blob-id key v2, SHA-256(chunk))");
+            assertEquals(ids, blobIds(d, e), "blob id = HMAC-SHA256(blob-id key v2, SHA-256(chunk))");
             assertEquals(Manifest.StreamEntry.DIGEST_CHUNKS, e.digest());
             assertEquals(overChunks(digests), e.sha256(), "stream digest = SHA-256 over the chunks' SHA-256, in order");
             assertEquals(data.length, e.size());
@@ -104,7 +115,7 @@ class HashOnceFormatTest {
             BackupResult r = Repos.backup(repo, new GeneratedSource().stream("t", () -> new ByteArrayInputStream(data)));
             Manifest.StreamEntry e = d.manifest(r.snapshotId()).stream("t");
             List<byte[]> digests = chunkDigests(d.chunker(), data);
-            assertEquals(digests.stream().map(Hashes::hex).toList(), e.blobs());
+            assertEquals(digests.stream().map(Hashes::hex).toList(), blobIds(d, e));
             assertEquals(overChunks(digests), e.sha256());
             assertEquals(Hashes.sha256Hex(data), Repos.restore(repo, r.snapshotId()).digests().get("t"));
         }
@@ -125,11 +136,12 @@ class HashOnceFormatTest {
             BackupResult r = Repos.backup(repo, new GeneratedSource().stream("t", () -> new ByteArrayInputStream(data)));
             Manifest m = ((DefaultRepository) repo).manifest(r.snapshotId());
             Manifest.StreamEntry e = m.stream("t");
-            List<String> swapped = new ArrayList<>(e.blobs());
+            List<String> swapped = blobIds((DefaultRepository) repo, e);
             java.util.Collections.swap(swapped, 3, 4);
-            Manifest.StreamEntry bad = new Manifest.StreamEntry(e.name(), e.size(), e.sha256(), swapped, e.digest());
-            Manifest mm = new Manifest(m.version(), m.time(), m.hostname(), m.engine(), m.source(), m.tags(), List.of(bad),
-                    m.metadata(), m.bytesRead(), m.bytesStored(), m.durationMillis());
+            // a version 1 manifest lists the ids inline: the simplest authentic place to swap two of them
+            Manifest.StreamEntry bad = new Manifest.StreamEntry(e.name(), e.size(), e.sha256(), swapped, 0, null, e.digest());
+            Manifest mm = new Manifest(1, m.time(), m.hostname(), m.engine(), m.source(), m.tags(), List.of(bad),
+                    m.metadata(), m.bytesRead(), m.bytesStored(), m.durationMillis(), null);
             forged = Formats.idOf(Forge.writeAddressed(dir, Formats.SNAPSHOTS, mm.encode(key.sealer())));
         }
         try (Repository repo = small(dir).keyProvider(key).open()) {
@@ -148,9 +160,10 @@ class HashOnceFormatTest {
             BackupResult r = Repos.backup(repo, new GeneratedSource().stream("t", () -> new ByteArrayInputStream(new byte[1000])));
             Manifest m = ((DefaultRepository) repo).manifest(r.snapshotId());
             Manifest.StreamEntry e = m.stream("t");
-            Manifest.StreamEntry other = new Manifest.StreamEntry(e.name(), e.size(), e.sha256(), e.blobs(), "blake3-tree");
+            Manifest.StreamEntry other = new Manifest.StreamEntry(e.name(), e.size(), e.sha256(), e.blobs(), e.blobCount(),
+                    e.blobLists(), "blake3-tree");
             Manifest mm = new Manifest(m.version(), m.time(), m.hostname(), m.engine(), m.source(), m.tags(), List.of(other),
-                    m.metadata(), m.bytesRead(), m.bytesStored(), m.durationMillis());
+                    m.metadata(), m.bytesRead(), m.bytesStored(), m.durationMillis(), null);
             forged = Forge.writeAddressed(dir, Formats.SNAPSHOTS, mm.encode(key.sealer()));
         }
         try (Repository repo = small(dir).keyProvider(key).open()) {

@@ -39,7 +39,7 @@ class PackFormatTest {
                 List<PackEntry.Blob> trailer = PackWriter.readTrailer(p.name(), bytes, d.sealer());
                 assertFalse(trailer.isEmpty());
                 for (PackEntry.Blob b : trailer) {
-                    BlobLocation loc = d.index().get(b.id());
+                    BlobLocation loc = d.locationIndex().get(b.id());
                     assertEquals(new BlobLocation(p.name(), b.offset(), b.length(), b.rawLength()), loc);
                 }
             }

@@ -16,7 +16,9 @@ import java.util.Map;
 @Command(name = "backup", description = "Back a database up into the repository as a new snapshot.",
         footer = {"", "Examples:",
                 "  backupkit backup --repo /var/backups/shop --db postgresql://backup@db.internal:5432/shop --jobs 4",
-                "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json"})
+                "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json",
+                "  backupkit backup --repo /var/backups/app --db sqlite:/var/lib/app/app.db",
+                "  backupkit backup --repo /var/backups/cache --db redis://backup@cache.internal:6379"})
 final class BackupCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
@@ -25,7 +27,8 @@ final class BackupCommand extends CliCommand {
     DatabaseOptions database;
 
     @Option(names = "--db", required = true, paramLabel = "URL",
-            description = "The database: postgresql://[user@]host[:port]/dbname or jdbc:postgresql://host[:port]/dbname.")
+            description = "The database: postgresql://[user@]host[:port]/dbname or jdbc:postgresql://host[:port]/dbname, "
+                    + "sqlite:PATH (a database file), redis://[user@]host:port (the whole instance).")
     String url;
 
     @Option(names = "--jobs", paramLabel = "N", description = "Parallel dump processes and pipeline workers (default: CPUs).")

@@ -39,8 +39,10 @@ public final class BackupkitCli implements Runnable {
      * arguments name, or all of them when they name none (help, usage errors).
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(InitCommand.class, BackupCommand.class, ListCommand.class,
-            ShowCommand.class, RestoreCommand.class, VerifyCommand.class, KeyCommand.class, ScheduleCommand.class,
-            MetricsCommand.class, ReportCommand.class, K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class);
+            ShowCommand.class, RestoreCommand.class, ForgetCommand.class, PruneCommand.class, CheckCommand.class,
+            UnlockCommand.class, StatsCommand.class, DiffCommand.class, CopyCommand.class, VerifyCommand.class,
+            KeyCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class, K8sCommand.class,
+            DemoCommand.class, CommandLine.HelpCommand.class);
 
     @Spec
     CommandSpec spec;
@@ -50,7 +52,8 @@ public final class BackupkitCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, key, schedule, metrics, report, k8s)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, "
+                + "forget, prune, check, unlock, stats, diff, copy, key, schedule, metrics, report, k8s)");
     }
 
     public static void main(String[] args) {

@@ -188,6 +188,58 @@ final class Json {
         return n;
     }
 
+    static ObjectNode summary(io.backupkit.SnapshotSummary s) {
+        ObjectNode n = object();
+        n.put("id", s.id());
+        n.put("shortId", s.shortId());
+        n.put("time", s.time().toString());
+        n.put("hostname", s.hostname());
+        n.put("engine", s.engine());
+        n.put("source", Redact.url(s.source()));
+        n.put("database", s.database());
+        ObjectNode tags = n.putObject("tags");
+        s.tags().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> tags.put(e.getKey(), e.getValue()));
+        return n;
+    }
+
+    static ObjectNode prune(io.backupkit.PruneResult r) {
+        ObjectNode n = object();
+        n.put("dryRun", r.dryRun());
+        n.put("snapshotsRemoved", 0);
+        n.put("snapshotsKept", r.snapshots());
+        n.put("packsDeleted", r.packsDeleted());
+        n.put("packsRepacked", r.packsRepacked());
+        n.put("packsWritten", r.packsWritten());
+        n.put("bytesDeleted", r.bytesDeleted());
+        n.put("bytesWritten", r.bytesWritten());
+        n.put("bytesFreed", r.bytesFreed());
+        n.put("packsMarked", r.packsMarked());
+        n.put("packsResurrected", r.packsResurrected());
+        n.put("packsPending", r.packsPending());
+        n.put("bytesPending", r.bytesPending());
+        ArrayNode because = n.putArray("pendingBecause");
+        r.pendingBecause().forEach(because::add);
+        n.put("bytesUnused", r.bytesUnused());
+        n.put("indexObjectsWritten", r.indexObjectsWritten());
+        n.put("indexObjectsDeleted", r.indexObjectsDeleted());
+        n.put("durationMillis", r.duration().toMillis());
+        return n;
+    }
+
+    static ObjectNode lock(io.backupkit.LockSummary l) {
+        ObjectNode n = object();
+        n.put("name", l.name());
+        n.put("kind", l.kind());
+        n.put("operation", l.operation());
+        n.put("host", l.host());
+        n.put("pid", l.pid());
+        n.put("created", l.created() == null ? null : l.created().toString());
+        n.put("ageSeconds", l.age().toSeconds());
+        n.put("stale", l.stale());
+        n.put("why", l.why());
+        return n;
+    }
+
     static ObjectNode error(Throwable t, int exitCode) {
         ObjectNode n = object();
         ObjectNode e = n.putObject("error");

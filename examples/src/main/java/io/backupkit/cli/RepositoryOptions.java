@@ -26,6 +26,39 @@ final class RepositoryOptions {
             description = "Open the repository with a key file instead of a password (init creates FILE if missing).")
     Path keyFile;
 
+    @Option(names = "--cache-dir", paramLabel = "DIR",
+            description = "Local cache of index objects, snapshots and blob lists, checked on every read "
+                    + "(default: $BACKUPKIT_CACHE_DIR, else $XDG_CACHE_HOME/backupkit or ~/.cache/backupkit).")
+    Path cacheDir;
+
+    @Option(names = "--no-cache", description = "Neither read nor write the local metadata cache.")
+    boolean noCache;
+
+    /** Where the metadata cache lives, or null for none. */
+    Path cacheDirectory(Terminal terminal) {
+        if (noCache) {
+            return null;
+        }
+        if (cacheDir != null) {
+            return cacheDir;
+        }
+        String env = terminal.env("BACKUPKIT_CACHE_DIR");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String xdg = terminal.env("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank()) {
+            return Path.of(xdg, "backupkit");
+        }
+        String home = System.getProperty("user.home");
+        return home == null || home.isBlank() ? null : Path.of(home, ".cache", "backupkit");
+    }
+
+    private Repository.Builder withCache(Repository.Builder b, Terminal terminal) {
+        Path cache = cacheDirectory(terminal);
+        return cache == null ? b : b.cacheDirectory(cache);
+    }
+
     String location(Terminal terminal) {
         String location = repo != null ? repo : terminal.env(ENV_REPO);
         if (location == null || location.isBlank()) {
@@ -46,7 +79,7 @@ final class RepositoryOptions {
             throw new ConfigurationException("give either --key-file or --password-file, not both");
         }
         char[] password = keyFile != null ? null : Secrets.fromFileOrEnv(passwordFile, "password file", terminal, ENV_PASSWORD);
-        Repository.Builder b = Repository.builder().location(location);
+        Repository.Builder b = withCache(Repository.builder().location(location), terminal);
         if (keyFile != null) {
             if (createKeyFile && !Files.exists(keyFile)) {
                 KeyProviders.generateKeyFile(keyFile);
@@ -77,7 +110,7 @@ final class RepositoryOptions {
             if (password == null || password.length == 0) {
                 throw e;
             }
-            Repository.Builder retry = Repository.builder().location(location(terminal)).password(password);
+            Repository.Builder retry = withCache(Repository.builder().location(location(terminal)), terminal).password(password);
             if (compression != null) {
                 retry.compression(compression);
             }

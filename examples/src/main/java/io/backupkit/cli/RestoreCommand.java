@@ -42,7 +42,8 @@ final class RestoreCommand extends CliCommand {
     String snapshot = "latest";
 
     @Option(names = "--target", required = true, paramLabel = "URL",
-            description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL. Created if missing.")
+            description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL (created if missing), "
+                    + "sqlite:PATH (a new file), redis://[user@]host:port (an empty server).")
     String target;
 
     @Option(names = "--drop-existing", description = "Replace the target database if it exists (asks first unless --yes). "

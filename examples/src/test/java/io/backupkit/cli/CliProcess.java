@@ -19,6 +19,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /** Runs the packaged CLI, {@code target/backupkit.jar}, as a separate process, the way users and scripts do. */
 final class CliProcess {
+    /** Where CLI runs of the tests keep their metadata cache. */
+    static final java.nio.file.Path CACHE = java.nio.file.Path.of("target", "cli-cache").toAbsolutePath();
+
     static final Path JAR = Path.of("target", "backupkit.jar").toAbsolutePath();
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -103,6 +106,8 @@ final class CliProcess {
         try {
             ProcessBuilder pb = new ProcessBuilder("script", "-qefc", line.toString(), "/dev/null").redirectErrorStream(true);
             pb.environment().keySet().removeIf(k -> k.startsWith("BACKUPKIT_") || k.startsWith("PG"));
+            // the metadata cache of test repositories stays in the build directory, not in the user's home
+            pb.environment().put("BACKUPKIT_CACHE_DIR", CACHE.toString());
             pb.environment().putAll(env);
             Process p = pb.start();
             StringBuffer output = new StringBuffer();
@@ -158,6 +163,7 @@ final class CliProcess {
                 ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
                 pb.environment().keySet().removeIf(k -> k.startsWith("BACKUPKIT_") || k.startsWith("PG"));
+                pb.environment().put("BACKUPKIT_CACHE_DIR", CACHE.toString());
                 pb.environment().putAll(env);
                 if (workDir != null) {
                     pb.directory(workDir.toFile());

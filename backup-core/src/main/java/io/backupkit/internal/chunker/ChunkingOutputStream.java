@@ -4,10 +4,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * Cuts what is written into content-defined chunks and hands each to a {@link ChunkSink}. Each byte
- * is copied once, from the caller's array into the chunk it belongs to: the cut points are found
- * while the bytes arrive ({@link FastCdcChunker.Scanner}), so nothing is buffered past a cut or
- * moved afterwards. Holds at most one chunk (its pooled buffer) between writes.
+ * Cuts what is written into chunks (content-defined or fixed-size, as the {@link Chunker} decides)
+ * and hands each to a {@link ChunkSink}. Each byte is copied once, from the caller's array into the
+ * chunk it belongs to: the cut points are found while the bytes arrive ({@link Chunker.Scanner}), so
+ * nothing is buffered past a cut or moved afterwards. Holds at most one chunk (its pooled buffer)
+ * between writes. {@link #boundary()} ends the current chunk where the writer says, so no chunk spans
+ * two files of an archive.
  */
 public class ChunkingOutputStream extends OutputStream {
     /** Receives chunks in stream order; the sink owns each chunk and must {@link Chunk#release()} it. */
@@ -15,14 +17,14 @@ public class ChunkingOutputStream extends OutputStream {
         void chunk(Chunk chunk) throws IOException;
     }
 
-    private final FastCdcChunker.Scanner scanner;
+    private final Chunker.Scanner scanner;
     private final ChunkPool pool;
     private final ChunkSink sink;
     private final byte[] one = new byte[1];
     private Chunk current;
     private boolean closed;
 
-    public ChunkingOutputStream(FastCdcChunker chunker, ChunkPool pool, ChunkSink sink) {
+    public ChunkingOutputStream(Chunker chunker, ChunkPool pool, ChunkSink sink) {
         if (pool.capacity() < chunker.max()) {
             throw new IllegalArgumentException("chunk buffers of " + pool.capacity() + " bytes cannot hold chunks of up to " + chunker.max());
         }
@@ -32,7 +34,7 @@ public class ChunkingOutputStream extends OutputStream {
     }
 
     /** Unpooled buffers of the chunker's maximum size, for callers without a pool. */
-    public ChunkingOutputStream(FastCdcChunker chunker, ChunkSink sink) {
+    public ChunkingOutputStream(Chunker chunker, ChunkSink sink) {
         this(chunker, new ChunkPool(chunker.max(), 2), sink);
     }
 
@@ -67,6 +69,17 @@ public class ChunkingOutputStream extends OutputStream {
         Chunk c = current;
         current = null;
         sink.chunk(c);
+    }
+
+    /**
+     * Cuts everything written so far into chunks now: the next byte written starts a new chunk (and,
+     * for fixed-size blocks, a new block count).
+     */
+    public void boundary() throws IOException {
+        if (closed) {
+            throw new IOException("stream is closed");
+        }
+        finishChunks();
     }
 
     /** Emits the data written since the last cut as the last chunk. */

@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
  *
  * <p>Immutable and thread-safe; the per-stream state lives in a {@link Scanner}.
  */
-public final class FastCdcChunker {
+public final class FastCdcChunker implements Chunker {
     private final int min;
     private final int avg;
     private final int max;
@@ -56,11 +56,13 @@ public final class FastCdcChunker {
         return avg;
     }
 
+    @Override
     public int max() {
         return max;
     }
 
     /** A new incremental scanner for one stream (not thread-safe; one per stream). */
+    @Override
     public Scanner scanner() {
         return new Scanner();
     }
@@ -71,19 +73,19 @@ public final class FastCdcChunker {
      * The gear hash at a candidate position depends only on the 64 bytes ending there (older bytes are
      * shifted out), so the state between calls is the position in the current chunk and the hash.
      */
-    public final class Scanner {
+    public final class Scanner implements Chunker.Scanner {
         private int pos;
         private long hash;
 
         private Scanner() {
         }
 
-        /** Bytes of the current chunk seen so far. */
+        @Override
         public int position() {
             return pos;
         }
 
-        /** Starts a new chunk (after a cut the scanner does this itself). */
+        @Override
         public void reset() {
             pos = 0;
             hash = 0;
@@ -94,6 +96,7 @@ public final class FastCdcChunker {
          * after {@code b[off+r-1]} (the scanner then starts the next chunk), or 0 when all {@code len}
          * bytes belong to the current chunk and no cut is due yet.
          */
+        @Override
         public int scan(byte[] b, int off, int len) {
             int base = pos - off; // the position in the chunk of b[i] is base + i
             int i = off;
@@ -145,6 +148,7 @@ public final class FastCdcChunker {
      * The length of the next chunk in {@code buf[off, off+len)}. Only call with {@code len >= max} or
      * at the end of the stream: a cut is final only when it cannot depend on bytes not yet seen.
      */
+    @Override
     public int cut(byte[] buf, int off, int len) {
         if (len <= min) {
             return len;

@@ -10,12 +10,17 @@ import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.StreamResult;
 import io.backupkit.internal.HostName;
+import io.backupkit.internal.chunker.Chunker;
+import io.backupkit.internal.chunker.FixedSizeChunker;
 import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.internal.repo.IndexFile;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.internal.repo.Manifest;
 import io.backupkit.internal.repo.PackEntry;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
+import io.backupkit.spi.BlockOutputStream;
+import io.backupkit.spi.Chunking;
 import io.backupkit.spi.CommandExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,47 +47,61 @@ public final class BackupRun {
     private final List<ProgressListener> listeners;
     private final Map<String, String> tags;
     private final CommandExecutor executor;
+    private final BlobWriter.Checkpoints checkpoints;
     private final AtomicLong bytesRead = new AtomicLong();
     private volatile long expectedBytes = -1;
     private volatile BlobWriter writer;
 
     public BackupRun(Repository repository, BackupSource source, int parallelism, List<ProgressListener> listeners,
-                     Map<String, String> tags, CommandExecutor executor) {
+                     Map<String, String> tags, CommandExecutor executor, BlobWriter.Checkpoints checkpoints) {
         this.repo = PipelineSupport.internal(repository);
         this.source = source;
         this.parallelism = parallelism;
         this.listeners = listeners;
         this.tags = tags;
         this.executor = executor;
+        this.checkpoints = checkpoints;
     }
 
     public BackupResult run() {
         Instant start = Instant.now();
         long t0 = System.nanoTime();
         try (LockManager.Lock lock = repo.locks().acquire(false, "backup")) {
-            repo.refreshIndex();
-            try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> emit(ProgressEvent.Kind.PACK_STORED, null, stored))) {
+            try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> emit(ProgressEvent.Kind.PACK_STORED, null, stored),
+                    lock::checkHeld, checkpoints)) {
                 writer = w;
                 Context ctx = new Context();
+                List<StreamWriter> streams;
+                List<PackEntry> packs;
                 try {
-                    source.backup(ctx);
-                } catch (BackupException e) {
-                    throw e;
-                } catch (RuntimeException e) {
-                    throw new EngineException("backup of " + source.describe() + " failed: " + e.getMessage(), e);
-                }
-                List<StreamWriter> streams = ctx.streams();
-                for (StreamWriter s : streams) {
-                    if (!s.closed()) {
-                        throw new EngineException("the " + source.engine() + " source did not finish stream " + s.name());
+                    try {
+                        source.backup(ctx);
+                    } catch (BackupException e) {
+                        throw e;
+                    } catch (RuntimeException e) {
+                        throw new EngineException("backup of " + source.describe() + " failed: " + e.getMessage(), e);
                     }
+                    streams = ctx.streams();
+                    for (StreamWriter s : streams) {
+                        if (!s.closed()) {
+                            throw new EngineException("the " + source.engine() + " source did not finish stream " + s.name());
+                        }
+                    }
+                    packs = w.finish();
+                } catch (RuntimeException e) {
+                    // what reached storage is indexed, so running the backup again does not upload it again
+                    w.indexStoredPacks();
+                    throw e;
                 }
-                List<PackEntry> packs = w.finish();
-                long stored = w.bytesStored() + repo.writeIndex(packs);
+                lock.checkHeld("writing the index");
+                long stored = w.bytesStored() + w.indexBytes()
+                        + repo.writeIndex(IndexFile.BACKUP, w.checkpointNames(), packs).bytes();
                 long read = bytesRead.get();
                 long durationMillis = Duration.ofNanos(System.nanoTime() - t0).toMillis();
-                Manifest manifest = new Manifest(1, start, HostName.get(), source.engine(), source.describe(), tags,
-                        streams.stream().map(StreamWriter::entry).toList(), ctx.metadata(), read, stored, durationMillis);
+                Manifest manifest = new Manifest(Manifest.VERSION, start, HostName.get(), source.engine(), source.describe(), tags,
+                        streams.stream().map(StreamWriter::entry).toList(), ctx.metadata(), read, stored, durationMillis, null);
+                // the commit point: a holder that lost its lock may race a prune that no longer sees it
+                lock.checkHeld("writing the snapshot manifest");
                 Map.Entry<String, Long> written = repo.writeManifest(manifest);
                 // the manifest records what packs and index took; the result adds the manifest itself
                 stored += written.getValue();
@@ -117,10 +136,22 @@ public final class BackupRun {
 
         @Override
         public OutputStream newStream(String name) {
+            return newStream(name, Chunking.contentDefined());
+        }
+
+        @Override
+        public BlockOutputStream newStream(String name, Chunking chunking) {
             if (name == null || name.isBlank()) {
                 throw new ConfigurationException("stream name must not be blank");
             }
-            StreamWriter s = new StreamWriter(name, repo.chunker(), writer, repo.hashesChunksOnce(), n -> {
+            if (chunking == null) {
+                throw new ConfigurationException("chunking of stream " + name + " must not be null");
+            }
+            // a fixed block is capped at the repository's maximum chunk: packs and memory are sized by it
+            Chunker chunker = chunking.isFixed()
+                    ? new FixedSizeChunker(Math.min(chunking.blockSize(), repo.chunker().max()))
+                    : repo.chunker();
+            StreamWriter s = new StreamWriter(name, chunker, writer, repo.hashesChunksOnce(), n -> {
                 long total = bytesRead.addAndGet(n);
                 PipelineSupport.emit(listeners, new ProgressEvent(ProgressEvent.Kind.PROGRESS, name, total, writer.bytesStored(), expectedBytes));
             });

@@ -6,6 +6,8 @@ import io.backupkit.internal.chunker.ChunkPool;
 import io.backupkit.internal.codec.BuiltinCodecs;
 import io.backupkit.internal.crypto.Sealer;
 import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobIndex;
+import io.backupkit.internal.repo.IndexFile;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.PackEntry;
 import io.backupkit.internal.repo.PackWriter;
@@ -14,10 +16,8 @@ import io.backupkit.spi.Payload;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -26,6 +26,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -47,13 +48,38 @@ public final class BlobWriter implements AutoCloseable {
     private final ExecutorService uploaders;
     private final Semaphore chunksInFlight;
     private final Semaphore packsInFlight;
-    private final Set<BlobId> pending = ConcurrentHashMap.newKeySet();
+    private final BlobIndex dedup;
+    /** Blobs this backup stored or is storing: deduplicated against even before any index lists them. */
+    private final BlobIndex.IdSet pending = new BlobIndex.IdSet();
     private final List<CompletableFuture<Void>> uploads = new ArrayList<>();
     private final List<PackEntry> written = new ArrayList<>();
     private final AtomicLong bytesStored = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final LongConsumer onPackStored;
+    private final Consumer<String> lockGuard;
+    private final Checkpoints checkpoints;
+    private final Object checkpointMonitor = new Object();
+    // guarded by checkpointMonitor: stored packs not yet in any index, and when the last checkpoint was written
+    private final List<PackEntry> unindexed = new ArrayList<>();
+    private long lastCheckpointNanos = System.nanoTime();
+    private final AtomicLong indexBytes = new AtomicLong();
+    private final List<String> checkpointNames = new ArrayList<>();
     private PackWriter current;
+
+    /**
+     * When a running backup writes an index for the packs it stored so far: after {@code packs} packs or
+     * {@code interval}, whichever comes first. A backup that is killed then leaves packs that the next
+     * backup finds in the index and does not upload again.
+     */
+    public record Checkpoints(int packs, java.time.Duration interval) {
+        public static final Checkpoints DEFAULT = new Checkpoints(64, java.time.Duration.ofMinutes(10));
+
+        public Checkpoints {
+            if (packs < 1 || interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("checkpoints need packs >= 1 and a positive interval: " + packs + ", " + interval);
+            }
+        }
+    }
 
     /** Per-stream counters, updated by workers. */
     public static final class StreamStats {
@@ -62,14 +88,20 @@ public final class BlobWriter implements AutoCloseable {
         final AtomicInteger newBlobs = new AtomicInteger();
     }
 
-    public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored) {
+    /**
+     * @param lockGuard called before every write with what is about to be written; throws when the run's
+     *                  lock is lost, so a holder that lost its lock writes nothing more
+     */
+    public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored, Consumer<String> lockGuard,
+                      Checkpoints checkpoints) {
         this.repo = repo;
         this.sealer = repo.sealer();
         int maxChunk = repo.chunker().max();
         // one chunk being filled per stream and the chunks in flight; a few more are simply collected
         this.chunkPool = new ChunkPool(maxChunk, 2 * parallelism + 4);
         // room for any codec's worst case (zstd and lz4 add < 1/64 + 1 KiB); beyond it the chunk is stored as is
-        this.payloadCapacity = 1 + maxChunk + (maxChunk >> 6) + 1024;
+        this.payloadCapacity = payloadBytes(maxChunk);
+        this.dedup = repo.dedupIndex();
         this.codec = repo.compression();
         this.packSize = repo.config().packSize();
         this.workers = Executors.newFixedThreadPool(parallelism, named("backupkit-blob"));
@@ -78,6 +110,8 @@ public final class BlobWriter implements AutoCloseable {
         this.chunksInFlight = new Semaphore(parallelism + 2);
         this.packsInFlight = new Semaphore(uploadThreads);
         this.onPackStored = onPackStored;
+        this.lockGuard = lockGuard;
+        this.checkpoints = checkpoints;
         this.current = newPack();
     }
 
@@ -146,11 +180,11 @@ public final class BlobWriter implements AutoCloseable {
             byte[] digest = chunk.sha256();
             BlobId id = digest != null ? repo.blobIdOfDigest(digest) : repo.blobId(chunk.data(), 0, length);
             stats.blobs.incrementAndGet();
-            if (repo.index().contains(id) || !pending.add(id)) {
+            if (dedup.containsForDedup(id) || !pending.add(id)) {
                 return id;
             }
             // payload = codec id || compressed bytes, built in a reused buffer
-            payload = takePayloadBuffer();
+            payload = takePayloadBuffer(length);
             int n = codec.compress(chunk.data(), 0, length, payload, 1);
             CompressionCodec used = codec;
             if (n < 0 || n >= length) {
@@ -178,13 +212,25 @@ public final class BlobWriter implements AutoCloseable {
             return id;
         } finally {
             chunk.release();
-            if (payload != null) {
+            if (payload != null && payload.length == payloadCapacity) {
                 payloadBuffers.offer(payload);
             }
         }
     }
 
-    private byte[] takePayloadBuffer() {
+    /** Codec id + the worst case of any built-in codec for {@code length} bytes. */
+    private static int payloadBytes(int length) {
+        return 1 + length + (length >> 6) + 1024;
+    }
+
+    /**
+     * A reused buffer for the payload of {@code length} plaintext bytes. Blobs larger than a chunk (list
+     * blobs in a repository with small chunks) get a buffer of their own, which is not pooled.
+     */
+    private byte[] takePayloadBuffer(int length) {
+        if (payloadBytes(length) > payloadCapacity) {
+            return new byte[payloadBytes(length)];
+        }
         byte[] b = payloadBuffers.poll();
         return b != null ? b : new byte[payloadCapacity];
     }
@@ -201,11 +247,13 @@ public final class BlobWriter implements AutoCloseable {
         try {
             u = CompletableFuture.runAsync(() -> {
                 try {
+                    lockGuard.accept("storing pack " + f.entry().pack());
                     repo.storage().putIfAbsent(f.entry().pack(), Payload.of(f.bytes(), 0, f.length()));
                     synchronized (written) {
                         written.add(f.entry());
                     }
                     bytesStored.addAndGet(f.length());
+                    stored(f.entry());
                     onPackStored.accept(bytesStored.get());
                 } finally {
                     packsInFlight.release();
@@ -225,6 +273,58 @@ public final class BlobWriter implements AutoCloseable {
         }
     }
 
+    /** Records a durable pack and writes an index checkpoint when one is due. */
+    private void stored(PackEntry pack) {
+        synchronized (checkpointMonitor) {
+            unindexed.add(pack);
+            boolean due = unindexed.size() >= checkpoints.packs()
+                    || System.nanoTime() - lastCheckpointNanos >= checkpoints.interval().toNanos();
+            if (due) {
+                writeCheckpoint();
+            }
+        }
+    }
+
+    // caller holds checkpointMonitor
+    private void writeCheckpoint() {
+        if (unindexed.isEmpty()) {
+            return;
+        }
+        lockGuard.accept("writing an index checkpoint");
+        DefaultRepository.IndexWrite w = repo.writeIndex(IndexFile.CHECKPOINT, List.of(), List.copyOf(unindexed));
+        indexBytes.addAndGet(w.bytes());
+        checkpointNames.add(w.name());
+        unindexed.clear();
+        lastCheckpointNanos = System.nanoTime();
+    }
+
+    /**
+     * After a failure: indexes the packs that reached storage and are in no index yet, so the next backup
+     * reuses them. Best effort; never throws (the original failure is what the caller reports).
+     */
+    public void indexStoredPacks() {
+        synchronized (checkpointMonitor) {
+            try {
+                writeCheckpoint();
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(BlobWriter.class).warn("could not index the {} packs stored before the failure: {}",
+                        unindexed.size(), e.getMessage());
+            }
+        }
+    }
+
+    /** Bytes of index checkpoints written so far. */
+    public long indexBytes() {
+        return indexBytes.get();
+    }
+
+    /** Names of the index checkpoints written so far (the backup's last index commits them). */
+    public List<String> checkpointNames() {
+        synchronized (checkpointMonitor) {
+            return List.copyOf(checkpointNames);
+        }
+    }
+
     /** Bytes of packs stored so far. */
     public long bytesStored() {
         return bytesStored.get();
@@ -233,7 +333,7 @@ public final class BlobWriter implements AutoCloseable {
     /**
      * Stores the last pack and waits for every upload. Call after all stream futures completed.
      *
-     * @return the packs written, ready to be indexed
+     * @return the packs written that no checkpoint indexed yet, ready for the final index
      */
     public List<PackEntry> finish() {
         throwIfFailed();
@@ -255,8 +355,10 @@ public final class BlobWriter implements AutoCloseable {
             throw asBackupException(unwrap(e));
         }
         throwIfFailed();
-        synchronized (written) {
-            return List.copyOf(written);
+        synchronized (checkpointMonitor) {
+            List<PackEntry> rest = List.copyOf(unindexed);
+            unindexed.clear();
+            return rest;
         }
     }
 

@@ -36,7 +36,8 @@ public final class RestoreRun {
 
     public RestoreResult run() {
         long t0 = System.nanoTime();
-        String id = repo.resolveSnapshotId(snapshot);
+        // "latest" is the target's choice: a point-in-time target needs a base backup before its target
+        String id = "latest".equals(snapshot) ? target.latest(repo, repo.snapshots().list()).id() : repo.resolveSnapshotId(snapshot);
         try (LockManager.Lock lock = repo.locks().acquire(false, dryRun ? "restore plan" : "restore");
              SnapshotReader reader = new SnapshotReader(repo, id, parallelism, executor, listeners)) {
             String engine = reader.snapshot().engine();
@@ -44,7 +45,6 @@ public final class RestoreRun {
                 throw new ConfigurationException("snapshot " + reader.snapshot().shortId() + " holds a " + engine
                         + " backup; it cannot be restored into a " + target.engine() + " target");
             }
-            repo.refreshIndex();
             RestorePlan plan = target.plan(reader);
             if (dryRun) {
                 return new RestoreResult(id, plan, true, 0, Duration.ofNanos(System.nanoTime() - t0));

@@ -1,16 +1,15 @@
 package io.backupkit.internal.pipeline;
 
 import io.backupkit.BackupException;
-import io.backupkit.Codecs;
 import io.backupkit.ConfigurationException;
 import io.backupkit.IntegrityException;
-import io.backupkit.ObjectNotFoundException;
 import io.backupkit.ProgressEvent;
 import io.backupkit.ProgressListener;
 import io.backupkit.Snapshot;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.BlobLocation;
+import io.backupkit.internal.repo.BlobReader;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.Formats;
 import io.backupkit.internal.repo.Manifest;
@@ -57,6 +56,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
     private final ExecutorService fetchers;
     private final AtomicLong bytesRead = new AtomicLong();
     private final List<ProgressListener> listeners;
+    private final BlobReader blobs;
 
     public SnapshotReader(DefaultRepository repo, String snapshotId, int parallelism, CommandExecutor executor,
                           List<ProgressListener> listeners) {
@@ -67,6 +67,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
         this.parallelism = parallelism;
         this.executor = executor;
         this.listeners = listeners;
+        this.blobs = new BlobReader(repo, repo.locationIndex());
         AtomicInteger n = new AtomicInteger();
         this.fetchers = Executors.newFixedThreadPool(Math.max(2, parallelism * 2), r -> {
             Thread t = new Thread(r, "backupkit-fetch-" + n.incrementAndGet());
@@ -83,6 +84,11 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
     @Override
     public int parallelism() {
         return parallelism;
+    }
+
+    @Override
+    public io.backupkit.Repository repository() {
+        return repo;
     }
 
     @Override
@@ -105,74 +111,16 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
     /** Fetches, authenticates, decompresses and checks one blob. */
     public byte[] readBlob(BlobId id, String streamName) {
-        return readBlobs(List.of(id), streamName).get(0).data();
+        return blobs.read(id, streamName, Formats.SNAPSHOTS + snapshotId);
     }
 
-    /** A checked blob's plaintext and, where the check computed it, its SHA-256 (else null). */
-    private record Plain(byte[] data, byte[] sha256) {
+    /** The data blob ids of a stream, in order (list blobs are read as they are needed). */
+    public BlobReader.StreamIds ids(Manifest.StreamEntry entry) {
+        return blobs.ids(entry, Formats.SNAPSHOTS + snapshotId);
     }
 
-    /**
-     * Fetches blobs that lie back to back in one pack with a single ranged read (one request instead
-     * of one per blob on S3), then authenticates, decompresses and checks each.
-     */
-    private List<Plain> readBlobs(List<BlobId> ids, String streamName) {
-        List<BlobLocation> locs = new ArrayList<>(ids.size());
-        for (BlobId id : ids) {
-            locs.add(locate(id, streamName));
-        }
-        BlobLocation first = locs.get(0);
-        BlobLocation last = locs.get(locs.size() - 1);
-        int length = last.offset() + last.length() - first.offset();
-        byte[] range;
-        try (InputStream in = repo.storage().get(first.pack(), first.offset(), length)) {
-            range = in.readAllBytes();
-        } catch (ObjectNotFoundException e) {
-            throw new IntegrityException(first.pack(), "pack is missing (needed for blob " + ids.get(0) + " of stream " + streamName + ")", e);
-        } catch (IOException e) {
-            throw new io.backupkit.StorageException("reading " + first.pack() + " failed: " + e.getMessage(), true, e);
-        }
-        if (range.length != length) {
-            throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + first.offset() + "+" + length);
-        }
-        List<Plain> out = new ArrayList<>(ids.size());
-        for (int i = 0; i < ids.size(); i++) {
-            out.add(decode(ids.get(i), locs.get(i), range, locs.get(i).offset() - first.offset()));
-        }
-        return out;
-    }
-
-    private BlobLocation locate(BlobId id, String streamName) {
-        BlobLocation loc = repo.index().get(id);
-        if (loc == null) {
-            throw new IntegrityException(Formats.SNAPSHOTS + snapshotId, "blob " + id + " of stream " + streamName + " is in no index");
-        }
-        return loc;
-    }
-
-    private Plain decode(BlobId id, BlobLocation loc, byte[] buf, int off) {
-        byte[] plain = repo.sealer().open(buf, off, loc.length(), id.bytes())
-                .orElseThrow(() -> new IntegrityException(loc.pack(), "blob " + id + " at offset " + loc.offset()
-                        + " fails authentication; the pack is damaged"));
-        byte[] raw;
-        try {
-            raw = Codecs.byId(plain[0] & 0xff).decompress(plain, 1, plain.length - 1, loc.rawLength());
-        } catch (RuntimeException e) {
-            throw new IntegrityException(loc.pack(), "blob " + id + " does not decompress: " + e.getMessage(), e);
-        }
-        byte[] digest = null;
-        BlobId actual;
-        if (repo.hashesChunksOnce()) {
-            // one pass: the SHA-256 checks the id and, in BlobStream, the stream's digest
-            digest = Hashes.sha256(raw, 0, raw.length);
-            actual = repo.blobIdOfDigest(digest);
-        } else {
-            actual = repo.blobId(raw, 0, raw.length);
-        }
-        if (!actual.equals(id)) {
-            throw new IntegrityException(loc.pack(), "blob " + id + " content does not match its id");
-        }
-        return new Plain(raw, digest);
+    public BlobReader blobReader() {
+        return blobs;
     }
 
     @Override
@@ -182,12 +130,12 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
     private final class BlobStream extends InputStream {
         private final Manifest.StreamEntry entry;
-        private final Deque<CompletableFuture<List<Plain>>> ahead = new ArrayDeque<>();
-        private final Deque<Plain> ready = new ArrayDeque<>();
+        private final Deque<CompletableFuture<List<BlobReader.Plain>>> ahead = new ArrayDeque<>();
+        private final Deque<BlobReader.Plain> ready = new ArrayDeque<>();
         private final MessageDigest sha = Hashes.sha256();
-        private int nextToFetch;
         /** Plaintext bytes fetched (or being fetched) and not yet handed to the reader. */
         private long aheadRaw;
+        private final BlobReader.StreamIds ids;
         private byte[] current = new byte[0];
         private int pos;
         private long total;
@@ -196,33 +144,34 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
         BlobStream(Manifest.StreamEntry entry) {
             this.entry = entry;
+            this.ids = ids(entry);
             fill();
         }
 
         private void fill() {
-            List<String> blobs = entry.blobs();
-            while (ahead.size() < WINDOW && nextToFetch < blobs.size() && (ahead.isEmpty() || aheadRaw < MAX_AHEAD_RAW)) {
+            while (ahead.size() < WINDOW && ids.hasNext() && (ahead.isEmpty() || aheadRaw < MAX_AHEAD_RAW)) {
                 List<BlobId> group = new ArrayList<>();
-                BlobId id = BlobId.parse(blobs.get(nextToFetch++));
+                List<BlobLocation> locs = new ArrayList<>();
+                BlobId id = ids.next();
+                BlobLocation prev = blobs.locate(id, entry.name(), Formats.SNAPSHOTS + snapshotId);
                 group.add(id);
-                BlobLocation prev = repo.index().get(id);
-                int bytes = prev == null ? 0 : prev.length();
-                long raw = prev == null ? 0 : prev.rawLength();
-                while (prev != null && nextToFetch < blobs.size()) {
-                    BlobId next = BlobId.parse(blobs.get(nextToFetch));
-                    BlobLocation loc = repo.index().get(next);
+                locs.add(prev);
+                int bytes = prev.length();
+                long raw = prev.rawLength();
+                while (ids.hasNext()) {
+                    BlobLocation loc = blobs.index().get(ids.peek());
                     if (loc == null || !loc.pack().equals(prev.pack()) || loc.offset() != prev.offset() + prev.length()
                             || bytes + loc.length() > MAX_READ || raw + loc.rawLength() > MAX_AHEAD_RAW / 2) {
                         break;
                     }
-                    group.add(next);
+                    group.add(ids.next());
+                    locs.add(loc);
                     bytes += loc.length();
                     raw += loc.rawLength();
                     prev = loc;
-                    nextToFetch++;
                 }
                 aheadRaw += raw;
-                ahead.add(CompletableFuture.supplyAsync(() -> readBlobs(group, entry.name()), fetchers));
+                ahead.add(CompletableFuture.supplyAsync(() -> blobs.readAdjacent(group, locs, entry.name()), fetchers));
             }
         }
 
@@ -244,7 +193,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
                     }
                     fill();
                 }
-                Plain p = ready.poll();
+                BlobReader.Plain p = ready.poll();
                 current = p.data();
                 aheadRaw -= current.length;
                 pos = 0;

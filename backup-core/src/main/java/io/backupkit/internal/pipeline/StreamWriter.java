@@ -3,16 +3,19 @@ package io.backupkit.internal.pipeline;
 import io.backupkit.BackupException;
 import io.backupkit.StreamResult;
 import io.backupkit.internal.chunker.Chunk;
+import io.backupkit.internal.chunker.Chunker;
 import io.backupkit.internal.chunker.ChunkingOutputStream;
-import io.backupkit.internal.chunker.FastCdcChunker;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobLists;
 import io.backupkit.internal.repo.Manifest;
+import io.backupkit.spi.BlockOutputStream;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -21,9 +24,12 @@ import java.util.function.LongConsumer;
 /**
  * One named stream of a backup: what the source writes is chunked, hashed (each chunk's SHA-256 once,
  * in repositories of format version 2; the whole plaintext and each chunk separately in version 1)
- * and handed to the {@link BlobWriter}. Closing waits for its blobs and seals the stream's entry.
+ * and handed to the {@link BlobWriter}. The blob ids, in order, go into list blobs
+ * ({@link BlobLists}) as the blobs complete, so memory does not grow with the stream. Closing waits
+ * for its blobs and seals the stream's entry. {@link #boundary()} cuts the pending chunk where the
+ * source says (file starts in an archive).
  */
-final class StreamWriter extends OutputStream {
+final class StreamWriter extends BlockOutputStream {
     private final String name;
     private final ChunkingOutputStream chunking;
     private final BlobWriter writer;
@@ -32,12 +38,17 @@ final class StreamWriter extends OutputStream {
     private final MessageDigest sha256 = Hashes.sha256();
     private final MessageDigest chunkDigest = Hashes.sha256();
     private final boolean hashChunksOnce;
-    private final List<CompletableFuture<BlobId>> blobs = new ArrayList<>();
+    /** Data blobs submitted, oldest first; drained into the current list as they complete. */
+    private final Deque<CompletableFuture<BlobId>> inFlight = new ArrayDeque<>();
+    private final BlobLists.Builder list = new BlobLists.Builder();
+    private final List<CompletableFuture<BlobId>> lists = new ArrayList<>();
     private final BlobWriter.StreamStats stats = new BlobWriter.StreamStats();
+    private final BlobWriter.StreamStats listStats = new BlobWriter.StreamStats();
     private long size;
+    private long blobCount;
     private volatile Manifest.StreamEntry entry;
 
-    StreamWriter(String name, FastCdcChunker chunker, BlobWriter writer, boolean hashChunksOnce, LongConsumer onBytes) {
+    StreamWriter(String name, Chunker chunker, BlobWriter writer, boolean hashChunksOnce, LongConsumer onBytes) {
         this.name = name;
         this.writer = writer;
         this.onBytes = onBytes;
@@ -59,11 +70,30 @@ final class StreamWriter extends OutputStream {
         }
         size += length;
         try {
-            blobs.add(writer.submit(chunk, stats));
+            inFlight.add(writer.submit(chunk, stats));
+            drain(false);
         } catch (BackupException e) {
             throw new IOException("stream " + name + ": " + e.getMessage(), e);
         }
         onBytes.accept(length);
+    }
+
+    /** Moves completed blob ids (in order) into the list; with {@code all}, waits for every blob. */
+    private void drain(boolean all) throws IOException {
+        while (!inFlight.isEmpty() && (all || inFlight.peek().isDone())) {
+            BlobId id;
+            try {
+                id = inFlight.poll().join();
+            } catch (CompletionException e) {
+                Throwable t = BlobWriter.unwrap(e);
+                throw new IOException("stream " + name + ": " + t.getMessage(), t);
+            }
+            list.add(id);
+            blobCount++;
+            if (BlobLists.endsAfter(id, list.count())) {
+                lists.add(writer.submit(list.take(), listStats));
+            }
+        }
     }
 
     @Override
@@ -77,6 +107,14 @@ final class StreamWriter extends OutputStream {
             throw new IOException("stream " + name + " is closed");
         }
         chunking.write(b, off, len);
+    }
+
+    @Override
+    public void boundary() throws IOException {
+        if (entry != null) {
+            throw new IOException("stream " + name + " is closed");
+        }
+        chunking.boundary();
     }
 
     String name() {
@@ -93,17 +131,23 @@ final class StreamWriter extends OutputStream {
             return;
         }
         chunking.close();
-        List<String> ids = new ArrayList<>(blobs.size());
+        List<String> ids = new ArrayList<>(lists.size() + 1);
         try {
-            for (CompletableFuture<BlobId> f : blobs) {
+            drain(true);
+            if (list.count() > 0) {
+                lists.add(writer.submit(list.take(), listStats));
+            }
+            for (CompletableFuture<BlobId> f : lists) {
                 ids.add(f.join().hex());
             }
         } catch (CompletionException e) {
             Throwable t = BlobWriter.unwrap(e);
             throw new IOException("stream " + name + ": " + t.getMessage(), t);
+        } catch (BackupException e) {
+            throw new IOException("stream " + name + ": " + e.getMessage(), e);
         }
-        blobs.clear();
-        entry = new Manifest.StreamEntry(name, size, Hashes.hex(sha256.digest()), List.copyOf(ids),
+        lists.clear();
+        entry = Manifest.StreamEntry.of(name, size, Hashes.hex(sha256.digest()), blobCount, ids,
                 hashChunksOnce ? Manifest.StreamEntry.DIGEST_CHUNKS : null);
     }
 
@@ -112,6 +156,7 @@ final class StreamWriter extends OutputStream {
     }
 
     StreamResult result() {
-        return new StreamResult(name, size, stats.storedBytes.get(), stats.blobs.get(), stats.newBlobs.get());
+        return new StreamResult(name, size, stats.storedBytes.get() + listStats.storedBytes.get(), stats.blobs.get(),
+                stats.newBlobs.get());
     }
 }

@@ -7,6 +7,8 @@ import io.backupkit.VerificationCheck;
 import io.backupkit.VerificationLevel;
 import io.backupkit.VerificationReport;
 import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobIndex;
+import io.backupkit.internal.repo.BlobReader;
 import io.backupkit.internal.repo.BlobLocation;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.Formats;
@@ -61,13 +63,15 @@ public final class VerifyRun {
                 checks.add(VerificationCheck.failed("manifest", e.getMessage()));
                 return report(id, checks, t0);
             }
+            BlobIndex index;
             try {
-                repo.refreshIndex();
-                checks.add(VerificationCheck.passed("index", repo.index().blobCount() + " blobs indexed"));
+                index = repo.locationIndex();
+                checks.add(VerificationCheck.passed("index", index.blobCount() + " blobs indexed"));
             } catch (IntegrityException e) {
                 checks.add(VerificationCheck.failed("index", e.getMessage()));
+                return report(id, checks, t0);
             }
-            Map<String, Long> packs = quick(m, checks);
+            Map<String, Long> packs = quick(m, new BlobReader(repo, index), id, checks);
             if (level == VerificationLevel.QUICK) {
                 return report(id, checks, t0);
             }
@@ -95,19 +99,38 @@ public final class VerifyRun {
     }
 
     /** QUICK's checks; returns the stored packs and their sizes. */
-    private Map<String, Long> quick(Manifest m, List<VerificationCheck> checks) {
+    private Map<String, Long> quick(Manifest m, BlobReader reader, String id, List<VerificationCheck> checks) {
         Map<String, Long> packs = new HashMap<>();
         for (ObjectInfo o : repo.storage().list(Formats.DATA)) {
             packs.put(o.name(), o.size());
         }
         for (Manifest.StreamEntry s : m.streams()) {
             String problem = null;
-            int bad = 0;
-            for (String hex : s.blobs()) {
-                BlobLocation loc = repo.index().get(BlobId.parse(hex));
+            long bad = 0;
+            BlobReader.StreamIds ids;
+            try {
+                ids = reader.ids(s, Formats.SNAPSHOTS + id);
+                ids.hasNext();
+            } catch (BackupException e) {
+                checks.add(VerificationCheck.failed("blobs of stream " + s.name(), "the stream's blob list is unreadable: " + e.getMessage()));
+                continue;
+            }
+            while (true) {
+                BlobId blob;
+                try {
+                    if (!ids.hasNext()) {
+                        break;
+                    }
+                    blob = ids.next();
+                } catch (BackupException e) {
+                    bad++;
+                    problem = problem == null ? "a blob list is unreadable: " + e.getMessage() : problem;
+                    break;
+                }
+                BlobLocation loc = reader.index().get(blob);
                 String p = null;
                 if (loc == null) {
-                    p = "blob " + hex.substring(0, 12) + " is in no index";
+                    p = "blob " + blob + " is in no index";
                 } else if (!packs.containsKey(loc.pack())) {
                     p = loc.pack() + " is missing";
                 } else if ((long) loc.offset() + loc.length() > packs.get(loc.pack())) {
@@ -119,8 +142,8 @@ public final class VerifyRun {
                 }
             }
             String name = "blobs of stream " + s.name();
-            checks.add(bad == 0 ? VerificationCheck.passed(name, s.blobs().size() + " blobs present")
-                    : VerificationCheck.failed(name, bad + " of " + s.blobs().size() + " blobs unavailable; first: " + problem));
+            checks.add(bad == 0 ? VerificationCheck.passed(name, s.count() + " blobs present")
+                    : VerificationCheck.failed(name, bad + " of " + s.count() + " blobs unavailable; first: " + problem));
         }
         return packs;
     }
@@ -147,22 +170,33 @@ public final class VerifyRun {
      * Every pack the snapshot uses has an authentic trailer that tiles the pack and agrees with the
      * index: stream reads cover the blobs, this covers the rest of each pack's bytes.
      */
-    private VerificationCheck packTrailers(Manifest m, Map<String, Long> stored, ExecutorService pool) {
-        Map<String, List<BlobLocation>> used = new HashMap<>();
-        Map<BlobLocation, BlobId> ids = new HashMap<>();
+    private VerificationCheck packTrailers(Manifest m, SnapshotReader reader, Map<String, Long> stored, ExecutorService pool) {
+        // the packs the snapshot uses (memory grows with packs, not blobs)
+        BlobIndex index = reader.blobReader().index();
+        java.util.Set<String> used = new java.util.TreeSet<>();
         for (Manifest.StreamEntry s : m.streams()) {
-            for (String hex : s.blobs()) {
-                BlobId b = BlobId.parse(hex);
-                BlobLocation loc = repo.index().get(b);
-                if (loc != null && ids.putIfAbsent(loc, b) == null) {
-                    used.computeIfAbsent(loc.pack(), p -> new ArrayList<>()).add(loc);
+            try {
+                BlobReader.StreamIds ids = reader.ids(s);
+                while (ids.hasNext()) {
+                    BlobLocation loc = index.get(ids.next());
+                    if (loc != null) {
+                        used.add(loc.pack());
+                    }
                 }
+                for (String list : s.lists()) {
+                    BlobLocation loc = index.get(BlobId.parse(list));
+                    if (loc != null) {
+                        used.add(loc.pack());
+                    }
+                }
+            } catch (BackupException e) {
+                // an unreadable blob list is reported by the stream's own check
             }
         }
-        Map<String, Long> indexed = repo.index().packs();
+        Map<String, Long> indexed = index.packs();
         List<CompletableFuture<String>> results = new ArrayList<>();
-        for (Map.Entry<String, List<BlobLocation>> e : used.entrySet()) {
-            results.add(CompletableFuture.supplyAsync(() -> trailerProblem(e.getKey(), e.getValue(), ids, indexed, stored), pool));
+        for (String pack : used) {
+            results.add(CompletableFuture.supplyAsync(() -> trailerProblem(pack, index, indexed, stored), pool));
         }
         List<String> problems = new ArrayList<>();
         results.forEach(f -> {
@@ -176,8 +210,8 @@ public final class VerifyRun {
                 : VerificationCheck.failed("pack trailers", problems.size() + " of " + used.size() + " packs damaged; first: " + problems.get(0));
     }
 
-    private String trailerProblem(String pack, List<BlobLocation> used, Map<BlobLocation, BlobId> ids, Map<String, Long> indexed,
-                                  Map<String, Long> stored) {
+    /** The pack's trailer authenticates, tiles the pack, and says of every blob the index places in it what the index says. */
+    private String trailerProblem(String pack, BlobIndex index, Map<String, Long> indexed, Map<String, Long> stored) {
         Long size = indexed.get(pack);
         Long actual = stored.get(pack);
         if (actual == null) {
@@ -187,14 +221,14 @@ public final class VerifyRun {
             return pack + ": pack has " + actual + " bytes, its index says " + size;
         }
         try {
-            Map<BlobId, PackEntry.Blob> trailer = new HashMap<>();
-            for (PackEntry.Blob b : PackWriter.readTrailer(pack, repo.storage(), size, repo.sealer())) {
-                trailer.put(b.id(), b);
-            }
-            for (BlobLocation loc : used) {
-                PackEntry.Blob t = trailer.get(ids.get(loc));
-                if (t == null || t.offset() != loc.offset() || t.length() != loc.length() || t.rawLength() != loc.rawLength()) {
-                    return pack + ": trailer and index disagree about blob " + ids.get(loc);
+            for (PackEntry.Blob t : PackWriter.readTrailer(pack, repo.storage(), size, repo.sealer())) {
+                BlobLocation loc = index.get(t.id());
+                if (loc == null) {
+                    continue;
+                }
+                if (loc.pack().equals(pack) && (t.offset() != loc.offset() || t.length() != loc.length()
+                        || t.rawLength() != loc.rawLength())) {
+                    return pack + ": trailer and index disagree about blob " + t.id();
                 }
             }
             return null;
@@ -210,7 +244,7 @@ public final class VerifyRun {
             for (Manifest.StreamEntry s : m.streams()) {
                 results.add(CompletableFuture.supplyAsync(() -> readStream(reader, s), pool));
             }
-            checks.add(packTrailers(m, packs, pool));
+            checks.add(packTrailers(m, reader, packs, pool));
             results.forEach(f -> checks.add(f.join()));
         } finally {
             pool.shutdownNow();

@@ -34,6 +34,11 @@ public final class BlobId {
         return id.clone();
     }
 
+    /** The id's own array, not a copy: for lookups inside this package only. */
+    byte[] raw() {
+        return id;
+    }
+
     void writeTo(byte[] buf, int off) {
         System.arraycopy(id, 0, buf, off, BYTES);
     }

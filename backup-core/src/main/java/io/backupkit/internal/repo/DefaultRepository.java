@@ -10,6 +10,7 @@ import io.backupkit.KeySlotInfo;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
+import io.backupkit.SnapshotSummary;
 import io.backupkit.Storages;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
@@ -57,9 +58,19 @@ public final class DefaultRepository implements Repository {
     private final String currentKeyName;
     private final CompressionCodec codec;
     private final FastCdcChunker chunker;
-    private final BlobIndex index = new BlobIndex();
-    private final Map<String, Manifest> manifests = new ConcurrentHashMap<>();
+    private volatile BlobIndex dedupIndex;
+    private volatile BlobIndex locationIndex;
+    /** A few recently used manifests (a restore reads its manifest more than once); never all of them. */
+    private final Map<String, Manifest> manifests = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Manifest> eldest) {
+                    return size() > 16;
+                }
+            });
     private final ThreadLocal<Mac> macs;
+    private volatile LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
+    private volatile MetadataCache cache = MetadataCache.NONE;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private DefaultRepository(Storage storage, boolean ownsStorage, RepoConfig config, byte[] masterKey,
@@ -114,8 +125,29 @@ public final class DefaultRepository implements Repository {
         return config;
     }
 
-    public BlobIndex index() {
-        return index;
+    /**
+     * The blobs a backup may reuse (ids only, 30 bytes each), brought up to date with the index objects
+     * written since it was last read.
+     */
+    public synchronized BlobIndex dedupIndex() {
+        ensureOpen();
+        BlobIndex i = dedupIndex;
+        if (i == null || !i.refresh(storage, this::readObject, sealer)) {
+            i = BlobIndex.load(storage, this::readObject, sealer, false);
+            dedupIndex = i;
+        }
+        return i;
+    }
+
+    /** Where every blob lies (46 bytes per blob), brought up to date; for restores, verification and checks. */
+    public synchronized BlobIndex locationIndex() {
+        ensureOpen();
+        BlobIndex i = locationIndex;
+        if (i == null || !i.refresh(storage, this::readObject, sealer)) {
+            i = BlobIndex.load(storage, this::readObject, sealer, true);
+            locationIndex = i;
+        }
+        return i;
     }
 
     /**
@@ -161,28 +193,46 @@ public final class DefaultRepository implements Repository {
         return config.hashesChunksOnce();
     }
 
-    /** Reads index objects not read yet (written by other backups since this handle opened). */
-    public synchronized void refreshIndex() {
-        ensureOpen();
-        for (ObjectInfo o : storage.list(Formats.INDEX)) {
-            if (!index.isLoaded(o.name())) {
-                byte[] stored = storage.readAll(o.name());
-                index.add(o.name(), IndexFile.decode(o.name(), stored, sealer));
-            }
-        }
+    /**
+     * A whole content-addressed object (index object or manifest), from the local cache when one is
+     * configured and the cached copy is intact.
+     */
+    public byte[] readObject(String name) {
+        return cache.object(name, () -> storage.readAll(name));
     }
 
-    /** Writes an index object for packs that are already durable; returns its size. */
-    public long writeIndex(List<PackEntry> packs) {
+    public MetadataCache cache() {
+        return cache;
+    }
+
+    /** An index object written: its name and stored size. */
+    public record IndexWrite(String name, long bytes) {
+    }
+
+    /**
+     * Writes a pack index for packs that are already durable and adds it to the loaded views.
+     *
+     * @param kind    {@link IndexFile#CHECKPOINT}, {@link IndexFile#BACKUP} or {@link IndexFile#COMPACTED}
+     * @param commits for a backup's last index: the names of its checkpoints
+     */
+    public IndexWrite writeIndex(int kind, List<String> commits, List<PackEntry> packs) {
         ensureOpen();
-        if (packs.isEmpty()) {
-            return 0;
+        if (packs.isEmpty() && commits.isEmpty()) {
+            return new IndexWrite(null, 0);
         }
-        byte[] stored = IndexFile.encode(packs, sealer);
+        byte[] stored = IndexFile.encode(kind, commits, packs, sealer);
         String name = Formats.INDEX + Hashes.sha256Hex(stored);
         storage.putIfAbsent(name, Payload.of(stored));
-        index.add(name, packs);
-        return stored.length;
+        cache.put(name, stored);
+        BlobIndex d = dedupIndex;
+        if (d != null) {
+            d.add(name, packs);
+        }
+        BlobIndex l = locationIndex;
+        if (l != null) {
+            l.add(name, packs);
+        }
+        return new IndexWrite(name, stored.length);
     }
 
     /** Writes a manifest (the commit point of a backup); returns the snapshot id and stored size. */
@@ -191,20 +241,28 @@ public final class DefaultRepository implements Repository {
         byte[] stored = manifest.encode(sealer);
         String name = Manifest.nameOf(stored);
         storage.putIfAbsent(name, Payload.of(stored));
+        cache.put(name, stored);
         manifests.put(name, manifest);
         return Map.entry(Formats.idOf(name), (long) stored.length);
+    }
+
+    /** Deletes a snapshot's manifest (forget); its data stays until a prune. */
+    public void forgetSnapshot(String snapshotId) {
+        String name = Formats.SNAPSHOTS + snapshotId;
+        storage.delete(name);
+        manifests.remove(name);
     }
 
     /** The manifest of a snapshot id. */
     public Manifest manifest(String snapshotId) {
         ensureOpen();
         String name = Formats.SNAPSHOTS + snapshotId;
-        return manifests.computeIfAbsent(name, n -> Manifest.decode(n, storage.readAll(n), sealer));
+        return manifests.computeIfAbsent(name, n -> Manifest.decode(n, readObject(n), sealer));
     }
 
     public LockManager locks() {
         ensureOpen();
-        return new LockManager(storage, sealer);
+        return new LockManager(storage, sealer, java.time.Clock.systemUTC(), lockTiming);
     }
 
     // ---- Repository ----------------------------------------------------------------------------
@@ -253,6 +311,27 @@ public final class DefaultRepository implements Repository {
             public Snapshot get(String idPrefixOrLatest) {
                 String id = resolveSnapshotId(idPrefixOrLatest);
                 return manifest(id).toSnapshot(id);
+            }
+
+            @Override
+            public List<SnapshotSummary> summaries() {
+                List<SnapshotSummary> all = new ArrayList<>();
+                for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
+                    String id = Formats.idOf(o.name());
+                    Manifest m;
+                    try {
+                        Manifest cached = manifests.get(o.name());
+                        m = cached != null ? cached : Manifest.decode(o.name(), readObject(o.name()), sealer);
+                    } catch (ObjectNotFoundException forgotten) {
+                        continue;
+                    }
+                    // the manifest (metadata, stream lists) is dropped here: memory stays flat however many snapshots
+                    all.add(new SnapshotSummary(id, m.time(), m.hostname(), m.engine(), m.source(),
+                            SnapshotSummary.databaseOf(m.metadata(), m.source()), m.tags() == null ? Map.of() : m.tags(),
+                            m.bytesRead(), m.bytesStored(), m.streams().size()));
+                }
+                all.sort(Comparator.comparing(SnapshotSummary::time).thenComparing(SnapshotSummary::id));
+                return all;
             }
 
             @Override
@@ -420,40 +499,40 @@ public final class DefaultRepository implements Repository {
         List<String> errors = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         checkConfigAndKeySlots(errors, warnings);
-        BlobIndex fresh = new BlobIndex();
-        for (ObjectInfo o : storage.list(Formats.INDEX)) {
-            try {
-                fresh.add(o.name(), IndexFile.decode(o.name(), storage.readAll(o.name()), sealer));
-            } catch (IntegrityException e) {
-                errors.add(e.getMessage());
-            }
-        }
+        BlobIndex fresh = BlobIndex.loadTolerant(storage, this::readObject, sealer, errors);
         Map<String, Long> stored = new HashMap<>();
         for (ObjectInfo o : storage.list(Formats.DATA)) {
             stored.put(o.name(), o.size());
         }
-        fresh.packs().forEach((pack, size) -> {
+        Map<String, Long> indexed = fresh.packs();
+        indexed.forEach((pack, size) -> {
             Long actual = stored.get(pack);
             if (actual == null) {
-                errors.add(pack + ": indexed pack is missing");
+                if (fresh.isObsolete(pack)) {
+                    warnings.add(pack + ": pack marked for deletion is already gone (a prune was interrupted; the next prune tidies up)");
+                } else {
+                    errors.add(pack + ": indexed pack is missing");
+                }
             } else if (actual.longValue() != size) {
                 errors.add(pack + ": pack has " + actual + " bytes, its index says " + size);
             }
         });
         Set<String> unindexed = new HashSet<>(stored.keySet());
-        unindexed.removeAll(fresh.packs().keySet());
+        unindexed.removeAll(indexed.keySet());
         for (String p : unindexed) {
-            warnings.add(p + ": pack is in no index (left by an interrupted backup; prune removes it)");
+            warnings.add(p + ": pack is in no index (left by an interrupted backup or prune; prune removes it)");
         }
         int snapshots = 0;
+        BlobReader reader = new BlobReader(this, fresh);
         for (ObjectInfo o : storage.list(Formats.SNAPSHOTS)) {
             snapshots++;
             try {
-                Manifest m = Manifest.decode(o.name(), storage.readAll(o.name()), sealer);
-                int missing = 0;
+                Manifest m = Manifest.decode(o.name(), readObject(o.name()), sealer);
+                long missing = 0;
                 for (Manifest.StreamEntry s : m.streams()) {
-                    for (String b : s.blobs()) {
-                        if (fresh.get(BlobId.parse(b)) == null) {
+                    BlobReader.StreamIds ids = reader.ids(s, o.name());
+                    while (ids.hasNext()) {
+                        if (!fresh.contains(ids.next())) {
                             missing++;
                         }
                     }
@@ -463,9 +542,12 @@ public final class DefaultRepository implements Repository {
                 }
             } catch (IntegrityException e) {
                 errors.add(e.getMessage());
+            } catch (ObjectNotFoundException e) {
+                // forgotten while we listed
+                snapshots--;
             }
         }
-        return new CheckReport(snapshots, fresh.packs().size(), fresh.blobCount(), errors, warnings);
+        return new CheckReport(snapshots, indexed.size(), fresh.blobCount(), errors, warnings);
     }
 
     @Override
@@ -579,6 +661,23 @@ public final class DefaultRepository implements Repository {
         private int avgChunk = 512 * 1024;
         private int maxChunk = 2 * 1024 * 1024;
         private Long chunkerSeed;
+        private LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
+        private Path cacheDirectory;
+
+        @Override
+        public RepositoryBuilder cacheDirectory(Path directory) {
+            this.cacheDirectory = directory;
+            return this;
+        }
+
+        /**
+         * How often this handle refreshes its locks, when it gives up a lock it cannot refresh, and when
+         * it considers others' locks stale. The defaults (5, 15, 30 minutes) suit production; tests shorten them.
+         */
+        public RepositoryBuilder lockTiming(LockManager.Timing timing) {
+            this.lockTiming = java.util.Objects.requireNonNull(timing);
+            return this;
+        }
 
         /**
          * Fixes the chunker's gear seed of a new repository (normally random per repository, so chunk
@@ -705,7 +804,7 @@ public final class DefaultRepository implements Repository {
                     throw new ConfigurationException("a repository was created at " + s.location() + " at the same time");
                 }
                 LOG.info("created unencrypted repository {} at {}", config.id(), s.location());
-                return new DefaultRepository(s, owns, config, null, null, codec);
+                return withTiming(new DefaultRepository(s, owns, config, null, null, codec));
             }
             byte[] master = Aead.randomBytes(32);
             Sealer sealer = dataSealer(master);
@@ -721,7 +820,7 @@ public final class DefaultRepository implements Repository {
                 if (Boolean.TRUE.equals(ours)) {
                     LOG.warn("writing the config of {} reported an error ({}), but it is stored; the repository is created",
                             s.location(), e.getMessage());
-                    return new DefaultRepository(s, owns, config, master, keyName, codec);
+                    return withTiming(new DefaultRepository(s, owns, config, master, keyName, codec));
                 }
                 if (ours != null) {
                     deleteQuietly(s, keyName, e);
@@ -733,7 +832,7 @@ public final class DefaultRepository implements Repository {
                 throw new ConfigurationException("a repository was created at " + s.location() + " at the same time");
             }
             LOG.info("created repository {} at {}", config.id(), s.location());
-            return new DefaultRepository(s, owns, config, master, keyName, codec);
+            return withTiming(new DefaultRepository(s, owns, config, master, keyName, codec));
         }
 
         /**
@@ -819,7 +918,7 @@ public final class DefaultRepository implements Repository {
                             + "restore the config from a copy");
                 }
                 RepoConfig config = RepoConfig.decode(stored, Sealer.checksumOnly(), false);
-                return new DefaultRepository(s, owns, config, null, null, codec);
+                return withTiming(new DefaultRepository(s, owns, config, null, null, codec));
             }
             if (keyProvider == null) {
                 throw new io.backupkit.KeyRequiredException(s.location());
@@ -883,7 +982,7 @@ public final class DefaultRepository implements Repository {
                     Arrays.fill(master.get(), (byte) 0);
                     continue;
                 }
-                return new DefaultRepository(s, owns, config.get(), master.get(), o.name(), codec);
+                return withTiming(new DefaultRepository(s, owns, config.get(), master.get(), o.name(), codec));
             }
             if (unavailable != null) {
                 throw unavailable;
@@ -918,6 +1017,14 @@ public final class DefaultRepository implements Repository {
                 closeIfOwned(s);
                 throw e;
             }
+        }
+
+        private DefaultRepository withTiming(DefaultRepository r) {
+            r.lockTiming = lockTiming;
+            if (cacheDirectory != null) {
+                r.cache = MetadataCache.at(cacheDirectory, r.config.id());
+            }
+            return r;
         }
 
         private void closeIfOwned(Storage s) {

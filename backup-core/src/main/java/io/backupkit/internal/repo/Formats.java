@@ -11,6 +11,8 @@ public final class Formats {
     public static final String KEYS = "keys/";
     public static final String DATA = "data/";
     public static final String INDEX = "index/";
+    /** Prune's state objects (superseded indexes, obsolete and deleted packs), inside {@link #INDEX}. */
+    public static final String INDEX_STATE = "index/state/";
     public static final String SNAPSHOTS = "snapshots/";
     public static final String LOCKS = "locks/";
     public static final String WAL = "wal/";
@@ -23,10 +25,14 @@ public final class Formats {
     public static final byte[] AD_LOCK = ad("backupkit v1 lock");
     /** Followed by the record's name (without {@link #RECORDS}): a record cannot be moved to another name. */
     public static final String AD_RECORD_PREFIX = "backupkit v1 record ";
+    /** Log objects bind their full storage name after this label (and a 0 byte). */
+    public static final byte[] AD_LOG_HEADER = ad("backupkit v1 log header");
+    public static final byte[] AD_LOG_PIECE = ad("backupkit v1 log piece");
 
     public static final byte[] CONFIG_MAGIC = ad("BKC1");
     public static final byte[] PACK_MAGIC = ad("BKP1");
     public static final byte[] INDEX_MAGIC = ad("BKI1");
+    public static final byte[] LOG_MAGIC = ad("BKL1");
 
     /**
      * {@code version} in the sealed config JSON that new repositories get. Version 2: each chunk is
@@ -39,8 +45,8 @@ public final class Formats {
     public static final int CONFIG_VERSION_MIN = 1;
     /** {@code version} of a key slot's JSON. */
     public static final int KEY_SLOT_VERSION = 1;
-    /** {@code version} of a snapshot manifest's JSON. */
-    public static final int MANIFEST_VERSION = 1;
+    /** {@code version} of a snapshot manifest's JSON written now (2: blob ids in list blobs); version 1 is still read. */
+    public static final int MANIFEST_VERSION = 2;
 
     /**
      * Largest chunk (blob plaintext) the format allows; the builder caps the chunker's maximum here.

@@ -2,6 +2,7 @@ package io.backupkit.internal.repo;
 
 import io.backupkit.ConfigurationException;
 import io.backupkit.IntegrityException;
+import io.backupkit.LockLostException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.RepositoryLockedException;
 import io.backupkit.internal.HostName;
@@ -19,106 +20,299 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Repository locks in {@code locks/}: shared while backing up or restoring, exclusive for pruning.
- * A lock is refreshed by writing a new lock object and deleting the old one; a lock not refreshed
- * within {@link #STALE_AFTER} is stale and reported with its holder and age.
+ * Repository locks in {@code locks/}: shared while backing up, restoring or verifying; {@code prune}
+ * while pruning (conflicts only with other prunes, so backups never wait); exclusive for operations
+ * that must run alone. A lock is refreshed by writing a new lock object and deleting the old one.
+ *
+ * <p>A holder that cannot refresh its lock for {@link Timing#giveUpAfter()} (measured on its own
+ * monotonic clock, so a paused process notices too), or whose lock object was removed by someone
+ * else, has <em>lost</em> it: {@link Lock#checkHeld(String)} then throws and the holder writes nothing
+ * more. Others consider a lock stale only after {@link Timing#staleAfter()}, which is longer, so a
+ * lock that others may ignore is one its holder has already given up.
  */
 public final class LockManager {
-    public static final Duration REFRESH_EVERY = Duration.ofMinutes(5);
-    public static final Duration STALE_AFTER = Duration.ofMinutes(30);
+    public static final String SHARED = "shared";
+    public static final String EXCLUSIVE = "exclusive";
+    public static final String PRUNE = "prune";
     private static final Logger LOG = LoggerFactory.getLogger(LockManager.class);
 
-    private final Storage storage;
-    private final Sealer sealer;
+    /**
+     * How often locks are refreshed, when a holder gives up, when others call a lock stale.
+     * Requires refreshEvery &lt; giveUpAfter &lt; staleAfter.
+     */
+    public record Timing(Duration refreshEvery, Duration giveUpAfter, Duration staleAfter) {
+        public static final Timing DEFAULT = new Timing(Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofMinutes(30));
 
-    /** The stored form of a lock. */
-    public record LockInfo(String kind, String host, long pid, String operation, Instant created, Instant refreshed) {
-        String holder() {
-            return operation + " on " + host + " (pid " + pid + ")";
+        public Timing {
+            if (refreshEvery.compareTo(giveUpAfter) >= 0 || giveUpAfter.compareTo(staleAfter) >= 0) {
+                throw new IllegalArgumentException("lock timing needs refreshEvery < giveUpAfter < staleAfter: " + refreshEvery
+                        + ", " + giveUpAfter + ", " + staleAfter);
+            }
         }
     }
 
+    /**
+     * The stored form of a lock.
+     *
+     * @param createdStorage  the storage's time of the first lock object (from its listing), so others compare
+     *                        it with other storage times whatever this host's clock says; null in locks of
+     *                        older versions and in the very first object (its own listing time is that time)
+     * @param clockSkewMillis this host's clock minus the storage's, measured when the lock was taken; null when
+     *                        the storage keeps no times
+     * @param processStart    when the holding process started, to recognise a dead process on the same host
+     */
+    public record LockInfo(String kind, String host, long pid, String operation, Instant created, Instant refreshed,
+                           Instant createdStorage, Long clockSkewMillis, Instant processStart) {
+        public String holder() {
+            return operation + " on " + host + " (pid " + pid + ")";
+        }
+
+        LockInfo refreshedAt(Instant now) {
+            return new LockInfo(kind, host, pid, operation, created, now, createdStorage, clockSkewMillis, processStart);
+        }
+    }
+
+    /** A lock object as listed: its name, its content and the storage's time of that object. */
+    public record Listed(String name, LockInfo info, Instant objectTime) {
+        /**
+         * The holder's clock minus the storage's: as the holder measured it, or for a lock not refreshed yet
+         * its creation time (holder's clock) against its object's time; null when unknown.
+         */
+        public Duration clockSkew() {
+            if (info.clockSkewMillis() != null) {
+                return Duration.ofMillis(info.clockSkewMillis());
+            }
+            if (info.created() != null && info.created().equals(info.refreshed()) && objectTime != null
+                    && !Instant.EPOCH.equals(objectTime)) {
+                return Duration.between(objectTime, info.created());
+            }
+            return null;
+        }
+
+        /** When the lock was first taken, in storage time (or the holder's clock when the storage keeps no times). */
+        public Instant createdStorage() {
+            if (info.createdStorage() != null) {
+                return info.createdStorage();
+            }
+            if (info.refreshed() != null && info.created() != null && info.created().equals(info.refreshed())
+                    && !Instant.EPOCH.equals(objectTime)) {
+                return objectTime;
+            }
+            return info.created();
+        }
+    }
+
+    private final Storage storage;
+    private final Sealer sealer;
     private final Clock clock;
+    private final Timing timing;
 
     public LockManager(Storage storage, Sealer sealer) {
-        this(storage, sealer, Clock.systemUTC());
+        this(storage, sealer, Clock.systemUTC(), Timing.DEFAULT);
     }
 
     /** With a clock of its own, so tests can hold locks that look old. */
     public LockManager(Storage storage, Sealer sealer, Clock clock) {
+        this(storage, sealer, clock, Timing.DEFAULT);
+    }
+
+    public LockManager(Storage storage, Sealer sealer, Clock clock, Timing timing) {
         this.storage = storage;
         this.sealer = sealer;
         this.clock = clock;
+        this.timing = timing;
+    }
+
+    public Timing timing() {
+        return timing;
     }
 
     /** A held lock; close() releases it. */
     public final class Lock implements AutoCloseable {
         private final LockInfo info;
-        private volatile String name;
         private final ScheduledExecutorService refresher;
-        private final ScheduledFuture<?> task;
+        // guarded by this
+        private String name;
+        private long lastRefreshNanos;
+        private boolean closed;
+        private volatile String lostReason;
 
-        private Lock(LockInfo info, String name) {
+        private Lock(LockInfo info, String name, long takenNanos) {
             this.info = info;
             this.name = name;
+            this.lastRefreshNanos = takenNanos;
             this.refresher = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "backupkit-lock-refresh");
                 t.setDaemon(true);
                 return t;
             });
-            this.task = refresher.scheduleAtFixedRate(this::refresh, REFRESH_EVERY.toMillis(), REFRESH_EVERY.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            schedule(timing.refreshEvery());
         }
 
-        void refresh() {
+        private void schedule(Duration delay) {
             try {
+                refresher.schedule(this::refresh, Math.max(1, delay.toMillis()), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException closing) {
+                // close() shut the refresher down
+            }
+        }
+
+        /** The lock's current object name. */
+        public synchronized String name() {
+            return name;
+        }
+
+        public LockInfo info() {
+            return info;
+        }
+
+        /** Writes a fresh lock object and deletes the previous one; after repeated failures the lock is lost. */
+        synchronized void refresh() {
+            if (closed || lostReason != null) {
+                return;
+            }
+            long started = System.nanoTime();
+            try {
+                if (storage.stat(name).isEmpty()) {
+                    lose("its lock object " + name + " was removed by another process (unlock --force?)");
+                    return;
+                }
+                String fresh = write(info.refreshedAt(clock.instant()));
                 String old = name;
-                name = write(new LockInfo(info.kind(), info.host(), info.pid(), info.operation(), info.created(), clock.instant()));
-                storage.delete(old);
+                if (storage.stat(old).isEmpty()) {
+                    // removed while we wrote the new one: someone meant to take the lock away
+                    storage.delete(fresh);
+                    lose("its lock object " + old + " was removed by another process (unlock --force?)");
+                    return;
+                }
+                name = fresh;
+                lastRefreshNanos = started;
+                try {
+                    storage.delete(old);
+                } catch (RuntimeException e) {
+                    LOG.warn("deleting the previous lock object {} failed: {}", old, e.getMessage());
+                }
+                schedule(timing.refreshEvery());
             } catch (RuntimeException e) {
-                LOG.warn("refreshing lock {} failed: {}", name, e.getMessage());
+                Duration since = Duration.ofNanos(System.nanoTime() - lastRefreshNanos);
+                if (since.compareTo(timing.giveUpAfter()) >= 0) {
+                    lose("it could not be refreshed for " + since.toSeconds() + " s (" + e.getMessage() + ")");
+                } else {
+                    LOG.warn("refreshing lock {} failed, retrying: {}", name, e.getMessage());
+                    schedule(timing.refreshEvery().dividedBy(10));
+                }
+            }
+        }
+
+        private void lose(String why) {
+            lostReason = why;
+            LOG.error("{} lost its repository lock: {}; it stops before its next write", info.holder(), why);
+        }
+
+        /** True while the lock is certainly ours: not lost, not closed, refreshed within the give-up time. */
+        public boolean isHeld() {
+            return heldProblem() == null;
+        }
+
+        private synchronized String heldProblem() {
+            if (closed) {
+                return "the lock was released";
+            }
+            if (lostReason != null) {
+                return lostReason;
+            }
+            // also catches a process that was paused (GC, suspended VM) while its refresher could not run
+            Duration since = Duration.ofNanos(System.nanoTime() - lastRefreshNanos);
+            if (since.compareTo(timing.giveUpAfter()) >= 0) {
+                return "it was last refreshed " + since.toSeconds() + " s ago";
+            }
+            return null;
+        }
+
+        /**
+         * Throws unless the lock is held; call before every write that makes work visible to others.
+         *
+         * @param beforeWhat what the caller was about to do, for the message
+         */
+        public void checkHeld(String beforeWhat) {
+            String problem = heldProblem();
+            if (problem != null) {
+                throw new LockLostException(info.holder() + " lost its lock on " + storage.location() + " (" + problem
+                        + ") and stopped before " + beforeWhat + "; nothing more was written");
             }
         }
 
         @Override
         public void close() {
-            task.cancel(false);
+            synchronized (this) {
+                // a refresh in progress holds the monitor: it finishes first, so the name deleted below is the last one
+                if (closed) {
+                    return;
+                }
+                closed = true;
+            }
             refresher.shutdownNow();
+            String last;
+            synchronized (this) {
+                last = name;
+            }
             try {
-                storage.delete(name);
+                storage.delete(last);
             } catch (RuntimeException e) {
-                LOG.warn("releasing lock {} failed: {}", name, e.getMessage());
+                LOG.warn("releasing lock {} failed: {}", last, e.getMessage());
             }
         }
     }
 
+    /**
+     * Takes a lock.
+     *
+     * @param exclusive true for an exclusive lock (conflicts with every other lock), false for a shared one
+     */
     public Lock acquire(boolean exclusive, String operation) {
-        if (exclusive && !storage.atomicPutIfAbsent()) {
+        return acquire(exclusive ? EXCLUSIVE : SHARED, operation);
+    }
+
+    /** Takes a lock of {@code kind} ({@link #SHARED}, {@link #PRUNE} or {@link #EXCLUSIVE}). */
+    public Lock acquire(String kind, String operation) {
+        if (EXCLUSIVE.equals(kind) && !storage.atomicPutIfAbsent()) {
             // an exclusive holder deletes data; on a store that cannot keep two writers of one name apart
-            // we refuse rather than promise an exclusion the store does not give
+            // we refuse rather than promise an exclusion the store does not give (prune needs no such lock)
             throw new ConfigurationException("cannot take an exclusive lock for " + operation + " on " + storage.location()
                     + ": the store does not refuse to overwrite existing objects (it ignores If-None-Match), so two"
                     + " processes could both believe they hold the lock; run " + operation
                     + " against a store with conditional writes (AWS S3, S3Proxy, recent MinIO or Ceph)");
         }
-        checkConflicts(exclusive, null);
-        LockInfo info = new LockInfo(exclusive ? "exclusive" : "shared", HostName.get(), ProcessHandle.current().pid(), operation,
-                clock.instant(), clock.instant());
-        String name = write(info);
+        checkConflicts(kind, null);
+        Instant now = clock.instant();
+        Instant processStart = ProcessHandle.current().info().startInstant().orElse(null);
+        LockInfo first = new LockInfo(kind, HostName.get(), ProcessHandle.current().pid(), operation, now, now, null, null,
+                processStart);
+        long taken = System.nanoTime();
+        String name = write(first);
+        LockInfo info = first;
         try {
+            // the storage's time of our own lock object: later copies carry it, so others compare storage times
+            Optional<ObjectInfo> stat = storage.stat(name);
+            if (stat.isPresent() && !Instant.EPOCH.equals(stat.get().modified())) {
+                Instant storageTime = stat.get().modified();
+                info = new LockInfo(kind, first.host(), first.pid(), operation, now, now, storageTime,
+                        Duration.between(storageTime, now).toMillis(), processStart);
+            }
             // two writers may have checked at the same time: check again now that ours is visible
-            checkConflicts(exclusive, name);
+            checkConflicts(kind, name);
         } catch (RuntimeException e) {
             storage.delete(name);
             throw e;
         }
-        return new Lock(info, name);
+        return new Lock(info, name, taken);
     }
 
     private String write(LockInfo info) {
@@ -132,27 +326,79 @@ public final class LockManager {
         }
     }
 
-    private void checkConflicts(boolean exclusive, String own) {
-        for (ObjectInfo o : storage.list(Formats.LOCKS)) {
-            if (o.name().equals(own)) {
-                continue;
-            }
-            LockInfo other;
-            try {
-                other = read(o.name());
-            } catch (ObjectNotFoundException gone) {
-                continue;
-            }
-            if (!exclusive && !"exclusive".equals(other.kind())) {
-                continue;
-            }
-            Duration age = Duration.between(other.refreshed(), clock.instant());
-            boolean stale = age.compareTo(STALE_AFTER) > 0;
-            String what = stale ? "a stale " : "";
-            throw new RepositoryLockedException("repository " + storage.location() + " is locked by " + what + other.kind()
-                    + " lock of " + other.holder() + ", last refreshed " + age.toMinutes() + " min ago"
-                    + (stale ? "; if that process is gone, remove " + o.name() : ""), other.holder(), age, stale);
+    /**
+     * Whether the lock's holder is a process on this host that no longer runs (its pid is gone, or now
+     * belongs to a process that started at another time).
+     */
+    public static boolean heldByDeadLocalProcess(LockInfo info) {
+        if (!HostName.get().equals(info.host()) || info.pid() == ProcessHandle.current().pid()) {
+            return false;
         }
+        java.util.Optional<ProcessHandle> p = ProcessHandle.of(info.pid());
+        if (p.isEmpty() || !p.get().isAlive()) {
+            return true;
+        }
+        if (info.processStart() == null) {
+            return false;
+        }
+        java.util.Optional<Instant> actual = p.get().info().startInstant();
+        // the OS reports start times with some rounding: within two seconds it is the same process
+        return actual.isPresent() && Duration.between(actual.get(), info.processStart()).abs().compareTo(Duration.ofSeconds(2)) > 0;
+    }
+
+    static boolean conflicts(String mine, String theirs) {
+        if (EXCLUSIVE.equals(mine) || EXCLUSIVE.equals(theirs)) {
+            return true;
+        }
+        return PRUNE.equals(mine) && PRUNE.equals(theirs);
+    }
+
+    private void checkConflicts(String kind, String own) {
+        for (Listed other : list()) {
+            if (other.name().equals(own) || !conflicts(kind, other.info().kind())) {
+                continue;
+            }
+            if (PRUNE.equals(kind) && PRUNE.equals(other.info().kind()) && heldByDeadLocalProcess(other.info())) {
+                // a prune killed on this host: prunes are safe against each other anyway, so its lock does not block
+                LOG.warn("ignoring the prune lock {} of {}: that process is gone (backupkit unlock removes it)", other.name(),
+                        other.info().holder());
+                continue;
+            }
+            Duration age = age(other);
+            boolean stale = age.compareTo(timing.staleAfter()) > 0;
+            String what = stale ? "a stale " : "";
+            throw new RepositoryLockedException("repository " + storage.location() + " is locked by " + what + other.info().kind()
+                    + " lock of " + other.info().holder() + ", last refreshed " + age.toMinutes() + " min ago"
+                    + (stale ? "; if that process is gone, run backupkit unlock (removes " + other.name() + ")" : ""),
+                    other.info().holder(), age, stale);
+        }
+    }
+
+    /** Time since the lock was last refreshed, by this host's clock. */
+    public Duration age(Listed lock) {
+        Instant refreshed = lock.info().refreshed() != null ? lock.info().refreshed() : lock.objectTime();
+        Duration age = Duration.between(refreshed, clock.instant());
+        return age.isNegative() ? Duration.ZERO : age;
+    }
+
+    /** Whether others may ignore this lock: not refreshed for {@link Timing#staleAfter()}. */
+    public boolean isStale(Listed lock) {
+        return age(lock).compareTo(timing.staleAfter()) > 0;
+    }
+
+    /** Every readable lock object; unreadable ones are skipped with a warning (they block nothing). */
+    public java.util.List<Listed> list() {
+        java.util.List<Listed> out = new java.util.ArrayList<>();
+        for (ObjectInfo o : storage.list(Formats.LOCKS)) {
+            try {
+                out.add(new Listed(o.name(), read(o.name()), o.modified()));
+            } catch (ObjectNotFoundException gone) {
+                // released meanwhile
+            } catch (IntegrityException e) {
+                LOG.warn("ignoring unreadable lock object {}: {}", o.name(), e.getMessage());
+            }
+        }
+        return out;
     }
 
     private LockInfo read(String name) {
@@ -165,5 +411,4 @@ public final class LockManager {
             throw new IntegrityException(name, "lock is unreadable", e);
         }
     }
-
 }

@@ -19,33 +19,61 @@ import java.util.Map;
 
 /**
  * A snapshot manifest as stored in {@code snapshots/<id>}: JSON, zstd-compressed, sealed. The id is
- * the SHA-256 of the stored bytes.
+ * the SHA-256 of the stored bytes. Version 2 names each stream's list blobs ({@link BlobLists}), so
+ * a manifest is small whatever the size of the database; version 1 (still read) listed every blob id.
+ *
+ * @param original for a snapshot copied from another repository, the id it has there; else null
  */
 public record Manifest(int version, Instant time, String hostname, String engine, String source,
                        Map<String, String> tags, List<StreamEntry> streams, Map<String, Object> metadata,
-                       long bytesRead, long bytesStored, long durationMillis) {
+                       long bytesRead, long bytesStored, long durationMillis, String original) {
+    public static final int VERSION = Formats.MANIFEST_VERSION;
 
     /**
-     * A stream and the ids (hex) of its blobs, in order.
+     * A stream: name, plaintext size and digest, and its blob ids: in version 2 the ids (hex) of the list
+     * blobs that hold them ({@code blobLists}, with {@code blobCount}); in version 1 the ids themselves
+     * ({@code blobs}).
      *
      * @param sha256 hex digest of the stream's content, as {@code digest} says
-     * @param digest null: {@code sha256} is the SHA-256 of the whole plaintext (format version 1);
+     * @param digest null: {@code sha256} is the SHA-256 of the whole plaintext (repository format version 1);
      *               {@link #DIGEST_CHUNKS}: the SHA-256 over the SHA-256 digests of the stream's chunks, in
-     *               order (written by repositories that hash each chunk once)
+     *               order (written by repositories that hash each chunk once, format version 2)
      */
-    public record StreamEntry(String name, long size, String sha256, List<String> blobs, String digest) {
+    public record StreamEntry(String name, long size, String sha256, List<String> blobs, long blobCount, List<String> blobLists,
+                              String digest) {
         /** {@code digest} of a stream whose {@code sha256} is computed over its chunks' SHA-256 digests. */
         public static final String DIGEST_CHUNKS = "sha256-chunks";
+
+        /** A version 2 entry whose {@code sha256} is over the whole plaintext. */
+        public static StreamEntry of(String name, long size, String sha256, long blobCount, List<String> blobLists) {
+            return of(name, size, sha256, blobCount, blobLists, null);
+        }
+
+        /** A version 2 entry; {@code digest} as in the record's description. */
+        public static StreamEntry of(String name, long size, String sha256, long blobCount, List<String> blobLists,
+                                     String digest) {
+            return new StreamEntry(name, size, sha256, null, blobCount, List.copyOf(blobLists), digest);
+        }
 
         /** Whether {@code sha256} is over the chunks' digests rather than the whole plaintext. */
         public boolean overChunks() {
             return DIGEST_CHUNKS.equals(digest);
         }
+
+        /** Number of data blobs. */
+        public long count() {
+            return blobs != null ? blobs.size() : blobCount;
+        }
+
+        /** The list blobs (none in version 1). */
+        public List<String> lists() {
+            return blobLists == null ? List.of() : blobLists;
+        }
     }
 
     public Snapshot toSnapshot(String id) {
         return new Snapshot(id, time, hostname, engine, source, tags == null ? Map.of() : tags,
-                streams.stream().map(s -> new SnapshotStream(s.name(), s.size(), s.sha256(), s.blobs().size())).toList(),
+                streams.stream().map(s -> new SnapshotStream(s.name(), s.size(), s.sha256(), (int) s.count())).toList(),
                 metadata, bytesRead, bytesStored, durationMillis);
     }
 
@@ -120,7 +148,10 @@ public record Manifest(int version, Instant time, String hostname, String engine
         if (m == null) {
             throw new IntegrityException(name, "snapshot manifest is empty");
         }
-        Formats.checkVersion(name, "snapshot manifest", m.version(), Formats.MANIFEST_VERSION);
+        if (m.version() != 1) {
+            // version 1 (every blob id inline) is still read; anything else must be this code's
+            Formats.checkVersion(name, "snapshot manifest", m.version(), Formats.MANIFEST_VERSION);
+        }
         m.validate(name);
         return m;
     }
@@ -137,7 +168,9 @@ public record Manifest(int version, Instant time, String hostname, String engine
         }
         java.util.Set<String> names = new java.util.HashSet<>();
         for (StreamEntry s : streams) {
-            if (s == null || s.name() == null || s.name().isEmpty() || s.sha256() == null || s.blobs() == null) {
+            boolean v1 = version == 1;
+            if (s == null || s.name() == null || s.name().isEmpty() || s.sha256() == null
+                    || (v1 ? s.blobs() == null : s.blobLists() == null || s.blobs() != null || s.blobCount() < 0)) {
                 throw new IntegrityException(name, "snapshot manifest has a stream without name, SHA-256 or blob list");
             }
             if (!names.add(s.name())) {
@@ -152,7 +185,7 @@ public record Manifest(int version, Instant time, String hostname, String engine
                         + "\", which this backupkit does not know (it knows " + StreamEntry.DIGEST_CHUNKS
                         + "); upgrade backupkit to read it");
             }
-            for (String b : s.blobs()) {
+            for (String b : v1 ? s.blobs() : s.blobLists()) {
                 if (b == null || !HEX64.matcher(b).matches()) {
                     throw new IntegrityException(name, "snapshot manifest's stream " + s.name() + " lists an invalid blob id");
                 }

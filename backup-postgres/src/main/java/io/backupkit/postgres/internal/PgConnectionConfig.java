@@ -38,7 +38,7 @@ public final class PgConnectionConfig {
         this.database = database;
         this.user = user;
         this.password = password == null ? null : password.clone();
-        this.params = Map.copyOf(params);
+        this.params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params)); // keeps the URL's order: same URL, same string
         this.toolHost = toolHost;
         this.toolPort = toolPort;
     }

@@ -60,14 +60,27 @@ public final class CopyRun {
             // only comparable with one of its own kind, see contentKey)
             Set<String> originals = new HashSet<>();
             Map<String, Manifest.StreamEntry> streamsThere = new HashMap<>();
+            Map<String, Manifest> copiesThere = new HashMap<>();
             for (ObjectInfo o : destination.storage().list(Formats.SNAPSHOTS)) {
                 Manifest m = destination.manifest(Formats.idOf(o.name()));
                 if (m.original() != null) {
                     originals.add(m.original());
+                    copiesThere.put(m.original(), m);
                 }
                 for (Manifest.StreamEntry s : m.streams()) {
                     if (s.blobs() == null) {
                         streamsThere.putIfAbsent(contentKey(s), s);
+                    }
+                }
+            }
+            // Digests over chunks depend on where a repository cuts, so a stream copied earlier is also
+            // known by the digest its source recorded (read from the source's manifest of the original).
+            Set<String> inSource = new HashSet<>();
+            source.storage().list(Formats.SNAPSHOTS).forEach(o -> inSource.add(Formats.idOf(o.name())));
+            for (Map.Entry<String, Manifest> c : copiesThere.entrySet()) {
+                if (inSource.contains(c.getKey())) {
+                    for (Manifest.StreamEntry ss : source.manifest(c.getKey()).streams()) {
+                        sameContent(streamsThere, ss, c.getValue().stream(ss.name()));
                     }
                 }
             }
@@ -111,6 +124,7 @@ public final class CopyRun {
                         }
                         entries.add(e);
                         streamsThere.putIfAbsent(contentKey(e), e);
+                        sameContent(streamsThere, s, e);
                     }
                     List<PackEntry> packs = w.finish();
                     to.checkHeld("writing the index");
@@ -128,6 +142,14 @@ public final class CopyRun {
             }
         }
         return new CopyResult(copied, skipped, read.get(), written.get(), reused, Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    /** Records that the destination's {@code there} holds the content the source recorded as {@code source}. */
+    private static void sameContent(Map<String, Manifest.StreamEntry> streamsThere, Manifest.StreamEntry source,
+                                    Manifest.StreamEntry there) {
+        if (there != null && there.blobs() == null && there.size() == source.size()) {
+            streamsThere.putIfAbsent(contentKey(source), there);
+        }
     }
 
     /**

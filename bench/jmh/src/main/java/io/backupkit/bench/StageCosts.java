@@ -53,7 +53,7 @@ import java.util.stream.Stream;
  * java -cp bench/jmh/target/benchmarks.jar io.backupkit.bench.StageCosts --input accounts.copy
  * </pre>
  * {@code --data} pgbench | mixed | dumplike | random (generated), or {@code --input FILE} (e.g. the
- * output of {@code psql -c "\copy pgbench_accounts to FILE"}). bench/stages.sh runs it.
+ * output of {@code psql -c "\copy pgbench_accounts to FILE"}). docs/performance.md ("Issue 12") shows its output.
  */
 public final class StageCosts {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();

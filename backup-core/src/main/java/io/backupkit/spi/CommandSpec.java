@@ -62,7 +62,9 @@ public final class CommandSpec {
     /**
      * Whether the child starts from the executor's environment (true, the default) or from
      * {@link #environment()} alone. Executors must honour false: a tool then sees no ambient
-     * variable it was not given explicitly.
+     * variable it was not given explicitly — except that an executor running tools somewhere else
+     * (a pod) keeps that place's own {@code PATH}, {@code HOME} and {@code TMPDIR}, since only it
+     * knows where the tools are installed there.
      */
     public boolean inheritEnvironment() {
         return inheritEnvironment;

@@ -81,4 +81,13 @@ class RecordsTest {
             }
         }
     }
+
+    @Test
+    void aClosedRepositoryRefusesRecordsLikeEveryOtherOperation() {
+        Repository repo = Repos.encrypted(LocalStorage.of(dir)).create();
+        repo.close();
+        // a lock renewal thread that outlives the repository must not keep writing with its keys
+        assertThrows(IllegalStateException.class, () -> repo.records().create("ops/job/lease/1", utf8("held")));
+        assertFalse(Files.exists(dir.resolve("records/ops/job/lease/1")));
+    }
 }

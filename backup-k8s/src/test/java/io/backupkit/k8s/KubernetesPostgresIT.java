@@ -179,7 +179,8 @@ class KubernetesPostgresIT {
 
     @Test
     void execDroppedDuringBackup_failsTheBackup_andNoSnapshotIsListed() {
-        k8s.dropNextExec(cmd -> cmd.contains("pg_dump") && cmd.stream().anyMatch(a -> a.startsWith("--section=data")), 64 * 1024, -1);
+        // table data is COPYed by psql sessions in the pod (format 2): cut one of them after 64 KiB of its output
+        k8s.dropNextExec(cmd -> cmd.contains("psql") && cmd.stream().anyMatch(a -> a.contains("backupkit-copy data-")), 64 * 1024, -1);
         try (Repository repo = repo("dropped-backup")) {
             BackupException e = assertThrows(BackupException.class, () -> BackupManager.builder().repository(repo).parallelism(2)
                     .source(KubernetesPostgres.builder().url(prodUrl()).client(k8s.client()).build().source()).build().backup());
@@ -193,9 +194,12 @@ class KubernetesPostgresIT {
         try (Repository repo = repo("dropped-restore")) {
             BackupResult b = BackupManager.builder().repository(repo)
                     .source(KubernetesPostgres.builder().url(prodUrl()).client(k8s.client()).build().source()).build().backup();
-            // the data stream of the customers table (about 2 MB): cut after 256 KiB of it reached the pod
-            k8s.dropNextExec(cmd -> cmd.contains("pg_restore") && cmd.stream().anyMatch(a -> a.contains("backupkit-pg_restore data-")),
-                    -1, 256 * 1024);
+            // table data goes through JDBC COPY over the port-forward (format 2); what streams into the pod over exec is the
+            // schema: cut pg_restore's pre-data input after its first KiB reached the pod
+            long preData = b.snapshot().stream("pre-data").orElseThrow().size();
+            assertTrue(preData > 2048, "the pre-data stream is big enough to be cut in the middle: " + preData);
+            k8s.dropNextExec(cmd -> cmd.contains("pg_restore") && cmd.stream().anyMatch(a -> a.contains("backupkit-pg_restore pre-data")),
+                    -1, 1024);
             BackupException e = assertThrows(BackupException.class, () -> RestoreManager.builder().repository(repo).snapshot(b.snapshotId())
                     .target(KubernetesPostgres.builder().url(stagingUrl("half_restored")).client(k8s.client()).build().target())
                     .build().restore());

@@ -291,7 +291,7 @@ public final class BackupScheduler implements AutoCloseable {
             Instant cursor;
             try {
                 // ticks claimed before this process started (by it or a replica) are not missed
-                cursor = records.lastClaimedTick(job.name()).orElse(null);
+                cursor = records.lastClaimedTick(job.name(), clock.instant()).orElse(null);
             } catch (RuntimeException e) {
                 LOG.warn("job {}: reading its claims failed: {}", job.name(), e.getMessage());
                 cursor = null;
@@ -421,6 +421,12 @@ public final class BackupScheduler implements AutoCloseable {
                     String by = "another replica";
                     try {
                         by = records.claimOf(job.name(), tick).map(c -> c.host() + " (pid " + c.pid() + ")").orElse(by);
+                    } catch (io.backupkit.IntegrityException e) {
+                        // no replica wrote this (it has no key): skipping quietly would let whoever can write the
+                        // storage stop every backup by planting objects; a failed run is seen and alerted on
+                        finish(tick, clock.instant(), 0, null, "tick " + tick + " was not run: its claim in the repository "
+                                + e.getMessage() + "; someone who can write the storage but has no key may have planted it", null, null);
+                        return;
                     } catch (RuntimeException ignored) {
                         // who it was is only for the message
                     }

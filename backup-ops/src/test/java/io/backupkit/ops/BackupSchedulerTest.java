@@ -315,4 +315,66 @@ class BackupSchedulerTest {
             assertEquals(21, events.of(JobEvent.Type.SKIPPED).size(), "the other replica skipped every tick");
         }
     }
+
+    /**
+     * Someone who can write the storage but has no key plants objects under claim names: one for the
+     * next tick, one for a tick far in the future. Neither may silently stop the job: the planted
+     * future claim is not believed, and the planted claim of a due tick makes that tick a failed run
+     * (an event and an unhealthy health), never a quiet "already run by another replica".
+     */
+    @Test
+    void claimsPlantedByAStorageWriterAreNotBelievedAndFailLoudly() throws Exception {
+        ManualClock clock = new ManualClock(at("2026-05-01T09:59:00Z"));
+        Events events = new Events();
+        try (Repository repo = OpsFixtures.repository(dir)) {
+            byte[] junk = "not a sealed record".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            // a claim far in the future would park a job that believes it until the year 2286
+            repo.storage().putIfAbsent("records/ops/hourly/claims/" + String.format("%012d", 9_999_999_999L),
+                    io.backupkit.spi.Payload.of(junk));
+            repo.storage().putIfAbsent("records/ops/hourly/claims/" + String.format("%012d", at("2026-05-01T11:00:00Z").getEpochSecond()),
+                    io.backupkit.spi.Payload.of(junk));
+            SteeredSource source = new SteeredSource(clock);
+            BackupScheduler s = scheduler(repo, clock, events, ScheduledJob.backup("hourly", backups(repo, source))
+                    .schedule(Schedule.cron("0 * * * *", ZoneId.of("UTC"))).build());
+            s.start();
+            runUntil(clock, s, at("2026-05-01T10:30:00Z"));
+            assertEquals(1, source.calls.get(), "the 10:00 tick runs although a claim for a tick in 2286 was planted: "
+                    + events.all);
+            runUntil(clock, s, at("2026-05-01T11:30:00Z"));
+            assertEquals(1, source.calls.get());
+            assertTrue(events.of(JobEvent.Type.SKIPPED).isEmpty(), "a planted claim is no reason to skip quietly: " + events.all);
+            List<JobEvent> failed = events.of(JobEvent.Type.FAILED);
+            assertEquals(1, failed.size(), events.all.toString());
+            assertEquals(at("2026-05-01T11:00:00Z"), failed.get(0).tick());
+            assertTrue(failed.get(0).error().contains("fails authentication"), failed.get(0).error());
+            assertFalse(s.health().healthy(), s.health().reasons().toString());
+            runUntil(clock, s, at("2026-05-01T12:30:00Z"));
+            assertEquals(2, source.calls.get(), "the next tick runs again");
+            s.stop(Duration.ofSeconds(30));
+        }
+    }
+
+    /** A lease record planted without the key is not believed either: the tick fails loudly instead of being skipped. */
+    @Test
+    void aLeaseRecordPlantedByAStorageWriterFailsTheTickLoudly() throws Exception {
+        ManualClock clock = new ManualClock(at("2026-05-01T09:59:00Z"));
+        Events events = new Events();
+        try (Repository repo = OpsFixtures.repository(dir)) {
+            repo.storage().putIfAbsent("records/ops/hourly/lease/" + "9".repeat(20),
+                    io.backupkit.spi.Payload.of("not a sealed record".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            SteeredSource source = new SteeredSource(clock);
+            BackupScheduler s = scheduler(repo, clock, events, ScheduledJob.backup("hourly", backups(repo, source))
+                    .schedule(Schedule.cron("0 * * * *", ZoneId.of("UTC"))).build());
+            s.start();
+            runUntil(clock, s, at("2026-05-01T10:30:00Z"));
+            assertEquals(0, source.calls.get());
+            assertTrue(events.of(JobEvent.Type.SKIPPED).isEmpty(), events.all.toString());
+            List<JobEvent> failed = events.of(JobEvent.Type.FAILED);
+            assertEquals(1, failed.size(), events.all.toString());
+            assertTrue(failed.get(0).error().contains("could not take the job lock") && failed.get(0).error().contains("fails authentication"),
+                    failed.get(0).error());
+            assertFalse(s.health().healthy());
+            s.stop(Duration.ofSeconds(30));
+        }
+    }
 }

@@ -132,4 +132,21 @@ class ScheduleTest {
         assertEquals(at("2026-05-02T00:00+02:00"), Schedule.cron("@daily", BERLIN).nextAfter(at("2026-05-01T10:00+02:00")).orElseThrow());
         assertEquals(at("2026-05-04T03:00+02:00"), Schedule.cron("0 3 * * MON", BERLIN).nextAfter(at("2026-05-01T10:00+02:00")).orElseThrow());
     }
+
+    @Test
+    void latestAtOrBeforeDuringTheRepeatedHourIsTheTickThatFiredAtTheFirstPass() {
+        // Berlin 2026-10-25: 02:30 CEST (00:30Z) fired; at 02:40 CET (01:40Z, the second pass) it is the latest tick,
+        // not yesterday's: a scheduler restarted then must see it as missed (RUN_ONCE)
+        Schedule berlin = Schedule.cron("30 2 * * *", BERLIN);
+        assertEquals(at("2026-10-25T02:30+02:00"), berlin.latestAtOrBefore(at("2026-10-25T02:40+01:00")).orElseThrow());
+        assertEquals(at("2026-10-25T02:30+02:00"), berlin.latestAtOrBefore(at("2026-10-25T02:00+01:00")).orElseThrow());
+        Schedule quarter = Schedule.cron("*/15 * * * *", NEW_YORK);
+        // New York 2026-11-01: 01:00-01:59 EDT, then again EST; at 01:20 EST the 01:45 EDT tick is the latest
+        assertEquals(at("2026-11-01T01:45-04:00"), quarter.latestAtOrBefore(at("2026-11-01T01:20-05:00")).orElseThrow());
+        assertEquals(at("2026-11-01T02:00-05:00"), quarter.latestAtOrBefore(at("2026-11-01T02:00-05:00")).orElseThrow());
+        for (Instant t = at("2026-11-01T00:00-04:00"); t.isBefore(at("2026-11-01T03:00-05:00")); t = t.plusSeconds(7 * 60)) {
+            Instant latest = quarter.latestAtOrBefore(t).orElseThrow();
+            assertTrue(!latest.isAfter(t) && quarter.nextAfter(latest).orElseThrow().isAfter(t), t + " -> " + latest);
+        }
+    }
 }

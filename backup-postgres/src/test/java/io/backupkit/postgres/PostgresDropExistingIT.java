@@ -170,4 +170,31 @@ class PostgresDropExistingIT {
         pg.dropDatabase("fresh");
         pg.dropDatabase("nightly");
     }
+
+    /**
+     * A replacement refused because the old database is in use says "it was not changed": with
+     * restoreGlobals() nothing else may have changed either, so the snapshot's roles must not have
+     * been replayed on the server before the refusal.
+     */
+    @Test
+    void aReplacementRefusedForSessions_hasNotReplayedTheGlobalsEither() throws Exception {
+        pg.execute("postgres", "CREATE ROLE auditor_gone NOLOGIN");
+        InMemoryBackup withRole = new InMemoryBackup(2);
+        PostgresSource source = source(pg, "shop");
+        source.backup(withRole);
+        Snapshot s = withRole.snapshot(source);
+        pg.execute("postgres", "DROP ROLE auditor_gone");
+        createPrecious("inuse");
+        try (Connection app = pg.connect("inuse")) {
+            ConfigurationException e = assertThrows(ConfigurationException.class,
+                    () -> target(pg, "inuse").dropExisting().restoreGlobals().build().restore(withRole.restoreContext(s, 2)));
+            assertTrue(e.getMessage().contains("other session(s) are connected to database inuse") && e.getMessage().contains("not changed"),
+                    e.getMessage());
+            assertEquals("0", pg.queryForString("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'auditor_gone'"),
+                    "the snapshot's roles were replayed although the restore was refused");
+            assertTrue(app.isValid(5));
+        }
+        assertEquals(List.of(), leftovers());
+        pg.dropDatabase("inuse");
+    }
 }

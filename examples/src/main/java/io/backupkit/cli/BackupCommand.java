@@ -17,6 +17,7 @@ import java.util.Map;
         footer = {"", "Examples:",
                 "  backupkit backup --repo /var/backups/shop --db postgresql://backup@db.internal:5432/shop --jobs 4",
                 "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json",
+                "  backupkit backup --repo /var/backups/db1 --db mariadb://backup@db1:3306/ --jobs 4 -o users=true",
                 "  backupkit backup --repo /var/backups/app --db sqlite:/var/lib/app/app.db",
                 "  backupkit backup --repo /var/backups/cache --db redis://backup@cache.internal:6379"})
 final class BackupCommand extends CliCommand {
@@ -28,6 +29,7 @@ final class BackupCommand extends CliCommand {
 
     @Option(names = "--db", required = true, paramLabel = "URL",
             description = "The database: postgresql://[user@]host[:port]/dbname or jdbc:postgresql://host[:port]/dbname, "
+                    + "mysql://user@host[:port]/dbname or mariadb://… (no dbname: every database of the server), "
                     + "sqlite:PATH (a database file), redis://[user@]host:port (the whole instance).")
     String url;
 

@@ -13,7 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code backupkit} command line: init, backup, list, show, restore, verify, key, schedule, metrics, report, k8s, demo.
+ * The {@code backupkit} command line: init, backup, list, show, restore, verify, forget, prune, check, unlock, stats, diff,
+ * copy, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, metrics, report, k8s, demo.
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
@@ -41,8 +42,9 @@ public final class BackupkitCli implements Runnable {
     static final List<Class<?>> SUBCOMMANDS = List.of(InitCommand.class, BackupCommand.class, ListCommand.class,
             ShowCommand.class, RestoreCommand.class, ForgetCommand.class, PruneCommand.class, CheckCommand.class,
             UnlockCommand.class, StatsCommand.class, DiffCommand.class, CopyCommand.class, VerifyCommand.class,
-            KeyCommand.class, ScheduleCommand.class, MetricsCommand.class, ReportCommand.class, K8sCommand.class,
-            DemoCommand.class, CommandLine.HelpCommand.class);
+            KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
+            BinlogReceiveCommand.class, BinlogListCommand.class, ScheduleCommand.class, MetricsCommand.class,
+            ReportCommand.class, K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class);
 
     @Spec
     CommandSpec spec;
@@ -53,7 +55,8 @@ public final class BackupkitCli implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: demo, init, backup, list, show, restore, verify, "
-                + "forget, prune, check, unlock, stats, diff, copy, key, schedule, metrics, report, k8s)");
+                + "forget, prune, check, unlock, stats, diff, copy, key, wal-push, wal-fetch, wal-receive, binlog-receive, binlog-list, schedule, "
+                + "metrics, report, k8s)");
     }
 
     public static void main(String[] args) {
@@ -94,8 +97,11 @@ public final class BackupkitCli implements Runnable {
             CommandLine c = ex.getCommandLine();
             err.println("Try 'backupkit " + (c == null || c.getParent() == null ? "" : qualifiedName(c) + " ") + "--help' for usage.");
             err.flush();
-            error[0] = Json.error(ex, ExitCodes.USAGE);
-            return ExitCodes.USAGE;
+            // restore_command: a usage error must stop recovery, not look like "segment not archived"
+            int usage = c != null && "wal-fetch".equals(c.getCommandName()) ? io.backupkit.postgres.WalTool.FETCH_ERROR_BASE + ExitCodes.USAGE
+                    : ExitCodes.USAGE;
+            error[0] = Json.error(ex, usage);
+            return usage;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
             int code = ExitCodes.of(ex);
@@ -199,7 +205,7 @@ public final class BackupkitCli implements Runnable {
             if (!full) {
                 return new String[] {"backupkit " + (v == null ? "0.1.0-SNAPSHOT" : v)};
             }
-            java.util.List<String> engines = new java.util.ArrayList<>();
+            java.util.TreeSet<String> engines = new java.util.TreeSet<>();
             java.util.ServiceLoader.load(io.backupkit.spi.DatabaseEngine.class, BackupkitCli.class.getClassLoader())
                     .forEach(e -> engines.add(e.name()));
             java.util.TreeSet<String> storages = new java.util.TreeSet<>(java.util.List.of("file"));

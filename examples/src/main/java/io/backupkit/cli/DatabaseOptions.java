@@ -17,12 +17,17 @@ final class DatabaseOptions {
     static final String ENV_DB_USER = "BACKUPKIT_DB_USER";
 
     @Option(names = "--db-password-file", paramLabel = "FILE",
-            description = "Read the database password from the first line of FILE (default: $BACKUPKIT_DB_PASSWORD, then $PGPASSWORD).")
+            description = "Read the database password from the first line of FILE (default: $BACKUPKIT_DB_PASSWORD, then $PGPASSWORD, then $MYSQL_PWD).")
     Path passwordFile;
 
     @Option(names = {"-o", "--engine-option"}, paramLabel = "KEY=VALUE",
             description = "Pass an option to the database engine (repeatable), e.g. -o toolDirectory=/usr/lib/postgresql/16/bin.")
     Map<String, String> engineOptions = new LinkedHashMap<>();
+
+    /** The database password from the file or the environment, or null. */
+    char[] password(Terminal terminal) {
+        return Secrets.fromFileOrEnv(passwordFile, "database password file", terminal, ENV_DB_PASSWORD, "PGPASSWORD", "MYSQL_PWD");
+    }
 
     /** Engine options: $BACKUPKIT_DB_USER, the explicit ones, the password, then {@code extra} (which wins). */
     Map<String, String> options(Terminal terminal, Map<String, String> extra) {
@@ -32,7 +37,7 @@ final class DatabaseOptions {
             all.put("user", user);
         }
         all.putAll(engineOptions);
-        char[] pw = Secrets.fromFileOrEnv(passwordFile, "database password file", terminal, ENV_DB_PASSWORD, "PGPASSWORD");
+        char[] pw = password(terminal);
         if (pw != null) {
             all.put("password", new String(pw));
             Arrays.fill(pw, '\0');

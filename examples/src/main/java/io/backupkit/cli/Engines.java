@@ -25,8 +25,10 @@ final class Engines {
             throw new ConfigurationException("no database engine handles '" + Redact.url(url) + "'"
                     + (all.isEmpty() ? " (no engine on the class path)"
                     : "; engines here: " + all.stream().map(DatabaseEngine::name).toList())
-                    + "; use a postgresql://host:port/dbname URI, a jdbc:postgresql://host:port/dbname URL or, for a database in a "
-                    + "Kubernetes pod, k8s://NAMESPACE/POD[/CONTAINER]?database=NAME");
+                    + "; use a postgresql://host:port/dbname URI, a jdbc:postgresql://host:port/dbname URL, "
+                    + "mysql://user@host:port/dbname / mariadb://user@host:port/dbname (no dbname: the whole server), sqlite:PATH, "
+                    + "redis://[user@]host:port or, for a "
+                    + "database in a Kubernetes pod, k8s://NAMESPACE/POD[/CONTAINER]?database=NAME");
         }
         return matching.get(0);
     }

@@ -80,6 +80,19 @@ final class ForgetCommand extends CliCommand {
                 ArrayNode removed = n.putArray("removed");
                 r.removed().forEach(s -> removed.add(s.id()));
                 n.put("snapshotsRemoved", r.removed().size());
+                ArrayNode logs = n.putArray("logs");
+                for (ForgetResult.LogsExpired l : r.logs()) {
+                    ObjectNode o = logs.addObject();
+                    o.put("engine", l.engine());
+                    o.put("objectsExpired", l.objects().size());
+                    o.put("bytesExpired", l.bytes());
+                    ArrayNode objects = o.putArray("objects");
+                    l.objects().forEach(objects::add);
+                    ArrayNode notes = o.putArray("notes");
+                    l.notes().forEach(notes::add);
+                }
+                n.put("logObjectsExpired", r.logObjectsExpired());
+                n.put("logBytesExpired", r.logBytesExpired());
                 if (p != null) {
                     ObjectNode pj = Json.prune(p);
                     pj.put("snapshotsRemoved", r.removed().size());
@@ -110,12 +123,34 @@ final class ForgetCommand extends CliCommand {
             out().println();
             out().printf("%s %d of %d snapshots%n", dryRun ? "would remove" : "removed", r.removed().size(),
                     r.plan().toKeep().size() + r.removed().size());
+            for (ForgetResult.LogsExpired l : r.logs()) {
+                printLogs(l, dryRun);
+            }
             if (p != null) {
                 PruneCommand.print(out(), p);
             }
             out().flush();
         }
         return ExitCodes.OK;
+    }
+
+    /** What an engine's log retention expired: the objects (the first and last few of a long list) and its notes. */
+    private void printLogs(ForgetResult.LogsExpired l, boolean dryRun) {
+        if (l.objects().isEmpty() && l.notes().isEmpty()) {
+            return; // no log archive of this engine in the repository: nothing to say
+        }
+        out().printf("%s logs: %s %d object%s (%s)%s%n", l.engine(), dryRun ? "would expire" : "expired", l.objects().size(),
+                l.objects().size() == 1 ? "" : "s", Format.bytes(l.bytes()), l.objects().isEmpty() ? "" : ":");
+        int n = l.objects().size();
+        for (int i = 0; i < n; i++) {
+            if (n > 8 && i == 3) {
+                out().printf("  … %d more …%n", n - 6);
+                i = n - 4;
+                continue;
+            }
+            out().println("  " + l.objects().get(i));
+        }
+        l.notes().forEach(note -> out().println("  " + note));
     }
 
     private static String tags(SnapshotSummary s) {

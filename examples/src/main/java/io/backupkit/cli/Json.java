@@ -248,4 +248,30 @@ final class Json {
         e.put("exitCode", exitCode);
         return n;
     }
+
+    static ObjectNode walCommand(String command, String file, int exitCode, String result) {
+        ObjectNode n = object();
+        n.put("command", command);
+        n.put("file", file);
+        n.put("result", result);
+        n.put("exitCode", exitCode);
+        return n;
+    }
+
+    static ObjectNode walReceiver(io.backupkit.postgres.WalReceiver.Status s) {
+        ObjectNode n = object();
+        n.put("state", s.state().name().toLowerCase(java.util.Locale.ROOT));
+        n.put("systemId", Long.toUnsignedString(s.systemId()));
+        n.put("timeline", s.timeline());
+        n.put("received", s.received().toString());
+        n.put("stored", s.stored().toString());
+        n.put("segmentsStored", s.segmentsStored());
+        n.put("partialsStored", s.partialsStored());
+        n.put("bytesReceived", s.bytesReceived());
+        n.put("reconnects", s.reconnects());
+        if (s.lastError() != null) {
+            n.put("lastError", s.lastError());
+        }
+        return n;
+    }
 }

@@ -34,6 +34,11 @@ final class KeepOptions {
             description = "Keep every snapshot within DURATION of the newest one: years, months, days, hours, e.g. 7d, 36h, 1y6m.")
     String within;
 
+    @Option(names = "--pitr-window", paramLabel = "DURATION",
+            description = "Keep point-in-time recovery possible to any moment of the last DURATION (days, hours: 7d, 36h, 1d12h): "
+                    + "the newest base backup taken before the window's start stays, and the WAL from it on.")
+    String pitrWindow;
+
     @Option(names = "--keep-tag", paramLabel = "K=V", description = "Keep every snapshot tagged K=V (K=V,K2=V2: all of them; repeatable: any).")
     List<String> tags = new ArrayList<>();
 
@@ -64,6 +69,27 @@ final class KeepOptions {
         return n;
     }
 
+    /** "7d", "36h", "1d12h" (or ISO-8601, "PT36H"). */
+    static java.time.Duration window(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:(\\d+)d)?(?:(\\d+)h)?").matcher(v);
+        try {
+            java.time.Duration d;
+            if (!v.isEmpty() && m.matches()) {
+                d = java.time.Duration.ofDays(m.group(1) == null ? 0 : Long.parseLong(m.group(1)))
+                        .plusHours(m.group(2) == null ? 0 : Long.parseLong(m.group(2)));
+            } else {
+                d = java.time.Duration.parse(value.trim().toUpperCase(Locale.ROOT));
+            }
+            if (d.isZero() || d.isNegative()) {
+                throw new ConfigurationException("--pitr-window must be longer than zero, was '" + value + "'");
+            }
+            return d;
+        } catch (java.time.format.DateTimeParseException | ArithmeticException | NumberFormatException e) {
+            throw new ConfigurationException("--pitr-window takes days and hours (7d, 36h, 1d12h), was '" + value + "'");
+        }
+    }
+
     RetentionPolicy policy() {
         RetentionPolicy.Builder b = RetentionPolicy.builder().keepLast(count("--keep-last", last)).keepHourly(count("--keep-hourly", hourly))
                 .keepDaily(count("--keep-daily", daily)).keepWeekly(count("--keep-weekly", weekly))
@@ -74,6 +100,9 @@ final class KeepOptions {
             } catch (ConfigurationException e) {
                 throw new ConfigurationException("--keep-within: " + e.getMessage());
             }
+        }
+        if (pitrWindow != null) {
+            b.pitrWindow(window(pitrWindow));
         }
         for (String t : tags) {
             try {

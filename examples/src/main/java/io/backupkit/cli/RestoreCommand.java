@@ -29,7 +29,8 @@ import java.util.Map;
                 "  backupkit restore --repo /var/backups/shop latest --target postgresql://localhost/shop_copy",
                 "  backupkit restore --repo /var/backups/shop 1a2b3c4d --target postgresql://localhost/shop --drop-existing --yes",
                 "  backupkit restore --repo /var/backups/shop latest --target postgresql://newhost/shop --restore-globals",
-                "  backupkit restore --repo /var/backups/shop --target postgresql://localhost/shop_orders --tables public.orders --dry-run"})
+                "  backupkit restore --repo /var/backups/shop --target postgresql://localhost/shop_orders --tables public.orders --dry-run",
+                "  backupkit restore --repo /var/backups/db1 latest --target mariadb://root@db2:3306/shop --to-time 2026-11-30T09:15:00Z"})
 final class RestoreCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
@@ -43,8 +44,25 @@ final class RestoreCommand extends CliCommand {
 
     @Option(names = "--target", required = true, paramLabel = "URL",
             description = "Database to restore into: postgresql://[user@]host[:port]/dbname or a JDBC URL (created if missing), "
+                    + "mysql://user@host[:port]/dbname or mariadb://… (created if missing; no dbname for a whole-server MySQL snapshot), "
                     + "sqlite:PATH (a new file), redis://[user@]host:port (an empty server).")
     String target;
+
+    @Option(names = "--to-time", paramLabel = "TIME",
+            description = "MySQL/MariaDB: replay the archived binary logs on top of the snapshot up to this time "
+                    + "(2026-11-30T09:15:00Z or '2026-11-30 10:15:00+01'); 'latest' picks the newest snapshot before it.")
+    String toTime;
+
+    @Option(names = "--to-position", paramLabel = "FILE:OFFSET",
+            description = "MySQL/MariaDB: replay the archived binary logs up to this position (e.g. binlog.000042:1337).")
+    String toPosition;
+
+    @Option(names = "--to-latest", description = "MySQL/MariaDB: replay every archived binary log event after the snapshot.")
+    boolean toLatest;
+
+    @Option(names = "--binlog-source", paramLabel = "NAME",
+            description = "MySQL/MariaDB: the binary log archive source to replay (default: the snapshot's server).")
+    String binlogSource;
 
     @Option(names = "--drop-existing", description = "Replace the target database if it exists (asks first unless --yes). "
             + "The snapshot is restored under a temporary name first; the old database is replaced only when that succeeded.")
@@ -105,7 +123,29 @@ final class RestoreCommand extends CliCommand {
         if (jobs != null) {
             o.put("jobs", Integer.toString(jobs));
         }
+        String recoverTo = recoverTo();
+        if (recoverTo != null) {
+            o.put("recoverTo", recoverTo);
+        }
+        if (binlogSource != null) {
+            o.put("binlogSource", binlogSource);
+        }
         return o;
+    }
+
+    /** The MySQL recovery target as the engine option reads it, or null. */
+    String recoverTo() {
+        int given = (toTime != null ? 1 : 0) + (toPosition != null ? 1 : 0) + (toLatest ? 1 : 0);
+        if (given > 1) {
+            throw usage("give at most one of --to-time, --to-position, --to-latest");
+        }
+        if (toTime != null) {
+            return Times.parseInstant(toTime, "--to-time").toString();
+        }
+        if (toPosition != null) {
+            return toPosition.strip();
+        }
+        return toLatest ? "latest" : null;
     }
 
     @Override
@@ -126,6 +166,10 @@ final class RestoreCommand extends CliCommand {
             confirmDrop();
         }
         DatabaseEngine engine = Engines.forUrl(target);
+        if ((recoverTo() != null || binlogSource != null) && !"mysql".equals(engine.name())) {
+            throw usage("--to-time, --to-position, --to-latest and --binlog-source replay MySQL/MariaDB binary logs; "
+                    + Redact.url(target) + " is a " + engine.name() + " database");
+        }
         RestoreTarget restoreTarget = engine.target(target, database.options(terminal, engineOptions()));
         RestoreResult result;
         try (Repository repo = repository.open(terminal, null, !json());

@@ -69,7 +69,7 @@ final class ShowCommand extends CliCommand {
                 for (Object o : tables) {
                     if (o instanceof Map<?, ?> m) {
                         Object name = m.containsKey("name") ? m.get("name") : m.get("table");
-                        Object schema = m.get("schema");
+                        Object schema = m.containsKey("schema") ? m.get("schema") : m.get("database");
                         Object rows = m.containsKey("rows") ? m.get("rows") : m.get("rowCount");
                         Object size = m.containsKey("bytes") ? m.get("bytes") : m.get("size");
                         String qualified = schema != null && name != null && !name.toString().contains(".") ? schema + "." + name : String.valueOf(name);

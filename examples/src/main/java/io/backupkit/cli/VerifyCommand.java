@@ -45,7 +45,8 @@ final class VerifyCommand extends CliCommand {
     Level level = Level.standard;
 
     @Option(names = "--scratch", paramLabel = "URL",
-            description = "Server for comprehensive verification: a scratch database is created there, compared and dropped.")
+            description = "Server for comprehensive verification: a scratch database is created there, compared and dropped "
+                    + "(postgresql://host/postgres, mariadb://user@host:port/).")
     String scratch;
 
     @Option(names = "--jobs", paramLabel = "N", description = "Parallel readers (default: CPUs).")

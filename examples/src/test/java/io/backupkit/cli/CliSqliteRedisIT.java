@@ -64,7 +64,7 @@ class CliSqliteRedisIT {
 
         CliProcess.Result again = CliProcess.run(env(null), work, "restore", "--repo", repo, "--target", "sqlite:copy.db", "--json");
         assertEquals(2, again.exitCode(), again.toString());
-        assertTrue(again.json().path("error").path("message").asText().contains("SQLite file " + work.resolve("copy.db") + " exists"), again.toString());
+        assertTrue(again.json().path("error").path("message").asText().contains("SQLite file " + work.resolve("copy.db") + " already exists; refusing to restore over it"), again.toString());
         CliProcess.run(env(null), work, "restore", "--repo", repo, "--target", "sqlite:copy.db", "--drop-existing", "--yes").expect(0);
 
         Files.createDirectories(dir.resolve("scratch"));
@@ -97,7 +97,7 @@ class CliSqliteRedisIT {
             assertEquals("hello", target.command("GET", "greeting"));
             CliProcess.Result refused = CliProcess.run(env("target-secret-pw"), "restore", "--repo", repo, "--target", target.url(), "--json");
             assertEquals(2, refused.exitCode(), refused.toString());
-            assertTrue(refused.json().path("error").path("message").asText().contains("is not empty"), refused.toString());
+            assertTrue(refused.json().path("error").path("message").asText().contains("Redis at " + target.url() + " already exists; refusing to restore over it"), refused.toString());
 
             CliProcess.Result wrong = CliProcess.run(env("wrong-pw"), "backup", "--repo", repo, "--db", source.url(), "--json");
             assertEquals(2, wrong.exitCode(), wrong.toString());

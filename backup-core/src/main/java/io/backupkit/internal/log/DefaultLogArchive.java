@@ -378,7 +378,7 @@ public final class DefaultLogArchive implements LogArchive {
             return new DefaultLogArchive(repo.storage(), repo.sealer(), codec != null ? codec : repo.compression(), namespace);
         }
 
-        private static final List<String> RESERVED = List.of("config", "keys", "data", "index", "snapshots", "locks");
+        private static final List<String> RESERVED = List.of("config", "keys", "data", "index", "snapshots", "locks", "records", "jobs");
     }
 
     static byte[] utf8(String s) {

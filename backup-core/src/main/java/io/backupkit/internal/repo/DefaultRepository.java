@@ -552,6 +552,7 @@ public final class DefaultRepository implements Repository {
 
     @Override
     public Records records() {
+        ensureOpen();
         return new SealedRecords(storage, sealer);
     }
 

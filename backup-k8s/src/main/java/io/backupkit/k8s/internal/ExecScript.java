@@ -19,14 +19,17 @@ import java.util.regex.Pattern;
  * with {@code 0\n}. The wrapper decodes frames with {@code dd iflag=fullblock}, which reads exactly
  * the frame and never past it, so the tool sees its input end exactly where the caller closed it.
  * Input that ends without the closing frame (a dropped connection) stops the tool and exits 124:
- * a truncated input never looks complete.
+ * a truncated input never looks complete. A frame that cannot be delivered because the tool stopped
+ * reading (dd fails writing; pg_restore --list stops after the table of contents) is not a cut
+ * input: the tool's own exit status is the result.
  *
  * <p>It also reports, as the first line on stderr, the tool's process id (for a later
  * {@code kill}: closing an exec connection does not stop the remote process) or that the tool is
  * not on the container's PATH.
  *
- * <p>Needs in the container: {@code sh}, {@code sed}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
- * BusyBox 1.24+), {@code kill} (a shell builtin).
+ * <p>Needs in the container: {@code sh}, {@code dd} with {@code iflag=fullblock} (GNU coreutils,
+ * BusyBox 1.24+); {@code kill} and {@code export -p} are shell builtins (the ambient variables are
+ * found with {@code export -p}, not {@code env | sed}, so a minimal image needs nothing more).
  */
 public final class ExecScript {
     public static final String MARKER = "backupkit-exec: ";
@@ -43,7 +46,11 @@ public final class ExecScript {
             ok=
             while IFS= read -r line; do
               case $line in
-                clean) for v in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do
+                clean) for v in $(export -p | while IFS= read -r l; do
+                                    case $l in ("export "*) l=${l#export } ;; ("declare -x "*) l=${l#declare -x } ;; (*) continue ;; esac
+                                    l=${l%%=*}
+                                    case $l in (''|[!A-Za-z_]*|*[!A-Za-z0-9_]*) ;; (*) echo "$l" ;; esac
+                                  done); do
                          case $v in PATH|HOME|TMPDIR) ;; *) (unset "$v") 2>/dev/null && unset "$v" ;; esac
                        done ;;
                 "env "*) IFS= read -r value || exit 125; export "${line#env }=$value" ;;
@@ -66,7 +73,7 @@ public final class ExecScript {
                     0) exit 0 ;;
                     ''|*[!0-9]*) break ;;
                   esac
-                  dd bs="$n" count=1 iflag=fullblock || break
+                  dd bs="$n" count=1 iflag=fullblock || exit 1
                 done
                 kill -USR1 $$
                 sleep 2

@@ -149,6 +149,69 @@ class ExecScriptTest {
         assertEquals(List.of("backupkit-exec", "", "pg_dump", "--dbname=host='x' user='u'", "--table=\"s\".\"t\""), cmd.subList(3, 8));
     }
 
+    /**
+     * A tool may stop reading its input and still succeed (pg_restore --list stops after the table of
+     * contents): the frames that can no longer be delivered are not a cut connection, and the tool's
+     * own exit status is the result. Here the tool closes its stdin and ends a moment later, so the
+     * feeder's failed write always comes first.
+     */
+    @Test
+    void toolThatStopsReadingAndSucceeds_exitsWithItsOwnStatus_notAsACutInput() throws Exception {
+        Process p = start(CommandSpec.builder("sh").arg("-c").arg("head -c 10 >/dev/null; exec 0<&-; sleep 1; echo done; exit 0").build());
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        OutputStream in = p.getOutputStream();
+        try {
+            in.write(ExecScript.header(Map.of()));
+            in.write(frames(new byte[4_000_000], 5, true));
+            in.flush();
+        } catch (IOException ended) {
+            // the wrapper may be gone before all frames are written, as an exec connection would be
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), new String(err.get(), StandardCharsets.UTF_8));
+        assertEquals("done\n", new String(out.get(), StandardCharsets.UTF_8));
+        assertFalse(new String(err.get(), StandardCharsets.UTF_8).contains(ExecScript.STDIN_CUT));
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // already gone
+        }
+    }
+
+    /**
+     * A minimal container has sh and dd but maybe no env or sed: dropping its ambient variables must
+     * work with the shell alone, also for a value spanning lines that looks like another variable.
+     */
+    @Test
+    void ambientVariablesAreDropped_inAContainerWithOnlyShAndDd(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path bin = java.nio.file.Files.createDirectories(tmp.resolve("bin"));
+        for (String tool : List.of("sh", "dd")) {
+            java.nio.file.Path target = java.util.stream.Stream.of("/bin", "/usr/bin").map(d -> java.nio.file.Path.of(d, tool))
+                    .filter(java.nio.file.Files::isExecutable).findFirst().orElseThrow();
+            java.nio.file.Files.createSymbolicLink(bin.resolve(tool), target);
+        }
+        CommandSpec spec = CommandSpec.builder("sh").arg("-c")
+                .arg("printf '%s|%s|%s|%s' \"${PGOPTIONS-unset}\" \"${MULTI-unset}\" \"$PGPASSWORD\" \"$PATH\"")
+                .inheritEnvironment(false).env("PGPASSWORD", "pw").build();
+        ProcessBuilder pb = new ProcessBuilder(ExecScript.command(spec));
+        pb.environment().put("PATH", bin.toString());
+        pb.environment().put("PGOPTIONS", "-c statement_timeout=1");
+        pb.environment().put("MULTI", "a\nexport PGSSLMODE=require");
+        Process p = pb.start();
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(ExecScript.header(spec.environment(), spec.inheritEnvironment()));
+            in.write("0\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String stderr = new String(err.get(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), stderr);
+        assertTrue(stderr.startsWith(ExecScript.STARTED), "nothing but the start line before the tool: " + stderr);
+        assertEquals("unset|unset|pw|" + bin, new String(out.get(), StandardCharsets.UTF_8));
+    }
+
     private static byte[] readAll(java.io.InputStream in) {
         try (in) {
             return in.readAllBytes();

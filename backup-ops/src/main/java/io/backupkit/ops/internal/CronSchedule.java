@@ -136,7 +136,14 @@ public final class CronSchedule implements Schedule {
 
     @Override
     public Optional<Instant> latestAtOrBefore(Instant instant) {
-        LocalDateTime local = LocalDateTime.ofInstant(instant, zone).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
+        LocalDateTime local = LocalDateTime.ofInstant(instant, zone);
+        ZoneOffsetTransition overlap = zone.getRules().getTransition(local);
+        if (overlap != null && overlap.isOverlap() && !instant.isBefore(overlap.getInstant())) {
+            // the second pass through a repeated hour: its wall-clock times already fired, at their first
+            // occurrence, so the search starts at the end of the repeated hour, not at the wall clock
+            local = overlap.getDateTimeBefore();
+        }
+        local = local.truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
         Optional<LocalDateTime> c = lastLocal(local);
         for (int i = 0; i < MAX_STEPS && c.isPresent(); i++) {
             Instant at = toInstant(c.get());

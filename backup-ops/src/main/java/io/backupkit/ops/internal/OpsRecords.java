@@ -58,13 +58,31 @@ public final class OpsRecords {
         return repository.records().read(name).map(b -> OpsJson.read(name, b, Claim.class));
     }
 
-    /** The newest claimed tick of a job (by this or any other replica). */
-    public Optional<Instant> lastClaimedTick(String job) {
-        return repository.records().list(claimsPrefix(job)).stream()
-                .map(n -> n.substring(n.lastIndexOf('/') + 1))
-                .filter(s -> s.matches("\\d{12}"))
-                .max(Comparator.naturalOrder())
-                .map(s -> Instant.ofEpochSecond(Long.parseLong(s)));
+    /**
+     * The newest tick of a job claimed (by this or any other replica) at or before {@code now}. Only a
+     * claim that authenticates counts: an object planted under a claim's name by someone who can write
+     * the storage but has no key, or a claim dated in the future, would otherwise make the job wait
+     * for that tick and run nothing until then.
+     */
+    public Optional<Instant> lastClaimedTick(String job, Instant now) {
+        List<String> names = repository.records().list(claimsPrefix(job)).stream()
+                .filter(n -> n.substring(n.lastIndexOf('/') + 1).matches("\\d{12}"))
+                .sorted(Comparator.reverseOrder()).toList();
+        for (String name : names) {
+            Instant tick = Instant.ofEpochSecond(Long.parseLong(name.substring(name.lastIndexOf('/') + 1)));
+            if (tick.isAfter(now)) {
+                LOG.warn("ignoring the claim {} of job {}: its tick is in the future", name, job);
+                continue;
+            }
+            try {
+                if (repository.records().read(name).isPresent()) {
+                    return Optional.of(tick);
+                }
+            } catch (IntegrityException e) {
+                LOG.warn("ignoring a claim of job {}: {}", job, e.getMessage());
+            }
+        }
+        return Optional.empty();
     }
 
     public void saveRun(RunRecord run) {

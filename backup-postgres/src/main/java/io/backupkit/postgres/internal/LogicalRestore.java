@@ -268,15 +268,16 @@ public final class LogicalRestore {
                 PgVersion version = PgVersion.of(Catalog.serverVersionNum(m)).requireSupported(server.host() + ":" + server.port());
                 boolean exists = Catalog.databaseExists(m, db);
                 checkTargetState(db, exists);
+                replacing = exists && options.dropExisting();
+                if (replacing && !options.terminateSessions()) {
+                    // fail before a long restore rather than at its end: the swap cannot rename a database in use;
+                    // and before the globals, so that a refusal has changed nothing on the server
+                    refuseIfInUse(m, db, "before restoring");
+                }
                 if (options.restoreGlobals()) {
                     restoreGlobals(context, tools, meta);
                 }
                 checkRoles(m, meta);
-                replacing = exists && options.dropExisting();
-                if (replacing && !options.terminateSessions()) {
-                    // fail before a long restore rather than at its end: the swap cannot rename a database in use
-                    refuseIfInUse(m, db, "before restoring");
-                }
                 if (!options.dataOnly()) {
                     // replacing: restore under a temporary name and swap at the very end, so any failure leaves the old database as it was
                     workDb = replacing ? scratchName("backupkit_restore_") : db;
@@ -747,6 +748,7 @@ public final class LogicalRestore {
         AtomicReference<RuntimeException> first = new AtomicReference<>();
         boolean disableTriggers = options.dataOnly() && isSuperuser(target);
         Map<String, List<String>> shards = meta.shards();
+        Map<String, Long> partRows = new java.util.concurrent.ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "backupkit-pg_restore-data");
             t.setDaemon(true);
@@ -760,7 +762,7 @@ public final class LogicalRestore {
                     try {
                         BackupMetadata.Part part = meta.parts().get(stream);
                         if (part != null) {
-                            copyIn(context, target, part, meta, disableTriggers);
+                            partRows.merge(part.table(), copyIn(context, target, part, meta, disableTriggers), Long::sum);
                             continue;
                         }
                         if (meta.copyData() && shards.containsKey(stream)) {
@@ -799,6 +801,19 @@ public final class LogicalRestore {
         }
         if (first.get() != null) {
             throw first.get();
+        }
+        if (!verifying) {
+            // a table restored from page ranges is checked like a whole one: its parts' rows add up to what the backup counted
+            for (BackupMetadata.Table t : chosen) {
+                if (!t.parts().isEmpty() && streams.containsAll(t.parts())) {
+                    long restored = partRows.getOrDefault(t.name(), 0L);
+                    if (restored != t.rows()) {
+                        throw new io.backupkit.IntegrityException("streams " + String.join(", ", t.parts()), "table " + t.name()
+                                + ": restored " + restored + " rows from its " + t.parts().size() + " page ranges, the backup counted "
+                                + t.rows());
+                    }
+                }
+            }
         }
     }
 
@@ -849,14 +864,15 @@ public final class LogicalRestore {
                 + " FROM STDIN" + (encoding == null ? "" : " WITH (ENCODING " + Catalog.quoteLiteral(encoding) + ")");
     }
 
-    private void copyIn(RestoreContext context, PgConnectionConfig target, BackupMetadata.Part part, BackupMetadata meta,
+    /** Restores one page range; returns the rows COPY wrote. */
+    private long copyIn(RestoreContext context, PgConnectionConfig target, BackupMetadata.Part part, BackupMetadata meta,
                         boolean disableTriggers) {
         // format 1 parts carry no encoding: psql wrote them in its default client encoding, the database's
         String sql = copyInSql(part.schema(), part.name(), part.columns(), part.encoding() != null ? part.encoding() : meta.encoding());
         try (Connection c = dataConnection(target, "backupkit-copy " + part.stream(), disableTriggers);
              InputStream in = context.openStream(part.stream())) {
             try {
-                c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn(sql, in);
+                return c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn(sql, in);
             } catch (SQLException e) {
                 throw damagedOr(in, Catalog.sqlError("COPY of " + part.stream() + " into " + part.table() + " in " + target.describe(), e));
             }

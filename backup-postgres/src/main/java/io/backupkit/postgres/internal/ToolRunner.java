@@ -73,9 +73,11 @@ public final class ToolRunner {
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /**
-     * Makes {@code b} start from an empty environment plus PATH (and, for local processes, HOME,
-     * TMPDIR, PGPASSFILE and Kerberos settings of this JVM) and {@code LC_ALL=C}, so tool messages
-     * are the English ones the error handling reads.
+     * Makes {@code b} start from an empty environment plus, for local processes, PATH, HOME, TMPDIR,
+     * PGPASSFILE and Kerberos settings of this JVM, and {@code LC_ALL=C}, so tool messages are the
+     * English ones the error handling reads. A remote executor keeps its own system's PATH (the pod
+     * executor keeps the container's, where images put their tools, e.g. /opt/bitnami/postgresql/bin
+     * or /usr/lib/postgresql/16/bin): a PATH from here would replace it and find other tools, or none.
      */
     static CommandSpec.Builder cleanEnvironment(CommandSpec.Builder b, CommandExecutor executor) {
         b.inheritEnvironment(false);
@@ -86,9 +88,9 @@ public final class ToolRunner {
                     b.env(name, v);
                 }
             }
-        }
-        if (!(executor instanceof LocalCommandExecutor) || System.getenv("PATH") == null) {
-            b.env("PATH", DEFAULT_PATH);
+            if (System.getenv("PATH") == null) {
+                b.env("PATH", DEFAULT_PATH);
+            }
         }
         b.env("LC_ALL", "C");
         return b;

@@ -186,9 +186,78 @@ public final class EphemeralPostgres implements PostgresServer {
                 Map.of(), true);
     }
 
-    /** Starts the server again after {@link #kill()} on the same port. */
+    /** Starts the server again after {@link #kill()}, {@link #killHard()} or {@link #stopServer()} on the same port. */
     public void restart() {
         pgCtlStart(port);
+    }
+
+    /** Stops the server cleanly (fast shutdown) and keeps its data directory; {@link #restart()} starts it again. */
+    public void stopServer() {
+        run(List.of(binDirectory.resolve("pg_ctl").toString(), "-D", dataDirectory.toString(), "-m", "fast", "-w", "-t", "60", "stop"),
+                Map.of(), false);
+    }
+
+    /**
+     * The postmaster's process id, from {@code postmaster.pid}.
+     *
+     * @throws IllegalStateException when the server is not running
+     */
+    public long postmasterPid() {
+        try {
+            String first = Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).trim();
+            return Long.parseLong(first);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("the server is not running (no readable postmaster.pid in " + dataDirectory + ")", e);
+        }
+    }
+
+    /**
+     * Kills the postmaster and every process it started with SIGKILL, as a machine crash or the
+     * OOM killer would, and waits until they are gone; {@link #restart()} then runs crash recovery.
+     */
+    public void killHard() {
+        ProcessHandle postmaster = ProcessHandle.of(postmasterPid())
+                .orElseThrow(() -> new IllegalStateException("no postmaster process for " + dataDirectory));
+        List<ProcessHandle> children = postmaster.descendants().toList();
+        postmaster.destroyForcibly();
+        children.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ((postmaster.isAlive() || children.stream().anyMatch(ProcessHandle::isAlive)) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while killing the server", e);
+            }
+        }
+    }
+
+    /**
+     * Appends settings to {@code postgresql.auto.conf} (read at the next start), e.g. recovery settings.
+     * Values are written as given (quote strings: "'on'").
+     */
+    public void appendAutoConf(Map<String, String> settings) {
+        StringBuilder conf = new StringBuilder("\n");
+        settings.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+        try {
+            Files.writeString(dataDirectory.resolve("postgresql.auto.conf"), conf.toString(), StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes a file into the data directory (e.g. {@code recovery.signal}), owned by the server's OS user. */
+    public void writeDataFile(String relativePath, String content) {
+        Path p = dataDirectory.resolve(relativePath);
+        try {
+            Files.writeString(p, content, StandardCharsets.UTF_8);
+            if (!runAs.isEmpty()) {
+                Files.setOwner(p, Files.getOwner(dataDirectory));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override

@@ -16,7 +16,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -94,6 +96,52 @@ class KeySlotParametersTest {
         KeyException e = assertThrows(KeyException.class, () -> Repos.encrypted(LocalStorage.of(dir)).open());
         assertTrue(e.getMessage().contains(bad.substring(5, 17)) && e.getMessage().contains("skipped"), e.getMessage());
         assertTrue(!e.getMessage().contains(new String(Repos.PASSWORD)), e.getMessage());
+    }
+
+    /**
+     * Memory and passes each within their caps, but their product (64 MiB × 100 passes) would make every
+     * open spend seconds to minutes on this slot: it is skipped with a warning naming it, at no cost.
+     */
+    @Test
+    void slotWhoseMemoryTimesPassesExceedsTheCap_isSkippedWithAWarningNamingIt_andTheOtherSlotOpens() {
+        String good;
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).create()) {
+            good = repo.keys().list().get(0).id();
+        }
+        Map<String, String> costly = change("memoryKiB", Integer.toString(64 * 1024));
+        costly.put("iterations", "100");
+        String bad = Forge.writeSlot(dir, tampered(costly));
+        String badId = bad.substring(5, 17);
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream err = System.err;
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            // the costly slot is tried first
+            HookedStorage storage = new HookedStorage(LocalStorage.of(dir));
+            storage.onList = l -> {
+                List<io.backupkit.spi.ObjectInfo> r = new ArrayList<>(l);
+                r.sort(java.util.Comparator.comparing((io.backupkit.spi.ObjectInfo o) -> !o.name().equals(bad)));
+                return r;
+            };
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofMinutes(2), () -> {
+                try (Repository repo = Repos.encrypted(storage).open()) {
+                    assertEquals(good, repo.keys().list().stream().filter(k -> k.current()).findFirst().orElseThrow().id());
+                }
+            });
+        } finally {
+            System.setErr(err);
+        }
+        String log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(log.lines().anyMatch(l -> l.contains("WARN") && l.contains(badId) && l.contains("KiB·passes")), log);
+        // alone, it is named as skipped, with the reason
+        LocalStorage.of(dir).delete("keys/" + good);
+        KeyException e = assertThrows(KeyException.class, () -> Repos.encrypted(LocalStorage.of(dir)).open());
+        assertTrue(e.getMessage().contains(badId) && e.getMessage().contains("skipped") && e.getMessage().contains("KiB·passes"),
+                e.getMessage());
+        // and such a slot cannot be made either
+        ConfigurationException refused = assertThrows(ConfigurationException.class,
+                () -> KeyProviders.password("pw".toCharArray(), 64 * 1024, 100, 1));
+        assertTrue(refused.getMessage().contains("KiB·passes"), refused.getMessage());
     }
 
     @Test

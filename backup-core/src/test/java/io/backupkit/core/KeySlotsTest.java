@@ -159,15 +159,28 @@ class KeySlotsTest {
         try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).open()) {
             repo.keys().list().forEach(k -> ids.add(k.id()));
         }
-        // both removals have counted two slots before either deletes: the race of count-then-delete
-        CyclicBarrier bothCounted = new CyclicBarrier(2);
+        // both removals announce before either counts (the race of count-then-delete); one that still goes on
+        // to delete waits there for the other, which may instead have refused (then it goes on alone)
+        CyclicBarrier bothAnnounced = new CyclicBarrier(2);
+        CyclicBarrier bothAtDelete = new CyclicBarrier(2);
         HookedStorage storage = new HookedStorage(LocalStorage.of(dir));
+        storage.afterPut = name -> {
+            if (name.startsWith("keys-removal/")) {
+                try {
+                    bothAnnounced.await(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
         storage.beforeDelete = name -> {
             if (name.startsWith("keys/")) {
                 try {
-                    bothCounted.await(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
+                    bothAtDelete.await(5, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.BrokenBarrierException alone) {
+                    // the other removal refused: nothing to race with
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
             }
         };
@@ -200,6 +213,37 @@ class KeySlotsTest {
             }
         }
         assertTrue(opens);
+    }
+
+    /**
+     * A removal on another host that died after announcing leaves its announcement: while it is young the
+     * slot it names does not count (that remover may still delete it); once it is older than the stale
+     * age by the storage's own clock, it is removed and the slot counts again.
+     */
+    @Test
+    void announcementLeftByARemoverOnAnotherHost_blocksUntilStale_thenIsRemoved() throws Exception {
+        char[] second = "second password".toCharArray();
+        String a;
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).create()) {
+            repo.keys().add(Repos.password(second));
+            a = repo.keys().list().stream().filter(KeySlotInfo::current).findFirst().orElseThrow().id();
+        }
+        Path left = dir.resolve("keys-removal").resolve(a + ".00112233aabbccdd");
+        Files.createDirectories(left.getParent());
+        Files.writeString(left, "{\"version\":1,\"slot\":\"keys/" + a + "\",\"host\":\"another-host\",\"pid\":4242}");
+        try (Repository repo = Repository.builder().storage(LocalStorage.of(dir)).keyProvider(Repos.password(second)).open()) {
+            String b = repo.keys().list().stream().filter(KeySlotInfo::current).findFirst().orElseThrow().id();
+            ConfigurationException young = assertThrows(ConfigurationException.class, () -> repo.keys().remove(b));
+            assertTrue(young.getMessage().contains("another-host pid 4242") && young.getMessage().contains("nothing was removed"),
+                    young.getMessage());
+            Files.setLastModifiedTime(left, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3 * 60)));
+            repo.keys().remove(b);
+            assertEquals(List.of(a), repo.keys().list().stream().map(KeySlotInfo::id).toList());
+        }
+        assertFalse(Files.exists(left), "the stale announcement was removed");
+        try (var s = Files.list(dir.resolve("keys-removal"))) {
+            assertEquals(0, s.count(), "no announcement is left behind by a removal that finished");
+        }
     }
 
     @Test

@@ -190,6 +190,23 @@ class KubernetesPostgresIT {
     }
 
     @Test
+    void portForwardDroppedDuringBackup_failsTheBackupSayingSo_andNoSnapshotIsListed() {
+        // the JDBC session that holds the backup's snapshot goes through the port-forward; drop it when the
+        // first table's COPY starts in the pod
+        k8s.dropPortForwardsOnExec(cmd -> cmd.contains("psql") && cmd.stream().anyMatch(a -> a.contains("backupkit-copy data-")));
+        int cutBefore = k8s.portForwardsCut();
+        try (Repository repo = repo("dropped-forward")) {
+            BackupException e = assertThrows(BackupException.class, () -> BackupManager.builder().repository(repo).parallelism(2)
+                    .source(KubernetesPostgres.builder().url(prodUrl()).client(k8s.client()).build().source()).build().backup());
+            assertTrue(k8s.portForwardsCut() > cutBefore, "a forwarded connection was cut mid-backup");
+            assertTrue(e.getMessage().contains("port-forward connection to pod shop-db-1") && e.getMessage().contains("was dropped"),
+                    e.getMessage());
+            assertFalse(e.getMessage().contains(prod.password()));
+            assertTrue(repo.snapshots().list().isEmpty(), "a failed backup leaves no snapshot");
+        }
+    }
+
+    @Test
     void execDroppedDuringRestore_failsTheRestore_andRemovesTheDatabaseItCreated() {
         try (Repository repo = repo("dropped-restore")) {
             BackupResult b = BackupManager.builder().repository(repo)

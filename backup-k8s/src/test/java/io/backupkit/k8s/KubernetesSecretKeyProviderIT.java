@@ -163,6 +163,55 @@ class KubernetesSecretKeyProviderIT {
                 "no half-made repository was left behind");
     }
 
+    /**
+     * Every path of the provider (Secret missing: create; Secret made by the user without the key: update;
+     * opening: get) uses only verbs the documented Role grants, and each of them is needed.
+     */
+    @Test
+    void everyVerbTheProviderUsesOnSecrets_isInTheDocumentedRule() throws Exception {
+        int from = k8s.requests().size();
+        k8s.client().secrets().inNamespace("backups").resource(new SecretBuilder().withNewMetadata().withName("made-by-user")
+                .endMetadata().addToData("unrelated", "eA==").build()).create();
+        int userRequests = k8s.requests().size();
+        String first = tmp.resolve("first").toString();
+        String second = tmp.resolve("second").toString();
+        Repository.builder().location(first).keyProvider(provider(k8s.client(), "made-by-backupkit")).create().close();
+        Repository.builder().location(second).keyProvider(provider(k8s.client(), "made-by-user")).create().close();
+        Repository.builder().location(second).keyProvider(provider(k8s.client(), "made-by-user")).open().close();
+        java.util.Set<String> used = new java.util.TreeSet<>();
+        java.util.List<String> requests = k8s.requests();
+        for (int i = from; i < requests.size(); i++) {
+            if (i >= from && i < userRequests) {
+                continue; // the test's own create
+            }
+            String[] r = requests.get(i).split(" ", 2);
+            if (r[1].matches("/api/v1/namespaces/backups/secrets(/[^/?]+)?(\\?.*)?")) {
+                boolean named = r[1].matches("/api/v1/namespaces/backups/secrets/[^/?]+(\\?.*)?");
+                used.add(switch (r[0]) {
+                    case "GET" -> named ? "get" : "list";
+                    case "POST" -> "create";
+                    case "PUT" -> "update";
+                    case "PATCH" -> "patch";
+                    case "DELETE" -> "delete";
+                    default -> r[0];
+                });
+            }
+        }
+        assertEquals(ManifestsTest.documentedVerbs("KubernetesSecretKeyProvider"), used,
+                "docs/kubernetes.md's rule for KubernetesSecretKeyProvider and the verbs it uses");
+        assertTrue(k8s.client().secrets().inNamespace("backups").withName("made-by-user").get().getData()
+                .containsKey(KubernetesSecretKeyProvider.DEFAULT_KEY), "the key was added to the user's Secret");
+
+        // without update, a Secret made without the key cannot be used, and the denial names the verb
+        k8s.client().secrets().inNamespace("backups").resource(new SecretBuilder().withNewMetadata().withName("no-update")
+                .endMetadata().addToData("unrelated", "eA==").build()).create();
+        k8s.deny("update", "secrets", "backups");
+        KubernetesAccessDeniedException e = assertThrows(KubernetesAccessDeniedException.class,
+                () -> Repository.builder().location(tmp.resolve("third").toString()).keyProvider(provider(k8s.client(), "no-update"))
+                        .create());
+        assertEquals("update", e.verb());
+    }
+
     private static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {

@@ -71,6 +71,29 @@ class ManifestsTest {
         assertEquals("shop-app", secretRef(container, "BACKUPKIT_DB_PASSWORD"));
     }
 
+    /**
+     * The RBAC verbs docs/kubernetes.md asks for on {@code resource} in the "More, only if used" row of
+     * {@code feature}: KubernetesSecretKeyProviderIT checks the provider uses no other, and this test that
+     * the row has the update the provider needs for a Secret made without the key.
+     */
+    static java.util.Set<String> documentedVerbs(String feature) throws java.io.IOException {
+        java.util.Set<String> verbs = new java.util.TreeSet<>();
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("..", "docs", "kubernetes.md"))) {
+            if (line.startsWith("| `" + feature + "` |")) {
+                java.util.regex.Matcher m = Pattern.compile("`(get|list|watch|create|update|patch|delete)`").matcher(line);
+                while (m.find()) {
+                    verbs.add(m.group(1));
+                }
+            }
+        }
+        return verbs;
+    }
+
+    @Test
+    void rbacDoc_givesTheSecretKeyProviderEveryVerbItUses() throws Exception {
+        assertEquals(java.util.Set.of("create", "get", "update"), documentedVerbs("KubernetesSecretKeyProvider"));
+    }
+
     /** The pod rules shared by both manifests. */
     static void checkPodRules(PodSpec pod) {
         assertEquals("Never", pod.getRestartPolicy());

@@ -17,11 +17,13 @@ import java.util.Set;
  *
  * <p>Options: {@code user}, {@code password}, {@code sslMode}, {@code sslRootCert},
  * {@code toolDirectory}, {@code jobs}, {@code lockWaitTimeout} (30s, 500ms, 2m), {@code globals},
- * {@code rolePasswords} (source); {@code toolHost} and {@code toolPort} (both: where the tools reach
- * the server when they run in a pod); {@code database}, {@code tables} (comma separated),
- * {@code schemaOnly}, {@code dataOnly}, {@code dropExisting}, {@code terminateSessions},
- * {@code restoreGlobals}, {@code owner}, {@code noOwner}, {@code noPrivileges},
- * {@code maintenanceDatabase} (target).
+ * {@code rolePasswords} (source); {@code physical=true} for a physical base backup
+ * ({@link PostgresPhysicalSource}) with {@code method} (auto, pg_basebackup, low-level),
+ * {@code dataDirectory}, {@code blockSize}, {@code label}; {@code toolHost} and {@code toolPort}
+ * (both: where the tools reach the server when they run in a pod); {@code database}, {@code tables}
+ * (comma separated), {@code schemaOnly}, {@code dataOnly}, {@code dropExisting},
+ * {@code terminateSessions}, {@code restoreGlobals}, {@code owner}, {@code noOwner},
+ * {@code noPrivileges}, {@code maintenanceDatabase} (target).
  *
  * <pre>{@code
  * DatabaseEngine pg = ServiceLoader.load(DatabaseEngine.class).stream().map(Provider::get)
@@ -33,7 +35,7 @@ public final class PostgresEngine implements DatabaseEngine {
     public static final String NAME = "postgresql";
 
     private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs",
-            "lockWaitTimeout", "globals", "rolePasswords", "toolHost", "toolPort");
+            "lockWaitTimeout", "globals", "rolePasswords", "toolHost", "toolPort", "physical", "method", "dataDirectory", "blockSize", "label");
     private static final Set<String> TARGET_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "database",
             "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs",
             "terminateSessions", "restoreGlobals", "owner", "toolHost", "toolPort");
@@ -51,6 +53,14 @@ public final class PostgresEngine implements DatabaseEngine {
     @Override
     public BackupSource source(String url, Map<String, String> options) {
         check(options, SOURCE_OPTIONS, "source");
+        if (options.containsKey("physical") && flag("physical", options.get("physical"))) {
+            return physicalSource(url, options);
+        }
+        for (String k : Set.of("method", "dataDirectory", "blockSize", "label")) {
+            if (options.containsKey(k)) {
+                throw new ConfigurationException("option " + k + " applies to physical backups only (physical=true, CLI: --physical)");
+            }
+        }
         PostgresSource.Builder b = PostgresSource.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
@@ -64,10 +74,45 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "globals" -> b.globals(flag(k, v));
                 case "rolePasswords" -> b.rolePasswords(flag(k, v));
                 case "toolHost", "toolPort" -> { }
+                case "physical" -> {
+                    // physical=false: this logical source
+                }
                 default -> throw new IllegalStateException(k);
             }
         });
         toolAddress(options, b::toolAddress);
+        return b.build();
+    }
+
+    private static BackupSource physicalSource(String url, Map<String, String> options) {
+        PostgresPhysicalSource.Builder b = PostgresPhysicalSource.builder().url(url);
+        options.forEach((k, v) -> {
+            switch (k) {
+                case "physical" -> {
+                    // chose this source
+                }
+                case "user" -> b.user(v);
+                case "password" -> b.password(v.toCharArray());
+                case "sslMode" -> b.sslMode(v);
+                case "sslRootCert" -> b.sslRootCert(Path.of(v));
+                case "toolDirectory" -> b.toolDirectory(Path.of(v));
+                case "jobs" -> b.readers(parseInt(k, v));
+                case "method" -> b.method(switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                    case "auto" -> PostgresPhysicalSource.Method.AUTO;
+                    case "pg_basebackup", "pg-basebackup", "basebackup" -> PostgresPhysicalSource.Method.PG_BASEBACKUP;
+                    case "low-level", "low_level", "lowlevel" -> PostgresPhysicalSource.Method.LOW_LEVEL;
+                    default -> throw new ConfigurationException("option method must be auto, pg_basebackup or low-level, was '" + v + "'");
+                });
+                case "dataDirectory" -> b.dataDirectory(Path.of(v));
+                case "blockSize" -> b.blockSize(parseInt(k, v));
+                case "label" -> b.label(v);
+                case "lockWaitTimeout", "globals", "rolePasswords" ->
+                        throw new ConfigurationException("option " + k + " applies to logical backups only");
+                case "toolHost", "toolPort" ->
+                        throw new ConfigurationException("option " + k + " is not supported for physical backups yet");
+                default -> throw new IllegalStateException(k);
+            }
+        });
         return b.build();
     }
 

@@ -248,7 +248,8 @@ public final class PostgresTarget implements RestoreTarget {
         /**
          * First replay the snapshot's roles, role memberships and settings, and tablespaces
          * ({@code pg_dumpall --globals-only}, without passwords unless the backup asked for them) on
-         * the target server. Existing roles are kept, but get the attributes the snapshot gives them.
+         * the target server. Roles that already exist there are kept as they are: their attributes,
+         * settings, comments and memberships are not changed (only roles the target lacks are created).
          */
         public Builder restoreGlobals() {
             this.restoreGlobals = true;

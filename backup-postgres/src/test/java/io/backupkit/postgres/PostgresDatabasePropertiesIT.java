@@ -171,6 +171,39 @@ class PostgresDatabasePropertiesIT {
         bare.dropDatabase("crm");
     }
 
+    /**
+     * A role that exists on the target keeps its attributes, password, settings, comment and memberships
+     * (the snapshot's ALTER ROLE, SET and GRANT for it are left out); roles the target lacks are created.
+     * Runs after {@link #restoreGlobals_bringsTheRolesWithoutPasswords_thenEverythingRoundTrips}, which left
+     * the source's roles on the bare server.
+     */
+    @Test
+    @Order(11)
+    void restoreGlobals_keepsRolesThatExistOnTheTarget_asTheyAre() {
+        bare.execute("postgres", """
+                ALTER ROLE app_user NOLOGIN CONNECTION LIMIT 3 PASSWORD 'target-own-secret';
+                ALTER ROLE app_user SET statement_timeout = '9s';
+                COMMENT ON ROLE app_user IS 'managed on the target';
+                DROP ROLE auditors;
+                """);
+        String role = "SELECT rolcanlogin || '|' || rolconnlimit || '|' || md5(coalesce(rolpassword, '')) || '|' "
+                + "|| coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_authid WHERE rolname = 'app_user'";
+        String setting = "SELECT setconfig::text FROM pg_db_role_setting WHERE setdatabase = 0 AND setrole = 'app_user'::regrole";
+        String before = bare.queryForString("postgres", role);
+        assertTrue(before.startsWith("false|3|"), before);
+
+        target(bare, "crm_keep").restoreGlobals().build().restore(backup.restoreContext(snapshot, 2));
+
+        assertEquals(before, bare.queryForString("postgres", role), "attributes, password and comment of the existing role");
+        assertEquals("{statement_timeout=9s}", bare.queryForString("postgres", setting));
+        assertEquals("1", bare.queryForString("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'auditors'"),
+                "a role the target lacked is created");
+        assertEquals("false", bare.queryForString("postgres", "SELECT pg_has_role('app_user', 'auditors', 'MEMBER')::text"),
+                "no membership is granted to a role that existed");
+        assertEquals(DbDigest.tables(pg, "crm"), DbDigest.tables(bare, "crm_keep"));
+        bare.dropDatabase("crm_keep");
+    }
+
     @Test
     void rolePasswords_travelOnlyWhenAsked() {
         InMemoryBackup withPw = new InMemoryBackup(2);

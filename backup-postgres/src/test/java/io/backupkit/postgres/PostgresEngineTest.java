@@ -59,4 +59,21 @@ class PostgresEngineTest {
                 () -> engine.target("postgresql://db/postgres", Map.of("database", "copy", "terminateSessions", "true")));
         assertTrue(lonely.getMessage().contains("dropExisting()"), lonely.getMessage());
     }
+
+    @Test
+    void physicalTrue_buildsABaseBackupSource_andPhysicalOptionsAreRefusedForLogicalBackups() {
+        PostgresEngine engine = new PostgresEngine();
+        var physical = engine.source("postgresql://backup@db/postgres", Map.of("physical", "true", "method", "low-level",
+                "dataDirectory", "/srv/pg", "blockSize", "262144", "jobs", "3"));
+        assertTrue(physical instanceof PostgresPhysicalSource, physical.getClass().getName());
+        assertEquals("postgresql://backup@db:5432/postgres (physical)", physical.describe());
+        assertTrue(engine.source("postgresql://db/x", Map.of("physical", "false")) instanceof PostgresSource);
+        ConfigurationException e = assertThrows(ConfigurationException.class,
+                () -> engine.source("postgresql://db/x", Map.of("method", "low-level")));
+        assertEquals("option method applies to physical backups only (physical=true, CLI: --physical)", e.getMessage());
+        ConfigurationException m = assertThrows(ConfigurationException.class,
+                () -> engine.source("postgresql://db/x", Map.of("physical", "true", "method", "rsync")));
+        assertEquals("option method must be auto, pg_basebackup or low-level, was 'rsync'", m.getMessage());
+        assertThrows(ConfigurationException.class, () -> engine.source("postgresql://db/x", Map.of("physical", "true", "blockSize", "1000")));
+    }
 }

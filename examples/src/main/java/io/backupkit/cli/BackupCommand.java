@@ -14,8 +14,13 @@ import java.util.List;
 import java.util.Map;
 
 @Command(name = "backup", description = "Back a database up into the repository as a new snapshot.",
-        footer = {"", "Examples:",
+        footer = {"", "With --physical, the whole PostgreSQL cluster (all databases and tablespaces) is backed up as a base backup",
+                "for point-in-time restores (--db names any database of it). Method: low-level (pg_backup_start/stop, files read",
+                "by backupkit) when this host can read the data directory, else pg_basebackup; choose with -o method=low-level|",
+                "pg_basebackup, give the directory with -o dataDirectory=DIR.", "",
+                "Examples:",
                 "  backupkit backup --repo /var/backups/shop --db postgresql://backup@db.internal:5432/shop --jobs 4",
+                "  backupkit backup --physical --repo /var/backups/cluster --db postgresql://backup@db.internal/postgres",
                 "  backupkit backup --repo /var/backups/shop --db jdbc:postgresql://localhost/shop --tag env=prod --json",
                 "  backupkit backup --repo /var/backups/db1 --db mariadb://backup@db1:3306/ --jobs 4 -o users=true",
                 "  backupkit backup --repo /var/backups/app --db sqlite:/var/lib/app/app.db",
@@ -35,6 +40,9 @@ final class BackupCommand extends CliCommand {
 
     @Option(names = "--jobs", paramLabel = "N", description = "Parallel dump processes and pipeline workers (default: CPUs).")
     Integer jobs;
+
+    @Option(names = "--physical", description = "Back up the whole cluster physically (a base backup for point-in-time restores).")
+    boolean physical;
 
     @Option(names = "--compression", paramLabel = "CODEC",
             description = "Compression for new data: zstd[:LEVEL], gzip, lz4, xz, bzip2, none (default: the repository's).")
@@ -59,6 +67,9 @@ final class BackupCommand extends CliCommand {
         Map<String, String> extra = new LinkedHashMap<>();
         if (jobs != null) {
             extra.put("jobs", Integer.toString(jobs));
+        }
+        if (physical) {
+            extra.put("physical", "true");
         }
         BackupSource source = engine.source(url, database.options(terminal, extra));
         BackupResult result;
@@ -90,6 +101,11 @@ final class BackupCommand extends CliCommand {
                     tables.isEmpty() ? "" : ", " + tables.size() + " tables");
             out().printf("  stored   %s new (%s smaller after dedup and compression)%n", Format.bytes(result.bytesStored()),
                     Format.ratio(result.dedupRatio()));
+            java.util.Map<String, Object> m = result.snapshot().metadata();
+            if ("physical".equals(m.get("kind"))) {
+                out().printf("  base     %s backup of cluster %s (PostgreSQL %s), WAL %s to %s on timeline %s, included%n", m.get("method"),
+                        m.get("systemId"), m.get("pgVersion"), m.get("startLsn"), m.get("stopLsn"), m.get("timeline"));
+            }
             out().printf("  time     %s%n", Format.duration(result.duration()));
             out().flush();
         }

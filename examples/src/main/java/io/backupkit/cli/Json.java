@@ -66,7 +66,43 @@ final class Json {
         n.put("streamCount", s.streams().size());
         List<?> tables = tables(s);
         n.put("tableCount", tables.size());
+        io.backupkit.postgres.PhysicalSnapshots.info(s).ifPresent(p -> {
+            ObjectNode o = n.putObject("physical");
+            o.put("systemId", p.systemId());
+            o.put("timeline", p.timeline());
+            o.put("startLsn", p.startLsn().toString());
+            o.put("stopLsn", p.stopLsn().toString());
+            o.put("stopTime", p.stopTime().toString());
+            o.put("method", p.method());
+            o.put("pgVersion", p.pgVersion());
+        });
         return n;
+    }
+
+    /** Recoverable windows of physical snapshots, per cluster and timeline. */
+    static ArrayNode windows(List<io.backupkit.postgres.PhysicalSnapshots.Window> windows) {
+        ArrayNode arr = MAPPER.createArrayNode();
+        for (var w : windows) {
+            ObjectNode o = arr.addObject();
+            o.put("systemId", w.systemId());
+            o.put("timeline", w.timeline());
+            o.put("path", w.path());
+            o.put("baseSnapshot", w.baseSnapshot());
+            o.put("fromTime", w.fromTime().toString());
+            o.put("fromLsn", w.fromLsn().toString());
+            if (w.toTime() == null) {
+                o.putNull("toTime");
+            } else {
+                o.put("toTime", w.toTime().toString());
+            }
+            o.put("toLsn", w.toLsn().toString());
+            if (w.gap() == null) {
+                o.putNull("gap");
+            } else {
+                o.put("gap", w.gap());
+            }
+        }
+        return arr;
     }
 
     static ObjectNode snapshotDetail(Snapshot s) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
+import io.backupkit.postgres.PhysicalSnapshots;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -29,11 +30,13 @@ final class ListCommand extends CliCommand {
     int run() {
         try (Repository repo = repository.open(terminal, null, !json())) {
             List<Snapshot> snapshots = repo.snapshots().list();
+            List<PhysicalSnapshots.Window> windows = PhysicalSnapshots.windows(repo, snapshots);
             if (json()) {
                 ObjectNode n = Json.object();
                 n.put("repository", repo.location());
                 ArrayNode arr = n.putArray("snapshots");
                 snapshots.forEach(s -> arr.add(Json.snapshotSummary(s)));
+                n.set("windows", Json.windows(windows));
                 printJson(n);
                 return ExitCodes.OK;
             }
@@ -50,8 +53,43 @@ final class ListCommand extends CliCommand {
             }
             t.print(out(), "");
             out().printf("%d snapshot%s%n", snapshots.size(), snapshots.size() == 1 ? "" : "s");
+            printPhysical(snapshots, windows);
             out().flush();
         }
         return ExitCodes.OK;
+    }
+
+    /** Base backups with their WAL positions, then the recoverable window of each timeline. */
+    private void printPhysical(List<Snapshot> snapshots, List<PhysicalSnapshots.Window> windows) {
+        TextTable base = new TextTable("BASE BACKUP", "CLUSTER", ">TIMELINE", "START LSN", "STOP LSN", "ENDED");
+        int n = 0;
+        for (Snapshot s : snapshots) {
+            var info = PhysicalSnapshots.info(s);
+            if (info.isPresent()) {
+                var p = info.get();
+                base.row(s.shortId(), p.systemId(), p.timeline(), p.startLsn(), p.stopLsn(), TIME.format(p.stopTime()));
+                n++;
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        out().println();
+        base.print(out(), "");
+        printWindows(out(), windows);
+    }
+
+    static void printWindows(java.io.PrintWriter out, List<PhysicalSnapshots.Window> windows) {
+        if (windows.isEmpty()) {
+            return;
+        }
+        out.println();
+        TextTable w = new TextTable("RECOVERABLE", ">TIMELINE", "VIA", "FROM (BASE BACKUP END)", "TO (LAST ARCHIVED COMMIT)", "WAL");
+        for (PhysicalSnapshots.Window x : windows) {
+            w.row("cluster " + x.systemId(), x.timeline(), x.path(), TIME.format(x.fromTime()) + " " + x.baseSnapshot(),
+                    x.toTime() == null ? "no commit archived yet" : TIME.format(x.toTime()),
+                    x.fromLsn() + " .. " + x.toLsn() + (x.gap() == null ? "" : ", missing " + x.gap()));
+        }
+        w.print(out, "");
     }
 }

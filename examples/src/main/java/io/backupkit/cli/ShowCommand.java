@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.SnapshotStream;
+import io.backupkit.postgres.PhysicalSnapshots;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -32,9 +33,14 @@ final class ShowCommand extends CliCommand {
     int run() {
         try (Repository repo = repository.open(terminal, null, !json())) {
             Snapshot s = repo.snapshots().get(snapshot);
+            boolean physical = PhysicalSnapshots.info(s).isPresent();
+            List<PhysicalSnapshots.Window> windows = physical ? PhysicalSnapshots.windows(repo, s) : List.of();
             if (json()) {
                 ObjectNode n = Json.object();
                 n.set("snapshot", Json.snapshotDetail(s));
+                if (physical) {
+                    n.set("windows", Json.windows(windows));
+                }
                 printJson(n);
                 return ExitCodes.OK;
             }
@@ -49,7 +55,7 @@ final class ShowCommand extends CliCommand {
             fields.put("size", Format.bytes(s.bytesRead()) + " read, " + Format.bytes(s.bytesStored()) + " stored new, in "
                     + Format.millis(s.durationMillis()));
             for (Map.Entry<String, Object> e : s.metadata().entrySet()) {
-                if (!(e.getValue() instanceof Map) && !(e.getValue() instanceof List)) {
+                if (!(e.getValue() instanceof Map) && !(e.getValue() instanceof List) && !e.getKey().equals("backupLabel")) {
                     fields.put(e.getKey(), String.valueOf(e.getValue()));
                 }
             }
@@ -62,6 +68,19 @@ final class ShowCommand extends CliCommand {
                 streams.row(st.name(), Format.bytes(st.size()), st.blobCount(), st.sha256());
             }
             streams.print(out(), "  ");
+            if (physical) {
+                Object ts = s.metadata().get("tablespaces");
+                if (ts instanceof List<?> l && !l.isEmpty()) {
+                    out().println();
+                    TextTable t = new TextTable("TABLESPACE", ">OID", "LOCATION");
+                    for (Object o : l) {
+                        Map<?, ?> m = (Map<?, ?>) o;
+                        t.row(m.get("name"), m.get("oid"), m.get("location"));
+                    }
+                    t.print(out(), "  ");
+                }
+                ListCommand.printWindows(out(), windows);
+            }
             List<?> tables = Json.tables(s);
             if (!tables.isEmpty()) {
                 out().println();

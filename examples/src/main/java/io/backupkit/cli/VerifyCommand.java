@@ -8,6 +8,8 @@ import io.backupkit.VerificationCheck;
 import io.backupkit.VerificationLevel;
 import io.backupkit.VerificationReport;
 import io.backupkit.Verifier;
+import io.backupkit.postgres.PhysicalSnapshots;
+import io.backupkit.postgres.PostgresDataDirectoryTarget;
 import io.backupkit.spi.RestoreTarget;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,7 +25,10 @@ import java.util.Map;
         footer = {"", "Exit code 3 when any check fails.", "", "Examples:",
                 "  backupkit verify --repo /var/backups/shop",
                 "  backupkit verify --repo /var/backups/shop --all --level quick --json",
-                "  backupkit verify --repo /var/backups/shop latest --level comprehensive --scratch postgresql://localhost/postgres"})
+                "  backupkit verify --repo /var/backups/shop latest --level comprehensive --scratch postgresql://localhost/postgres",
+                "", "A physical base backup is verified comprehensively without --scratch: it is restored into a scratch data directory,",
+                "started as a throwaway server (as user postgres when run as root) and checked with pg_amcheck. At every level a",
+                "physical base backup also gets one check per timeline: the archived WAL after it, every missing segment named."})
 final class VerifyCommand extends CliCommand {
     enum Level { quick, standard, comprehensive }
 
@@ -67,11 +72,9 @@ final class VerifyCommand extends CliCommand {
         VerificationLevel vl = VerificationLevel.valueOf(level.name().toUpperCase(Locale.ROOT));
         RestoreTarget scratchTarget = null;
         if (vl == VerificationLevel.COMPREHENSIVE) {
-            if (scratch == null) {
-                throw usage("--level comprehensive restores into a scratch database: give --scratch URL "
-                        + "(e.g. postgresql://localhost/postgres)");
+            if (scratch != null) {
+                scratchTarget = Engines.forUrl(scratch).target(scratch, database.options(terminal, Map.of()));
             }
-            scratchTarget = Engines.forUrl(scratch).target(scratch, database.options(terminal, Map.of()));
         } else if (scratch != null) {
             throw usage("--scratch is only used by --level comprehensive");
         }
@@ -80,11 +83,27 @@ final class VerifyCommand extends CliCommand {
             List<String> ids = all ? repo.snapshots().list().stream().map(Snapshot::id).toList()
                     : List.of(repo.snapshots().get(snapshot == null ? "latest" : snapshot).id());
             for (String id : ids) {
-                Verifier.Builder b = Verifier.builder().repository(repo).snapshot(id).level(vl).scratchTarget(scratchTarget);
+                RestoreTarget t = scratchTarget;
+                if (vl == VerificationLevel.COMPREHENSIVE && PhysicalSnapshots.info(repo.snapshots().get(id)).isPresent()) {
+                    // a base backup is verified on a throwaway server started from a scratch data directory
+                    t = PostgresDataDirectoryTarget.builder().scratchDirectory(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")))
+                            .build();
+                } else if (vl == VerificationLevel.COMPREHENSIVE && t == null) {
+                    throw usage("--level comprehensive restores a logical snapshot into a scratch database: give --scratch URL "
+                            + "(e.g. postgresql://localhost/postgres)");
+                }
+                Verifier.Builder b = Verifier.builder().repository(repo).snapshot(id).level(vl).scratchTarget(t);
                 if (jobs != null) {
                     b.parallelism(jobs);
                 }
                 VerificationReport report = b.build().verify();
+                List<VerificationCheck> wal = PhysicalSnapshots.verifyWal(repo, repo.snapshots().get(id));
+                if (!wal.isEmpty()) {
+                    // a base backup is only as good as the WAL after it: continuity per timeline, gaps named
+                    List<VerificationCheck> all = new ArrayList<>(report.checks());
+                    all.addAll(wal);
+                    report = new VerificationReport(report.snapshotId(), report.level(), all, report.duration());
+                }
                 reports.add(report);
                 if (!json()) {
                     print(report);

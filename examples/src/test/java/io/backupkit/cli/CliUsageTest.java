@@ -111,6 +111,60 @@ class CliUsageTest {
     }
 
     @Test
+    void restore_needsExactlyOneOfTargetAndPgdata() {
+        assertEquals(2, run("restore", "--repo", "r"));
+        assertTrue(stderr.contains("give --target URL (a database) or --pgdata DIR (a data directory for a physical base backup)"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--pgdata", "/tmp/x"));
+        assertTrue(stderr.contains("give --target URL (a database) or --pgdata DIR"), stderr);
+    }
+
+    @Test
+    void restore_pointInTimeOptions_needPgdata_andExcludeEachOther() {
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--to-time", "2026-11-22T13:32:00Z"));
+        assertTrue(stderr.contains("--to-time, --to-position, --to-latest and --binlog-source with --target replay MySQL/MariaDB binary "
+                + "logs; postgresql://localhost/x is a postgresql database; a PostgreSQL cluster is recovered to a point in time from a "
+                + "physical base backup (backup --physical) with --pgdata DIR --to-time TIME"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--to-lsn", "0/3000000",
+                "--target-action", "promote"));
+        assertTrue(stderr.contains("--to-lsn, --target-action apply to --pgdata restores of PostgreSQL physical base backups, "
+                + "not to a --target database"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--to-lsn", "0/3000000", "--to-immediate"));
+        assertTrue(stderr.contains("give at most one of --to-time, --to-lsn, --to-xid, --to-name, --to-immediate, --to-latest"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--to-time", "2026-11-22T13:32:00Z", "--to-latest"));
+        assertTrue(stderr.contains("give at most one of --to-time, --to-lsn, --to-xid, --to-name, --to-immediate, --to-latest"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--drop-existing"));
+        assertTrue(stderr.contains("a data directory is restored whole, and only into an empty one"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--to-time", "yesterday"));
+        assertTrue(stderr.contains("'yesterday' is not a time with an offset"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--target-action", "explode"));
+        assertTrue(stderr.contains("pause, promote, shutdown") || stderr.contains("PAUSE, PROMOTE, SHUTDOWN"), stderr);
+    }
+
+    @Test
+    void restore_eachEnginesPointInTimeOptions_onlyForItsTargets() {
+        // MySQL's own options are refused for a data directory, with what PostgreSQL takes instead
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--to-position", "binlog.000042:1337"));
+        assertTrue(stderr.contains("--to-position and --binlog-source replay MySQL/MariaDB binary logs into a --target database; a --pgdata "
+                + "restore replays PostgreSQL WAL: give --to-time, --to-lsn, --to-xid, --to-name, --to-immediate or --to-latest (default)"),
+                stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--pgdata", "/tmp/x", "--binlog-source", "server-1"));
+        assertTrue(stderr.contains("--to-position and --binlog-source replay MySQL/MariaDB binary logs"), stderr);
+        // PostgreSQL's physical options are refused for a MySQL target, with what MySQL takes instead
+        assertEquals(2, run("restore", "--repo", "r", "--target", "mysql://root@localhost/shop", "--to-xid", "1234"));
+        assertTrue(stderr.contains("--to-xid applies to --pgdata restores of PostgreSQL physical base backups, not to a --target database; "
+                + "a MySQL/MariaDB point in time is given with --to-time, --to-position or --to-latest"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--target", "mariadb://root@localhost/shop", "--to-time", "2026-11-30T09:15:00Z",
+                "--to-latest"));
+        assertTrue(stderr.contains("give at most one of --to-time, --to-position, --to-latest"), stderr);
+        assertEquals(2, run("restore", "--repo", "r", "--target", "mysql://root@localhost/shop", "--to-time", "yesterday"));
+        assertTrue(stderr.contains("--to-time needs a time with its zone"), stderr);
+        // neither engine's: a SQLite file has no log to replay
+        assertEquals(2, run("restore", "--repo", "r", "--target", "sqlite:/tmp/x.db", "--to-latest"));
+        assertTrue(stderr.contains("replay MySQL/MariaDB binary logs; sqlite:/tmp/x.db is a sqlite database"), stderr);
+        assertFalse(stderr.contains("--pgdata DIR --to-time"), stderr);
+    }
+
+    @Test
     void restore_terminateSessionsWithoutDropExisting_isUsageError() {
         assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/shop", "--terminate-sessions"));
     }
@@ -121,18 +175,30 @@ class CliUsageTest {
         assertEquals(2, run("restore", "--repo", "r", "--target", "postgresql://localhost/x", "--jobs", "many"));
     }
 
+    /** A repository holding one logical (non-physical) snapshot, opened with {@code BACKUPKIT_PASSWORD=pw}. */
+    private static Path logicalRepository(Path dir) {
+        Path repo = dir.resolve("repo");
+        try (io.backupkit.Repository r = io.backupkit.Repository.builder().location(repo.toString())
+                .keyProvider(io.backupkit.KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create()) {
+            io.backupkit.BackupManager.builder().repository(r).source(new io.backupkit.testkit.GeneratedSource()
+                    .stream("s", () -> new java.io.ByteArrayInputStream(new byte[100]))).build().backup();
+        }
+        return repo;
+    }
+
     @Test
-    void verify_comprehensiveNeedsScratch_andAllExcludesSnapshot() {
-        assertEquals(2, run("verify", "--repo", "r", "--level", "comprehensive"));
-        assertTrue(stderr.contains("give --scratch URL"), stderr);
+    void verify_comprehensiveOfALogicalSnapshotNeedsScratch_andAllExcludesSnapshot(@TempDir Path dir) {
+        Path repo = logicalRepository(dir);
+        assertEquals(2, run(Map.of("BACKUPKIT_PASSWORD", "pw"), "verify", "--repo", repo.toString(), "--level", "comprehensive"));
+        assertTrue(stderr.contains("--level comprehensive restores a logical snapshot into a scratch database: give --scratch URL"), stderr);
         assertEquals(2, run("verify", "--repo", "r", "--all", "latest"));
         assertEquals(2, run("verify", "--repo", "r", "--level", "paranoid"));
         assertTrue(stderr.contains("quick, standard, comprehensive"), stderr);
     }
 
     @Test
-    void levelNames_areCaseInsensitive() {
-        assertEquals(2, run("verify", "--repo", "r", "--level", "COMPREHENSIVE"));
+    void levelNames_areCaseInsensitive(@TempDir Path dir) {
+        assertEquals(2, run(Map.of("BACKUPKIT_PASSWORD", "pw"), "verify", "--repo", logicalRepository(dir).toString(), "--level", "COMPREHENSIVE"));
         assertTrue(stderr.contains("give --scratch URL"), "parsed as comprehensive: " + stderr);
     }
 

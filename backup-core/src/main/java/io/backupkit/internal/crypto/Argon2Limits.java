@@ -19,6 +19,12 @@ public final class Argon2Limits {
     public static final int MAX_MEMORY_KIB = 1024 * 1024;
     public static final int MAX_ITERATIONS = 100;
     public static final int MAX_PARALLELISM = 64;
+    /**
+     * Cap on memory × passes (KiB·passes): Argon2 time grows with their product, and each alone may be at
+     * its cap (1 GiB, 100 passes: minutes per slot). 4 GiB·passes admits 1 GiB with 4 passes (libsodium's
+     * "sensitive"), 64 MiB with 64, and takes a few seconds per slot here (the floor, 19 MiB × 2, ~40 ms).
+     */
+    public static final long MAX_MEMORY_TIMES_PASSES = 4L * 1024 * 1024;
     public static final int MIN_SALT_BYTES = 8;
     public static final int MAX_SALT_BYTES = 64;
     /** Bouncy Castle keeps each 1 KiB Argon2 block in its own object: about 5 % more heap than memoryKiB. */
@@ -104,6 +110,11 @@ public final class Argon2Limits {
         }
         if (t > MAX_ITERATIONS) {
             return t + " passes are above the cap of " + MAX_ITERATIONS;
+        }
+        if (m * t > MAX_MEMORY_TIMES_PASSES) {
+            return "memory " + m + " KiB with " + t + " passes (" + m * t + " KiB·passes) is above the cap of "
+                    + MAX_MEMORY_TIMES_PASSES + " KiB·passes (4 GiB·passes, e.g. 1 GiB with 4 passes): every open would spend "
+                    + "that long on this slot";
         }
         if (m < 8 * p) {
             return "memory " + m + " KiB is less than 8 KiB per lane for parallelism " + p;

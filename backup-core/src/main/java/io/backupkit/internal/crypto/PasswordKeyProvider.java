@@ -26,8 +26,25 @@ public final class PasswordKeyProvider implements KeyProvider {
     private final int memoryKiB;
     private final int iterations;
     private final int parallelism;
+    private final Argon2Function argon2;
+
+    /** Argon2id as {@link Kdf#argon2id}; a parameter so a test can remember results it already computed. */
+    @FunctionalInterface
+    public interface Argon2Function {
+        byte[] derive(char[] password, byte[] salt, int memoryKiB, int iterations, int parallelism);
+    }
 
     public PasswordKeyProvider(char[] password, int memoryKiB, int iterations, int parallelism) {
+        this(password, memoryKiB, iterations, parallelism, Kdf::argon2id);
+    }
+
+    /**
+     * With another Argon2id implementation: the fuzz campaign's remembers each (salt, parameters) result, so
+     * thousands of mutated slots are unwrapped at the cost of the distinct parameter sets. The limits are
+     * checked the same way; production code uses the other constructor.
+     */
+    public PasswordKeyProvider(char[] password, int memoryKiB, int iterations, int parallelism, Argon2Function argon2) {
+        this.argon2 = java.util.Objects.requireNonNull(argon2, "argon2");
         if (password == null || password.length == 0) {
             throw new ConfigurationException("the repository password is empty");
         }
@@ -51,7 +68,7 @@ public final class PasswordKeyProvider implements KeyProvider {
     @Override
     public KeySlot wrap(byte[] masterKey) {
         byte[] salt = Aead.randomBytes(16);
-        byte[] kek = Kdf.argon2id(password, salt, memoryKiB, iterations, parallelism);
+        byte[] kek = argon2.derive(password, salt, memoryKiB, iterations, parallelism);
         byte[] wrapped = Aead.seal(kek, masterKey, 0, masterKey.length, AD);
         Arrays.fill(kek, (byte) 0);
         return new KeySlot(TYPE, Map.of(
@@ -75,7 +92,7 @@ public final class PasswordKeyProvider implements KeyProvider {
         }
         // the parameters come from storage: checked (floor, cap, format) before any memory is spent
         Argon2Limits.Params p = Argon2Limits.fromSlot(slot.parameters());
-        byte[] kek = Kdf.argon2id(password, p.salt(), p.memoryKiB(), p.iterations(), p.parallelism());
+        byte[] kek = argon2.derive(password, p.salt(), p.memoryKiB(), p.iterations(), p.parallelism());
         byte[] wrapped = slot.wrappedKey();
         try {
             return Aead.open(kek, wrapped, 0, wrapped.length, AD);

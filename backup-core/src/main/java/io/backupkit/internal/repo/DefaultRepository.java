@@ -458,12 +458,7 @@ public final class DefaultRepository implements Repository {
         return out;
     }
 
-    /**
-     * Storage has no transactions, so "count, then delete" lets two removals delete the last two slots.
-     * Instead: delete, then count the other usable slots again; when none is left (another removal
-     * deleted it meanwhile), put the removed slot back and fail. Of two racing removals, the second
-     * to count always sees the first's deletion, so at least one of them restores its slot.
-     */
+    /** Finds the one slot {@code idOrPrefix} names and removes it through {@link KeySlotRemoval} (safe against racing and killed removers). */
     private void removeKeySlot(String idOrPrefix) {
         if (idOrPrefix == null || idOrPrefix.isBlank()) {
             throw new ConfigurationException("give the id (or a unique prefix) of the key slot to remove");
@@ -477,20 +472,8 @@ public final class DefaultRepository implements Repository {
             throw new ConfigurationException("key slot prefix " + idOrPrefix + " is ambiguous");
         }
         String target = matches.get(0);
-        String shortId = Formats.idOf(target).substring(0, 8);
-        String last = "key slot " + shortId + " is the last one of this repository; add another before removing it, "
-                + "or the repository cannot be opened again";
-        if (usableSlots(target).isEmpty()) {
-            throw new ConfigurationException(last);
-        }
-        byte[] saved = storage.readAll(target);
-        storage.delete(target);
-        if (usableSlots(target).isEmpty()) {
-            storage.putIfAbsent(target, Payload.of(saved));
-            throw new ConfigurationException(last + " (another key slot was removed at the same time; key slot " + shortId
-                    + " was put back)");
-        }
-        LOG.info("removed key slot {} from {}", shortId, location());
+        new KeySlotRemoval(storage, location(), this::usableSlots).remove(target);
+        LOG.info("removed key slot {} from {}", Formats.idOf(target).substring(0, 8), location());
     }
 
     @Override

@@ -221,13 +221,27 @@ public final class PortForwardTunnel implements AutoCloseable {
 
         @Override
         public void onClose(WebSocket webSocket, int code, String reason) {
+            if (!done.get() && code != 1000) {
+                // not the end of the database connection (the pod closes that with 1000): the stream was dropped
+                dropped("the websocket was closed with code " + code + (reason == null || reason.isEmpty() ? "" : " (" + reason + ")"));
+            }
             writer.execute(this::close);
         }
 
         @Override
         public void onError(WebSocket webSocket, Throwable error) {
             LOG.debug("port-forward connection to {} failed", pod.describe(), error);
+            if (!done.get()) {
+                dropped(String.valueOf(error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage()));
+            }
             close();
+        }
+
+        /** A JDBC error only says the connection broke; this says where. */
+        private void dropped(String how) {
+            fail(new KubernetesException("the port-forward connection to " + pod.describe() + " port " + podPort + " was dropped while "
+                    + "the database connection through it was in use: " + how + ". The API server or the node ended the stream "
+                    + "(restart, timeout, network); nothing was kept of this run, run it again"));
         }
 
         void close() {

@@ -50,7 +50,8 @@ import java.util.stream.Stream;
  *       stdout, stderr, exit status on channel 3), like a kubelet would in the container;</li>
  *   <li>port-forward connects to a local port (by default the pod port itself on 127.0.0.1);</li>
  *   <li>RBAC: {@link #deny} makes a verb on a resource answer 403 with the API server's message;</li>
- *   <li>faults: {@link #dropNextExec} closes an exec connection mid-stream, without exit status.</li>
+ *   <li>faults: {@link #dropNextExec} closes an exec connection mid-stream, without exit status;
+ *   {@link #dropPortForwardsOnExec} cuts every open port-forward connection when a given exec starts.</li>
  * </ul>
  * Each container can get its own PATH, so a container without the PostgreSQL tools can be modelled.
  *
@@ -73,6 +74,9 @@ public final class FakeCluster implements AutoCloseable {
     private final List<List<String>> execs = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
     private final Queue<Fault> faults = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final Set<PortForwardBridge> forwards = ConcurrentHashMap.newKeySet();
+    private final Queue<Predicate<List<String>>> forwardCuts = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger forwardsCut = new java.util.concurrent.atomic.AtomicInteger();
     private final String defaultPath;
 
     /** A one-shot fault for the next exec whose command matches. */
@@ -219,6 +223,20 @@ public final class FakeCluster implements AutoCloseable {
         faults.add(new Fault(match, afterStdoutBytes, afterStdinBytes));
     }
 
+    /**
+     * When the next exec whose command matches arrives, every port-forward connection open at that moment
+     * is cut (its TCP connection to the database closed, its websocket closed with 1011), as when the API
+     * server or the node drops the forwarded streams in the middle of a backup.
+     */
+    public void dropPortForwardsOnExec(Predicate<List<String>> match) {
+        forwardCuts.add(match);
+    }
+
+    /** How many port-forward connections {@link #dropPortForwardsOnExec} cut so far. */
+    public int portForwardsCut() {
+        return forwardsCut.get();
+    }
+
     /** Every exec command received, in order (the full argument list as in the URL). */
     public List<List<String>> execs() {
         return Collections.unmodifiableList(execs);
@@ -316,6 +334,15 @@ public final class FakeCluster implements AutoCloseable {
                 if ("pods".equals(resource) && "exec".equals(sub)) {
                     List<String> command = q.getOrDefault("command", List.of());
                     execs.add(command);
+                    for (Predicate<List<String>> cut : forwardCuts) {
+                        if (cut.test(command) && forwardCuts.remove(cut)) {
+                            for (PortForwardBridge f : forwards) {
+                                if (f.cut()) {
+                                    forwardsCut.incrementAndGet();
+                                }
+                            }
+                        }
+                    }
                     String container = q.getOrDefault("container", List.of("")).get(0);
                     return new MockResponse().withWebSocketUpgrade(new ExecBridge(command, pathFor(ns, name, container),
                             takeFault(command)));
@@ -323,7 +350,7 @@ public final class FakeCluster implements AutoCloseable {
                 if ("pods".equals(resource) && "portforward".equals(sub)) {
                     int port = Integer.parseInt(q.getOrDefault("ports", List.of("0")).get(0));
                     return new MockResponse().withWebSocketUpgrade(new PortForwardBridge(port, localPort(ns, name, port),
-                            "pod " + name + " in namespace " + ns));
+                            "pod " + name + " in namespace " + ns, forwards));
                 }
             }
             return super.dispatch(request);

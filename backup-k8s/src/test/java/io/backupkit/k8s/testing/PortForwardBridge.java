@@ -28,15 +28,34 @@ final class PortForwardBridge extends WebSocketListener {
     private volatile Socket socket;
     private volatile WebSocket ws;
 
-    PortForwardBridge(int podPort, int localPort, String pod) {
+    private final java.util.Set<PortForwardBridge> registry;
+    private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+
+    PortForwardBridge(int podPort, int localPort, String pod, java.util.Set<PortForwardBridge> registry) {
         this.podPort = podPort;
         this.localPort = localPort;
         this.pod = pod;
+        this.registry = registry;
+    }
+
+    /** Drops this connection as a failing node would: both ends closed, no orderly end; false if it had ended already. */
+    boolean cut() {
+        if (ended.getAndSet(true)) {
+            return false;
+        }
+        registry.remove(this);
+        WebSocket w = ws;
+        gone();
+        if (w != null) {
+            w.close(1011, "connection reset by the node");
+        }
+        return true;
     }
 
     @Override
     public void onOpen(WebSocket webSocket, Response response) {
         this.ws = webSocket;
+        registry.add(this);
         Thread t = new Thread(this::run, "fake-kubelet-portforward");
         t.setDaemon(true);
         t.start();
@@ -103,6 +122,7 @@ final class PortForwardBridge extends WebSocketListener {
     }
 
     private void gone() {
+        registry.remove(this);
         toServer.add(EOF);
         Socket s = socket;
         if (s != null) {

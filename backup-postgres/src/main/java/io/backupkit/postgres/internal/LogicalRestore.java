@@ -603,15 +603,39 @@ public final class LogicalRestore {
 
     /**
      * Replays the snapshot's {@code pg_dumpall --globals-only} stream on the maintenance database:
-     * roles, memberships, role settings, tablespaces. Objects that already exist are kept (their
-     * "already exists" errors are expected); any other error fails the restore before the database
-     * is created, listing the statements that failed.
+     * roles, memberships, role settings, tablespaces. Roles that already exist on the target are kept as
+     * they are: the statements that would change them (attributes, settings, comment, memberships granted
+     * to them) are left out ({@link GlobalsFilter}), so a restore never alters a live role. Tablespaces that
+     * exist are kept (their "already exists" errors are expected); any other error fails the restore before
+     * the database is created, listing the statements that failed.
      */
     private void restoreGlobals(RestoreContext context, ToolRunner tools, BackupMetadata meta) {
         String stream = meta.globalsStream();
         if (stream == null || context.snapshot().stream(stream).isEmpty()) {
             throw new ConfigurationException("snapshot " + context.snapshot().shortId() + " has no globals (roles, tablespaces): it was "
                     + "made with globals(false) or by an older backupkit; restore without restoreGlobals() (--restore-globals)");
+        }
+        java.util.Set<String> existingRoles = new java.util.HashSet<>();
+        try (Connection c = Catalog.connect(maintenance(), "backupkit-restore-globals"); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT rolname FROM pg_catalog.pg_roles")) {
+            while (rs.next()) {
+                existingRoles.add(rs.getString(1));
+            }
+        } catch (SQLException e) {
+            throw new EngineException("reading the roles of " + server.host() + ":" + server.port() + " before restoring the snapshot's: "
+                    + e.getMessage(), e);
+        }
+        GlobalsFilter.Result filtered;
+        try (InputStream in = context.openStream(stream)) {
+            // pg_dumpall --encoding=UTF8 wrote it; roles and tablespaces are small next to a database
+            filtered = GlobalsFilter.keepExistingRoles(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8),
+                    existingRoles);
+        } catch (IOException e) {
+            throw new EngineException("reading the snapshot's globals: " + e.getMessage(), e);
+        }
+        if (!filtered.keptRoles().isEmpty()) {
+            LOG.info("roles that exist on {}:{} are kept as they are (not altered): {}", server.host(), server.port(),
+                    filtered.keptRoles());
         }
         CommandSpec spec = tools.command("psql").arg("--no-psqlrc").arg("--quiet").arg("--no-password")
                 .arg("--dbname=" + maintenance().libpqConnectionString("backupkit-restore-globals")).build();
@@ -633,8 +657,8 @@ public final class LogicalRestore {
                     // process ended
                 }
             });
-            try (InputStream in = context.openStream(stream); OutputStream toTool = rc.stdin()) {
-                in.transferTo(toTool);
+            try (OutputStream toTool = rc.stdin()) {
+                toTool.write(filtered.script().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             } catch (IOException e) {
                 throw new EngineException("restoring the snapshot's globals: psql stopped reading: " + e.getMessage(), e);
             }

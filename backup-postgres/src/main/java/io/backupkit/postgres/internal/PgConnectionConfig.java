@@ -38,7 +38,8 @@ public final class PgConnectionConfig {
         this.database = database;
         this.user = user;
         this.password = password == null ? null : password.clone();
-        this.params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params)); // keeps the URL's order: same URL, same string
+        // insertion order: the URL and connection strings keep the parameters in the order they were given (Map.copyOf scrambles it per JVM)
+        this.params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
         this.toolHost = toolHost;
         this.toolPort = toolPort;
     }

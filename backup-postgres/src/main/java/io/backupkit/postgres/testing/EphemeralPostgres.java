@@ -46,6 +46,9 @@ public final class EphemeralPostgres implements PostgresServer {
     private final Path binDirectory;
     private final Path baseDirectory;
     private final Path dataDirectory;
+    /** A data directory the fixture did not create (a restored copy): started with this fixture's socket directory. */
+    private final boolean adopted;
+    private final int startTimeoutSeconds;
     private final Path logFile;
     private final int port;
     private final String user;
@@ -78,11 +81,15 @@ public final class EphemeralPostgres implements PostgresServer {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a directory for the ephemeral PostgreSQL cluster", e);
         }
-        this.dataDirectory = baseDirectory.resolve("data");
+        this.adopted = b.existingDataDirectory != null;
+        this.startTimeoutSeconds = b.startTimeoutSeconds;
+        this.dataDirectory = adopted ? b.existingDataDirectory.toAbsolutePath() : baseDirectory.resolve("data");
         this.logFile = baseDirectory.resolve("postgres.log");
         boolean started = false;
         try {
-            initdb(b);
+            if (!adopted) {
+                initdb(b);
+            }
             this.majorVersion = Integer.parseInt(Files.readString(dataDirectory.resolve("PG_VERSION")).trim());
             this.port = startWithFreePort();
             started = true;
@@ -144,6 +151,25 @@ public final class EphemeralPostgres implements PostgresServer {
     /** A scratch directory the server's OS user can write (tool output files go here). */
     public Path workDirectory() {
         return baseDirectory;
+    }
+
+    /**
+     * Creates a tablespace in a new directory under this fixture's directory (owned by the server's OS
+     * user, removed with it) and returns the directory.
+     */
+    public Path createTablespace(String name) {
+        Path dir = baseDirectory.resolve("tablespaces").resolve(name);
+        try {
+            Files.createDirectories(dir);
+            if (!runAs.isEmpty()) {
+                Files.setOwner(dir.getParent(), Files.getOwner(baseDirectory));
+                Files.setOwner(dir, Files.getOwner(baseDirectory));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        execute("postgres", "CREATE TABLESPACE " + PostgresServer.quoteIdent(name) + " LOCATION '" + dir.toString().replace("'", "''") + "'");
+        return dir;
     }
 
     /** The server log, handy in failure messages. */
@@ -335,7 +361,8 @@ public final class EphemeralPostgres implements PostgresServer {
 
     private void pgCtlStart(int p) {
         List<String> cmd = List.of(binDirectory.resolve("pg_ctl").toString(), "-D", dataDirectory.toString(), "-l", logFile.toString(),
-                "-o", "-p " + p, "-w", "-t", "60", "start");
+                "-o", adopted ? "-p " + p + " -c unix_socket_directories='" + baseDirectory + "'" : "-p " + p,
+                "-w", "-t", Integer.toString(startTimeoutSeconds), "start");
         try {
             run(cmd, Map.of(), false);
         } catch (IllegalStateException e) {
@@ -469,6 +496,8 @@ public final class EphemeralPostgres implements PostgresServer {
         private String encoding = "UTF8";
         private String locale = "C.UTF-8";
         private final Map<String, String> settings = new LinkedHashMap<>();
+        private Path existingDataDirectory;
+        private int startTimeoutSeconds = 60;
 
         private Builder() {
         }
@@ -516,6 +545,22 @@ public final class EphemeralPostgres implements PostgresServer {
         /** A postgresql.conf setting; the value is written as given (quote strings: "'on'"). */
         public Builder setting(String name, String value) {
             settings.put(name, value);
+            return this;
+        }
+
+        /**
+         * Starts an existing data directory instead of a new cluster (a restored copy, owned by the OS
+         * user): no initdb, a free port, this fixture's socket directory; {@link #close()} stops it but
+         * leaves the directory. The user and password must be the cluster's.
+         */
+        public Builder existingDataDirectory(Path dir) {
+            this.existingDataDirectory = dir;
+            return this;
+        }
+
+        /** How long pg_ctl waits for the server to accept connections (default 60 s; recovery of much WAL takes longer). */
+        public Builder startTimeout(java.time.Duration timeout) {
+            this.startTimeoutSeconds = (int) Math.max(1, timeout.toSeconds());
             return this;
         }
 

@@ -61,12 +61,9 @@ final class CopyCommand extends CliCommand {
         }
         try {
             return b.open();
-        } catch (ConfigurationException e) {
-            if (e.getMessage() != null && e.getMessage().contains("encrypted: give")) {
-                throw new ConfigurationException("destination " + Redact.url(to) + " is encrypted: set " + ENV_TO_PASSWORD
-                        + " or give --to-password-file or --to-key-file");
-            }
-            throw e;
+        } catch (io.backupkit.KeyRequiredException e) {
+            throw new ConfigurationException("destination " + Redact.url(to) + " is encrypted: set " + ENV_TO_PASSWORD
+                    + " or give --to-password-file or --to-key-file");
         }
     }
 

@@ -162,6 +162,10 @@ class CliMaintenanceIT {
         Map<String, String> destEnv = new HashMap<>(env());
         destEnv.put("BACKUPKIT_PASSWORD", DEST_PASSWORD);
         CliProcess.run(destEnv, "init", "--repo", dest.toString()).expect(0);
+        // no destination password: the CLI says which ways there are to give one (decided on KeyRequiredException)
+        CliProcess.Result noKey = CliProcess.run(env(), "copy", "--repo", repo.toString(), "--to", dest.toString()).expect(2);
+        assertTrue(noKey.stderr().contains("is encrypted: set BACKUPKIT_TO_PASSWORD or give --to-password-file or --to-key-file"),
+                noKey.toString());
         Map<String, String> copyEnv = new HashMap<>(env());
         copyEnv.put("BACKUPKIT_TO_PASSWORD", DEST_PASSWORD);
         JsonNode copy = CliProcess.run(copyEnv, "copy", "--repo", repo.toString(), "--to", dest.toString(), "--json").expect(0).json();

@@ -9,13 +9,17 @@
 # --keep      keep bench/work/<run> (the cluster is stopped either way)
 #
 # Needs (it installs nothing; it says what is missing): PostgreSQL 15 server binaries, restic,
-# pgbackrest, GNU time (/usr/bin/time), Java 17, python3, jq, and the CLI jar
-# examples/target/backupkit.jar (mvn -B -q package -DskipTests). Runs as root (starts PostgreSQL as
-# user postgres) or as a normal user (starts it as that user).
+# pgbackrest, GNU time (/usr/bin/time), Java 17, python3, jq, and the CLI as a user runs it: the
+# launcher examples/target/backupkit beside its jar (./mvnw -B -q package -DskipTests). For the S3
+# rows, S3Proxy's jar-with-dependencies (./mvnw -B -q dependency:get
+# -Dartifact=org.gaul:s3proxy:4.1.0:jar:jar-with-dependencies); without it those rows are skipped.
+# Runs as root (starts PostgreSQL as user postgres) or as a normal user (starts it as that user).
 #
-# Environment: BENCH_JAVA_OPTS (JVM options of the backupkit CLI, default "-Xmx200m"),
+# Environment: BENCH_JAVA_OPTS (extra JVM options for the CLI, passed to the launcher as
+# BACKUPKIT_JAVA_OPTS; default none: the launcher's own options are what users get),
 # BENCH_COMPRESSION (backupkit codec, default zstd:3 = the repository default), PGBIN,
-# BENCH_JAR (the CLI jar to measure, default examples/target/backupkit.jar),
+# BENCH_JAR (measure another build's jar with plain `java $BENCH_JAVA_OPTS -jar` instead of the launcher),
+# BENCH_S3PROXY_JAR (default: the jar in ~/.m2), BENCH_S3=0 (skip S3),
 # BENCH_JFR=1 (JFR profiles of round 1's backupkit backup and restore JVMs into bench/work/jfr/).
 # Output: one markdown table of medians and ratios on stdout, also written to
 # bench/results/<date>-<shortsha>.md with the raw samples. docs/performance.md explains it.
@@ -47,9 +51,12 @@ if [ "$SCALE" -lt 1 ]; then echo "run.sh: --scale must be >= 1" >&2; exit 2; fi
 if [ "$ROUNDS" -lt 3 ]; then echo "run.sh: --rounds must be >= 3 (medians of fewer samples mislead)" >&2; exit 2; fi
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-JAR=${BENCH_JAR:-$ROOT/examples/target/backupkit.jar}
-JAVA_OPTS=${BENCH_JAVA_OPTS--Xmx200m}
+LAUNCHER=$ROOT/examples/target/backupkit
+JAR=${BENCH_JAR:-}
+JAVA_OPTS=${BENCH_JAVA_OPTS:-}
 COMPRESSION=${BENCH_COMPRESSION:-zstd:3}
+S3PROXY_JAR=${BENCH_S3PROXY_JAR:-$HOME/.m2/repository/org/gaul/s3proxy/4.1.0/s3proxy-4.1.0-jar-with-dependencies.jar}
+if [ -n "$JAR" ]; then CLI_DESC="java $JAVA_OPTS -jar $JAR"; else CLI_DESC="examples/target/backupkit${JAVA_OPTS:+ (BACKUPKIT_JAVA_OPTS=$JAVA_OPTS)}"; fi
 
 # ---------------------------------------------------------------- prerequisites (tell, never install)
 missing=()
@@ -64,7 +71,11 @@ need /usr/bin/time "GNU time for peak RSS: apt-get install time"
 need java "Java 17: apt-get install openjdk-17-jdk-headless"
 need python3 "apt-get install python3"
 need jq "apt-get install jq"
-if [ ! -f "$JAR" ]; then missing+=("$JAR: build it with (cd $ROOT && mvn -B -q package -DskipTests)"); fi
+if [ -n "$JAR" ]; then
+    [ -f "$JAR" ] || missing+=("$JAR (BENCH_JAR) does not exist")
+elif [ ! -x "$LAUNCHER" ] || [ ! -f "$ROOT/examples/target/backupkit.jar" ]; then
+    missing+=("$LAUNCHER and its jar: build them with (cd $ROOT && ./mvnw -B -q package -DskipTests)")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "run.sh: missing prerequisites (nothing was installed):" >&2
     printf '  - %s\n' "${missing[@]}" >&2
@@ -106,8 +117,10 @@ export BACKUPKIT_PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 export RESTIC_PASSWORD=$BACKUPKIT_PASSWORD
 export RESTIC_CACHE_DIR=$WORK/restic-cache
 
+S3PROXY_PID=
 cleanup() {
     local rc=$?
+    if [ -n "$S3PROXY_PID" ]; then kill "$S3PROXY_PID" 2>/dev/null || true; fi
     if [ -f "$PGDATA/postmaster.pid" ]; then
         as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
     fi
@@ -229,10 +242,16 @@ jfr_opts() { # BENCH_JFR=1: JFR profiles of round 1's backupkit JVMs into bench/
     fi
 }
 
-bk() { # backupkit CLI; JVM options from BENCH_JAVA_OPTS
-    # shellcheck disable=SC2086
-    java $JAVA_OPTS -jar "$JAR" "$@"
+bk_argv() { # bk_argv <jfr-name-or-empty>: sets BK (an argv array) to the CLI as users run it (the launcher), or BENCH_JAR
+    local jfr; jfr=$(jfr_opts "$1")
+    if [ -n "$JAR" ]; then
+        # shellcheck disable=SC2206
+        BK=(java $JAVA_OPTS $jfr -jar "$JAR")
+    else
+        BK=(env "BACKUPKIT_JAVA_OPTS=$JAVA_OPTS $jfr" "$LAUNCHER")
+    fi
 }
+bk() { bk_argv ""; "${BK[@]}" "$@"; }
 
 run_pg_dump_fc() { # <db> <round> [step]
     local f=$WORK/dumps/$1-r$2.dump t=$WORK/times/pgdump-fc-$1-$2 s e
@@ -271,18 +290,30 @@ run_backupkit() { # <db> <round> [step] [repo]
     local t=$WORK/times/backupkit-$1-$2-$step
     if [ ! -d "$repo" ]; then bk init --repo "$repo" --compression "$COMPRESSION" --json >>"$LOG" 2>&1; fi
     out=$WORK/times/backupkit-$1-$2-$step.json
-    local before; before=$(repo_bytes "$repo")
+    local before=0
+    if [ -d "$repo" ]; then before=$(repo_bytes "$repo"); fi
+    bk_argv "backup-$1-$2"
     s=$(now_ns)
-    $T -v -o "$t" java $JAVA_OPTS $(jfr_opts "backup-$1-$2") -jar "$JAR" backup --repo "$repo" --db "postgresql://postgres@127.0.0.1:$PORT/$1" \
+    $T -v -o "$t" "${BK[@]}" backup --repo "$repo" --db "postgresql://postgres@127.0.0.1:$PORT/$1" \
         -o "toolDirectory=$PGBIN" --jobs 2 --compression "$COMPRESSION" --json --progress none > "$out" 2>>"$LOG"
     e=$(now_ns)
-    sample "backupkit" "$1" "$step" "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$(( $(repo_bytes "$repo") - before ))" "$(cpu_s "$t")"
-    echo "backupkit $1 $step: bytesStored $(sed -n "/^{/,\$p" "$out" | jq -r .bytesStored), repository grew $(( $(repo_bytes "$repo") - before ))" >>"$LOG"
-    echo "$repo" > "$WORK/repos/backupkit-$1-latest"
-    if [ "$step" = backup ]; then # the fixed cost of every CLI call: JVM start-up, Argon2id key derivation
-        s=$(now_ns); java $JAVA_OPTS -jar "$JAR" list --repo "$repo" --json > /dev/null; e=$(now_ns)
-        sample "backupkit list (fixed cost)" "$1" fixed "$2" "$(secs "$s" "$e")" 0 0
-    fi
+    local label=backupkit
+    case "$repo" in s3://*) label="backupkit (S3)" ;; esac
+    local grew=0
+    if [ -d "$repo" ]; then grew=$(( $(repo_bytes "$repo") - before )); fi
+    sample "$label" "$1" "$step" "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" "$grew" "$(cpu_s "$t")"
+    # bytes of dump text the JVM handled: the denominator of its CPU per byte
+    sample "$label bytes read" "$1" "$step" "$2" 0 0 "$(sed -n "/^{/,\$p" "$out" | jq -r .bytesRead)" 0
+    echo "$label $1 $step: bytesStored $(sed -n "/^{/,\$p" "$out" | jq -r .bytesStored), repository grew $grew" >>"$LOG"
+    echo "$repo" > "$WORK/repos/$(echo "$label" | tr -d ' ()')-$1-latest"
+}
+
+run_fixed() { # <round>: CLI fixed cost, `list` on an empty password-protected repository (JVM start + Argon2id)
+    local repo=$WORK/repos/empty t=$WORK/times/fixed-$1 s e
+    if [ ! -d "$repo" ]; then bk init --repo "$repo" --json >>"$LOG" 2>&1; fi
+    bk_argv ""
+    s=$(now_ns); $T -v -o "$t" "${BK[@]}" list --repo "$repo" --json > /dev/null 2>>"$LOG"; e=$(now_ns)
+    sample "backupkit list, empty repository" all fixed "$1" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0 "$(cpu_s "$t")"
 }
 
 PGBR_STATUS="not run"
@@ -325,16 +356,17 @@ run_pg_restore() { # <db> <round>
     psqlc -d postgres -c "DROP DATABASE $target"
 }
 
-run_backupkit_restore() {
-    local target=r_bk_$1 t=$WORK/times/bkrestore-$1-$2 s e repo out
-    repo=$(cat "$WORK/repos/backupkit-$1-latest")
+run_backupkit_restore() { # <db> <round> [S3]
+    local target=r_bk_$1 t=$WORK/times/bkrestore-$1-$2${3:+-s3} s e repo out
+    if [ "${3:-}" = S3 ]; then repo=$(cat "$WORK/repos/backupkitS3-$1-latest"); else repo=$(cat "$WORK/repos/backupkit-$1-latest"); fi
     out=$WORK/times/bkrestore-$1-$2.json
+    bk_argv "restore-$1-$2"
     s=$(now_ns)
-    $T -v -o "$t" java $JAVA_OPTS $(jfr_opts "restore-$1-$2") -jar "$JAR" restore --repo "$repo" latest \
+    $T -v -o "$t" "${BK[@]}" restore --repo "$repo" latest \
         --target "postgresql://postgres@127.0.0.1:$PORT/$target" \
         -o "toolDirectory=$PGBIN" --jobs 2 --json --progress none > "$out" 2>>"$LOG"
     e=$(now_ns)
-    sample "backupkit restore" "$1" restore "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0 "$(cpu_s "$t")"
+    sample "backupkit restore${3:+ ($3)}" "$1" restore "$2" "$(secs "$s" "$e")" "$(rss_kb "$t")" 0 "$(cpu_s "$t")"
     # a restore that silently lost rows would make every figure meaningless
     local want got
     want=$(psqlc -d "$1" -At -c "SELECT count(*) FROM $(main_table "$1")")
@@ -345,6 +377,40 @@ run_backupkit_restore() {
     psqlc -d postgres -c "DROP DATABASE $target"
 }
 main_table() { if [ "$1" = pgbench ]; then echo pgbench_accounts; else echo events; fi; }
+run_backupkit_restore_s3() { [ "$S3_STATUS" = ok ] || return 0; run_backupkit_restore "$1" "$2" S3; }
+
+S3_STATUS="not run"
+s3_start() { # S3Proxy on loopback over a directory: the same disk as the local repositories
+    if [ "${BENCH_S3:-1}" = 0 ]; then S3_STATUS="skipped (BENCH_S3=0)"; return 0; fi
+    if [ ! -f "$S3PROXY_JAR" ]; then
+        S3_STATUS="skipped: no $S3PROXY_JAR (./mvnw -B -q dependency:get -Dartifact=org.gaul:s3proxy:4.1.0:jar:jar-with-dependencies)"
+        say "$S3_STATUS"; return 0
+    fi
+    local port p
+    for p in $(seq 58080 58180); do
+        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then port=$p; break; fi
+    done
+    mkdir -p "$WORK/s3/bench"
+    export AWS_ACCESS_KEY_ID=bench-access AWS_SECRET_ACCESS_KEY="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')" AWS_REGION=us-east-1
+    cat > "$WORK/s3proxy.conf" <<CONF
+s3proxy.endpoint=http://127.0.0.1:$port
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$AWS_ACCESS_KEY_ID
+s3proxy.credential=$AWS_SECRET_ACCESS_KEY
+s3proxy.ignore-unknown-headers=true
+jclouds.provider=filesystem
+jclouds.filesystem.basedir=$WORK/s3
+CONF
+    java -Xmx512m -jar "$S3PROXY_JAR" --properties "$WORK/s3proxy.conf" >>"$WORK/s3proxy.log" 2>&1 &
+    S3PROXY_PID=$!
+    for _ in $(seq 1 100); do
+        if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then break; fi
+        sleep 0.2
+    done
+    S3_URL="s3://bench/%DB%?endpoint=http://127.0.0.1:$port&path-style=true&region=us-east-1"
+    S3_STATUS=ok
+    say "S3Proxy on 127.0.0.1:$port over $WORK/s3"
+}
 
 rotate() { # rotate <round> <items...>: the round-th rotation, so each tool leads once
     local r=$1; shift
@@ -352,8 +418,12 @@ rotate() { # rotate <round> <items...>: the round-th rotation, so each tool lead
     for ((i = 0; i < n; i++)); do echo "${a[$(((i + r) % n))]}"; done
 }
 
+s3_start
+
 # ---------------------------------------------------------------- 1. first backups
 for r in $(seq 1 "$ROUNDS"); do
+    say "round $r/$ROUNDS: CLI fixed cost"
+    run_fixed "$r"
     for db in pgbench mixed; do
         for step in $(rotate "$r" pg_dump_fc pg_dump_fp restic backupkit); do
             say "round $r/$ROUNDS $db: $step"
@@ -362,6 +432,13 @@ for r in $(seq 1 "$ROUNDS"); do
         done
     done
 done
+if [ "$S3_STATUS" = ok ]; then # one backup per database into S3Proxy, for the restore-from-S3 rounds
+    for db in pgbench mixed; do
+        say "$db: backup into S3 (S3Proxy)"
+        settle
+        run_backupkit "$db" 1 backup "${S3_URL//%DB%/$db}"
+    done
+fi
 
 # ---------------------------------------------------------------- 2. pgBackRest (physical, cluster)
 pgbackrest_setup
@@ -375,7 +452,7 @@ pgbackrest_done
 # ---------------------------------------------------------------- 3. restores
 for r in $(seq 1 "$ROUNDS"); do
     for db in pgbench mixed; do
-        for step in $(rotate "$r" pg_restore backupkit_restore); do
+        for step in $(rotate "$r" pg_restore backupkit_restore backupkit_restore_s3); do
             say "round $r/$ROUNDS $db: $step"
             settle
             "run_$step" "$db" "$r"
@@ -409,7 +486,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 cp "$SAMPLES" "$ROOT/bench/work/last-samples.tsv"
 python3 "$ROOT/bench/report.py" "$SAMPLES" \
     --scale="$SCALE" --rounds="$ROUNDS" --sha="$SHA" --db-sizes="$DB_SIZES" \
-    --pgbackrest="$PGBR_STATUS" --java-opts="$JAVA_OPTS" --compression="$COMPRESSION" \
+    --pgbackrest="$PGBR_STATUS" --java-opts="$CLI_DESC" --compression="$COMPRESSION" --s3="$S3_STATUS" \
     --load-start="$LOAD_START" --load-end="$LOAD_END" --cpus="$(nproc)" \
     --versions="$("$PGBIN/pg_dump" --version | head -1); $(restic version | cut -d' ' -f1-2); $(pgbackrest version); $(java -version 2>&1 | head -1)" \
     > "$OUT"

@@ -11,9 +11,13 @@ public final class KeyProviders {
     private KeyProviders() {
     }
 
-    /** A password slot with Argon2id (64 MiB, 3 passes, parallelism 1), the recommended defaults. */
+    /**
+     * A password slot with Argon2id (64 MiB, 3 passes, 2 lanes), the recommended defaults. Two lanes
+     * cost an attacker the same memory and passes as one, and open in about half the time on two cores.
+     */
     public static KeyProvider password(char[] password) {
-        return new PasswordKeyProvider(password, PasswordKeyProvider.DEFAULT_MEMORY_KIB, PasswordKeyProvider.DEFAULT_ITERATIONS, 1);
+        return new PasswordKeyProvider(password, PasswordKeyProvider.DEFAULT_MEMORY_KIB, PasswordKeyProvider.DEFAULT_ITERATIONS,
+                PasswordKeyProvider.DEFAULT_PARALLELISM);
     }
 
     /**

@@ -23,7 +23,10 @@ class ChunkerTest {
 
     private static List<byte[]> chunks(byte[] data, int writeSize) throws IOException {
         List<byte[]> out = new ArrayList<>();
-        try (ChunkingOutputStream s = new ChunkingOutputStream(CHUNKER, out::add)) {
+        try (ChunkingOutputStream s = new ChunkingOutputStream(CHUNKER, c -> {
+            out.add(java.util.Arrays.copyOf(c.data(), c.length()));
+            c.release();
+        })) {
             for (int i = 0; i < data.length; i += writeSize) {
                 s.write(data, i, Math.min(writeSize, data.length - i));
             }
@@ -55,6 +58,58 @@ class ChunkerTest {
         }
         assertArrayEquals(data, joined.toByteArray());
         assertTrue(chunks.size() > 10, "3 MiB should give dozens of 64 KiB-average chunks");
+    }
+
+    /** Cut points by the reference {@code cut} over the whole input, as the first backupkit found them. */
+    private static List<Integer> referenceCuts(FastCdcChunker chunker, byte[] data) {
+        List<Integer> cuts = new ArrayList<>();
+        int off = 0;
+        while (off < data.length) {
+            int n = chunker.cut(data, off, data.length - off);
+            cuts.add(n);
+            off += n;
+        }
+        return cuts;
+    }
+
+    /**
+     * The streaming scanner must cut exactly where {@code cut} does, whatever the write sizes: a
+     * repository's chunks (and so its deduplication against blobs stored by earlier versions)
+     * depend on it. Seeded random sizes, normalization levels, data and write patterns.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8})
+    void streamingCuts_equalReferenceCuts_forAnyWriteSizes(long seed) throws IOException {
+        Random r = new Random(seed);
+        int avg = 1 << (8 + r.nextInt(8));               // 256 B .. 32 KiB
+        int min = Math.max(64, avg / (1 + r.nextInt(8)));
+        int max = avg * (1 + r.nextInt(8));
+        FastCdcChunker chunker = new FastCdcChunker(min, avg, max, r.nextInt(4), r.nextLong());
+        byte[] data = r.nextBoolean() ? text(seed, 200_000 + r.nextInt(300_000)) : new byte[200_000 + r.nextInt(300_000)];
+        if (data[0] == 0) {
+            r.nextBytes(data);
+            if (r.nextBoolean()) {
+                java.util.Arrays.fill(data, 1000, 1000 + r.nextInt(100_000), (byte) ' '); // long runs never cut before max
+            }
+        }
+        List<Integer> expected = referenceCuts(chunker, data);
+        List<Integer> got = new ArrayList<>();
+        try (ChunkingOutputStream s = new ChunkingOutputStream(chunker, c -> {
+            got.add(c.length());
+            c.release();
+        })) {
+            int off = 0;
+            while (off < data.length) {
+                int n = Math.min(data.length - off, r.nextInt(4) == 0 ? 1 + r.nextInt(8) : 1 + r.nextInt(3 * max));
+                if (n == 1) {
+                    s.write(data[off]);
+                } else {
+                    s.write(data, off, n);
+                }
+                off += n;
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(expected, got, "min " + min + " avg " + avg + " max " + max);
     }
 
     @ParameterizedTest

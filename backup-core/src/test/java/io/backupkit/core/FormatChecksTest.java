@@ -66,10 +66,12 @@ class FormatChecksTest {
         byte[] stored = disk.readAll("config");
         Sealer sealer = key.sealer();
         RepoConfig c = Json.MAPPER.readValue(sealer.open(stored, 5, stored.length - 5, Formats.AD_CONFIG).orElseThrow(), RepoConfig.class);
-        RepoConfig v2 = new RepoConfig(2, c.id(), c.encryption(), c.chunker(), c.compression(), c.packSize(), c.created());
-        Forge.write(dir, "config", Forge.config(1, sealer, Forge.json(v2)));
+        int future = Formats.CONFIG_VERSION + 1;
+        RepoConfig next = new RepoConfig(future, c.id(), c.encryption(), c.chunker(), c.compression(), c.packSize(), c.created());
+        Forge.write(dir, "config", Forge.config(1, sealer, Forge.json(next)));
         ConfigurationException e = assertThrows(ConfigurationException.class, () -> open().close());
-        assertTrue(e.getMessage().contains("config") && e.getMessage().contains("version 2") && e.getMessage().contains("1"), e.getMessage());
+        assertTrue(e.getMessage().contains("config") && e.getMessage().contains("version " + future)
+                && e.getMessage().contains("versions 1 to " + Formats.CONFIG_VERSION) && e.getMessage().contains("upgrade"), e.getMessage());
     }
 
     @Test

@@ -18,9 +18,9 @@ import java.util.List;
  *
  * <pre>{@code
  * export BACKUPKIT_PASSWORD=…
- * java -jar backupkit.jar init   --repo /var/backups/shop
- * java -jar backupkit.jar backup --repo /var/backups/shop --db postgresql://backup@db/shop --json
- * java -jar backupkit.jar verify --repo /var/backups/shop latest
+ * examples/target/backupkit init   --repo /var/backups/shop
+ * examples/target/backupkit backup --repo /var/backups/shop --db postgresql://backup@db/shop --json
+ * examples/target/backupkit verify --repo /var/backups/shop latest
  * }</pre>
  *
  * <p>Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration error, 3 verification or
@@ -29,17 +29,22 @@ import java.util.List;
  */
 @Command(name = "backupkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = BackupkitCli.Version.class,
         description = "Back up, restore and verify databases in a deduplicated, compressed, encrypted repository.",
-        subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class,
-                ForgetCommand.class, PruneCommand.class, CheckCommand.class, UnlockCommand.class, StatsCommand.class, DiffCommand.class,
-                CopyCommand.class,
-                VerifyCommand.class, KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
-                BinlogReceiveCommand.class, BinlogListCommand.class,
-                ScheduleCommand.class, MetricsCommand.class, ReportCommand.class, K8sCommand.class, DemoCommand.class,
-                CommandLine.HelpCommand.class},
         footer = {"", "Repository password: $BACKUPKIT_PASSWORD or --password-file FILE (never on the command line).",
                 "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 verification or integrity failure.",
                 "Documentation: docs/cli.md"})
 public final class BackupkitCli implements Runnable {
+    /**
+     * The subcommands, in the order help lists them. Not in the {@code @Command} annotation: picocli
+     * builds the whole model of every listed command up front (reflection over each option, mixin and
+     * nested command), a quarter of a {@code list}'s start-up; {@link #execute} adds only the one the
+     * arguments name, or all of them when they name none (help, usage errors).
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(InitCommand.class, BackupCommand.class, ListCommand.class,
+            ShowCommand.class, RestoreCommand.class, ForgetCommand.class, PruneCommand.class, CheckCommand.class,
+            UnlockCommand.class, StatsCommand.class, DiffCommand.class, CopyCommand.class, VerifyCommand.class,
+            KeyCommand.class, WalPushCommand.class, WalFetchCommand.class, WalReceiveCommand.class,
+            BinlogReceiveCommand.class, BinlogListCommand.class, ScheduleCommand.class, MetricsCommand.class,
+            ReportCommand.class, K8sCommand.class, DemoCommand.class, CommandLine.HelpCommand.class);
 
     @Spec
     CommandSpec spec;
@@ -69,7 +74,15 @@ public final class BackupkitCli implements Runnable {
         List<String> argList = Arrays.asList(args);
         boolean json = argList.contains("--json");
         boolean verbose = argList.contains("-v") || argList.contains("--verbose");
-        CommandLine cl = new CommandLine(new BackupkitCli(), new Factory(terminal));
+        Factory factory = new Factory(terminal);
+        CommandLine cl = new CommandLine(new BackupkitCli(), factory);
+        Version.full = argList.contains("-V") || argList.contains("--version");
+        Class<?> only = named(firstWord(args));
+        for (Class<?> c : SUBCOMMANDS) {
+            if (only == null || c == only) {
+                cl.addSubcommand(new CommandLine(c, factory));
+            }
+        }
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setUsageHelpWidth(120);
         cl.setOut(terminal.out);
@@ -116,6 +129,30 @@ public final class BackupkitCli implements Runnable {
         return code;
     }
 
+    /** The first argument that is not an option: the subcommand, since the top level has no option taking a value. */
+    private static String firstWord(String[] args) {
+        for (String a : args) {
+            if (!a.startsWith("-")) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    /** The subcommand class named {@code word}, or null (help, unknown words: every command is added). */
+    private static Class<?> named(String word) {
+        if (word == null || word.equals("help")) {
+            return null;
+        }
+        for (Class<?> c : SUBCOMMANDS) {
+            Command cmd = c.getAnnotation(Command.class);
+            if (cmd != null && (cmd.name().equals(word) || Arrays.asList(cmd.aliases()).contains(word))) {
+                return c;
+            }
+        }
+        return null;
+    }
+
     private static String qualifiedName(CommandLine c) {
         String name = c.getCommandName();
         CommandLine p = c.getParent();
@@ -155,9 +192,19 @@ public final class BackupkitCli implements Runnable {
     }
 
     static final class Version implements CommandLine.IVersionProvider {
+        /**
+         * Whether --version was asked for. picocli copies the version into every subcommand as it builds
+         * them (scope INHERIT), so without this flag each start would look up every engine and storage
+         * provider (loading the S3 and Kubernetes clients) for nothing.
+         */
+        static volatile boolean full = true;
+
         @Override
         public String[] getVersion() {
             String v = BackupkitCli.class.getPackage().getImplementationVersion();
+            if (!full) {
+                return new String[] {"backupkit " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+            }
             java.util.TreeSet<String> engines = new java.util.TreeSet<>();
             java.util.ServiceLoader.load(io.backupkit.spi.DatabaseEngine.class, BackupkitCli.class.getClassLoader())
                     .forEach(e -> engines.add(e.name()));

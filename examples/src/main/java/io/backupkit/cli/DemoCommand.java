@@ -38,7 +38,7 @@ import java.util.stream.Stream;
         + "(showing dedup), restore it into a new database, verify comprehensively and print the results.",
         footer = {"", "The repository is ./backupkit-demo (replaced on every run), encrypted with the demo password "
                 + "'" + DemoCommand.DEMO_PASSWORD + "'.",
-                "Explore it afterwards: BACKUPKIT_PASSWORD=" + DemoCommand.DEMO_PASSWORD + " java -jar backupkit.jar list --repo backupkit-demo"})
+                "Explore it afterwards: BACKUPKIT_PASSWORD=" + DemoCommand.DEMO_PASSWORD + " examples/target/backupkit list --repo backupkit-demo"})
 final class DemoCommand extends CliCommand {
     static final String DEMO_PASSWORD = "backupkit-demo";
     private static final String DB = "shop";
@@ -215,7 +215,7 @@ final class DemoCommand extends CliCommand {
                 out().println();
                 out().printf("%s%n", success ? "demo passed: the restored database is identical to the source"
                         : "demo FAILED: see the checks above");
-                out().printf("explore the repository: BACKUPKIT_PASSWORD=%s java -jar examples/target/backupkit.jar list --repo %s%n",
+                out().printf("explore the repository: BACKUPKIT_PASSWORD=%s examples/target/backupkit list --repo %s%n",
                         DEMO_PASSWORD, dir);
                 out().flush();
             };

@@ -39,7 +39,20 @@ class ReadmeTest {
         String ci = Files.readString(ROOT.resolve(".ci/run"));
         assertTrue(readme.contains("```sh\n./mvnw -B verify\n```"), "README's test command");
         assertTrue(ci.strip().endsWith("./mvnw -B verify"), ".ci/run ends by running README's test command");
-        assertTrue(readme.contains("```sh\n./mvnw -B -q package -DskipTests && java -jar examples/target/backupkit.jar demo\n```"));
+        assertTrue(readme.contains("```sh\n./mvnw -B -q package -DskipTests && examples/target/backupkit demo\n```"));
+    }
+
+    /** The README's commands run the launcher the build puts beside the jar (its source is examples/src/main/launcher). */
+    @Test
+    void readmeCommands_useTheLauncher() throws IOException {
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        assertTrue(Files.isRegularFile(ROOT.resolve("examples/src/main/launcher/backupkit")), "launcher source");
+        for (String line : readme.lines().toList()) {
+            if (line.startsWith("java -jar") || line.contains("&& java -jar")) {
+                throw new AssertionError("README runs the jar directly instead of examples/target/backupkit: " + line);
+            }
+        }
+        assertTrue(readme.contains("examples/target/backupkit backup "), "README shows a backup through the launcher");
     }
 
     private static int indexOf(List<String> lines, String marker) {

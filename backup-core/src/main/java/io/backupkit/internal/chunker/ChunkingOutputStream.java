@@ -2,35 +2,46 @@ package io.backupkit.internal.chunker;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.Arrays;
 
 /**
  * Cuts what is written into chunks (content-defined or fixed-size, as the {@link Chunker} decides)
- * and hands each to a {@link ChunkSink}. Holds at most one maximum-size chunk of buffered data.
- * {@link #boundary()} ends the current chunk where the writer says, so no chunk spans two files of
- * an archive.
+ * and hands each to a {@link ChunkSink}. Each byte is copied once, from the caller's array into the
+ * chunk it belongs to: the cut points are found while the bytes arrive ({@link Chunker.Scanner}), so
+ * nothing is buffered past a cut or moved afterwards. Holds at most one chunk (its pooled buffer)
+ * between writes. {@link #boundary()} ends the current chunk where the writer says, so no chunk spans
+ * two files of an archive.
  */
 public class ChunkingOutputStream extends OutputStream {
-    /** Receives chunks in stream order; the array is owned by the sink. */
+    /** Receives chunks in stream order; the sink owns each chunk and must {@link Chunk#release()} it. */
     public interface ChunkSink {
-        void chunk(byte[] data) throws IOException;
+        void chunk(Chunk chunk) throws IOException;
     }
 
-    private final Chunker chunker;
+    private final Chunker.Scanner scanner;
+    private final ChunkPool pool;
     private final ChunkSink sink;
-    private final byte[] buf;
-    private int fill;
+    private final byte[] one = new byte[1];
+    private Chunk current;
     private boolean closed;
 
-    public ChunkingOutputStream(Chunker chunker, ChunkSink sink) {
-        this.chunker = chunker;
+    public ChunkingOutputStream(Chunker chunker, ChunkPool pool, ChunkSink sink) {
+        if (pool.capacity() < chunker.max()) {
+            throw new IllegalArgumentException("chunk buffers of " + pool.capacity() + " bytes cannot hold chunks of up to " + chunker.max());
+        }
+        this.scanner = chunker.scanner();
+        this.pool = pool;
         this.sink = sink;
-        this.buf = new byte[chunker.max()];
+    }
+
+    /** Unpooled buffers of the chunker's maximum size, for callers without a pool. */
+    public ChunkingOutputStream(Chunker chunker, ChunkSink sink) {
+        this(chunker, new ChunkPool(chunker.max(), 2), sink);
     }
 
     @Override
     public void write(int b) throws IOException {
-        write(new byte[]{(byte) b}, 0, 1);
+        one[0] = (byte) b;
+        write(one, 0, 1);
     }
 
     @Override
@@ -38,23 +49,26 @@ public class ChunkingOutputStream extends OutputStream {
         if (closed) {
             throw new IOException("stream is closed");
         }
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
         while (len > 0) {
-            int n = Math.min(len, buf.length - fill);
-            System.arraycopy(b, off, buf, fill, n);
-            fill += n;
+            if (current == null) {
+                current = pool.take();
+            }
+            int cut = scanner.scan(b, off, len);
+            int n = cut == 0 ? len : cut;
+            current.append(b, off, n);
             off += n;
             len -= n;
-            if (fill == buf.length) {
-                emit(chunker.cut(buf, 0, fill));
+            if (cut > 0) {
+                emit();
             }
         }
     }
 
-    private void emit(int cut) throws IOException {
-        byte[] chunk = Arrays.copyOf(buf, cut);
-        System.arraycopy(buf, cut, buf, 0, fill - cut);
-        fill -= cut;
-        sink.chunk(chunk);
+    private void emit() throws IOException {
+        Chunk c = current;
+        current = null;
+        sink.chunk(c);
     }
 
     /**
@@ -68,18 +82,26 @@ public class ChunkingOutputStream extends OutputStream {
         finishChunks();
     }
 
-    /** Emits the remaining buffered data as the last chunks. */
+    /** Emits the data written since the last cut as the last chunk. */
     protected void finishChunks() throws IOException {
-        while (fill > 0) {
-            emit(chunker.cut(buf, 0, fill));
+        if (current != null && current.length() > 0) {
+            emit();
         }
+        scanner.reset();
     }
 
     @Override
     public void close() throws IOException {
         if (!closed) {
-            finishChunks();
             closed = true;
+            try {
+                finishChunks();
+            } finally {
+                if (current != null) {
+                    current.release();
+                    current = null;
+                }
+            }
         }
     }
 }

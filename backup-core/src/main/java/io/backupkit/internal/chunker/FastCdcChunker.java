@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * data without changing the chunks after it. The gear table comes from a per-repository seed, so
  * chunk boundaries do not reveal content across repositories.
  *
- * <p>Immutable and thread-safe; the per-stream state lives in {@link ChunkingOutputStream}.
+ * <p>Immutable and thread-safe; the per-stream state lives in a {@link Scanner}.
  */
 public final class FastCdcChunker implements Chunker {
     private final int min;
@@ -59,6 +59,89 @@ public final class FastCdcChunker implements Chunker {
     @Override
     public int max() {
         return max;
+    }
+
+    /** A new incremental scanner for one stream (not thread-safe; one per stream). */
+    @Override
+    public Scanner scanner() {
+        return new Scanner();
+    }
+
+    /**
+     * Finds the same cut points as {@link #cut} while the data arrives, so a stream never buffers
+     * bytes past a cut and never moves them: each byte is scanned once, where the caller wrote it.
+     * The gear hash at a candidate position depends only on the 64 bytes ending there (older bytes are
+     * shifted out), so the state between calls is the position in the current chunk and the hash.
+     */
+    public final class Scanner implements Chunker.Scanner {
+        private int pos;
+        private long hash;
+
+        private Scanner() {
+        }
+
+        @Override
+        public int position() {
+            return pos;
+        }
+
+        @Override
+        public void reset() {
+            pos = 0;
+            hash = 0;
+        }
+
+        /**
+         * Feeds {@code b[off, off+len)}: returns {@code r} in {@code 1..len} when the current chunk ends
+         * after {@code b[off+r-1]} (the scanner then starts the next chunk), or 0 when all {@code len}
+         * bytes belong to the current chunk and no cut is due yet.
+         */
+        @Override
+        public int scan(byte[] b, int off, int len) {
+            int base = pos - off; // the position in the chunk of b[i] is base + i
+            int i = off;
+            int end = off + len;
+            long h = hash;
+            long[] g = gear;
+            // before min - 64 nothing counts: by min, the hash has shifted those bytes out
+            int skipEnd = off + (min - 64 - pos);
+            if (i < skipEnd) {
+                i = Math.min(end, skipEnd);
+            }
+            // min - 64 .. min - 1: hashed, never a cut
+            int warmEnd = Math.min(end, off + (min - pos));
+            for (; i < warmEnd; i++) {
+                h = (h << 1) + g[b[i] & 0xff];
+            }
+            int avgEnd = Math.min(end, off + (avg - pos));
+            long m = maskS;
+            for (; i < avgEnd; i++) {
+                h = (h << 1) + g[b[i] & 0xff];
+                if ((h & m) == 0) {
+                    return cutAt(i + 1 - off);
+                }
+            }
+            int maxEnd = Math.min(end, off + (max - pos));
+            m = maskL;
+            for (; i < maxEnd; i++) {
+                h = (h << 1) + g[b[i] & 0xff];
+                if ((h & m) == 0) {
+                    return cutAt(i + 1 - off);
+                }
+            }
+            if (base + i == max) {
+                return cutAt(i - off);
+            }
+            pos = base + i;
+            hash = h;
+            return 0;
+        }
+
+        private int cutAt(int consumed) {
+            pos = 0;
+            hash = 0;
+            return consumed;
+        }
     }
 
     /**

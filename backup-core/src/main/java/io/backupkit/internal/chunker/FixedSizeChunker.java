@@ -24,4 +24,32 @@ public final class FixedSizeChunker implements Chunker {
     public int cut(byte[] buf, int off, int len) {
         return Math.min(len, blockSize);
     }
+
+    @Override
+    public Scanner scanner() {
+        return new Scanner() {
+            private int pos;
+
+            @Override
+            public int scan(byte[] b, int off, int len) {
+                int rest = blockSize - pos;
+                if (len >= rest) {
+                    pos = 0;
+                    return rest;
+                }
+                pos += len;
+                return 0;
+            }
+
+            @Override
+            public void reset() {
+                pos = 0;
+            }
+
+            @Override
+            public int position() {
+                return pos;
+            }
+        };
+    }
 }

@@ -90,6 +90,14 @@ public final class BuiltinCodecs {
             return Arrays.copyOfRange(src, offset, offset + length);
         }
 
+        public int compress(byte[] src, int offset, int length, byte[] dst, int dstOffset) {
+            if (length > dst.length - dstOffset) {
+                return -1;
+            }
+            System.arraycopy(src, offset, dst, dstOffset, length);
+            return length;
+        }
+
         public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
             return exact(Arrays.copyOfRange(src, offset, offset + length), originalLength, "uncompressed");
         }
@@ -114,11 +122,21 @@ public final class BuiltinCodecs {
 
         public byte[] compress(byte[] src, int offset, int length) {
             byte[] dst = new byte[(int) Zstd.compressBound(length)];
-            long n = Zstd.compressByteArray(dst, 0, dst.length, src, offset, length, level);
-            if (Zstd.isError(n)) {
-                throw new IllegalStateException("zstd compression failed: " + Zstd.getErrorName(n));
+            int n = compress(src, offset, length, dst, 0);
+            return Arrays.copyOf(dst, n);
+        }
+
+        /**
+         * With a context reused per thread: {@code Zstd.compressByteArray} creates and frees one (and
+         * its tables, ~1 MiB of native memory at level 3) per call.
+         */
+        public int compress(byte[] src, int offset, int length, byte[] dst, int dstOffset) {
+            ZstdContexts.Compress ctx = ZstdContexts.compressor(level);
+            try {
+                return ctx.compress(src, offset, length, dst, dstOffset);
+            } finally {
+                ZstdContexts.give(ctx);
             }
-            return Arrays.copyOf(dst, (int) n);
         }
 
         public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
@@ -133,8 +151,11 @@ public final class BuiltinCodecs {
 
     /** LZ4 block format (lz4-java); the blob header records the raw length the block needs. */
     private record Lz4Codec() implements CompressionCodec {
-        private static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
-        private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+        /** Loaded on first use: finding the fastest instance loads a native library, ~20 ms of every CLI start otherwise. */
+        private static final class Lz4 {
+            static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
+            static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+        }
 
         public String name() {
             return "lz4";
@@ -154,15 +175,23 @@ public final class BuiltinCodecs {
         }
 
         public byte[] compress(byte[] src, int offset, int length) {
-            byte[] dst = new byte[COMPRESSOR.maxCompressedLength(length)];
-            int n = COMPRESSOR.compress(src, offset, length, dst, 0, dst.length);
+            byte[] dst = new byte[Lz4.COMPRESSOR.maxCompressedLength(length)];
+            int n = Lz4.COMPRESSOR.compress(src, offset, length, dst, 0, dst.length);
             return Arrays.copyOf(dst, n);
+        }
+
+        public int compress(byte[] src, int offset, int length, byte[] dst, int dstOffset) {
+            try {
+                return Lz4.COMPRESSOR.compress(src, offset, length, dst, dstOffset, dst.length - dstOffset);
+            } catch (LZ4Exception e) {
+                return -1; // does not fit
+            }
         }
 
         public byte[] decompress(byte[] src, int offset, int length, int originalLength) {
             byte[] dst = new byte[originalLength];
             try {
-                int n = DECOMPRESSOR.decompress(src, offset, length, dst, 0, originalLength);
+                int n = Lz4.DECOMPRESSOR.decompress(src, offset, length, dst, 0, originalLength);
                 return exact(n == originalLength ? dst : Arrays.copyOf(dst, n), originalLength, "lz4");
             } catch (LZ4Exception e) {
                 throw new IllegalArgumentException("lz4 data invalid: " + e.getMessage(), e);

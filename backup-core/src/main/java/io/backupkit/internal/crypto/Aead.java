@@ -33,7 +33,9 @@ public final class Aead {
     private static ByteBuffer direct(ThreadLocal<ByteBuffer[]> cache, int capacity) {
         ByteBuffer[] holder = cache.get();
         if (holder[0] == null || holder[0].capacity() < capacity) {
-            holder[0] = ByteBuffer.allocateDirect(Math.max(capacity, 1 << 20));
+            // sized to what is opened (a key slot is 60 bytes, a blob up to a few MiB), in 256 KiB steps
+            int step = 256 * 1024;
+            holder[0] = ByteBuffer.allocateDirect(capacity <= 64 * 1024 ? 64 * 1024 : (capacity + step - 1) / step * step);
         }
         return holder[0].clear();
     }
@@ -50,27 +52,37 @@ public final class Aead {
     /** Seals {@code plain[off, off+len)} under {@code key}; {@code ad} is authenticated, not stored. */
     public static byte[] seal(byte[] key, byte[] plain, int off, int len, byte[] ad) {
         byte[] out = new byte[NONCE_BYTES + len + TAG_BYTES];
+        seal(key, plain, off, len, ad, out, 0);
+        return out;
+    }
+
+    /**
+     * Seals {@code plain[off, off+len)} into {@code out[outOff, outOff + len + OVERHEAD)}, which must not
+     * overlap the input; returns the bytes written ({@code len + OVERHEAD}).
+     */
+    public static int seal(byte[] key, byte[] plain, int off, int len, byte[] ad, byte[] out, int outOff) {
         byte[] nonce = new byte[NONCE_BYTES];
         RANDOM.nextBytes(nonce);
-        System.arraycopy(nonce, 0, out, 0, NONCE_BYTES);
+        System.arraycopy(nonce, 0, out, outOff, NONCE_BYTES);
         try {
             Cipher c = CIPHERS.get();
-            c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, out, 0, NONCE_BYTES));
+            c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BYTES * 8, nonce));
             if (ad != null) {
                 c.updateAAD(ad);
             }
             // JDK 17's AES-GCM runs ~50 MB/s on one call with more than ~256 KiB of heap array and
             // 1-2 GB/s when fed in 16 KiB pieces (same bytes out): see bench/jmh JdkGcmBenchmark
             int n = 0;
+            int at = outOff + NONCE_BYTES;
             int end = off + len;
             for (int p = off; p < end; p += PIECE) {
-                n += c.update(plain, p, Math.min(PIECE, end - p), out, NONCE_BYTES + n);
+                n += c.update(plain, p, Math.min(PIECE, end - p), out, at + n);
             }
-            n += c.doFinal(out, NONCE_BYTES + n);
+            n += c.doFinal(out, at + n);
             if (n != len + TAG_BYTES) {
                 throw new IllegalStateException("unexpected GCM output length " + n);
             }
-            return out;
+            return NONCE_BYTES + n;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM seal failed", e);
         }

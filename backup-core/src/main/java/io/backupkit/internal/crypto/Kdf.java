@@ -13,7 +13,23 @@ public final class Kdf {
     private Kdf() {
     }
 
+    /**
+     * Argon2id v1.3 of the password's UTF-8 bytes, 32 bytes out, with the lanes computed on up to
+     * {@code min(parallelism, available processors)} threads ({@link Argon2id}; the same function as
+     * Bouncy Castle's generator, which {@link #argon2idBouncyCastle} keeps for comparison).
+     */
     public static byte[] argon2id(char[] password, byte[] salt, int memoryKiB, int iterations, int parallelism) {
+        byte[] pw = utf8(password);
+        try {
+            return Argon2id.hash(pw, salt, memoryKiB, iterations, parallelism, 32,
+                    Math.min(parallelism, Runtime.getRuntime().availableProcessors()));
+        } finally {
+            java.util.Arrays.fill(pw, (byte) 0);
+        }
+    }
+
+    /** Bouncy Castle's Argon2id with the same parameters and output (one thread, lanes in turn). */
+    public static byte[] argon2idBouncyCastle(char[] password, byte[] salt, int memoryKiB, int iterations, int parallelism) {
         Argon2Parameters params = new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)
                 .withVersion(Argon2Parameters.ARGON2_VERSION_13)
                 .withSalt(salt)
@@ -26,6 +42,11 @@ public final class Kdf {
         byte[] out = new byte[32];
         gen.generateBytes(password, out);
         return out;
+    }
+
+    /** UTF-8 exactly as Bouncy Castle's generator converts a password (so every existing slot opens alike). */
+    private static byte[] utf8(char[] password) {
+        return org.bouncycastle.crypto.PasswordConverter.UTF8.convert(password);
     }
 
     public static byte[] hkdf(byte[] ikm, byte[] salt, String info, int length) {

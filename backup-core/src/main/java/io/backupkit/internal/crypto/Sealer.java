@@ -19,6 +19,17 @@ public interface Sealer {
     /** Bytes added by {@link #seal}. */
     int overhead();
 
+    /**
+     * Seals {@code plain[off, off+len)} into {@code out} at {@code outOff} (room for {@code len +
+     * overhead()} bytes, not overlapping the input); returns the bytes written. Saves the allocation of
+     * {@link #seal(byte[], int, int, byte[])} where a buffer is reused.
+     */
+    default int seal(byte[] plain, int off, int len, byte[] ad, byte[] out, int outOff) {
+        byte[] sealed = seal(plain, off, len, ad);
+        System.arraycopy(sealed, 0, out, outOff, sealed.length);
+        return sealed.length;
+    }
+
     default byte[] seal(byte[] plain, byte[] ad) {
         return seal(plain, 0, plain.length, ad);
     }
@@ -32,6 +43,10 @@ public interface Sealer {
         return new Sealer() {
             public byte[] seal(byte[] plain, int off, int len, byte[] ad) {
                 return Aead.seal(k, plain, off, len, ad);
+            }
+
+            public int seal(byte[] plain, int off, int len, byte[] ad, byte[] out, int outOff) {
+                return Aead.seal(k, plain, off, len, ad, out, outOff);
             }
 
             public Optional<byte[]> open(byte[] sealed, int off, int len, byte[] ad) {

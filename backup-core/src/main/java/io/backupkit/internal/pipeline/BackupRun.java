@@ -151,7 +151,7 @@ public final class BackupRun {
             Chunker chunker = chunking.isFixed()
                     ? new FixedSizeChunker(Math.min(chunking.blockSize(), repo.chunker().max()))
                     : repo.chunker();
-            StreamWriter s = new StreamWriter(name, chunker, writer, n -> {
+            StreamWriter s = new StreamWriter(name, chunker, writer, repo.hashesChunksOnce(), n -> {
                 long total = bytesRead.addAndGet(n);
                 PipelineSupport.emit(listeners, new ProgressEvent(ProgressEvent.Kind.PROGRESS, name, total, writer.bytesStored(), expectedBytes));
             });

@@ -1,7 +1,10 @@
 package io.backupkit.internal.pipeline;
 
 import io.backupkit.BackupException;
+import io.backupkit.internal.chunker.Chunk;
+import io.backupkit.internal.chunker.ChunkPool;
 import io.backupkit.internal.codec.BuiltinCodecs;
+import io.backupkit.internal.crypto.Sealer;
 import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.BlobIndex;
 import io.backupkit.internal.repo.IndexFile;
@@ -15,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -33,6 +37,11 @@ import java.util.function.LongConsumer;
  */
 public final class BlobWriter implements AutoCloseable {
     private final DefaultRepository repo;
+    private final Sealer sealer;
+    private final ChunkPool chunkPool;
+    private final int payloadCapacity;
+    /** Payload buffers (codec id + compressed chunk), one per worker at most: reused, never garbage. */
+    private final ConcurrentLinkedQueue<byte[]> payloadBuffers = new ConcurrentLinkedQueue<>();
     private final CompressionCodec codec;
     private final int packSize;
     private final ExecutorService workers;
@@ -86,6 +95,12 @@ public final class BlobWriter implements AutoCloseable {
     public BlobWriter(DefaultRepository repo, int parallelism, LongConsumer onPackStored, Consumer<String> lockGuard,
                       Checkpoints checkpoints) {
         this.repo = repo;
+        this.sealer = repo.sealer();
+        int maxChunk = repo.chunker().max();
+        // one chunk being filled per stream and the chunks in flight; a few more are simply collected
+        this.chunkPool = new ChunkPool(maxChunk, 2 * parallelism + 4);
+        // room for any codec's worst case (zstd and lz4 add < 1/64 + 1 KiB); beyond it the chunk is stored as is
+        this.payloadCapacity = payloadBytes(maxChunk);
         this.dedup = repo.dedupIndex();
         this.codec = repo.compression();
         this.packSize = repo.config().packSize();
@@ -101,7 +116,9 @@ public final class BlobWriter implements AutoCloseable {
     }
 
     private PackWriter newPack() {
-        return new PackWriter(packSize + repo.chunker().max() + 64 * 1024);
+        // grows with its content up to packSize + one blob: data that compresses well never needs the full size
+        return new PackWriter(Math.min(packSize + repo.chunker().max() + 64 * 1024, 1024 * 1024),
+                packSize + repo.chunker().max() + 64 * 1024);
     }
 
     private static ThreadFactory named(String prefix) {
@@ -113,20 +130,39 @@ public final class BlobWriter implements AutoCloseable {
         };
     }
 
+    /** The pool that chunks for this writer come from (buffers of the largest chunk). */
+    public ChunkPool chunkPool() {
+        return chunkPool;
+    }
+
     /** Queues a chunk; blocks while too many chunks are in flight. The future yields the blob id. */
     public CompletableFuture<BlobId> submit(byte[] chunk, StreamStats stats) {
-        throwIfFailed();
-        try {
-            chunksInFlight.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BackupException("backup interrupted");
-        }
+        return submit(Chunk.of(chunk), stats);
+    }
+
+    /**
+     * Queues a chunk, which this writer now owns (it releases its buffer); blocks while too many chunks
+     * are in flight. When the chunk carries its SHA-256 (a repository that hashes each chunk once), the
+     * id is derived from it without reading the chunk again. The future yields the blob id.
+     */
+    public CompletableFuture<BlobId> submit(Chunk chunk, StreamStats stats) {
         CompletableFuture<BlobId> f;
         try {
-            f = CompletableFuture.supplyAsync(() -> process(chunk, stats), workers);
+            throwIfFailed();
+            try {
+                chunksInFlight.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BackupException("backup interrupted");
+            }
+            try {
+                f = CompletableFuture.supplyAsync(() -> process(chunk, stats), workers);
+            } catch (RuntimeException e) {
+                chunksInFlight.release();
+                throw e;
+            }
         } catch (RuntimeException e) {
-            chunksInFlight.release();
+            chunk.release();
             throw e;
         }
         return f.whenComplete((id, err) -> {
@@ -137,40 +173,70 @@ public final class BlobWriter implements AutoCloseable {
         });
     }
 
-    private BlobId process(byte[] chunk, StreamStats stats) {
-        BlobId id = repo.blobId(chunk, 0, chunk.length);
-        stats.blobs.incrementAndGet();
-        if (dedup.containsForDedup(id) || !pending.add(id)) {
+    private BlobId process(Chunk chunk, StreamStats stats) {
+        byte[] payload = null;
+        try {
+            int length = chunk.length();
+            byte[] digest = chunk.sha256();
+            BlobId id = digest != null ? repo.blobIdOfDigest(digest) : repo.blobId(chunk.data(), 0, length);
+            stats.blobs.incrementAndGet();
+            if (dedup.containsForDedup(id) || !pending.add(id)) {
+                return id;
+            }
+            // payload = codec id || compressed bytes, built in a reused buffer
+            payload = takePayloadBuffer(length);
+            int n = codec.compress(chunk.data(), 0, length, payload, 1);
+            CompressionCodec used = codec;
+            if (n < 0 || n >= length) {
+                System.arraycopy(chunk.data(), 0, payload, 1, length);
+                n = length;
+                used = BuiltinCodecs.NONE;
+            }
+            payload[0] = (byte) used.id();
+            chunk.release();
+            int sealedLength = n + 1 + sealer.overhead();
+            PackWriter full = null;
+            synchronized (this) {
+                // sealed straight into the pack: no per-blob array, and the copy is of compressed bytes only
+                current.seal(id, sealer, payload, 0, n + 1, length);
+                if (current.size() >= packSize) {
+                    full = current;
+                    current = newPack();
+                }
+            }
+            stats.newBlobs.incrementAndGet();
+            stats.storedBytes.addAndGet(sealedLength);
+            if (full != null) {
+                upload(full);
+            }
             return id;
-        }
-        byte[] compressed = codec.compress(chunk, 0, chunk.length);
-        CompressionCodec used = codec;
-        if (compressed.length >= chunk.length) {
-            compressed = chunk;
-            used = BuiltinCodecs.NONE;
-        }
-        byte[] plain = new byte[compressed.length + 1];
-        plain[0] = (byte) used.id();
-        System.arraycopy(compressed, 0, plain, 1, compressed.length);
-        byte[] sealed = repo.sealer().seal(plain, 0, plain.length, id.bytes());
-        stats.newBlobs.incrementAndGet();
-        stats.storedBytes.addAndGet(sealed.length);
-        PackWriter full = null;
-        synchronized (this) {
-            current.add(id, sealed, chunk.length);
-            if (current.size() >= packSize) {
-                full = current;
-                current = newPack();
+        } finally {
+            chunk.release();
+            if (payload != null && payload.length == payloadCapacity) {
+                payloadBuffers.offer(payload);
             }
         }
-        if (full != null) {
-            upload(full);
+    }
+
+    /** Codec id + the worst case of any built-in codec for {@code length} bytes. */
+    private static int payloadBytes(int length) {
+        return 1 + length + (length >> 6) + 1024;
+    }
+
+    /**
+     * A reused buffer for the payload of {@code length} plaintext bytes. Blobs larger than a chunk (list
+     * blobs in a repository with small chunks) get a buffer of their own, which is not pooled.
+     */
+    private byte[] takePayloadBuffer(int length) {
+        if (payloadBytes(length) > payloadCapacity) {
+            return new byte[payloadBytes(length)];
         }
-        return id;
+        byte[] b = payloadBuffers.poll();
+        return b != null ? b : new byte[payloadCapacity];
     }
 
     private void upload(PackWriter pack) {
-        PackWriter.Finished f = pack.finish(repo.sealer());
+        PackWriter.Finished f = pack.finish(sealer);
         try {
             packsInFlight.acquire();
         } catch (InterruptedException e) {

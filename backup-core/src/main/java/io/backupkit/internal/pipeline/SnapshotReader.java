@@ -33,13 +33,20 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The read half of the pipeline and the {@link RestoreContext} engines see: streams whose blobs are
  * fetched ahead in parallel with ranged reads, each blob authenticated, decompressed and checked
- * against its id, and each stream's SHA-256 checked at its end.
+ * against its id, and each stream's digest checked at its end: the SHA-256 of its whole plaintext,
+ * or (streams written with {@code digest = sha256-chunks}) the SHA-256 over its chunks' SHA-256
+ * digests, which in a repository of format version 2 are the very digests that checked the ids.
  */
 public final class SnapshotReader implements RestoreContext, AutoCloseable {
     /** Reads fetched ahead per open stream. */
     private static final int WINDOW = 4;
     /** Most bytes one read may cover: adjacent blobs are fetched together up to this size. */
     private static final int MAX_READ = 4 * 1024 * 1024;
+    /**
+     * Most plaintext bytes a stream holds fetched ahead (decoded or being decoded), and half of it per
+     * read: a 4 MiB read of data that compressed 100x would otherwise decode 400 MB at once.
+     */
+    private static final long MAX_AHEAD_RAW = 16L * 1024 * 1024;
     private final DefaultRepository repo;
     private final String snapshotId;
     private final Manifest manifest;
@@ -123,9 +130,11 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
     private final class BlobStream extends InputStream {
         private final Manifest.StreamEntry entry;
-        private final Deque<CompletableFuture<List<byte[]>>> ahead = new ArrayDeque<>();
-        private final Deque<byte[]> ready = new ArrayDeque<>();
+        private final Deque<CompletableFuture<List<BlobReader.Plain>>> ahead = new ArrayDeque<>();
+        private final Deque<BlobReader.Plain> ready = new ArrayDeque<>();
         private final MessageDigest sha = Hashes.sha256();
+        /** Plaintext bytes fetched (or being fetched) and not yet handed to the reader. */
+        private long aheadRaw;
         private final BlobReader.StreamIds ids;
         private byte[] current = new byte[0];
         private int pos;
@@ -140,7 +149,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
         }
 
         private void fill() {
-            while (ahead.size() < WINDOW && ids.hasNext()) {
+            while (ahead.size() < WINDOW && ids.hasNext() && (ahead.isEmpty() || aheadRaw < MAX_AHEAD_RAW)) {
                 List<BlobId> group = new ArrayList<>();
                 List<BlobLocation> locs = new ArrayList<>();
                 BlobId id = ids.next();
@@ -148,17 +157,20 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
                 group.add(id);
                 locs.add(prev);
                 int bytes = prev.length();
+                long raw = prev.rawLength();
                 while (ids.hasNext()) {
                     BlobLocation loc = blobs.index().get(ids.peek());
                     if (loc == null || !loc.pack().equals(prev.pack()) || loc.offset() != prev.offset() + prev.length()
-                            || bytes + loc.length() > MAX_READ) {
+                            || bytes + loc.length() > MAX_READ || raw + loc.rawLength() > MAX_AHEAD_RAW / 2) {
                         break;
                     }
                     group.add(ids.next());
                     locs.add(loc);
                     bytes += loc.length();
+                    raw += loc.rawLength();
                     prev = loc;
                 }
+                aheadRaw += raw;
                 ahead.add(CompletableFuture.supplyAsync(() -> blobs.readAdjacent(group, locs, entry.name()), fetchers));
             }
         }
@@ -181,9 +193,15 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
                     }
                     fill();
                 }
-                current = ready.poll();
+                BlobReader.Plain p = ready.poll();
+                current = p.data();
+                aheadRaw -= current.length;
                 pos = 0;
-                sha.update(current);
+                if (entry.overChunks()) {
+                    sha.update(p.sha256() != null ? p.sha256() : Hashes.sha256(current, 0, current.length));
+                } else {
+                    sha.update(current);
+                }
                 total += current.length;
                 long all = bytesRead.addAndGet(current.length);
                 PipelineSupport.emit(listeners, new ProgressEvent(ProgressEvent.Kind.RESTORE_PROGRESS, entry.name(), all, 0, -1));
@@ -199,7 +217,8 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
             String actual = Hashes.hex(sha.digest());
             if (total != entry.size() || !actual.equals(entry.sha256())) {
                 throw new IntegrityException(Formats.SNAPSHOTS + snapshotId, "stream " + entry.name() + " reads back as "
-                        + total + " bytes with SHA-256 " + actual.substring(0, 16) + "…, the manifest recorded " + entry.size()
+                        + total + " bytes with " + (entry.overChunks() ? "chunk digest " : "SHA-256 ") + actual.substring(0, 16)
+                        + "…, the manifest recorded " + entry.size()
                         + " bytes with " + entry.sha256().substring(0, 16) + "…");
             }
         }

@@ -2,6 +2,7 @@ package io.backupkit.internal.pipeline;
 
 import io.backupkit.BackupException;
 import io.backupkit.StreamResult;
+import io.backupkit.internal.chunker.Chunk;
 import io.backupkit.internal.chunker.Chunker;
 import io.backupkit.internal.chunker.ChunkingOutputStream;
 import io.backupkit.internal.crypto.Hashes;
@@ -21,8 +22,9 @@ import java.util.concurrent.CompletionException;
 import java.util.function.LongConsumer;
 
 /**
- * One named stream of a backup: what the source writes is hashed (SHA-256 of the whole plaintext),
- * chunked and handed to the {@link BlobWriter}. The blob ids, in order, go into list blobs
+ * One named stream of a backup: what the source writes is chunked, hashed (each chunk's SHA-256 once,
+ * in repositories of format version 2; the whole plaintext and each chunk separately in version 1)
+ * and handed to the {@link BlobWriter}. The blob ids, in order, go into list blobs
  * ({@link BlobLists}) as the blobs complete, so memory does not grow with the stream. Closing waits
  * for its blobs and seals the stream's entry. {@link #boundary()} cuts the pending chunk where the
  * source says (file starts in an archive).
@@ -32,7 +34,10 @@ final class StreamWriter extends BlockOutputStream {
     private final ChunkingOutputStream chunking;
     private final BlobWriter writer;
     private final LongConsumer onBytes;
+    /** Version 1: SHA-256 of the whole plaintext; version 2: SHA-256 over the chunks' SHA-256 digests. */
     private final MessageDigest sha256 = Hashes.sha256();
+    private final MessageDigest chunkDigest = Hashes.sha256();
+    private final boolean hashChunksOnce;
     /** Data blobs submitted, oldest first; drained into the current list as they complete. */
     private final Deque<CompletableFuture<BlobId>> inFlight = new ArrayDeque<>();
     private final BlobLists.Builder list = new BlobLists.Builder();
@@ -43,23 +48,34 @@ final class StreamWriter extends BlockOutputStream {
     private long blobCount;
     private volatile Manifest.StreamEntry entry;
 
-    StreamWriter(String name, Chunker chunker, BlobWriter writer, LongConsumer onBytes) {
+    StreamWriter(String name, Chunker chunker, BlobWriter writer, boolean hashChunksOnce, LongConsumer onBytes) {
         this.name = name;
         this.writer = writer;
         this.onBytes = onBytes;
-        this.chunking = new ChunkingOutputStream(chunker, this::onChunk);
+        this.hashChunksOnce = hashChunksOnce;
+        this.chunking = new ChunkingOutputStream(chunker, writer.chunkPool(), this::onChunk);
     }
 
-    private void onChunk(byte[] data) throws IOException {
-        sha256.update(data);
-        size += data.length;
+    private void onChunk(Chunk chunk) throws IOException {
+        int length = chunk.length();
+        if (hashChunksOnce) {
+            // the one pass over the chunk: its SHA-256 gives the blob id and feeds the stream's digest,
+            // computed here in stream order, independently of the ids the workers return
+            chunkDigest.update(chunk.data(), 0, length);
+            byte[] d = chunkDigest.digest();
+            chunk.sha256(d);
+            sha256.update(d);
+        } else {
+            sha256.update(chunk.data(), 0, length);
+        }
+        size += length;
         try {
-            inFlight.add(writer.submit(data, stats));
+            inFlight.add(writer.submit(chunk, stats));
             drain(false);
         } catch (BackupException e) {
             throw new IOException("stream " + name + ": " + e.getMessage(), e);
         }
-        onBytes.accept(data.length);
+        onBytes.accept(length);
     }
 
     /** Moves completed blob ids (in order) into the list; with {@code all}, waits for every blob. */
@@ -131,7 +147,8 @@ final class StreamWriter extends BlockOutputStream {
             throw new IOException("stream " + name + ": " + e.getMessage(), e);
         }
         lists.clear();
-        entry = Manifest.StreamEntry.of(name, size, Hashes.hex(sha256.digest()), blobCount, ids);
+        entry = Manifest.StreamEntry.of(name, size, Hashes.hex(sha256.digest()), blobCount, ids,
+                hashChunksOnce ? Manifest.StreamEntry.DIGEST_CHUNKS : null);
     }
 
     Manifest.StreamEntry entry() {

@@ -258,7 +258,8 @@ public final class VerifyRun {
             while (in.read(buf) >= 0) {
                 // reading to the end checks every blob and the stream's SHA-256
             }
-            return VerificationCheck.passed(name, s.size() + " bytes, SHA-256 " + s.sha256().substring(0, 16) + "… matches");
+            return VerificationCheck.passed(name, s.size() + " bytes, " + (s.overChunks() ? "chunk digest " : "SHA-256 ")
+                    + s.sha256().substring(0, 16) + "… matches");
         } catch (BackupException e) {
             return VerificationCheck.failed(name, e.getMessage());
         } catch (IOException e) {

@@ -4,6 +4,7 @@ import io.backupkit.Codecs;
 import io.backupkit.IntegrityException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.StorageException;
+import io.backupkit.internal.crypto.Hashes;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,11 +41,18 @@ public final class BlobReader {
     }
 
     public byte[] read(BlobId id, String streamName, String context) {
-        return readAdjacent(List.of(id), List.of(locate(id, streamName, context)), streamName).get(0);
+        return readAdjacent(List.of(id), List.of(locate(id, streamName, context)), streamName).get(0).data();
+    }
+
+    /**
+     * A checked blob's plaintext and, in a repository that hashes each chunk once, the SHA-256 that
+     * checked its id (else null): a stream digest over chunk digests reuses it instead of hashing again.
+     */
+    public record Plain(byte[] data, byte[] sha256) {
     }
 
     /** Reads blobs that lie back to back in one pack with a single ranged read. */
-    public List<byte[]> readAdjacent(List<BlobId> ids, List<BlobLocation> locs, String streamName) {
+    public List<Plain> readAdjacent(List<BlobId> ids, List<BlobLocation> locs, String streamName) {
         BlobLocation first = locs.get(0);
         BlobLocation last = locs.get(locs.size() - 1);
         int length = last.offset() + last.length() - first.offset();
@@ -60,15 +68,20 @@ public final class BlobReader {
         if (range.length != length) {
             throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + first.offset() + "+" + length);
         }
-        List<byte[]> out = new ArrayList<>(ids.size());
+        List<Plain> out = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i++) {
-            out.add(decode(repo, ids.get(i), locs.get(i), range, locs.get(i).offset() - first.offset()));
+            out.add(decodeChecked(repo, ids.get(i), locs.get(i), range, locs.get(i).offset() - first.offset()));
         }
         return out;
     }
 
     /** Authenticates, decompresses and checks one sealed blob at {@code buf[off…]}. */
     public static byte[] decode(DefaultRepository repo, BlobId id, BlobLocation loc, byte[] buf, int off) {
+        return decodeChecked(repo, id, loc, buf, off).data();
+    }
+
+    /** {@link #decode}, keeping the SHA-256 that checked the id where there is one. */
+    public static Plain decodeChecked(DefaultRepository repo, BlobId id, BlobLocation loc, byte[] buf, int off) {
         byte[] plain = repo.sealer().open(buf, off, loc.length(), id.bytes())
                 .orElseThrow(() -> new IntegrityException(loc.pack(), "blob " + id + " at offset " + loc.offset()
                         + " fails authentication; the pack is damaged"));
@@ -81,10 +94,19 @@ public final class BlobReader {
         } catch (RuntimeException e) {
             throw new IntegrityException(loc.pack(), "blob " + id + " does not decompress: " + e.getMessage(), e);
         }
-        if (!repo.blobId(raw, 0, raw.length).equals(id)) {
+        byte[] digest = null;
+        BlobId actual;
+        if (repo.hashesChunksOnce()) {
+            // one pass: the SHA-256 checks the id and, in a restore, the stream's digest over chunk digests
+            digest = Hashes.sha256(raw, 0, raw.length);
+            actual = repo.blobIdOfDigest(digest);
+        } else {
+            actual = repo.blobId(raw, 0, raw.length);
+        }
+        if (!actual.equals(id)) {
             throw new IntegrityException(loc.pack(), "blob " + id + " content does not match its id");
         }
-        return raw;
+        return new Plain(raw, digest);
     }
 
     /** The ids a list blob holds (through the metadata cache, when there is one). */

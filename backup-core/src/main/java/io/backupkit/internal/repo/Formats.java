@@ -34,8 +34,15 @@ public final class Formats {
     public static final byte[] INDEX_MAGIC = ad("BKI1");
     public static final byte[] LOG_MAGIC = ad("BKL1");
 
-    /** {@code version} in the sealed config JSON: the repository format this code reads and writes. */
-    public static final int CONFIG_VERSION = 1;
+    /**
+     * {@code version} in the sealed config JSON that new repositories get. Version 2: each chunk is
+     * hashed once (blob id = HMAC of the chunk's SHA-256; a stream's digest over its chunks' SHA-256).
+     * Version 1 (blob id = HMAC of the plaintext; a stream's SHA-256 over its whole plaintext) is still
+     * read and written, each repository under its own rules.
+     */
+    public static final int CONFIG_VERSION = 2;
+    /** The oldest config version this code reads (and writes into). */
+    public static final int CONFIG_VERSION_MIN = 1;
     /** {@code version} of a key slot's JSON. */
     public static final int KEY_SLOT_VERSION = 1;
     /** {@code version} of a snapshot manifest's JSON written now (2: blob ids in list blobs); version 1 is still read. */

@@ -30,14 +30,34 @@ public record Manifest(int version, Instant time, String hostname, String engine
     public static final int VERSION = Formats.MANIFEST_VERSION;
 
     /**
-     * A stream: name, plaintext size and SHA-256, and its blob ids: in version 2 the ids (hex) of the list
+     * A stream: name, plaintext size and digest, and its blob ids: in version 2 the ids (hex) of the list
      * blobs that hold them ({@code blobLists}, with {@code blobCount}); in version 1 the ids themselves
      * ({@code blobs}).
+     *
+     * @param sha256 hex digest of the stream's content, as {@code digest} says
+     * @param digest null: {@code sha256} is the SHA-256 of the whole plaintext (repository format version 1);
+     *               {@link #DIGEST_CHUNKS}: the SHA-256 over the SHA-256 digests of the stream's chunks, in
+     *               order (written by repositories that hash each chunk once, format version 2)
      */
-    public record StreamEntry(String name, long size, String sha256, List<String> blobs, long blobCount, List<String> blobLists) {
-        /** A version 2 entry. */
+    public record StreamEntry(String name, long size, String sha256, List<String> blobs, long blobCount, List<String> blobLists,
+                              String digest) {
+        /** {@code digest} of a stream whose {@code sha256} is computed over its chunks' SHA-256 digests. */
+        public static final String DIGEST_CHUNKS = "sha256-chunks";
+
+        /** A version 2 entry whose {@code sha256} is over the whole plaintext. */
         public static StreamEntry of(String name, long size, String sha256, long blobCount, List<String> blobLists) {
-            return new StreamEntry(name, size, sha256, null, blobCount, List.copyOf(blobLists));
+            return of(name, size, sha256, blobCount, blobLists, null);
+        }
+
+        /** A version 2 entry; {@code digest} as in the record's description. */
+        public static StreamEntry of(String name, long size, String sha256, long blobCount, List<String> blobLists,
+                                     String digest) {
+            return new StreamEntry(name, size, sha256, null, blobCount, List.copyOf(blobLists), digest);
+        }
+
+        /** Whether {@code sha256} is over the chunks' digests rather than the whole plaintext. */
+        public boolean overChunks() {
+            return DIGEST_CHUNKS.equals(digest);
         }
 
         /** Number of data blobs. */
@@ -158,6 +178,12 @@ public record Manifest(int version, Instant time, String hostname, String engine
             }
             if (s.size() < 0 || !HEX64.matcher(s.sha256()).matches()) {
                 throw new IntegrityException(name, "snapshot manifest's stream " + s.name() + " has an invalid size or SHA-256");
+            }
+            if (s.digest() != null && !s.overChunks()) {
+                throw new io.backupkit.ConfigurationException(name + ": stream " + s.name() + " has a digest of kind \""
+                        + Formats.printable(s.digest().getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, 40)
+                        + "\", which this backupkit does not know (it knows " + StreamEntry.DIGEST_CHUNKS
+                        + "); upgrade backupkit to read it");
             }
             for (String b : v1 ? s.blobs() : s.blobLists()) {
                 if (b == null || !HEX64.matcher(b).matches()) {

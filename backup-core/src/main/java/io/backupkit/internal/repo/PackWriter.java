@@ -22,8 +22,19 @@ public final class PackWriter {
     private int size;
     private final List<PackEntry.Blob> blobs = new ArrayList<>();
 
+    private final int expectedCapacity;
+
     public PackWriter(int initialCapacity) {
+        this(initialCapacity, initialCapacity);
+    }
+
+    /**
+     * @param initialCapacity  bytes allocated now
+     * @param expectedCapacity what a full pack needs; the buffer doubles up to it, then grows as needed
+     */
+    public PackWriter(int initialCapacity, int expectedCapacity) {
         this.buf = new byte[initialCapacity];
+        this.expectedCapacity = Math.max(initialCapacity, expectedCapacity);
     }
 
     public int size() {
@@ -35,15 +46,33 @@ public final class PackWriter {
     }
 
     public void add(BlobId id, byte[] sealed, int rawLength) {
-        ensure(sealed.length);
-        System.arraycopy(sealed, 0, buf, size, sealed.length);
-        blobs.add(new PackEntry.Blob(id, size, sealed.length, rawLength));
-        size += sealed.length;
+        add(id, sealed, 0, sealed.length, rawLength);
     }
+
+    /** Appends the sealed blob {@code sealed[off, off+len)}. */
+    public void add(BlobId id, byte[] sealed, int off, int len, int rawLength) {
+        ensure(len);
+        System.arraycopy(sealed, off, buf, size, len);
+        blobs.add(new PackEntry.Blob(id, size, len, rawLength));
+        size += len;
+    }
+
+    /**
+     * Seals {@code payload[off, off+len)} with {@code id} as associated data straight into the pack
+     * (no intermediate array) and appends its entry.
+     */
+    public void seal(BlobId id, Sealer sealer, byte[] payload, int off, int len, int rawLength) {
+        ensure(len + sealer.overhead());
+        int n = sealer.seal(payload, off, len, id.bytes(), buf, size);
+        blobs.add(new PackEntry.Blob(id, size, n, rawLength));
+        size += n;
+    }
+
 
     private void ensure(int extra) {
         if (size + extra > buf.length) {
-            buf = Arrays.copyOf(buf, Math.max(buf.length + buf.length / 2, size + extra));
+            int doubled = buf.length < expectedCapacity ? Math.min(2 * buf.length, expectedCapacity) : buf.length + buf.length / 2;
+            buf = Arrays.copyOf(buf, Math.max(doubled, size + extra));
         }
     }
 

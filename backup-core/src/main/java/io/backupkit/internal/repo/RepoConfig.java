@@ -18,7 +18,8 @@ import java.util.Optional;
  * {@link #encryption} field inside the sealed JSON, which a reader requires to agree with the header
  * and with how it opened the config. See docs/repository-format.md, "config".
  *
- * @param version     format version ({@link Formats#CONFIG_VERSION})
+ * @param version     format version: {@link Formats#CONFIG_VERSION} for new repositories; 1 is still
+ *                    read and written (see {@link #hashesChunksOnce()})
  * @param id          repository id, 32 hex digits
  * @param encryption  {@link #ENCRYPTED} or {@link #UNENCRYPTED}
  * @param chunker     FastCDC parameters
@@ -38,6 +39,15 @@ public record RepoConfig(int version, String id, String encryption, Chunker chun
     }
 
     public record Compression(String codec, int level) {
+    }
+
+    /**
+     * Version 2 and later: a chunk's SHA-256 is computed once and both its blob id and its stream's
+     * digest derive from it. Version 1: the blob id is an HMAC over the plaintext and the stream's
+     * SHA-256 a second pass over the same bytes.
+     */
+    public boolean hashesChunksOnce() {
+        return version >= 2;
     }
 
     public boolean encrypted() {
@@ -99,7 +109,12 @@ public record RepoConfig(int version, String id, String encryption, Chunker chun
         if (c == null) {
             throw new IntegrityException(Formats.CONFIG, "config is empty");
         }
-        Formats.checkVersion(Formats.CONFIG, "repository format (config)", c.version(), Formats.CONFIG_VERSION);
+        if (c.version() < Formats.CONFIG_VERSION_MIN || c.version() > Formats.CONFIG_VERSION) {
+            throw new ConfigurationException(Formats.CONFIG + ": repository format (config) version " + c.version()
+                    + " is not supported by this backupkit (it reads versions " + Formats.CONFIG_VERSION_MIN + " to "
+                    + Formats.CONFIG_VERSION + ")" + (c.version() > Formats.CONFIG_VERSION ? "; upgrade backupkit to read it"
+                    : "; the object is damaged or from another program"));
+        }
         String expected = encryptedSealer ? ENCRYPTED : UNENCRYPTED;
         if (!expected.equals(c.encryption()) || header != encryptedSealer) {
             throw new IntegrityException(Formats.CONFIG, "config header says " + (header ? ENCRYPTED : UNENCRYPTED)

@@ -53,7 +53,7 @@ class FormatV1CompatibilityTest {
                 while (it.hasNext()) {
                     ids.add(it.next().hex());
                 }
-                streams.add(new Manifest.StreamEntry(s.name(), s.size(), s.sha256(), ids, 0, null));
+                streams.add(new Manifest.StreamEntry(s.name(), s.size(), s.sha256(), ids, 0, null, s.digest()));
             }
             Manifest v1 = new Manifest(1, m.time(), m.hostname(), m.engine(), m.source(), m.tags(), streams, m.metadata(),
                     m.bytesRead(), m.bytesStored(), m.durationMillis(), null);

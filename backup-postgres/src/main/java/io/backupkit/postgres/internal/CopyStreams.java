@@ -4,6 +4,9 @@ import io.backupkit.IntegrityException;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,6 +24,35 @@ public final class CopyStreams {
     private CopyStreams() {
     }
 
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    /**
+     * The index of the first {@code '\n'} in {@code b[from, to)}, or -1. Eight bytes at a time: in
+     * {@code x = word ^ 0x0A…0A} a newline is a zero byte, and {@code (x - 0x01…01) & ~x & 0x80…80}
+     * sets the high bit of every zero byte (and possibly of bytes above one, never below), so its
+     * lowest set bit is the first newline. Every byte of a COPY stream passes here once; a byte-by-byte
+     * loop cost more than the rest of the stream's handling in the JVM.
+     */
+    static int indexOfNewline(byte[] b, int from, int to) {
+        int i = from;
+        for (int last = to - 8; i <= last; i += 8) {
+            long x = (long) LONGS.get(b, i) ^ NEWLINES;
+            long t = (x - ONES) & ~x & HIGHS;
+            if (t != 0) {
+                return i + (Long.numberOfTrailingZeros(t) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (b[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Counts rows (newlines) per segment while bytes pass by; a segment ends at a marker line. */
     public static final class Counter {
         private final List<Long> finished = new ArrayList<>();
@@ -29,7 +61,19 @@ public final class CopyStreams {
         private int state;
 
         public void update(byte[] b, int off, int len) {
-            for (int i = off; i < off + len; i++) {
+            int end = off + len;
+            for (int i = off; i < end; i++) {
+                if (state == 3) {
+                    // inside a line only the newline that ends it matters: find it a word at a time
+                    int nl = indexOfNewline(b, i, end);
+                    if (nl < 0) {
+                        return;
+                    }
+                    rows++;
+                    state = 0;
+                    i = nl;
+                    continue;
+                }
                 byte c = b[i];
                 switch (state) {
                     case 0 -> state = c == '\\' ? 1 : c == '\n' ? countRow() : 3;
@@ -135,11 +179,10 @@ public final class CopyStreams {
                         }
                         // copy up to and including the next newline
                         int end = Math.min(limit, pos + (len - n));
-                        int i = pos;
-                        while (i < end && buf[i] != '\n') {
-                            i++;
-                        }
-                        if (i < end) {
+                        int i = indexOfNewline(buf, pos, end);
+                        if (i < 0) {
+                            i = end;
+                        } else {
                             i++;
                             atLineStart = true;
                         }

@@ -11,14 +11,14 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
  * JUnit 5 extension that gives every test a fresh database, optionally seeded from a snapshot in a
  * backupkit repository. One server per test class (started before the first test, stopped after
  * the last); the snapshot is restored once into a template database, and each test gets a file
- * copy of it ({@code CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY}: seconds for GBs).
+ * copy of it ({@code CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY}: seconds for GBs), made while
+ * the previous test ran ({@link TestDatabasePool}), and dropped after the test.
  *
  * <pre>{@code
  * class OrderServiceTest {
@@ -42,7 +42,6 @@ public final class PostgresDatabaseExtension implements BeforeAllCallback, Befor
     private final Supplier<? extends PostgresServer> serverFactory;
     private final Supplier<Repository> repository;
     private final String snapshot;
-    private final AtomicInteger counter = new AtomicInteger();
 
     private PostgresDatabaseExtension(Builder b) {
         this.serverFactory = b.serverFactory;
@@ -66,21 +65,15 @@ public final class PostgresDatabaseExtension implements BeforeAllCallback, Befor
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        State state = state(context);
-        String name = "test_" + counter.incrementAndGet() + "_" + Long.toHexString(System.nanoTime() & 0xffffff);
-        if (state.seeded) {
-            state.server.createDatabaseFromTemplate(name, TEMPLATE);
-        } else {
-            state.server.createDatabase(name);
-        }
-        context.getStore(NS).put("db", new TestDatabase(state.server, name));
+        // made while the previous test ran (TestDatabasePool): usually ready at once
+        context.getStore(NS).put("db", state(context).databases.take());
     }
 
     @Override
     public void afterEach(ExtensionContext context) {
         TestDatabase db = context.getStore(NS).remove("db", TestDatabase.class);
         if (db != null) {
-            db.server().dropDatabase(db.name());
+            state(context).databases.release(db);
         }
     }
 
@@ -135,22 +128,26 @@ public final class PostgresDatabaseExtension implements BeforeAllCallback, Befor
             server.close();
             throw e;
         }
-        return new State(server, seeded);
+        return new State(server, new TestDatabasePool(server, seeded ? TEMPLATE : null));
     }
 
     /** Closed by JUnit (5.13+ closes AutoCloseable store values) when the class's store goes away. */
     private static final class State implements AutoCloseable {
         final PostgresServer server;
-        final boolean seeded;
+        final TestDatabasePool databases;
 
-        State(PostgresServer server, boolean seeded) {
+        State(PostgresServer server, TestDatabasePool databases) {
             this.server = server;
-            this.seeded = seeded;
+            this.databases = databases;
         }
 
         @Override
         public void close() {
-            server.close();
+            try {
+                databases.close();
+            } finally {
+                server.close();
+            }
         }
     }
 

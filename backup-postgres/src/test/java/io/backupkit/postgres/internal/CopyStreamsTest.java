@@ -87,6 +87,15 @@ class CopyStreamsTest {
         }
         assertEquals(rows, counter.segments());
         assertEquals(0, counter.openRows());
+        // pieces as large as a pipe read, so the word-at-a-time scan runs over every alignment
+        CopyStreams.Counter big = new CopyStreams.Counter();
+        for (int q = 0; q < data.length; ) {
+            int n = Math.min(data.length - q, 1 + rnd.nextInt(4096));
+            big.update(data, q, n);
+            q += n;
+        }
+        assertEquals(rows, big.segments());
+        assertEquals(0, big.openRows());
 
         CopyStreams.SegmentReader reader = new CopyStreams.SegmentReader(dribble(data, rnd), "data-0001");
         for (int t = 0; t < tables; t++) {
@@ -94,6 +103,33 @@ class CopyStreamsTest {
             assertArrayEquals(segments.get(t), got, "segment " + t + " of seed " + seed);
         }
         assertTrue(reader.atEnd());
+    }
+
+    /** The word-at-a-time search finds exactly the first newline, at every offset and alignment. */
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3})
+    void indexOfNewline_equalsALinearSearch(long seed) {
+        Random rnd = new Random(seed);
+        byte[] b = new byte[300];
+        for (int round = 0; round < 2000; round++) {
+            rnd.nextBytes(b);
+            for (int i = 0; i < b.length; i++) {
+                // mostly bytes next to 0x0A (0x09, 0x0B, 0x8A…) that a sloppy bit trick would confuse with it
+                if (b[i] == '\n' && rnd.nextInt(8) != 0) {
+                    b[i] = (byte) (rnd.nextBoolean() ? 0x0B : 0x8A);
+                }
+            }
+            int from = rnd.nextInt(b.length);
+            int to = from + rnd.nextInt(b.length - from + 1);
+            int expected = -1;
+            for (int i = from; i < to; i++) {
+                if (b[i] == '\n') {
+                    expected = i;
+                    break;
+                }
+            }
+            assertEquals(expected, CopyStreams.indexOfNewline(b, from, to), "from " + from + " to " + to);
+        }
     }
 
     private static byte[] readByteByByte(InputStream in) throws IOException {

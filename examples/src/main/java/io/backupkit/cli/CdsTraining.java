@@ -1,0 +1,139 @@
+package io.backupkit.cli;
+
+import io.backupkit.BackupManager;
+import io.backupkit.Repository;
+import io.backupkit.RestoreManager;
+import io.backupkit.RestorePlan;
+import io.backupkit.SnapshotStream;
+import io.backupkit.VerificationCheck;
+import io.backupkit.spi.BackupContext;
+import io.backupkit.spi.BackupSource;
+import io.backupkit.spi.RestoreContext;
+import io.backupkit.spi.RestoreTarget;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The training run the build records a class-data-sharing archive from ({@code examples/target/backupkit.jsa},
+ * used by the {@code backupkit} launcher): the classes a CLI call loads are then mapped from the
+ * archive, already parsed and verified, instead of being read from the 50 MB jar and verified on
+ * every start. It exercises what every call touches (picocli with every command's help, Jackson,
+ * key derivation, repository open) and the backup and restore pipeline, in a scratch directory.
+ * Not a command: {@code java -XX:ArchiveClassesAtExit=backupkit.jsa -cp backupkit.jar io.backupkit.cli.CdsTraining}.
+ */
+public final class CdsTraining {
+    private CdsTraining() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path dir = Files.createTempDirectory("backupkit-cds-");
+        try {
+            Map<String, String> env = Map.of(RepositoryOptions.ENV_PASSWORD, "cds-training-password");
+            run(env, "--help");
+            for (Class<?> c : BackupkitCli.SUBCOMMANDS) {
+                picocli.CommandLine.Command cmd = c.getAnnotation(picocli.CommandLine.Command.class);
+                if (cmd != null && !cmd.name().equals("help")) {
+                    run(env, cmd.name(), "--help");
+                }
+            }
+            String repo = dir.resolve("repo").toString();
+            run(env, "init", "--repo", repo, "--json");
+            try (Repository r = Repository.builder().location(repo).password("cds-training-password".toCharArray()).open()) {
+                BackupManager.builder().repository(r).source(new Source()).parallelism(2).build().backup();
+                RestoreManager.builder().repository(r).snapshot("latest").target(new Sink()).parallelism(2).build().restore();
+            }
+            run(env, "list", "--repo", repo);
+            run(env, "list", "--repo", repo, "--json");
+            run(env, "show", "--repo", repo, "latest");
+            run(env, "verify", "--repo", repo, "latest", "--json");
+            String plain = dir.resolve("plain").toString();
+            run(Map.of(), "init", "--repo", plain, "--unencrypted");
+            run(Map.of(), "list", "--repo", plain);
+        } finally {
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void run(Map<String, String> env, String... args) {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        int code = BackupkitCli.execute(args, sink, sink, env);
+        if (code != 0) {
+            throw new IllegalStateException("training call " + String.join(" ", args) + " exited " + code + ": "
+                    + sink.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A few MiB of text in two streams, like a small dump. */
+    private static final class Source implements BackupSource {
+        @Override
+        public String engine() {
+            return "cds-training";
+        }
+
+        @Override
+        public String describe() {
+            return "training data";
+        }
+
+        @Override
+        public void backup(BackupContext context) {
+            for (String name : List.of("a", "b")) {
+                try (OutputStream out = context.newStream(name)) {
+                    for (int i = 0; i < 60_000; i++) {
+                        out.write((i + "\t" + name + "\trow " + (i * 31L % 9973) + "\t2026-01-01\n").getBytes(StandardCharsets.US_ASCII));
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+
+    /** Reads every stream to its end (which checks it) and keeps nothing. */
+    private static final class Sink implements RestoreTarget {
+        @Override
+        public String engine() {
+            return "cds-training";
+        }
+
+        @Override
+        public String describe() {
+            return "nowhere";
+        }
+
+        @Override
+        public RestorePlan plan(RestoreContext context) {
+            return new RestorePlan(describe(), List.of(), 0);
+        }
+
+        @Override
+        public void restore(RestoreContext context) {
+            for (SnapshotStream s : context.snapshot().streams()) {
+                try (InputStream in = context.openStream(s.name())) {
+                    in.transferTo(OutputStream.nullOutputStream());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+
+        @Override
+        public List<VerificationCheck> verifyByRestore(RestoreContext context) {
+            restore(context);
+            return List.of();
+        }
+    }
+}

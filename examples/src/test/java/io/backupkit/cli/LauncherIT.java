@@ -1,0 +1,117 @@
+package io.backupkit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The launcher the build puts beside the jar ({@code target/backupkit}): it runs the CLI, with the
+ * class-data-sharing archive the build made for this very jar, keeps stdout to the command's own
+ * output whatever the JVM has to say, and works through a symbolic link and from another directory.
+ */
+class LauncherIT {
+    private static final Path TARGET = Path.of("target").toAbsolutePath();
+    private static final Path LAUNCHER = TARGET.resolve("backupkit");
+
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(Path launcher, Map<String, String> env, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("BACKUPKIT_PASSWORD");
+        pb.environment().remove("BACKUPKIT_JAVA_OPTS");
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().putAll(env);
+        Path out = Files.createTempFile("launcher", ".out");
+        Path err = Files.createTempFile("launcher", ".err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "launcher did not finish");
+        Run r = new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        Files.delete(out);
+        Files.delete(err);
+        return r;
+    }
+
+    @Test
+    void theBuildsArchive_isValidForTheJarBesideIt() throws Exception {
+        assertTrue(Files.isExecutable(LAUNCHER), "target/backupkit is executable");
+        assertEquals(TARGET.resolve("backupkit.jar").toString(), Files.readString(TARGET.resolve("backupkit.jsa.path")).strip());
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:SharedArchiveFile=" + TARGET.resolve("backupkit.jsa"), "-XX:+PrintSharedArchiveAndExit",
+                "-jar", TARGET.resolve("backupkit.jar").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(2, TimeUnit.MINUTES));
+        assertTrue(out.contains("archive is valid"), out);
+    }
+
+    @Test
+    void version_andJsonThroughTheLauncher() throws Exception {
+        Run v = run(LAUNCHER, Map.of(), "--version");
+        assertEquals(0, v.code(), v.toString());
+        assertTrue(v.out().startsWith("backupkit "), v.out());
+        String repo = dir.resolve("repo").toString();
+        assertEquals(0, run(LAUNCHER, Map.of(), "init", "--repo", repo, "--unencrypted").code());
+        Run list = run(LAUNCHER, Map.of(), "list", "--repo", repo, "--json");
+        assertEquals(0, list.code(), list.toString());
+        JsonNode doc = new ObjectMapper().readTree(list.out());
+        assertTrue(doc.path("snapshots").isArray(), list.out());
+        assertEquals("", list.err(), "nothing on stderr for a clean run");
+    }
+
+    /**
+     * An installation moved elsewhere (its archive made for another path) and an archive this JVM cannot
+     * map: both still run, with stdout holding only the JSON document and no warning on every call.
+     */
+    @Test
+    void aMovedInstallation_runsWithoutItsArchive_andKeepsStdoutClean() throws Exception {
+        Path moved = dir.resolve("moved");
+        Files.createDirectories(moved);
+        for (String f : List.of("backupkit", "backupkit.jar", "backupkit.jsa", "backupkit.jsa.path")) {
+            Files.copy(TARGET.resolve(f), moved.resolve(f));
+        }
+        String repo = dir.resolve("repo").toString();
+        assertEquals(0, run(moved.resolve("backupkit"), Map.of(), "init", "--repo", repo, "--unencrypted").code());
+        // the path file still names the old jar: the launcher leaves the archive out
+        Run a = run(moved.resolve("backupkit"), Map.of(), "list", "--repo", repo, "--json");
+        assertEquals(0, a.code(), a.toString());
+        new ObjectMapper().readTree(a.out());
+        assertEquals("", a.err());
+        // the path file says this jar, but the archive was made for the other one: the JVM refuses it, silently
+        Files.writeString(moved.resolve("backupkit.jsa.path"), moved.resolve("backupkit.jar") + "\n");
+        Run b = run(moved.resolve("backupkit"), Map.of(), "list", "--repo", repo, "--json");
+        assertEquals(0, b.code(), b.toString());
+        JsonNode doc = new ObjectMapper().readTree(b.out());
+        assertTrue(doc.path("snapshots").isArray(), b.out());
+        assertFalse(b.out().contains("[warning]") || b.err().contains("[warning]"), b.toString());
+    }
+
+    @Test
+    void aSymbolicLinkToTheLauncher_findsItsJar() throws Exception {
+        Path link = dir.resolve("bin").resolve("backupkit");
+        Files.createDirectories(link.getParent());
+        Files.createSymbolicLink(link, LAUNCHER);
+        Run v = run(link, Map.of(), "--version");
+        assertEquals(0, v.code(), v.toString());
+        assertTrue(v.out().startsWith("backupkit "), v.out());
+    }
+}

@@ -922,8 +922,9 @@ public final class S3Storage implements Storage {
             return false;
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof javax.xml.stream.XMLStreamException
-                    || (t.getMessage() != null && t.getMessage().contains("Could not parse XML response"))) {
+            // the SDK's XML parser wraps what the cut-off body raised: "Could not parse XML response" with an
+            // XMLStreamException as its cause (decided on the type, never on the message)
+            if (t instanceof javax.xml.stream.XMLStreamException) {
                 return true;
             }
         }

@@ -6,17 +6,15 @@ import io.backupkit.EngineException;
 import io.backupkit.RestorePlan;
 import io.backupkit.Snapshot;
 import io.backupkit.SnapshotStream;
+import io.backupkit.postgres.internal.FileTrees;
 import io.backupkit.spi.RestoreContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.List;
@@ -245,39 +243,16 @@ public final class PhysicalRestore {
             if (c.existed()) {
                 deleteContents(c.dir());
             } else {
-                deleteTree(c.dir());
+                FileTrees.deleteQuietly(c.dir());
             }
         }
     }
 
     private static void deleteContents(Path dir) {
         try (var s = Files.list(dir)) {
-            s.forEach(PhysicalRestore::deleteTree);
+            s.forEach(FileTrees::deleteQuietly);
         } catch (IOException e) {
             LOG.warn("could not clean up {}: {}", dir, e.getMessage());
-        }
-    }
-
-    static void deleteTree(Path p) {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(p, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            LOG.warn("could not remove {}: {}", p, e.getMessage());
         }
     }
 }

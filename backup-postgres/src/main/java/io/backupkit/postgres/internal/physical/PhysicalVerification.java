@@ -2,6 +2,7 @@ package io.backupkit.postgres.internal.physical;
 
 import io.backupkit.BackupException;
 import io.backupkit.VerificationCheck;
+import io.backupkit.postgres.internal.FileTrees;
 import io.backupkit.postgres.internal.ToolRunner;
 import io.backupkit.spi.RestoreContext;
 import org.slf4j.Logger;
@@ -143,10 +144,10 @@ public final class PhysicalVerification {
                 server.stop();
             }
             if (scratch != null) {
-                PhysicalRestore.deleteTree(scratch);
+                FileTrees.deleteQuietly(scratch);
             }
             if (sockets != null) {
-                PhysicalRestore.deleteTree(sockets);
+                FileTrees.deleteQuietly(sockets);
             }
         }
     }

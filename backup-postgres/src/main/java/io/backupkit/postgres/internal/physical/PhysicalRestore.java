@@ -12,7 +12,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserPrincipal;
@@ -21,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Restores a physical snapshot into an empty data directory and sets it up for point-in-time
@@ -110,7 +107,7 @@ public final class PhysicalRestore {
                 }
             }, daemonExecutor("backupkit-restore-command"));
             long t1 = System.nanoTime();
-            unpack(ctx, p.snapshot(), layout, owner);
+            SnapshotUnpacker.unpack(ctx, layout, owner);
             long t2 = System.nanoTime();
             join(helper);
             long t3 = System.nanoTime();
@@ -155,38 +152,6 @@ public final class PhysicalRestore {
                 throw b;
             }
             throw new EngineException(e.getCause().getMessage(), e.getCause());
-        }
-    }
-
-    private void unpack(RestoreContext ctx, Snapshot s, RestoreLayout layout, UserPrincipal owner) {
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(ctx.parallelism(), s.streams().size())), r -> {
-            Thread t = new Thread(r, "backupkit-unpack");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<CompletableFuture<Void>> running = new ArrayList<>();
-            for (SnapshotStream st : s.streams()) {
-                Path dest = layout.destination(st.name());
-                if (dest == null) {
-                    continue;
-                }
-                running.add(CompletableFuture.runAsync(() -> {
-                    try (InputStream in = ctx.openStream(st.name())) {
-                        new TarExtractor(dest, layout::linkTarget, owner, null).extract(in, "stream " + st.name());
-                    } catch (IOException e) {
-                        throw new EngineException("reading stream " + st.name() + " failed: " + e.getMessage(), e);
-                    }
-                }, pool));
-            }
-            CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof BackupException b) {
-                throw b;
-            }
-            throw new EngineException("unpacking the snapshot failed: " + e.getCause().getMessage(), e.getCause());
-        } finally {
-            pool.shutdownNow();
         }
     }
 

@@ -18,8 +18,9 @@ import java.util.concurrent.Executors;
 
 /**
  * Unpacks the tar streams of a physical snapshot where a {@link RestoreLayout} puts them, up to
- * {@link RestoreContext#parallelism()} streams at once on threads of its own (the unpacking blocks on
- * reads and writes, so not on the common pool, which has one thread on a two-core machine). Used by
+ * {@link RestoreContext#parallelism()} streams at once on threads of its own. Not with a bare
+ * {@code supplyAsync}: that blocks the shared common pool with reads and writes on machines with three or
+ * more cores, and starts a thread per stream, whatever the parallelism, on machines with fewer. Used by
  * the restore and by verification's throwaway copy. Returns only when every stream has finished, so a
  * caller that cleans up after a failure never races an extractor still writing.
  */

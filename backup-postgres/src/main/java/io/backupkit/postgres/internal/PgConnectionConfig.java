@@ -127,6 +127,9 @@ public final class PgConnectionConfig {
         int port = 5432;
         if (host.startsWith("[")) {
             int end = host.indexOf(']');
+            if (end < 0) {
+                throw new ConfigurationException("unclosed '[' in the host of " + redact(url));
+            }
             String after = host.substring(end + 1);
             host = host.substring(1, end);
             if (after.startsWith(":")) {

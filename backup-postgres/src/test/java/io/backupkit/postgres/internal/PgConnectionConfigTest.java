@@ -75,6 +75,10 @@ class PgConnectionConfigTest {
         ConfigurationException port = assertThrows(ConfigurationException.class, () -> PgConnectionConfig.parse("postgresql://h:99999/db"));
         assertTrue(port.getMessage().startsWith("invalid port '99999'"), port.getMessage());
         assertThrows(ConfigurationException.class, () -> PgConnectionConfig.parse("postgresql://h1,h2/db"));
+        ConfigurationException bracket = assertThrows(ConfigurationException.class,
+                () -> PgConnectionConfig.parse("postgresql://u:pw123@[::1/db"));
+        assertTrue(bracket.getMessage().startsWith("unclosed '[' in the host of"), bracket.getMessage());
+        assertFalse(bracket.getMessage().contains("pw123"), bracket.getMessage());
     }
 
     @Test

@@ -143,6 +143,43 @@ class PruneTest {
         }
     }
 
+    /**
+     * Packs removed behind the repository's back (by hand, a bucket lifecycle rule): ones no snapshot needs
+     * leave the index for good; a missing pack a snapshot needs stops prune before it changes anything.
+     */
+    @Test
+    void packsRemovedBehindItsBack_unusedLeaveTheIndex_aNeededOneStopsPruneWithNothingChanged() throws Exception {
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = create(storage)) {
+            backup(repo, Map.of("a", () -> RandomData.stream(1, 2 * MIB)));
+            List<String> packsOfA = repo.storage().list("data/").stream().map(ObjectInfo::name).toList();
+            // the same stream again, all new data (one group for retention)
+            Supplier<InputStream> b = () -> RandomData.stream(2, 2 * MIB);
+            String idB = backup(repo, Map.of("a", b));
+            assertEquals(1, ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepLast(1).build()).build()
+                    .forget().removed().size());
+            packsOfA.forEach(repo.storage()::delete);
+
+            PruneResult r = prune(repo).build().prune();
+            assertEquals(0, r.packsDeleted(), r.toString());
+            CheckReport check = repo.check();
+            assertTrue(check.ok(), check.errors().toString());
+            assertEquals(Map.of("a", digest(b)), Repos.restore(repo, idB).digests());
+            storage.reset();
+            PruneResult again = prune(repo).build().prune();
+            assertEquals(0, again.packsDeleted() + again.packsMarked(), again.toString());
+            assertEquals(0, storage.requests("put", "index/"), "the index no longer lists the missing packs: " + storage.counters());
+
+            String needed = repo.storage().list("data/").get(0).name();
+            repo.storage().delete(needed);
+            List<ObjectInfo> before = repo.storage().list("");
+            io.backupkit.IntegrityException e = assertThrows(io.backupkit.IntegrityException.class, () -> prune(repo).build().prune());
+            assertTrue(e.getMessage().contains(needed) && e.getMessage().contains("deleted nothing"), e.getMessage());
+            assertEquals(before.stream().map(ObjectInfo::name).sorted().toList(),
+                    repo.storage().list("").stream().map(ObjectInfo::name).sorted().toList(), "prune changed nothing");
+        }
+    }
+
     @Test
     void manySmallIndexObjects_areMergedByPrune_andTheIndexStaysComplete() throws Exception {
         InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));

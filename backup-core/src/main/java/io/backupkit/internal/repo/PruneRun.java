@@ -602,7 +602,14 @@ public final class PruneRun {
             for (Object[] entry : group) {
                 BlobId id = (BlobId) entry[0];
                 BlobLocation loc = (BlobLocation) entry[1];
-                byte[] plain = repo.cache().blob(id, () -> reader.readRange(loc), sealed -> BlobReader.decode(repo, id, loc, sealed, 0));
+                byte[] plain;
+                try {
+                    plain = repo.cache().blob(id, () -> reader.readRange(loc), sealed -> BlobReader.decode(repo, id, loc, sealed, 0));
+                } catch (IntegrityException e) {
+                    // like a missing pack that holds used blobs: say that nothing changed and what to do
+                    throw new IntegrityException(loc.pack(), "cannot read blob list " + id + " that snapshots need (" + e.getMessage()
+                            + "); the repository is damaged: run backupkit check. Prune deleted nothing", e);
+                }
                 int n = BlobLists.count(plain, loc.pack());
                 for (int i = 0; i < n; i++) {
                     // straight from the list's bytes: ten million ids make no garbage

@@ -192,29 +192,11 @@ public final class PruneRun {
         List<ObjectInfo> indexListing = storage.list(Formats.INDEX);
         Map<String, ObjectInfo> indexInfo = new HashMap<>();
         indexListing.forEach(o -> indexInfo.put(o.name(), o));
-        Map<String, IndexFile.State> states = new LinkedHashMap<>();
-        for (ObjectInfo o : indexListing) {
-            if (o.name().startsWith(Formats.INDEX_STATE)) {
-                states.put(o.name(), IndexFile.readState(o.name(), repo.readObject(o.name()), repo.sealer()));
-            }
-        }
-        Set<String> superseded = new HashSet<>();
-        states.values().forEach(s -> superseded.addAll(s.superseded()));
-        Map<String, Instant> markTimes = new HashMap<>();
-        states.forEach((name, s) -> {
-            if (superseded.contains(name)) {
-                return;
-            }
-            Instant t = indexInfo.get(name).modified();
-            for (IndexFile.Annotation a : s.annotations()) {
-                if (a.type() == IndexFile.DELETED) {
-                    deleted.add(a.pack());
-                } else {
-                    markTimes.merge(a.pack(), t, (x, y) -> x.isBefore(y) ? x : y);
-                }
-            }
-        });
-        markTimes.keySet().removeAll(deleted);
+        // the same reading of the prune states as every index load, with when each obsolete pack was marked
+        BlobIndex.States states = BlobIndex.readStates(repo::readObject, repo.sealer(), indexListing);
+        Set<String> superseded = states.superseded();
+        deleted.addAll(states.deleted());
+        Map<String, Instant> markTimes = states.obsolete();
         Set<String> commitsOfLive = new HashSet<>();
         for (ObjectInfo o : indexListing) {
             if (o.name().startsWith(Formats.INDEX_STATE) || superseded.contains(o.name())) {
@@ -367,7 +349,7 @@ public final class PruneRun {
 
         // 8. marks: one state object with every mark (old ones kept, resurrected ones dropped, new ones added)
         int indexWritten = repacked.indexObjects;
-        Set<String> previousStates = new LinkedHashSet<>(states.keySet());
+        Set<String> previousStates = new LinkedHashSet<>(states.names());
         Set<String> obsoleteNow = new TreeSet<>();
         // marks that stay: not resurrected (still unused), still stored
         packs.stream().filter(p -> p.obsolete && p.usedBlobs == 0 && p.stored != null).forEach(p -> obsoleteNow.add(p.name));

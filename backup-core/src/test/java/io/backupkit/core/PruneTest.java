@@ -180,6 +180,33 @@ class PruneTest {
         }
     }
 
+    /** The metadata cache does not keep growing with forgotten snapshots: prune trims their blob lists too. */
+    @Test
+    void prune_trimsTheMetadataCache_ofForgottenSnapshotsBlobLists() throws Exception {
+        Path cache = dir.resolve("cache");
+        keyFile = KeyProviders.generateKeyFile(dir.resolve("key"));
+        try (Repository repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo"))).keyProvider(KeyProviders.keyFile(keyFile))
+                .packSize((int) MIB).chunkSizes(64 * 1024, 256 * 1024, 1024 * 1024).cacheDirectory(cache).create()) {
+            for (int i = 0; i < 3; i++) {
+                long seed = i;
+                backup(repo, Map.of("a", () -> RandomData.stream(seed, MIB)));
+            }
+            prune(repo).build().prune();
+            Path lists = cache.resolve(((DefaultRepository) repo).config().id()).resolve("blobs");
+            assertEquals(3, countFiles(lists), "prune read (and cached) the three snapshots' blob lists");
+            assertEquals(2, ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepLast(1).build()).build()
+                    .forget().removed().size());
+            prune(repo).build().prune();
+            assertEquals(1, countFiles(lists), "only the kept snapshot's blob list stays cached");
+        }
+    }
+
+    private static long countFiles(Path d) throws IOException {
+        try (var s = java.nio.file.Files.list(d)) {
+            return s.filter(f -> !f.getFileName().toString().startsWith(".tmp-")).count();
+        }
+    }
+
     @Test
     void manySmallIndexObjects_areMergedByPrune_andTheIndexStaysComplete() throws Exception {
         InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));

@@ -441,6 +441,10 @@ public final class PruneRun {
                 storage.list(prefix).forEach(o -> present.add(o.name()));
                 repo.cache().retain(prefix, present);
             }
+            // the lists of the snapshots read (one of a snapshot written meanwhile is only fetched again)
+            Set<String> liveLists = new HashSet<>();
+            lists.forEach((id, pack) -> liveLists.add(Hashes.hex(id)));
+            repo.cache().retainBlobs(liveLists);
         }
         LOG.info("prune of {}: {} packs deleted ({} bytes), {} repacked into {}, {} pending, {} resurrected", storage.location(),
                 deleteNames.size(), deletedBytes, toRepack.size(), repacked.packs, pending.size(), resurrect.size());

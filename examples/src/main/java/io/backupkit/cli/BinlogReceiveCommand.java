@@ -71,6 +71,7 @@ final class BinlogReceiveCommand extends CliCommand {
         if (!url.toLowerCase(java.util.Locale.ROOT).matches("^(jdbc:)?(mysql|mariadb)://.*")) {
             throw usage("--db must be a MySQL/MariaDB server URL (mysql://user@host:port or mariadb://…), was " + Redact.url(url));
         }
+        database.refuseEngineOptions(this, "binlog-receive");
         char[] password = database.password(terminal);
         try (Repository repo = repository.open(terminal, null, false)) {
             BinlogReceiver.Builder b = BinlogReceiver.builder().repository(repo).url(url).source(source).startFile(startFile)

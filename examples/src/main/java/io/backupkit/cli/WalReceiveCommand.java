@@ -51,6 +51,7 @@ final class WalReceiveCommand extends CliCommand {
         if (partialInterval != null && partialInterval < 0.1) {
             throw usage("--partial-interval must be at least 0.1 seconds, was " + partialInterval);
         }
+        database.refuseEngineOptions(this, "wal-receive");
         char[] password = Secrets.fromFileOrEnv(database.passwordFile, "database password file", terminal,
                 DatabaseOptions.ENV_DB_PASSWORD, "PGPASSWORD");
         try (Repository repo = repository.open(terminal, null, false)) {

@@ -59,7 +59,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "physical.sh: missing (nothing was installed): ${missing[*]}" >&2
     exit 2
 fi
-if [ "$(id -u)" = 0 ]; then PGUSER_OS=postgres; as_pg() { runuser -u postgres -- "$@"; }; else PGUSER_OS=$(id -un); as_pg() { "$@"; }; fi
+. "$ROOT/bench/lib.sh"
+SECS_DECIMALS=2
 
 RUN_ID=$(date -u +%Y%m%dT%H%M%SZ)-$$
 WORK=$ROOT/bench/work/physical-$RUN_ID
@@ -74,11 +75,7 @@ chown -R "$PGUSER_OS" "$SOCK" "$SPOOL" "$PGB" "$WORK/restore"
 LOG=$WORK/run.log
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
-PORT=
-for p in $(seq 56432 56532); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || { echo "physical.sh: no free port" >&2; exit 1; }
+PORT=$(free_port 56432 56532) || { echo "physical.sh: no free port" >&2; exit 1; }
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 unset PGPASSWORD PGDATABASE
 export BACKUPKIT_PASSWORD="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
@@ -93,29 +90,13 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
-psqlc() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-now_ns() { date +%s%N; }
-secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", (e - s) / 1e9 }'; }
 bk() { java $JAVA_OPTS -jar "$JAR" "$@"; }
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RESULTS"; } # figure, tool, round, value
 
-say "scale $SCALE, $ROUNDS round(s), blocks [$BLOCKS], work dir $WORK, port $PORT, load $(cut -d' ' -f1-3 /proc/loadavg)"
-mkdir -p "$PGDATA" && chown "$PGUSER_OS" "$PGDATA" && chmod 0700 "$PGDATA"
-as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >>"$LOG" 2>&1
-cat >> "$PGDATA/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$SOCK'
-shared_buffers = 256MB
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-wal_level = replica
-archive_mode = on
-archive_command = 'cp %p $SPOOL/%f.tmp && mv $SPOOL/%f.tmp $SPOOL/%f'
-max_wal_senders = 4
-log_min_messages = warning
-EOF
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+say "scale $SCALE, $ROUNDS round(s), blocks [$BLOCKS], work dir $WORK, port $PORT, load $LOAD_START"
+init_pg_cluster "$PGDATA" "$PORT" "$SOCK"
+echo "archive_command = 'cp %p $SPOOL/%f.tmp && mv $SPOOL/%f.tmp $SPOOL/%f'" >> "$PGDATA/postgresql.conf"
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGB/log/postgres.log" -w start >>"$LOG" 2>&1
 cat > "$PGB/pgbackrest.conf" <<EOF
 [global]
@@ -259,7 +240,7 @@ SHA=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 OUT=$ROOT/bench/results/physical-$(date -u +%Y%m%d)-$SHA.md
 mkdir -p "$ROOT/bench/results"
 {
-    echo "# Physical backups: scale $SCALE, $ROUNDS round(s), $(date -u +%Y-%m-%dT%H:%MZ), $SHA, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# Physical backups: scale $SCALE, $ROUNDS round(s), $(date -u +%Y-%m-%dT%H:%MZ), $SHA, $(nproc) cores, load at start $LOAD_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "| figure | tool | median | samples |"
     echo "|---|---|---:|---|"

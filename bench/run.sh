@@ -82,13 +82,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 2
 fi
 
-if [ "$(id -u)" = 0 ]; then
-    PGUSER_OS=postgres
-    as_pg() { runuser -u postgres -- "$@"; }
-else
-    PGUSER_OS=$(id -un)
-    as_pg() { "$@"; }
-fi
+. "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------- work dir, cluster, cleanup
 RUN_ID=$(date -u +%Y%m%dT%H%M%SZ)-$$
@@ -105,11 +99,7 @@ SAMPLES=$WORK/samples.tsv
 : > "$SAMPLES"
 LOG=$WORK/run.log
 
-PORT=
-for p in $(seq 55432 55532); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || { echo "run.sh: no free port in 55432..55532" >&2; exit 1; }
+PORT=$(free_port 55432 55532) || { echo "run.sh: no free port in 55432..55532" >&2; exit 1; }
 
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 unset PGPASSWORD PGDATABASE
@@ -134,29 +124,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
-psqlc() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-say "scale $SCALE, $ROUNDS rounds, work dir $WORK, port $PORT, load $(cut -d' ' -f1-3 /proc/loadavg)"
-mkdir -p "$PGDATA" && chown "$PGUSER_OS" "$PGDATA" && chmod 0700 "$PGDATA"
-as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >>"$LOG" 2>&1
-# Defaults except what every tool shares: more shared memory and WAL room than the tiny defaults
-# (so restores are not dominated by forced checkpoints), fsync ON. archive_mode is on for pgBackRest;
-# archive_command is /bin/true except while pgBackRest backs up, so restores pay no archiving.
+say "scale $SCALE, $ROUNDS rounds, work dir $WORK, port $PORT, load $LOAD_START"
+init_pg_cluster "$PGDATA" "$PORT" "$SOCK"
+# archive_mode is on for pgBackRest; archive_command is /bin/true except while pgBackRest backs up,
+# so restores pay no archiving.
 cat >> "$PGDATA/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$SOCK'
-shared_buffers = 256MB
 maintenance_work_mem = 256MB
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-wal_level = replica
-archive_mode = on
 archive_command = '/bin/true'
-max_wal_senders = 4
-log_min_messages = warning
 EOF
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$WORK/times/postgres.log" -w start >>"$LOG" 2>&1
 
@@ -225,13 +201,11 @@ DB_SIZES=$(psqlc -d postgres -At -F' ' -c "SELECT datname, pg_database_size(datn
 say "database sizes: $(echo $DB_SIZES)"
 
 # ---------------------------------------------------------------- measuring helpers
-now_ns() { date +%s%N; }
 rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1" 2>/dev/null || echo 0; }
 cpu_s() { awk -F': ' '/User time|System time/ {c += $2} END {printf "%.2f", c}' "$1" 2>/dev/null || echo 0; }
 # sample <tool> <db> <step> <round> <wall_s> <rss_kb> <bytes> [<cpu_s of the client process>]
 sample() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "${8:-0}" >> "$SAMPLES"; }
 repo_bytes() { du -s --apparent-size -B1 "$1" | cut -f1; } # what a repository occupies, tool-neutral
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 T=/usr/bin/time
 settle() { psqlc -d postgres -c "CHECKPOINT" >/dev/null; sync; }
 

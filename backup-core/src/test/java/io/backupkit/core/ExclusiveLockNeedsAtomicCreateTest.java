@@ -5,16 +5,13 @@ import io.backupkit.LocalStorage;
 import io.backupkit.Repository;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.LockManager;
-import io.backupkit.spi.ObjectInfo;
-import io.backupkit.spi.Payload;
 import io.backupkit.spi.Storage;
+import io.backupkit.testkit.InterceptingStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -28,7 +25,7 @@ class ExclusiveLockNeedsAtomicCreateTest {
 
     @Test
     void exclusiveLock_onAStoreWithoutAtomicCreate_isRefused_whileSharedLocksStillWork() {
-        try (Repository repo = Repos.encrypted(new NonAtomic(LocalStorage.of(dir))).create()) {
+        try (Repository repo = Repos.encrypted(nonAtomic(dir)).create()) {
             LockManager locks = ((DefaultRepository) repo).locks();
             ConfigurationException e = assertThrows(ConfigurationException.class, () -> locks.acquire(true, "prune"));
             assertTrue(e.getMessage().contains("If-None-Match") && e.getMessage().contains("prune"), e.getMessage());
@@ -41,7 +38,7 @@ class ExclusiveLockNeedsAtomicCreateTest {
 
     @Test
     void records_onAStoreWithoutAtomicCreate_areRefused_onAnAtomicStoreCreatedOnce() {
-        try (Repository repo = Repos.encrypted(new NonAtomic(LocalStorage.of(dir))).create()) {
+        try (Repository repo = Repos.encrypted(nonAtomic(dir)).create()) {
             ConfigurationException e = assertThrows(ConfigurationException.class,
                     () -> repo.records().create("ops/nightly/claims/1", new byte[]{1}));
             assertTrue(e.getMessage().contains("If-None-Match") && e.getMessage().contains("ops/nightly/claims/1"), e.getMessage());
@@ -61,51 +58,8 @@ class ExclusiveLockNeedsAtomicCreateTest {
         }
     }
 
-    /** Delegates everything and says it cannot create names atomically. */
-    private record NonAtomic(Storage delegate) implements Storage {
-        @Override
-        public boolean atomicPutIfAbsent() {
-            return false;
-        }
-
-        @Override
-        public String location() {
-            return delegate.location();
-        }
-
-        @Override
-        public boolean putIfAbsent(String name, Payload payload) {
-            return delegate.putIfAbsent(name, payload);
-        }
-
-        @Override
-        public InputStream get(String name) {
-            return delegate.get(name);
-        }
-
-        @Override
-        public InputStream get(String name, long offset, long length) {
-            return delegate.get(name, offset, length);
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String name) {
-            return delegate.stat(name);
-        }
-
-        @Override
-        public List<ObjectInfo> list(String prefix) {
-            return delegate.list(prefix);
-        }
-
-        @Override
-        public void delete(String name) {
-            delegate.delete(name);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
+    /** A store that ignores If-None-Match: it says so, and reports every write as done. */
+    private static Storage nonAtomic(Path dir) {
+        return new InterceptingStorage(LocalStorage.of(dir)).conditionalWrites(false);
     }
 }

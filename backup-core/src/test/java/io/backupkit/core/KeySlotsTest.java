@@ -246,6 +246,35 @@ class KeySlotsTest {
         }
     }
 
+    /**
+     * A remover running on this host is never taken for a dead one because the OS reports its start time
+     * with some rounding: its announcement keeps counting (locks allow the same rounding).
+     */
+    @Test
+    void announcementOfARunningRemoverOnThisHost_withARoundedStartTime_stillBlocks() throws Exception {
+        char[] second = "second password".toCharArray();
+        String a;
+        try (Repository repo = Repos.encrypted(LocalStorage.of(dir)).create()) {
+            repo.keys().add(Repos.password(second));
+            a = repo.keys().list().stream().filter(KeySlotInfo::current).findFirst().orElseThrow().id();
+        }
+        ProcessHandle self = ProcessHandle.current();
+        java.time.Instant rounded = self.info().startInstant().orElseThrow().plusMillis(900);
+        Path left = dir.resolve("keys-removal").resolve(a + ".00112233aabbccdd");
+        Files.createDirectories(left.getParent());
+        Files.writeString(left, "{\"version\":1,\"slot\":\"keys/" + a + "\",\"host\":\"" + io.backupkit.internal.HostName.get()
+                + "\",\"pid\":" + self.pid() + ",\"processStart\":\"" + rounded + "\"}");
+        // past the grace a dead writer gets, well before the stale age
+        Files.setLastModifiedTime(left, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(30)));
+        try (Repository repo = Repository.builder().storage(LocalStorage.of(dir)).keyProvider(Repos.password(second)).open()) {
+            String b = repo.keys().list().stream().filter(KeySlotInfo::current).findFirst().orElseThrow().id();
+            ConfigurationException e = assertThrows(ConfigurationException.class, () -> repo.keys().remove(b));
+            assertTrue(e.getMessage().contains("nothing was removed"), e.getMessage());
+            assertEquals(2, repo.keys().list().size(), "both slots are still there");
+        }
+        assertTrue(Files.exists(left), "a running remover's announcement is not removed as left over");
+    }
+
     @Test
     void slotLeftByAnInterruptedCreate_doesNotCountAsASecondSlot() {
         // an orphan: same password, another master key, left by a create that died

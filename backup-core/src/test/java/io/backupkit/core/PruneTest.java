@@ -143,6 +143,70 @@ class PruneTest {
         }
     }
 
+    /**
+     * Packs removed behind the repository's back (by hand, a bucket lifecycle rule): ones no snapshot needs
+     * leave the index for good; a missing pack a snapshot needs stops prune before it changes anything.
+     */
+    @Test
+    void packsRemovedBehindItsBack_unusedLeaveTheIndex_aNeededOneStopsPruneWithNothingChanged() throws Exception {
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = create(storage)) {
+            backup(repo, Map.of("a", () -> RandomData.stream(1, 2 * MIB)));
+            List<String> packsOfA = repo.storage().list("data/").stream().map(ObjectInfo::name).toList();
+            // the same stream again, all new data (one group for retention)
+            Supplier<InputStream> b = () -> RandomData.stream(2, 2 * MIB);
+            String idB = backup(repo, Map.of("a", b));
+            assertEquals(1, ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepLast(1).build()).build()
+                    .forget().removed().size());
+            packsOfA.forEach(repo.storage()::delete);
+
+            PruneResult r = prune(repo).build().prune();
+            assertEquals(0, r.packsDeleted(), r.toString());
+            CheckReport check = repo.check();
+            assertTrue(check.ok(), check.errors().toString());
+            assertEquals(Map.of("a", digest(b)), Repos.restore(repo, idB).digests());
+            storage.reset();
+            PruneResult again = prune(repo).build().prune();
+            assertEquals(0, again.packsDeleted() + again.packsMarked(), again.toString());
+            assertEquals(0, storage.requests("put", "index/"), "the index no longer lists the missing packs: " + storage.counters());
+
+            String needed = repo.storage().list("data/").get(0).name();
+            repo.storage().delete(needed);
+            List<ObjectInfo> before = repo.storage().list("");
+            io.backupkit.IntegrityException e = assertThrows(io.backupkit.IntegrityException.class, () -> prune(repo).build().prune());
+            assertTrue(e.getMessage().contains(needed) && e.getMessage().contains("deleted nothing"), e.getMessage());
+            assertEquals(before.stream().map(ObjectInfo::name).sorted().toList(),
+                    repo.storage().list("").stream().map(ObjectInfo::name).sorted().toList(), "prune changed nothing");
+        }
+    }
+
+    /** The metadata cache does not keep growing with forgotten snapshots: prune trims their blob lists too. */
+    @Test
+    void prune_trimsTheMetadataCache_ofForgottenSnapshotsBlobLists() throws Exception {
+        Path cache = dir.resolve("cache");
+        keyFile = KeyProviders.generateKeyFile(dir.resolve("key"));
+        try (Repository repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo"))).keyProvider(KeyProviders.keyFile(keyFile))
+                .packSize((int) MIB).chunkSizes(64 * 1024, 256 * 1024, 1024 * 1024).cacheDirectory(cache).create()) {
+            for (int i = 0; i < 3; i++) {
+                long seed = i;
+                backup(repo, Map.of("a", () -> RandomData.stream(seed, MIB)));
+            }
+            prune(repo).build().prune();
+            Path lists = cache.resolve(((DefaultRepository) repo).config().id()).resolve("blobs");
+            assertEquals(3, countFiles(lists), "prune read (and cached) the three snapshots' blob lists");
+            assertEquals(2, ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepLast(1).build()).build()
+                    .forget().removed().size());
+            prune(repo).build().prune();
+            assertEquals(1, countFiles(lists), "only the kept snapshot's blob list stays cached");
+        }
+    }
+
+    private static long countFiles(Path d) throws IOException {
+        try (var s = java.nio.file.Files.list(d)) {
+            return s.filter(f -> !f.getFileName().toString().startsWith(".tmp-")).count();
+        }
+    }
+
     @Test
     void manySmallIndexObjects_areMergedByPrune_andTheIndexStaysComplete() throws Exception {
         InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));

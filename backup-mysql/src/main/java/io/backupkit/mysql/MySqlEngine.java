@@ -4,12 +4,12 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.mysql.internal.MySqlConnectionConfig;
 import io.backupkit.spi.BackupSource;
 import io.backupkit.spi.DatabaseEngine;
+import io.backupkit.spi.EngineOptions;
 import io.backupkit.spi.RestoreTarget;
 
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The MySQL / MariaDB {@link DatabaseEngine}, found by {@link java.util.ServiceLoader} for
@@ -48,17 +48,17 @@ public final class MySqlEngine implements DatabaseEngine {
 
     @Override
     public BackupSource source(String url, Map<String, String> options) {
-        check(options, SOURCE_OPTIONS, "source");
+        EngineOptions.requireKnown("MySQL", "source", options, SOURCE_OPTIONS);
         MySqlSource.Builder b = MySqlSource.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
                 case "user" -> b.user(v);
                 case "password" -> b.password(v.toCharArray());
-                case "jobs" -> b.jobs(parseInt(k, v));
-                case "lock" -> b.lock(flag(k, v));
-                case "lockNonTransactional" -> b.lockNonTransactionalTables(flag(k, v));
-                case "users" -> b.users(flag(k, v));
-                case "lockWaitSeconds" -> b.lockWaitTimeout(Duration.ofSeconds(parseInt(k, v)));
+                case "jobs" -> b.jobs(EngineOptions.number(k, v));
+                case "lock" -> b.lock(EngineOptions.flag(k, v));
+                case "lockNonTransactional" -> b.lockNonTransactionalTables(EngineOptions.flag(k, v));
+                case "users" -> b.users(EngineOptions.flag(k, v));
+                case "lockWaitSeconds" -> b.lockWaitTimeout(Duration.ofSeconds(EngineOptions.number(k, v)));
                 default -> throw new IllegalStateException(k);
             }
         });
@@ -67,7 +67,7 @@ public final class MySqlEngine implements DatabaseEngine {
 
     @Override
     public RestoreTarget target(String url, Map<String, String> options) {
-        check(options, TARGET_OPTIONS, "target");
+        EngineOptions.requireKnown("MySQL", "target", options, TARGET_OPTIONS);
         MySqlTarget.Builder b = MySqlTarget.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
@@ -75,30 +75,30 @@ public final class MySqlEngine implements DatabaseEngine {
                 case "password" -> b.password(v.toCharArray());
                 case "database" -> b.database(v);
                 case "dropExisting" -> {
-                    if (flag(k, v)) {
+                    if (EngineOptions.flag(k, v)) {
                         b.dropExisting();
                     }
                 }
                 case "tables" -> b.tables(v.split("\\s*,\\s*"));
                 case "schemaOnly" -> {
-                    if (flag(k, v)) {
+                    if (EngineOptions.flag(k, v)) {
                         b.schemaOnly();
                     }
                 }
                 case "users" -> {
-                    if (flag(k, v)) {
+                    if (EngineOptions.flag(k, v)) {
                         b.users();
                     }
                 }
                 case "useInserts" -> {
-                    if (flag(k, v)) {
+                    if (EngineOptions.flag(k, v)) {
                         b.useInserts();
                     }
                 }
-                case "jobs" -> b.jobs(parseInt(k, v));
-                case "lockWaitSeconds" -> b.lockWaitTimeout(Duration.ofSeconds(parseInt(k, v)));
+                case "jobs" -> b.jobs(EngineOptions.number(k, v));
+                case "lockWaitSeconds" -> b.lockWaitTimeout(Duration.ofSeconds(EngineOptions.number(k, v)));
                 case "dataOnly" -> {
-                    if (flag(k, v)) {
+                    if (EngineOptions.flag(k, v)) {
                         throw new ConfigurationException("the MySQL engine does not restore data into an existing schema (dataOnly); "
                                 + "restore into a new database, or replace the existing one with dropExisting");
                     }
@@ -110,31 +110,5 @@ public final class MySqlEngine implements DatabaseEngine {
             }
         });
         return b.build();
-    }
-
-    private static void check(Map<String, String> options, Set<String> known, String what) {
-        for (String k : options.keySet()) {
-            if (!known.contains(k)) {
-                throw new ConfigurationException("unknown MySQL " + what + " option '" + k + "'; known: " + new TreeSet<>(known));
-            }
-        }
-    }
-
-    static boolean flag(String key, String v) {
-        if (v == null || v.isEmpty() || v.equalsIgnoreCase("true")) {
-            return true;
-        }
-        if (v.equalsIgnoreCase("false")) {
-            return false;
-        }
-        throw new ConfigurationException("option " + key + " must be true or false, was '" + v + "'");
-    }
-
-    static int parseInt(String key, String v) {
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new ConfigurationException("option " + key + " must be a number, was '" + v + "'");
-        }
     }
 }

@@ -58,20 +58,7 @@ public final class PostgresPhysicalSource implements BackupSource {
             throw new ConfigurationException("PostgresPhysicalSource needs a url to any database of the cluster "
                     + "(postgresql://host:port/postgres)");
         }
-        PgConnectionConfig c = PgConnectionConfig.parse(b.url);
-        if (b.user != null) {
-            c = c.withUser(b.user);
-        }
-        if (b.password != null) {
-            c = c.withPassword(b.password);
-        }
-        if (b.sslMode != null) {
-            c = c.withParam("sslmode", b.sslMode);
-        }
-        if (b.sslRootCert != null) {
-            c = c.withParam("sslrootcert", b.sslRootCert.toString());
-        }
-        this.connection = c;
+        this.connection = PgConnectionConfig.of(b.url, b.user, b.password, b.sslMode, b.sslRootCert);
         this.toolDirectory = b.toolDirectory;
         this.method = b.method;
         this.dataDirectory = b.dataDirectory;

@@ -38,19 +38,7 @@ public final class PostgresSource implements BackupSource {
         if (b.url == null) {
             throw new ConfigurationException("PostgresSource needs a url (jdbc:postgresql://host:port/db or postgresql://host:port/db)");
         }
-        PgConnectionConfig c = PgConnectionConfig.parse(b.url);
-        if (b.user != null) {
-            c = c.withUser(b.user);
-        }
-        if (b.password != null) {
-            c = c.withPassword(b.password);
-        }
-        if (b.sslMode != null) {
-            c = c.withParam("sslmode", b.sslMode);
-        }
-        if (b.sslRootCert != null) {
-            c = c.withParam("sslrootcert", b.sslRootCert.toString());
-        }
+        PgConnectionConfig c = PgConnectionConfig.of(b.url, b.user, b.password, b.sslMode, b.sslRootCert);
         if (b.toolHost != null) {
             c = c.withToolAddress(b.toolHost, b.toolPort);
         }

@@ -6,6 +6,7 @@ import io.backupkit.IntegrityException;
 import io.backupkit.LogConflictException;
 import io.backupkit.LogPutResult;
 import io.backupkit.Repository;
+import io.backupkit.postgres.internal.wal.SpoolLock;
 import io.backupkit.postgres.internal.wal.WalNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,7 +16,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -108,8 +108,7 @@ public final class WalArchiver implements AutoCloseable {
     private volatile boolean stopping;
     /** For tests: called holding the hand-off lock, just before a .ready file is renamed. */
     volatile java.util.function.Consumer<String> beforeRename;
-    private FileChannel lockChannel;
-    private FileLock lock;
+    private SpoolLock lock;
     private Thread thread;
 
     private WalArchiver(Builder b) {
@@ -179,58 +178,20 @@ public final class WalArchiver implements AutoCloseable {
     }
 
     private synchronized boolean tryLock() {
-        try {
-            Files.createDirectories(spool);
-            lockChannel = FileChannel.open(spool.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            try {
-                lock = lockChannel.tryLock();
-            } catch (OverlappingFileLockException e) {
-                lock = null;
-            }
-            if (lock == null) {
-                lockChannel.close();
-                lockChannel = null;
-                return false;
-            }
-            return true;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot use spool " + spool, e);
-        }
+        lock = SpoolLock.tryAcquire(spool.resolve(LOCK_FILE)).orElse(null);
+        return lock != null;
     }
 
     private synchronized void releaseLock() {
-        try {
-            if (lock != null) {
-                lock.release();
-            }
-            if (lockChannel != null) {
-                lockChannel.close();
-            }
-        } catch (IOException ignored) {
-            // released with the process anyway
+        if (lock != null) {
+            lock.close();
         }
         lock = null;
-        lockChannel = null;
     }
 
     /** Whether some process holds the spool's pusher lock right now. */
     public static boolean isRunning(Path spool) {
-        Path lockFile = spool.resolve(LOCK_FILE);
-        if (!Files.exists(lockFile)) {
-            return false;
-        }
-        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
-            FileLock l = ch.tryLock();
-            if (l == null) {
-                return true;
-            }
-            l.release();
-            return false;
-        } catch (OverlappingFileLockException e) {
-            return true; // held inside this JVM
-        } catch (IOException e) {
-            return false;
-        }
+        return SpoolLock.isHeld(spool.resolve(LOCK_FILE));
     }
 
     private void loop() {

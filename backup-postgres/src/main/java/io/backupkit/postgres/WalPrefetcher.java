@@ -2,22 +2,19 @@ package io.backupkit.postgres;
 
 import io.backupkit.BackupException;
 import io.backupkit.ConfigurationException;
+import io.backupkit.postgres.internal.wal.SpoolLock;
 import io.backupkit.postgres.internal.wal.WalNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -117,22 +114,7 @@ public final class WalPrefetcher {
 
     /** Whether a prefetcher holds the spool's lock now. */
     public static boolean isRunning(Path spool) {
-        Path lockFile = spool.resolve(LOCK_FILE);
-        if (!Files.exists(lockFile)) {
-            return false;
-        }
-        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
-            FileLock l = ch.tryLock();
-            if (l == null) {
-                return true;
-            }
-            l.release();
-            return false;
-        } catch (OverlappingFileLockException e) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        return SpoolLock.isHeld(spool.resolve(LOCK_FILE));
     }
 
     private long segmentSize() {
@@ -257,42 +239,26 @@ public final class WalPrefetcher {
      * deletes what it prefetched and returns). Returns false at once when another prefetcher runs.
      */
     public boolean runUntilIdle() {
-        try {
-            Files.createDirectories(spool);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        Optional<SpoolLock> held = SpoolLock.tryAcquire(spool.resolve(LOCK_FILE));
+        if (held.isEmpty()) {
+            return false;
         }
-        try (FileChannel ch = FileChannel.open(spool.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            FileLock lock;
-            try {
-                lock = ch.tryLock();
-            } catch (OverlappingFileLockException e) {
-                return false;
-            }
-            if (lock == null) {
-                return false;
-            }
-            try {
-                String seen = null;
-                long lastChange = System.nanoTime();
-                while (System.nanoTime() - lastChange < idleExit.toNanos()) {
-                    fill();
-                    String now;
-                    synchronized (this) {
-                        now = anchor;
-                    }
-                    if (now != null && !now.equals(seen)) {
-                        seen = now;
-                        lastChange = System.nanoTime();
-                    }
-                    Thread.sleep(50);
+        try (SpoolLock ignored = held.get()) {
+            String seen = null;
+            long lastChange = System.nanoTime();
+            while (System.nanoTime() - lastChange < idleExit.toNanos()) {
+                fill();
+                String now;
+                synchronized (this) {
+                    now = anchor;
                 }
-                removeStale(List.of());
-            } finally {
-                lock.release();
+                if (now != null && !now.equals(seen)) {
+                    seen = now;
+                    lastChange = System.nanoTime();
+                }
+                Thread.sleep(50);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            removeStale(List.of());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

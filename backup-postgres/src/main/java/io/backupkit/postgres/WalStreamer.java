@@ -89,14 +89,7 @@ final class WalStreamer implements Runnable {
         this.wal = b.archive != null ? b.archive
                 : WalArchive.builder().repository(b.repository).allowNewCluster(b.allowNewCluster).build();
         this.logs = wal.logArchive();
-        PgConnectionConfig c = PgConnectionConfig.parse(b.url);
-        if (b.user != null) {
-            c = c.withUser(b.user);
-        }
-        if (b.password != null) {
-            c = c.withPassword(b.password);
-        }
-        this.connection = c;
+        this.connection = PgConnectionConfig.of(b.url, b.user, b.password, null, null);
         this.slot = b.slot;
         this.createSlot = b.createSlot;
         this.partialInterval = b.partialInterval;

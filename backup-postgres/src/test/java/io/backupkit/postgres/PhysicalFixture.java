@@ -8,15 +8,13 @@ import io.backupkit.RestoreManager;
 import io.backupkit.RestoreResult;
 import io.backupkit.postgres.PostgresDataDirectoryTarget;
 import io.backupkit.postgres.PostgresPhysicalSource;
+import io.backupkit.postgres.internal.FileTrees;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 
@@ -144,29 +142,6 @@ final class PhysicalFixture implements AutoCloseable {
     @Override
     public void close() {
         repo.close();
-        delete(root);
-    }
-
-    static void delete(Path p) {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(p, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            // leftovers in /tmp are harmless
-        }
+        FileTrees.deleteQuietly(root);
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -201,6 +202,32 @@ class WalArchiverTest {
             assertFalse(b.runUntilIdle(), "a second pusher does not run");
         }
         assertFalse(WalArchiver.isRunning(WalArchiver.defaultSpool(data)));
+    }
+
+    @Test
+    void onlyOnePrefetcherPerSpool_andItsLockGoesWithIt() throws Exception {
+        WalArchive wal = WalArchive.of(repo);
+        wal.push(FakeWal.writeSegment(pgWal, SYSID, 1, 1));
+        Path spool = dir.resolve("prefetch");
+        WalPrefetcher first = WalPrefetcher.builder().walArchive(wal).systemId(SYSID).spool(spool).idleExit(Duration.ofMinutes(10)).build();
+        java.util.concurrent.atomic.AtomicBoolean firstRan = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread t = new Thread(() -> firstRan.set(first.runUntilIdle()), "prefetcher");
+        t.start();
+        try {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (!WalPrefetcher.isRunning(spool)) {
+                assertTrue(System.nanoTime() < deadline, "the prefetcher never took its lock");
+                Thread.sleep(20);
+            }
+            WalPrefetcher second = WalPrefetcher.builder().walArchive(wal).systemId(SYSID).spool(spool).idleExit(Duration.ofMillis(1)).build();
+            assertFalse(second.runUntilIdle(), "a second prefetcher does not run");
+        } finally {
+            t.interrupt(); // ends the first one's idle wait
+            t.join(60_000);
+        }
+        assertFalse(t.isAlive());
+        assertTrue(firstRan.get());
+        assertFalse(WalPrefetcher.isRunning(spool), "the lock is released when the prefetcher returns");
     }
 
     @Test

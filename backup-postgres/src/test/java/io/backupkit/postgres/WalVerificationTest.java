@@ -1,65 +1,38 @@
 package io.backupkit.postgres;
 
-import io.backupkit.KeyProviders;
-import io.backupkit.LocalStorage;
-import io.backupkit.Repository;
 import io.backupkit.VerificationCheck;
 import io.backupkit.postgres.internal.physical.PhysicalMetadata;
 import io.backupkit.postgres.internal.physical.WalVerification;
-import io.backupkit.postgres.internal.wal.WalNames;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 
+import static io.backupkit.postgres.SyntheticWalArchive.SYSID;
+import static io.backupkit.postgres.SyntheticWalArchive.at;
+import static io.backupkit.postgres.SyntheticWalArchive.base;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** WAL continuity of a base backup as verify reports it: one check per timeline, gaps named (synthetic archives). */
 class WalVerificationTest {
-    static final long SYSID = 7312345678901234567L;
-    static final long SEG = FakeWal.SEGMENT_SIZE;
-
     @TempDir
     Path dir;
-    Repository repo;
+    SyntheticWalArchive fake;
     WalArchive wal;
 
     @BeforeEach
     void open() {
-        repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
-                .keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create();
-        wal = WalArchive.builder().repository(repo).systemId(SYSID).build();
+        fake = new SyntheticWalArchive(dir);
+        wal = fake.wal;
     }
 
     @AfterEach
     void close() {
-        repo.close();
-    }
-
-    private void archive(int timeline, long... segments) {
-        for (long s : segments) {
-            wal.push(FakeWal.writeSegment(dir.resolve("pg_wal"), SYSID, timeline, s));
-        }
-    }
-
-    private void history(int timeline, String content) {
-        wal.push(FakeWal.write(dir.resolve("pg_wal"), WalNames.historyName(timeline), content.getBytes(StandardCharsets.UTF_8)));
-    }
-
-    private static PhysicalMetadata base(int timeline, Lsn start, Lsn stop, boolean walIncluded) {
-        return new PhysicalMetadata("low-level", Long.toUnsignedString(SYSID), timeline, start, stop, start,
-                WalNames.segmentOf(timeline, start, SEG), WalNames.segmentOf(timeline, stop, SEG), Instant.EPOCH, Instant.EPOCH, "15.14",
-                150014, SEG, List.of(), walIncluded, "postgres", 131072, "", 0, 0);
-    }
-
-    private static Lsn at(long segment, long offset) {
-        return new Lsn(segment * SEG + offset);
+        fake.close();
     }
 
     private List<VerificationCheck> checks(PhysicalMetadata base) {
@@ -68,7 +41,7 @@ class WalVerificationTest {
 
     @Test
     void aContiguousArchive_passes_theSnapshotsOwnWalNotNeededFromTheArchive() {
-        archive(1, 4, 5, 6); // segment 3 (start and stop) is inside the snapshot only
+        fake.archive(1, 4, 5, 6); // segment 3 (start and stop) is inside the snapshot only
         List<VerificationCheck> c = checks(base(1, at(3, 40), at(3, 400), true));
         assertEquals(1, c.size(), c.toString());
         assertEquals(VerificationCheck.Status.PASSED, c.get(0).status(), c.toString());
@@ -78,7 +51,7 @@ class WalVerificationTest {
 
     @Test
     void everyMissingSegment_isNamed_andFailsTheCheck() {
-        archive(1, 4, 6, 7, 10);
+        fake.archive(1, 4, 6, 7, 10);
         List<VerificationCheck> c = checks(base(1, at(3, 40), at(3, 400), true));
         assertEquals(VerificationCheck.Status.FAILED, c.get(0).status(), c.toString());
         assertTrue(c.get(0).message().contains("missing 000000010000000000000005, 000000010000000000000008..000000010000000000000009 "
@@ -88,11 +61,11 @@ class WalVerificationTest {
 
     @Test
     void withoutItsWalInTheSnapshot_theArchiveMustHoldItFromTheStart() {
-        archive(1, 4, 5);
+        fake.archive(1, 4, 5);
         List<VerificationCheck> c = checks(base(1, at(3, 40), at(3, 400), false));
         assertEquals(VerificationCheck.Status.FAILED, c.get(0).status(), c.toString());
         assertTrue(c.get(0).message().contains("missing 000000010000000000000003 between 000000010000000000000003"), c.toString());
-        wal.push(FakeWal.writeSegment(dir.resolve("pg_wal"), SYSID, 1, 3));
+        fake.archive(1, 3);
         assertEquals(VerificationCheck.Status.PASSED, checks(base(1, at(3, 40), at(3, 400), false)).get(0).status());
     }
 
@@ -109,16 +82,16 @@ class WalVerificationTest {
 
     @Test
     void aChildTimeline_getsItsOwnCheck_andIsUnreachableBehindAGapOnItsParent() {
-        archive(1, 4, 5, 6, 7);
-        history(2, "1\t" + at(6, 100) + "\tno recovery target specified\n");
-        archive(2, 6, 7, 8);
+        fake.archive(1, 4, 5, 6, 7);
+        fake.history(2, "1\t" + at(6, 100) + "\tno recovery target specified\n");
+        fake.archive(2, 6, 7, 8);
         List<VerificationCheck> c = checks(base(1, at(3, 40), at(3, 400), true));
         assertEquals(List.of("wal timeline 1", "wal timeline 2"), c.stream().map(VerificationCheck::name).toList());
         assertTrue(c.stream().allMatch(x -> x.status() == VerificationCheck.Status.PASSED), c.toString());
         assertTrue(c.get(1).message().contains("base backup b1, timeline 2 (from 1): 000000020000000000000006 to "
                 + "000000020000000000000008 archived without a gap"), c.toString());
 
-        io.backupkit.LogArchive.open(repo, "wal").delete(Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000005");
+        io.backupkit.LogArchive.open(fake.repo, "wal").delete(Long.toUnsignedString(SYSID) + "/00000001/000000010000000000000005");
         List<VerificationCheck> broken = checks(base(1, at(3, 40), at(3, 400), true));
         assertEquals(VerificationCheck.Status.FAILED, broken.get(0).status(), broken.toString());
         assertTrue(broken.get(0).message().contains("missing 000000010000000000000005"), broken.toString());

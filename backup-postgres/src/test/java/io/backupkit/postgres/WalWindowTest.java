@@ -1,23 +1,19 @@
 package io.backupkit.postgres;
 
 import io.backupkit.ConfigurationException;
-import io.backupkit.KeyProviders;
-import io.backupkit.LocalStorage;
-import io.backupkit.Repository;
 import io.backupkit.postgres.internal.physical.PhysicalMetadata;
 import io.backupkit.postgres.internal.physical.WalWindow;
-import io.backupkit.postgres.internal.wal.WalNames;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
+import static io.backupkit.postgres.SyntheticWalArchive.SYSID;
+import static io.backupkit.postgres.SyntheticWalArchive.at;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,45 +21,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Which WAL a base backup can replay towards a timeline, with synthetic archives. */
 class WalWindowTest {
-    static final long SYSID = 7312345678901234567L;
-    static final long SEG = FakeWal.SEGMENT_SIZE;
-
     @TempDir
     Path dir;
-    Repository repo;
+    SyntheticWalArchive fake;
     WalArchive wal;
 
     @BeforeEach
     void open() {
-        repo = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
-                .keyProvider(KeyProviders.password("pw".toCharArray(), 19 * 1024, 2, 1)).create();
-        wal = WalArchive.builder().repository(repo).systemId(SYSID).build();
+        fake = new SyntheticWalArchive(dir);
+        wal = fake.wal;
     }
 
     @AfterEach
     void close() {
-        repo.close();
-    }
-
-    private void archive(int timeline, long... segments) {
-        for (long s : segments) {
-            wal.push(FakeWal.writeSegment(dir.resolve("pg_wal"), SYSID, timeline, s));
-        }
-    }
-
-    private void history(int timeline, String content) {
-        wal.push(FakeWal.write(dir.resolve("pg_wal"), WalNames.historyName(timeline), content.getBytes(StandardCharsets.UTF_8)));
+        fake.close();
     }
 
     /** A base backup on {@code timeline} from {@code start} to {@code stop}, its WAL inside the snapshot. */
     private static PhysicalMetadata base(int timeline, Lsn start, Lsn stop) {
-        return new PhysicalMetadata("low-level", Long.toUnsignedString(SYSID), timeline, start, stop, start,
-                WalNames.segmentOf(timeline, start, SEG), WalNames.segmentOf(timeline, stop, SEG), Instant.EPOCH, Instant.EPOCH, "15.14",
-                150014, SEG, List.of(), true, "postgres", 131072, "", 0, 0);
-    }
-
-    private static Lsn at(long segment, long offset) {
-        return new Lsn(segment * SEG + offset);
+        return SyntheticWalArchive.base(timeline, start, stop, true);
     }
 
     private WalWindow window(PhysicalMetadata base, int target) {
@@ -73,7 +49,7 @@ class WalWindowTest {
 
     @Test
     void contiguousArchive_reachesItsNewestSegment() {
-        archive(1, 3, 4, 5, 6);
+        fake.archive(1, 3, 4, 5, 6);
         WalWindow w = window(base(1, at(3, 40), at(3, 400)), 1);
         assertEquals(at(7, 0), w.contiguousTo());
         assertNull(w.gap());
@@ -83,7 +59,7 @@ class WalWindowTest {
 
     @Test
     void aMissingSegmentWithLaterWal_isAGap_andNamed() {
-        archive(1, 3, 4, 6, 7);
+        fake.archive(1, 3, 4, 6, 7);
         WalWindow w = window(base(1, at(3, 40), at(3, 400)), 1);
         assertEquals("000000010000000000000005", w.gap());
         assertEquals("000000010000000000000006", w.afterGap());
@@ -92,7 +68,7 @@ class WalWindowTest {
 
     @Test
     void theSnapshotsOwnWal_countsAsPresentWhenTheArchiveLacksIt() {
-        archive(1, 5, 6);
+        fake.archive(1, 5, 6);
         WalWindow w = window(base(1, at(3, 40), at(4, 400)), 1);
         assertNull(w.gap());
         assertEquals(at(7, 0), w.contiguousTo());
@@ -100,9 +76,9 @@ class WalWindowTest {
 
     @Test
     void aChildTimeline_isFollowedFromItsSwitchSegment() {
-        archive(1, 3, 4, 5, 6, 7);
-        history(2, "1\t" + at(6, 100) + "\tno recovery target specified\n");
-        archive(2, 6, 7, 8);
+        fake.archive(1, 3, 4, 5, 6, 7);
+        fake.history(2, "1\t" + at(6, 100) + "\tno recovery target specified\n");
+        fake.archive(2, 6, 7, 8);
         WalWindow w = window(base(1, at(3, 40), at(3, 400)), 2);
         assertEquals("1 → 2", w.describePath());
         assertEquals(List.of("000000010000000000000003", "000000010000000000000004", "000000010000000000000005",
@@ -117,9 +93,9 @@ class WalWindowTest {
 
     @Test
     void aTimelineThatForkedBeforeTheBackupWasConsistent_isRefused() {
-        archive(1, 3, 4, 5, 6, 7);
-        history(2, "1\t" + at(6, 100) + "\tno recovery target specified\n");
-        archive(2, 6, 7);
+        fake.archive(1, 3, 4, 5, 6, 7);
+        fake.history(2, "1\t" + at(6, 100) + "\tno recovery target specified\n");
+        fake.archive(2, 6, 7);
         PhysicalMetadata late = base(1, at(7, 40), at(7, 400));
         ConfigurationException e = assertThrows(ConfigurationException.class, () -> window(late, 2));
         assertEquals("timeline 2 forked from timeline 1 at " + at(6, 100) + ", before base backup b1 was consistent (" + at(7, 400)
@@ -129,9 +105,9 @@ class WalWindowTest {
 
     @Test
     void aTimelineOfAnotherBranch_isRefused() {
-        history(2, "1\t" + at(4, 0) + "\tx\n");
-        history(3, "1\t" + at(4, 0) + "\tx\n2\t" + at(6, 0) + "\ty\n");
-        history(4, "1\t" + at(5, 0) + "\tz\n");
+        fake.history(2, "1\t" + at(4, 0) + "\tx\n");
+        fake.history(3, "1\t" + at(4, 0) + "\tx\n2\t" + at(6, 0) + "\ty\n");
+        fake.history(4, "1\t" + at(5, 0) + "\tz\n");
         PhysicalMetadata onThree = base(3, at(7, 40), at(7, 400));
         ConfigurationException e = assertThrows(ConfigurationException.class, () -> window(onThree, 4));
         assertEquals("timeline 4 does not descend from timeline 3 of base backup b1 (timeline 4 comes from 1 → 4); use a base backup "

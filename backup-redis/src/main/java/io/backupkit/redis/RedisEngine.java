@@ -4,12 +4,12 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.redis.internal.RedisUrl;
 import io.backupkit.spi.BackupSource;
 import io.backupkit.spi.DatabaseEngine;
+import io.backupkit.spi.EngineOptions;
 import io.backupkit.spi.RestoreTarget;
 
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The Redis {@link DatabaseEngine}, found by {@link java.util.ServiceLoader} for
@@ -47,13 +47,13 @@ public final class RedisEngine implements DatabaseEngine {
             throw new ConfigurationException("rdb:PATH is a restore target (an RDB file for a data directory); back up from the running "
                     + "server: redis://[USER@]HOST:PORT");
         }
-        check(options, SOURCE_OPTIONS, "source");
+        EngineOptions.requireKnown("Redis", "source", options, SOURCE_OPTIONS);
         RedisSource.Builder b = RedisSource.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
                 case "password" -> b.password(v.toCharArray());
-                case "diskless" -> b.diskless(flag(k, v));
-                case "timeoutSeconds" -> b.timeout(Duration.ofSeconds(number(k, v)));
+                case "diskless" -> b.diskless(EngineOptions.flag(k, v));
+                case "timeoutSeconds" -> b.timeout(Duration.ofSeconds(EngineOptions.positiveNumber(k, v)));
                 case "jobs" -> { }
                 default -> throw new IllegalStateException(k);
             }
@@ -67,7 +67,7 @@ public final class RedisEngine implements DatabaseEngine {
             RedisRdbFileTarget.Builder f = RedisRdbFileTarget.builder().url(url);
             options.forEach((k, v) -> {
                 switch (k) {
-                    case "dropExisting", "overwrite" -> f.overwrite(flag(k, v));
+                    case "dropExisting", "overwrite" -> f.overwrite(EngineOptions.flag(k, v));
                     case "password", "jobs" -> { }
                     default -> throw new ConfigurationException("unknown option '" + k + "' for an RDB file target; known: [dropExisting, "
                             + "overwrite]");
@@ -75,48 +75,18 @@ public final class RedisEngine implements DatabaseEngine {
             });
             return f.build();
         }
-        check(options, TARGET_OPTIONS, "target");
+        EngineOptions.requireKnown("Redis", "target", options, TARGET_OPTIONS);
         RedisTarget.Builder b = RedisTarget.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
                 case "password" -> b.password(v.toCharArray());
-                case "dropExisting" -> b.dropExisting(flag(k, v));
-                case "compare" -> b.compare(flag(k, v));
-                case "timeoutSeconds" -> b.timeout(Duration.ofSeconds(number(k, v)));
+                case "dropExisting" -> b.dropExisting(EngineOptions.flag(k, v));
+                case "compare" -> b.compare(EngineOptions.flag(k, v));
+                case "timeoutSeconds" -> b.timeout(Duration.ofSeconds(EngineOptions.positiveNumber(k, v)));
                 case "jobs" -> { }
                 default -> throw new IllegalStateException(k);
             }
         });
         return b.build();
-    }
-
-    private static void check(Map<String, String> options, Set<String> known, String what) {
-        for (String k : options.keySet()) {
-            if (!known.contains(k)) {
-                throw new ConfigurationException("unknown Redis " + what + " option '" + k + "'; known: " + new TreeSet<>(known));
-            }
-        }
-    }
-
-    private static boolean flag(String key, String v) {
-        if (v == null || v.isEmpty() || v.equalsIgnoreCase("true")) {
-            return true;
-        }
-        if (v.equalsIgnoreCase("false")) {
-            return false;
-        }
-        throw new ConfigurationException("option " + key + " must be true or false, was '" + v + "'");
-    }
-
-    private static int number(String key, String v) {
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n < 1) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new ConfigurationException("option " + key + " must be a positive number, was '" + v + "'");
-        }
     }
 }

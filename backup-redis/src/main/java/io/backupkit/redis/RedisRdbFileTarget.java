@@ -9,10 +9,10 @@ import io.backupkit.TargetExistsException;
 import io.backupkit.redis.internal.RdbFormatException;
 import io.backupkit.redis.internal.RdbParser;
 import io.backupkit.redis.internal.SnapshotStats;
+import io.backupkit.redis.internal.TeeInputStream;
 import io.backupkit.spi.RestoreContext;
 import io.backupkit.spi.RestoreTarget;
 
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -100,7 +100,7 @@ public final class RedisRdbFileTarget implements RestoreTarget {
             try (InputStream in = context.openStream(stream.name());
                  FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 OutputStream out = Channels.newOutputStream(ch);
-                new RdbParser(new Tee(in, out), false).parse(stats);
+                new RdbParser(new TeeInputStream(in, out), false).parse(stats);
                 if (in.read() >= 0) {
                     throw new IntegrityException("snapshot " + s.shortId(), "stream " + stream.name() + " has bytes after the end of the RDB");
                 }
@@ -142,33 +142,6 @@ public final class RedisRdbFileTarget implements RestoreTarget {
         }
         return s.streams().stream().filter(st -> st.name().equals(RedisSource.STREAM)).findFirst()
                 .orElseThrow(() -> new IntegrityException("snapshot " + s.shortId(), "the Redis snapshot has no stream '" + RedisSource.STREAM + "'"));
-    }
-
-    private static final class Tee extends FilterInputStream {
-        private final OutputStream out;
-
-        Tee(InputStream in, OutputStream out) {
-            super(in);
-            this.out = out;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                out.write(b);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                out.write(b, off, n);
-            }
-            return n;
-        }
     }
 
     /** Builds a {@link RedisRdbFileTarget}; {@link #path(Path)} or {@link #url(String)} is required. */

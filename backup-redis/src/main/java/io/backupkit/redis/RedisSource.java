@@ -9,11 +9,11 @@ import io.backupkit.redis.internal.RedisVersions;
 import io.backupkit.redis.internal.ReplicationStream;
 import io.backupkit.redis.internal.RespConnection;
 import io.backupkit.redis.internal.SnapshotStats;
+import io.backupkit.redis.internal.TeeInputStream;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
 
 import java.io.BufferedOutputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -93,7 +93,7 @@ public final class RedisSource implements BackupSource {
                 SnapshotStats stats = new SnapshotStats(0, 0);
                 RdbParser.Result result;
                 try (OutputStream out = new BufferedOutputStream(context.newStream(STREAM), 1 << 16)) {
-                    RdbParser parser = new RdbParser(new Tee(sync.rdb(), out), false);
+                    RdbParser parser = new RdbParser(new TeeInputStream(sync.rdb(), out), false);
                     result = parser.parse(stats);
                     sync.finish();
                 }
@@ -127,34 +127,6 @@ public final class RedisSource implements BackupSource {
                         + "raise the timeout option if the server needs longer to fork", e);
             }
             throw new UncheckedIOException("RDB transfer from Redis at " + url + " failed: " + e.getMessage(), e);
-        }
-    }
-
-    /** Copies what the parser reads into the repository stream, exactly and in order. */
-    private static final class Tee extends FilterInputStream {
-        private final OutputStream out;
-
-        Tee(InputStream in, OutputStream out) {
-            super(in);
-            this.out = out;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                out.write(b);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                out.write(b, off, n);
-            }
-            return n;
         }
     }
 

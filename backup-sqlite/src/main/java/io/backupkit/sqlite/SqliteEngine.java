@@ -4,6 +4,7 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.sqlite.internal.SqliteUrl;
 import io.backupkit.spi.BackupSource;
 import io.backupkit.spi.DatabaseEngine;
+import io.backupkit.spi.EngineOptions;
 import io.backupkit.spi.RestoreTarget;
 
 import java.nio.file.Path;
@@ -12,7 +13,6 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The SQLite {@link DatabaseEngine}, found by {@link java.util.ServiceLoader} for {@code sqlite:PATH}
@@ -45,14 +45,14 @@ public final class SqliteEngine implements DatabaseEngine {
 
     @Override
     public BackupSource source(String url, Map<String, String> options) {
-        check(options, SOURCE_OPTIONS, "source");
+        EngineOptions.requireKnown("SQLite", "source", options, SOURCE_OPTIONS);
         SqliteSource.Builder b = SqliteSource.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
                 case "tempDirectory" -> b.tempDirectory(Path.of(v));
                 case "busyTimeout" -> b.busyTimeout(duration(k, v));
-                case "countRows" -> b.countRows(flag(k, v));
-                case "blockSize" -> b.blockSize(number(k, v));
+                case "countRows" -> b.countRows(EngineOptions.flag(k, v));
+                case "blockSize" -> b.blockSize(EngineOptions.number(k, v));
                 case "password", "jobs" -> { }
                 default -> throw new IllegalStateException(k);
             }
@@ -62,43 +62,17 @@ public final class SqliteEngine implements DatabaseEngine {
 
     @Override
     public RestoreTarget target(String url, Map<String, String> options) {
-        check(options, TARGET_OPTIONS, "target");
+        EngineOptions.requireKnown("SQLite", "target", options, TARGET_OPTIONS);
         SqliteTarget.Builder b = SqliteTarget.builder().url(url);
         options.forEach((k, v) -> {
             switch (k) {
-                case "dropExisting", "overwrite" -> b.overwrite(flag(k, v));
+                case "dropExisting", "overwrite" -> b.overwrite(EngineOptions.flag(k, v));
                 case "busyTimeout" -> b.busyTimeout(duration(k, v));
                 case "password", "jobs" -> { }
                 default -> throw new IllegalStateException(k);
             }
         });
         return b.build();
-    }
-
-    private static void check(Map<String, String> options, Set<String> known, String what) {
-        for (String k : options.keySet()) {
-            if (!known.contains(k)) {
-                throw new ConfigurationException("unknown SQLite " + what + " option '" + k + "'; known: " + new TreeSet<>(known));
-            }
-        }
-    }
-
-    static boolean flag(String key, String v) {
-        if (v == null || v.isEmpty() || v.equalsIgnoreCase("true")) {
-            return true;
-        }
-        if (v.equalsIgnoreCase("false")) {
-            return false;
-        }
-        throw new ConfigurationException("option " + key + " must be true or false, was '" + v + "'");
-    }
-
-    static int number(String key, String v) {
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new ConfigurationException("option " + key + " must be a number, was '" + v + "'");
-        }
     }
 
     /** {@code 30s}, {@code 2m}, {@code 500ms}, an ISO-8601 duration, or plain milliseconds. */

@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.CountDownLatch;
 
 /** Streams a MySQL/MariaDB server's binary logs into the repository, in the foreground until SIGTERM or SIGINT. */
 @Command(name = "binlog-receive", description = {"Stream a MySQL/MariaDB server's binary logs into the repository (the replication "
@@ -72,6 +71,7 @@ final class BinlogReceiveCommand extends CliCommand {
         if (!url.toLowerCase(java.util.Locale.ROOT).matches("^(jdbc:)?(mysql|mariadb)://.*")) {
             throw usage("--db must be a MySQL/MariaDB server URL (mysql://user@host:port or mariadb://…), was " + Redact.url(url));
         }
+        database.refuseEngineOptions(this, "binlog-receive");
         char[] password = database.password(terminal);
         try (Repository repo = repository.open(terminal, null, false)) {
             BinlogReceiver.Builder b = BinlogReceiver.builder().repository(repo).url(url).source(source).startFile(startFile)
@@ -98,22 +98,7 @@ final class BinlogReceiveCommand extends CliCommand {
             } else {
                 terminal.err.println("streaming binary logs of " + Redact.url(url) + " as source " + receiver.source() + " into "
                         + repo.location() + "; stop with SIGTERM or Ctrl-C");
-                CountDownLatch stopped = new CountDownLatch(1);
-                boolean handled = onSignals(stopped::countDown, "TERM", "INT");
-                Thread hook = new Thread(receiver::close, "backupkit-binlog-receive-stop");
-                Runtime.getRuntime().addShutdownHook(hook);
-                try {
-                    stopped.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                terminal.err.println("stopping: storing what was received" + (handled ? "" : " (signal handling unavailable)"));
-                receiver.close();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException e) {
-                    // already shutting down
-                }
+                runUntilTerminated(receiver::close, "backupkit-binlog-receive-stop");
             }
             BinlogReceiver.Status st = receiver.status();
             if (json()) {
@@ -137,16 +122,4 @@ final class BinlogReceiveCommand extends CliCommand {
         }
     }
 
-    /** Installs handlers for the named signals; false where the JVM does not allow it. */
-    @SuppressWarnings("removal")
-    private static boolean onSignals(Runnable action, String... names) {
-        try {
-            for (String n : names) {
-                sun.misc.Signal.handle(new sun.misc.Signal(n), sig -> action.run());
-            }
-            return true;
-        } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
-            return false;
-        }
-    }
 }

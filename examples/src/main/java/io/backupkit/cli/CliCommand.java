@@ -7,7 +7,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 
 /** Base of the commands: output options, the terminal, JSON and progress helpers. */
 abstract class CliCommand implements Callable<Integer> {
@@ -50,6 +52,29 @@ abstract class CliCommand implements Callable<Integer> {
 
     ProgressRenderer progress(String label) {
         return ProgressRenderer.forTerminal(terminal, output.mode(terminal), label);
+    }
+
+    /**
+     * Runs in the foreground until SIGTERM or SIGINT, then runs {@code stop} and returns, so a receiver stops in order
+     * and the command exits 0; a shutdown hook still runs {@code stop} on any other way out of the JVM.
+     */
+    void runUntilTerminated(Runnable stop, String hookName) {
+        CountDownLatch stopped = new CountDownLatch(1);
+        List<String> signals = ScheduleCommand.Signals.onTermination(stopped);
+        Thread hook = new Thread(stop, hookName);
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        terminal.err.println("stopping: storing what was received" + (signals.size() == 2 ? "" : " (signal handling unavailable)"));
+        stop.run();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // already shutting down
+        }
     }
 
     CommandLine.ParameterException usage(String message) {

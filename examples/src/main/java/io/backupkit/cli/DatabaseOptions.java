@@ -24,6 +24,17 @@ final class DatabaseOptions {
             description = "Pass an option to the database engine (repeatable), e.g. -o toolDirectory=/usr/lib/postgresql/16/bin.")
     Map<String, String> engineOptions = new LinkedHashMap<>();
 
+    /**
+     * Refuses -o for a command that connects itself and passes no engine options (wal-receive, binlog-receive):
+     * an option such as {@code -o sslmode=require} must not be dropped without a word.
+     */
+    void refuseEngineOptions(CliCommand command, String commandName) {
+        if (!engineOptions.isEmpty()) {
+            throw command.usage("-o/--engine-option does not apply to " + commandName + " (given: "
+                    + String.join(", ", engineOptions.keySet()) + "); connection settings go in the --db URL");
+        }
+    }
+
     /** The database password from the file or the environment, or null. */
     char[] password(Terminal terminal) {
         return Secrets.fromFileOrEnv(passwordFile, "database password file", terminal, ENV_DB_PASSWORD, "PGPASSWORD", "MYSQL_PWD");

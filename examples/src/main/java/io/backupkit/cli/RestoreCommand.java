@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Restores a snapshot. Engine choices go to the engine's target as options: {@code dropExisting},
@@ -267,33 +268,45 @@ final class RestoreCommand extends CliCommand {
             confirmDrop();
         }
         RestoreTarget restoreTarget = engine.target(target, database.options(terminal, engineOptions()));
-        RestoreResult result;
+        RestoreResult result = restore(restoreTarget, repo -> repo.snapshots().get(snapshot), tables == null && !schemaOnly);
+        print(result, "snapshot", restoreTarget);
+        out().flush();
+        return ExitCodes.OK;
+    }
+
+    /**
+     * Restores the snapshot {@code pick} chooses into {@code into}, with progress; {@code whole} when every byte of it is
+     * restored, so the snapshot's size is where the progress ends.
+     */
+    private RestoreResult restore(RestoreTarget into, Function<Repository, Snapshot> pick, boolean whole) {
         try (Repository repo = repository.open(terminal, null, !json());
              ProgressRenderer progress = dryRun ? ProgressRenderer.none() : progress("restore")) {
-            Snapshot s = repo.snapshots().get(snapshot);
-            if (tables == null && !schemaOnly) {
+            Snapshot s = pick.apply(repo);
+            if (whole) {
                 progress.expectedBytes(s.bytesRead());
             }
-            RestoreManager.Builder b = RestoreManager.builder().repository(repo).snapshot(s.id())
-                    .target(restoreTarget).dryRun(dryRun).listener(progress);
+            RestoreManager.Builder b = RestoreManager.builder().repository(repo).snapshot(s.id()).target(into).dryRun(dryRun)
+                    .listener(progress);
             if (jobs != null) {
                 b.parallelism(jobs);
             }
             // a target that exists (TargetExistsException) is explained in the CLI's words by Errors
-            result = b.build().restore();
+            RestoreResult result = b.build().restore();
             progress.succeeded();
+            return result;
         }
+    }
+
+    /** The JSON document, or the plan's actions and what was (or would be) read or restored; {@code what}: snapshot, base backup. */
+    private void print(RestoreResult result, String what, RestoreTarget into) {
         if (json()) {
             printJson(Json.restore(result));
-            return ExitCodes.OK;
+            return;
         }
         RestorePlan plan = result.plan();
         String shortId = result.snapshotId().substring(0, Math.min(8, result.snapshotId().length()));
-        if (result.dryRun()) {
-            out().printf("dry run: restoring snapshot %s into %s would%n", shortId, plan == null ? restoreTarget.describe() : plan.target());
-        } else {
-            out().printf("restored snapshot %s into %s%n", shortId, plan == null ? restoreTarget.describe() : plan.target());
-        }
+        out().printf(result.dryRun() ? "dry run: restoring %s %s into %s would%n" : "restored %s %s into %s%n", what, shortId,
+                plan == null ? into.describe() : plan.target());
         if (plan != null) {
             int i = 1;
             for (String action : plan.actions()) {
@@ -305,8 +318,6 @@ final class RestoreCommand extends CliCommand {
         } else {
             out().printf("%s restored in %s%n", Format.bytes(result.bytesRestored()), Format.duration(result.duration()));
         }
-        out().flush();
-        return ExitCodes.OK;
     }
 
     private RecoveryTarget recoveryTarget() {
@@ -358,36 +369,11 @@ final class RestoreCommand extends CliCommand {
         }
         tablespaceMappings.forEach((from, to) -> tb.tablespaceMapping(from, to.toAbsolutePath()));
         PostgresDataDirectoryTarget dataTarget = tb.build();
-        RestoreResult result;
-        try (Repository repo = repository.open(terminal, null, !json());
-             ProgressRenderer progress = dryRun ? ProgressRenderer.none() : progress("restore")) {
-            Snapshot s = "latest".equals(snapshot) ? dataTarget.latest(repo, repo.snapshots().list()) : repo.snapshots().get(snapshot);
-            progress.expectedBytes(s.bytesRead());
-            RestoreManager.Builder b = RestoreManager.builder().repository(repo).snapshot(s.id()).target(dataTarget).dryRun(dryRun)
-                    .listener(progress);
-            if (jobs != null) {
-                b.parallelism(jobs);
-            }
-            result = b.build().restore();
-            progress.succeeded();
-        }
-        if (json()) {
-            printJson(Json.restore(result));
-            return ExitCodes.OK;
-        }
-        RestorePlan plan = result.plan();
-        String shortId = result.snapshotId().substring(0, Math.min(8, result.snapshotId().length()));
-        out().printf(result.dryRun() ? "dry run: restoring base backup %s into %s would%n" : "restored base backup %s into %s%n", shortId,
-                plan.target());
-        int i = 1;
-        for (String action : plan.actions()) {
-            out().printf("  %2d. %s%n", i++, action);
-        }
-        if (result.dryRun()) {
-            out().printf("reading %s from the repository; nothing was changed%n", Format.bytes(plan.bytes()));
-        } else {
-            out().printf("%s restored in %s%n", Format.bytes(result.bytesRestored()), Format.duration(result.duration()));
-            out().printf("next: pg_ctl -D %s start%s; it recovers to %s%s%n", plan.target(),
+        RestoreResult result = restore(dataTarget,
+                repo -> "latest".equals(snapshot) ? dataTarget.latest(repo, repo.snapshots().list()) : repo.snapshots().get(snapshot), true);
+        print(result, "base backup", dataTarget);
+        if (!json() && !result.dryRun()) {
+            out().printf("next: pg_ctl -D %s start%s; it recovers to %s%s%n", result.plan().target(),
                     osUser != null || "root".equals(System.getProperty("user.name")) ? " (as " + (osUser == null ? "postgres" : osUser) + ")" : "",
                     rt, targetAction == null || rt.type() == RecoveryTarget.Type.LATEST ? "" : ", then " + switch (targetAction) {
                         case PAUSE -> "pauses (SELECT pg_wal_replay_resume() promotes)";

@@ -9,7 +9,6 @@ import picocli.CommandLine.Option;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.CountDownLatch;
 
 /** Streams WAL into the repository in the foreground until SIGTERM or SIGINT. */
 @Command(name = "wal-receive", description = {"Stream a PostgreSQL cluster's WAL into the repository over a physical replication slot,"
@@ -52,9 +51,9 @@ final class WalReceiveCommand extends CliCommand {
         if (partialInterval != null && partialInterval < 0.1) {
             throw usage("--partial-interval must be at least 0.1 seconds, was " + partialInterval);
         }
+        database.refuseEngineOptions(this, "wal-receive");
         char[] password = Secrets.fromFileOrEnv(database.passwordFile, "database password file", terminal,
                 DatabaseOptions.ENV_DB_PASSWORD, "PGPASSWORD");
-        CountDownLatch stopped = new CountDownLatch(1);
         try (Repository repo = repository.open(terminal, null, false)) {
             WalReceiver.Builder b = WalReceiver.builder().repository(repo).url(url).slot(slot).createSlot(createSlot)
                     .allowNewCluster(newCluster).listener(new WalReceiver.Listener() {
@@ -87,23 +86,7 @@ final class WalReceiveCommand extends CliCommand {
             WalReceiver.Status st = receiver.status();
             terminal.err.println("streaming WAL of cluster " + Long.toUnsignedString(st.systemId()) + " (timeline " + st.timeline()
                     + ") on slot '" + slot + "' into " + repo.location() + "; stop with SIGTERM or Ctrl-C");
-            // SIGTERM and SIGINT end the wait here, so the receiver stops in order and the exit code is 0;
-            // a shutdown hook still stops it on any other way out of the JVM
-            boolean handled = onSignals(stopped::countDown, "TERM", "INT");
-            Thread hook = new Thread(receiver::stop, "backupkit-wal-receive-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                stopped.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            terminal.err.println("stopping: storing what was received" + (handled ? "" : " (signal handling unavailable)"));
-            receiver.stop();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // already shutting down
-            }
+            runUntilTerminated(receiver::stop, "backupkit-wal-receive-stop");
             WalReceiver.Status end = receiver.status();
             if (json()) {
                 printJson(Json.walReceiver(end));
@@ -116,16 +99,4 @@ final class WalReceiveCommand extends CliCommand {
         }
     }
 
-    /** Installs handlers for the named signals; false where the JVM does not allow it. */
-    @SuppressWarnings("removal")
-    static boolean onSignals(Runnable action, String... names) {
-        try {
-            for (String n : names) {
-                sun.misc.Signal.handle(new sun.misc.Signal(n), sig -> action.run());
-            }
-            return true;
-        } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
-            return false;
-        }
-    }
 }

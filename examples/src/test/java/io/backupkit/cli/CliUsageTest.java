@@ -217,6 +217,18 @@ class CliUsageTest {
         assertTrue(stderr.contains("list, add or remove"), stderr);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"wal-receive --db postgresql://repl@127.0.0.1:1/postgres --slot s",
+            "binlog-receive --db mariadb://repl@127.0.0.1:1"})
+    void receivers_refuseEngineOptions_insteadOfDroppingThem(String command, @TempDir Path dir) {
+        // -o sslmode=… silently dropped would connect without the TLS the user asked for
+        String[] args = (command + " --repo " + dir.resolve("absent") + " -o sslmode=verify-full").split(" ");
+        assertEquals(2, run(args));
+        String name = command.substring(0, command.indexOf(' '));
+        assertTrue(stderr.contains("-o/--engine-option does not apply to " + name + " (given: sslmode)"), stderr);
+        assertFalse(stderr.contains("verify-full"), "values are not echoed: " + stderr);
+    }
+
     @Test
     void version_printsName() {
         assertEquals(0, run("--version"));

@@ -8,10 +8,12 @@ import io.backupkit.spi.Storage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -85,7 +87,7 @@ public final class BlobIndex {
             states = readStates(reader, sealer, listing);
         } catch (io.backupkit.IntegrityException e) {
             problems.add(e.getMessage());
-            states = new States(Set.of(), Set.of(), Set.of(), Set.of());
+            states = new States(Set.of(), Set.of(), Map.of(), Set.of());
         }
         index.applyStates(states);
         for (ObjectInfo o : listing) {
@@ -108,35 +110,45 @@ public final class BlobIndex {
     private void applyStates(States states) {
         loaded.addAll(states.names());
         deletedPacks.addAll(states.deleted());
-        for (String p : states.obsolete()) {
+        for (String p : states.obsolete().keySet()) {
             packs.markObsolete(packs.add(Formats.INDEX_STATE, p, 0));
         }
     }
 
-    /** The prune state objects of a listing, and what they say. */
-    record States(Set<String> names, Set<String> superseded, Set<String> obsolete, Set<String> deleted) {
+    /**
+     * The prune state objects of a listing (in listing order), and what the live ones say: each obsolete
+     * pack with the storage time of the earliest live state that marks it (when prune marked it).
+     */
+    record States(Set<String> names, Set<String> superseded, Map<String, Instant> obsolete, Set<String> deleted) {
     }
 
     static States readStates(Function<String, byte[]> reader, Sealer sealer, List<ObjectInfo> listing) {
-        Map<String, IndexFile.State> states = new HashMap<>();
+        Map<String, IndexFile.State> states = new LinkedHashMap<>();
+        Map<String, Instant> times = new HashMap<>();
         for (ObjectInfo o : listing) {
             if (o.name().startsWith(Formats.INDEX_STATE)) {
                 states.put(o.name(), IndexFile.readState(o.name(), reader.apply(o.name()), sealer));
+                times.put(o.name(), o.modified());
             }
         }
         Set<String> superseded = new HashSet<>();
         states.values().forEach(s -> superseded.addAll(s.superseded()));
-        Set<String> obsolete = new HashSet<>();
+        Map<String, Instant> obsolete = new HashMap<>();
         Set<String> deleted = new HashSet<>();
         states.forEach((name, s) -> {
             if (superseded.contains(name)) {
                 return;
             }
+            Instant t = times.get(name);
             for (IndexFile.Annotation a : s.annotations()) {
-                (a.type() == IndexFile.DELETED ? deleted : obsolete).add(a.pack());
+                if (a.type() == IndexFile.DELETED) {
+                    deleted.add(a.pack());
+                } else {
+                    obsolete.merge(a.pack(), t, (x, y) -> x.isBefore(y) ? x : y);
+                }
             }
         });
-        obsolete.removeAll(deleted);
+        obsolete.keySet().removeAll(deleted);
         return new States(states.keySet(), superseded, obsolete, deleted);
     }
 

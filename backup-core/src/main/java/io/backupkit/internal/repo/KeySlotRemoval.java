@@ -4,6 +4,7 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
+import io.backupkit.internal.LocalProcess;
 import io.backupkit.internal.crypto.Aead;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.spi.ObjectInfo;
@@ -18,7 +19,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -78,7 +78,7 @@ final class KeySlotRemoval {
         long started = System.nanoTime();
         String own = PREFIX + Formats.idOf(target) + "." + Hashes.hex(Aead.randomBytes(8));
         storage.putIfAbsent(own, Payload.of(encode(new Announcement(1, target, HostName.get(), ProcessHandle.current().pid(),
-                processStart(ProcessHandle.current()).orElse(null)))));
+                LocalProcess.currentStart().orElse(null)))));
         try {
             // announcements first, slots second: the order the proof above needs
             Set<String> announced = new HashSet<>();
@@ -151,8 +151,8 @@ final class KeySlotRemoval {
             }
             Duration age = now == null || o.modified() == null ? null : Duration.between(o.modified(), now);
             boolean stale = age != null && age.compareTo(STALE_AFTER) > 0;
-            if (!stale && a != null && age != null && age.compareTo(DEAD_WRITER_GRACE) > 0 && a.host() != null
-                    && a.host().equals(HostName.get()) && !alive(a.pid(), a.processStart())) {
+            if (!stale && a != null && age != null && age.compareTo(DEAD_WRITER_GRACE) > 0
+                    && LocalProcess.gone(a.host(), a.pid(), a.processStart())) {
                 stale = true;
             }
             if (stale) {
@@ -178,20 +178,6 @@ final class KeySlotRemoval {
     static String slotOf(String announcement) {
         String rest = announcement.substring(PREFIX.length());
         return rest.matches("[0-9a-f]{64}\\.[0-9a-f]{16}") ? Formats.KEYS + rest.substring(0, 64) : null;
-    }
-
-    /** False only when this host certainly has no such process (pid gone, or reused by a later process). */
-    static boolean alive(long pid, Instant processStart) {
-        Optional<ProcessHandle> p = ProcessHandle.of(pid);
-        if (p.isEmpty() || !p.get().isAlive()) {
-            return false;
-        }
-        Optional<Instant> start = processStart(p.get());
-        return processStart == null || start.isEmpty() || start.get().equals(processStart);
-    }
-
-    private static Optional<Instant> processStart(ProcessHandle p) {
-        return p.info().startInstant();
     }
 
     private static byte[] encode(Announcement a) {

@@ -8,6 +8,7 @@ import io.backupkit.RepositoryLockedException;
 import io.backupkit.StorageException;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
+import io.backupkit.internal.LocalProcess;
 import io.backupkit.internal.crypto.Aead;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.crypto.Sealer;
@@ -293,7 +294,7 @@ public final class LockManager {
         }
         checkConflicts(kind, null);
         Instant now = clock.instant();
-        Instant processStart = ProcessHandle.current().info().startInstant().orElse(null);
+        Instant processStart = LocalProcess.currentStart().orElse(null);
         LockInfo first = new LockInfo(kind, HostName.get(), ProcessHandle.current().pid(), operation, now, now, null, null,
                 processStart);
         long taken = System.nanoTime();
@@ -332,19 +333,7 @@ public final class LockManager {
      * belongs to a process that started at another time).
      */
     public static boolean heldByDeadLocalProcess(LockInfo info) {
-        if (!HostName.get().equals(info.host()) || info.pid() == ProcessHandle.current().pid()) {
-            return false;
-        }
-        java.util.Optional<ProcessHandle> p = ProcessHandle.of(info.pid());
-        if (p.isEmpty() || !p.get().isAlive()) {
-            return true;
-        }
-        if (info.processStart() == null) {
-            return false;
-        }
-        java.util.Optional<Instant> actual = p.get().info().startInstant();
-        // the OS reports start times with some rounding: within two seconds it is the same process
-        return actual.isPresent() && Duration.between(actual.get(), info.processStart()).abs().compareTo(Duration.ofSeconds(2)) > 0;
+        return LocalProcess.gone(info.host(), info.pid(), info.processStart());
     }
 
     static boolean conflicts(String mine, String theirs) {

@@ -27,6 +27,8 @@ import java.util.stream.Stream;
 public final class MetadataCache {
     private static final Logger LOG = LoggerFactory.getLogger(MetadataCache.class);
     public static final MetadataCache NONE = new MetadataCache(null);
+    /** Where blobs (blob lists) are cached, by hex id. */
+    private static final String BLOBS = "blobs/";
 
     private final Path dir;
 
@@ -71,7 +73,7 @@ public final class MetadataCache {
         if (dir == null) {
             return decode.apply(fetchSealed.get());
         }
-        Path p = dir.resolve("blobs").resolve(id.hex());
+        Path p = dir.resolve(BLOBS + id.hex());
         byte[] cached = read(p);
         if (cached != null) {
             try {
@@ -116,6 +118,16 @@ public final class MetadataCache {
         } catch (IOException | java.io.UncheckedIOException e) {
             LOG.debug("cleaning the cache {} failed: {}", root, e.toString());
         }
+    }
+
+    /** Forgets cached blobs other than {@code keep} (hex ids): the blob lists of deleted snapshots. */
+    public void retainBlobs(Set<String> keep) {
+        if (dir == null) {
+            return;
+        }
+        Set<String> names = new java.util.HashSet<>();
+        keep.forEach(hex -> names.add(BLOBS + hex));
+        retain(BLOBS, names);
     }
 
     private static byte[] read(Path p) {

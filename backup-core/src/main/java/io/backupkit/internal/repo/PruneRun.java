@@ -192,29 +192,11 @@ public final class PruneRun {
         List<ObjectInfo> indexListing = storage.list(Formats.INDEX);
         Map<String, ObjectInfo> indexInfo = new HashMap<>();
         indexListing.forEach(o -> indexInfo.put(o.name(), o));
-        Map<String, IndexFile.State> states = new LinkedHashMap<>();
-        for (ObjectInfo o : indexListing) {
-            if (o.name().startsWith(Formats.INDEX_STATE)) {
-                states.put(o.name(), IndexFile.readState(o.name(), repo.readObject(o.name()), repo.sealer()));
-            }
-        }
-        Set<String> superseded = new HashSet<>();
-        states.values().forEach(s -> superseded.addAll(s.superseded()));
-        Map<String, Instant> markTimes = new HashMap<>();
-        states.forEach((name, s) -> {
-            if (superseded.contains(name)) {
-                return;
-            }
-            Instant t = indexInfo.get(name).modified();
-            for (IndexFile.Annotation a : s.annotations()) {
-                if (a.type() == IndexFile.DELETED) {
-                    deleted.add(a.pack());
-                } else {
-                    markTimes.merge(a.pack(), t, (x, y) -> x.isBefore(y) ? x : y);
-                }
-            }
-        });
-        markTimes.keySet().removeAll(deleted);
+        // the same reading of the prune states as every index load, with when each obsolete pack was marked
+        BlobIndex.States states = BlobIndex.readStates(repo::readObject, repo.sealer(), indexListing);
+        Set<String> superseded = states.superseded();
+        deleted.addAll(states.deleted());
+        Map<String, Instant> markTimes = states.obsolete();
         Set<String> commitsOfLive = new HashSet<>();
         for (ObjectInfo o : indexListing) {
             if (o.name().startsWith(Formats.INDEX_STATE) || superseded.contains(o.name())) {
@@ -367,9 +349,10 @@ public final class PruneRun {
 
         // 8. marks: one state object with every mark (old ones kept, resurrected ones dropped, new ones added)
         int indexWritten = repacked.indexObjects;
-        Set<String> previousStates = new LinkedHashSet<>(states.keySet());
+        Set<String> previousStates = new LinkedHashSet<>(states.names());
         Set<String> obsoleteNow = new TreeSet<>();
-        packs.stream().filter(p -> p.obsolete && !resurrect.contains(p) && p.stored != null).forEach(p -> obsoleteNow.add(p.name));
+        // marks that stay: not resurrected (still unused), still stored
+        packs.stream().filter(p -> p.obsolete && p.usedBlobs == 0 && p.stored != null).forEach(p -> obsoleteNow.add(p.name));
         toMark.forEach(p -> obsoleteNow.add(p.name));
         String markState = null;
         List<Pack> sweepNow = new ArrayList<>(toSweep);
@@ -418,9 +401,8 @@ public final class PruneRun {
         Set<String> tombs = new TreeSet<>(tombstonesStillNeeded(merged.superseded));
         sweepNow.forEach(p -> tombs.add(p.name));
         for (String d : dropFromIndex) {
-            // an unmerged object still lists it
-            if (objects.stream().anyMatch(f -> !merged.superseded.contains(f.name())
-                    && f.packs().contains(packsByName.get(d).idx))) {
+            // an unmerged object still lists it (each pack knows the objects that list it)
+            if (packsByName.get(d).objects.stream().anyMatch(i -> !merged.superseded.contains(objects.get(i).name()))) {
                 tombs.add(d);
             }
         }
@@ -459,6 +441,10 @@ public final class PruneRun {
                 storage.list(prefix).forEach(o -> present.add(o.name()));
                 repo.cache().retain(prefix, present);
             }
+            // the lists of the snapshots read (one of a snapshot written meanwhile is only fetched again)
+            Set<String> liveLists = new HashSet<>();
+            lists.forEach((id, pack) -> liveLists.add(Hashes.hex(id)));
+            repo.cache().retainBlobs(liveLists);
         }
         LOG.info("prune of {}: {} packs deleted ({} bytes), {} repacked into {}, {} pending, {} resurrected", storage.location(),
                 deleteNames.size(), deletedBytes, toRepack.size(), repacked.packs, pending.size(), resurrect.size());
@@ -512,20 +498,23 @@ public final class PruneRun {
         return true;
     }
 
-    private void readFull(ObjectInfo o, CompactBlobTable lists, Map<String, Instant> markTimes) {
-        byte[] stored;
+    /** An index object prune listed; one that vanished since was deleted by another prune. */
+    private byte[] readIndexObject(String name) {
         try {
-            stored = repo.readObject(o.name());
+            return repo.readObject(name);
         } catch (ObjectNotFoundException e) {
-            throw new StorageException("index object " + o.name() + " vanished while prune read it (another prune?); prune again",
+            throw new StorageException("index object " + name + " vanished while prune read it (another prune?); prune again",
                     true, e);
         }
+    }
+
+    private void readFull(ObjectInfo o, CompactBlobTable lists, Map<String, Instant> markTimes) {
+        byte[] stored = readIndexObject(o.name());
         List<Integer> packList = new ArrayList<>();
         Set<String> deadPacks = new HashSet<>();
         int[] kind = {IndexFile.BACKUP};
         List<List<String>> commits = new ArrayList<>();
         int objectIdx = objects.size();
-        int[] loc = new int[4];
         IndexFile.read(o.name(), stored, repo.sealer(), new IndexFile.Visitor() {
             Pack current;
 
@@ -593,13 +582,20 @@ public final class PruneRun {
                     + "repository is damaged: run backupkit check. Prune deleted nothing");
         }
         int[] unclaimed = {-1};
+        BlobReader reader = new BlobReader(repo, null);
         for (List<Object[]> group : byPack.values()) {
             group.sort(Comparator.comparingInt(a -> ((BlobLocation) a[1]).offset()));
             for (Object[] entry : group) {
                 BlobId id = (BlobId) entry[0];
                 BlobLocation loc = (BlobLocation) entry[1];
-                BlobReader reader = new BlobReader(repo, null);
-                byte[] plain = repo.cache().blob(id, () -> reader.readRange(loc), sealed -> BlobReader.decode(repo, id, loc, sealed, 0));
+                byte[] plain;
+                try {
+                    plain = repo.cache().blob(id, () -> reader.readRange(loc), sealed -> BlobReader.decode(repo, id, loc, sealed, 0));
+                } catch (IntegrityException e) {
+                    // like a missing pack that holds used blobs: say that nothing changed and what to do
+                    throw new IntegrityException(loc.pack(), "cannot read blob list " + id + " that snapshots need (" + e.getMessage()
+                            + "); the repository is damaged: run backupkit check. Prune deleted nothing", e);
+                }
                 int n = BlobLists.count(plain, loc.pack());
                 for (int i = 0; i < n; i++) {
                     // straight from the list's bytes: ten million ids make no garbage
@@ -616,14 +612,7 @@ public final class PruneRun {
      * {@code obsoletePacks}, among obsolete ones for blobs no live pack holds); the claiming pack counts it as used.
      */
     private void claim(FullObject f, CompactBlobTable used, boolean obsoletePacks) {
-        byte[] stored;
-        try {
-            stored = repo.readObject(f.name());
-        } catch (ObjectNotFoundException e) {
-            throw new StorageException("index object " + f.name() + " vanished while prune read it (another prune?); prune again",
-                    true, e);
-        }
-        IndexFile.read(f.name(), stored, repo.sealer(), new IndexFile.Visitor() {
+        IndexFile.read(f.name(), readIndexObject(f.name()), repo.sealer(), new IndexFile.Visitor() {
             Pack current;
 
             @Override
@@ -764,7 +753,7 @@ public final class PruneRun {
         progress.accept("merging " + pick.size() + " index objects");
         Map<String, PackEntry> keep = new LinkedHashMap<>();
         for (FullObject f : pick) {
-            for (PackEntry p : IndexFile.decode(f.name(), repo.readObject(f.name()), repo.sealer())) {
+            for (PackEntry p : IndexFile.decode(f.name(), readIndexObject(f.name()), repo.sealer())) {
                 if (!gone.contains(p.pack()) && !deleted.contains(p.pack())) {
                     keep.putIfAbsent(p.pack(), p);
                 }

@@ -7,6 +7,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -35,7 +36,8 @@ public final class MySqlConnectionConfig {
         this.database = database;
         this.user = user;
         this.password = password == null ? null : password.clone();
-        this.params = Map.copyOf(params);
+        // insertion order: the JDBC URL keeps the parameters in the order given (Map.copyOf's order changes per JVM)
+        this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
     }
 
     /** Whether {@code url} is a MySQL/MariaDB URL this class parses. */

@@ -5,6 +5,7 @@ import io.backupkit.ConfigurationException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -51,6 +52,28 @@ public final class PgConnectionConfig {
         }
         String l = url.toLowerCase(Locale.ROOT);
         return l.startsWith("jdbc:postgresql:") || l.startsWith("postgresql://") || l.startsWith("postgres://");
+    }
+
+    /**
+     * {@link #parse(String) Parses} {@code url} and applies what a builder set over it: each non-null
+     * argument wins over the URL's (the one place every source/target builder turns its settings into a
+     * connection).
+     */
+    public static PgConnectionConfig of(String url, String user, char[] password, String sslMode, Path sslRootCert) {
+        PgConnectionConfig c = parse(url);
+        if (user != null) {
+            c = c.withUser(user);
+        }
+        if (password != null) {
+            c = c.withPassword(password);
+        }
+        if (sslMode != null) {
+            c = c.withParam("sslmode", sslMode);
+        }
+        if (sslRootCert != null) {
+            c = c.withParam("sslrootcert", sslRootCert.toString());
+        }
+        return c;
     }
 
     public static PgConnectionConfig parse(String url) {
@@ -104,6 +127,9 @@ public final class PgConnectionConfig {
         int port = 5432;
         if (host.startsWith("[")) {
             int end = host.indexOf(']');
+            if (end < 0) {
+                throw new ConfigurationException("unclosed '[' in the host of " + redact(url));
+            }
             String after = host.substring(end + 1);
             host = host.substring(1, end);
             if (after.startsWith(":")) {

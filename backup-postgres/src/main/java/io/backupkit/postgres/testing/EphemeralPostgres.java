@@ -1,16 +1,14 @@
 package io.backupkit.postgres.testing;
 
+import io.backupkit.postgres.internal.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.security.SecureRandom;
@@ -97,7 +95,7 @@ public final class EphemeralPostgres implements PostgresServer {
             throw new UncheckedIOException(e);
         } finally {
             if (!started) {
-                deleteRecursively(baseDirectory);
+                FileTrees.deleteQuietly(baseDirectory);
             }
         }
         this.shutdownHook = new Thread(this::stopQuietly, "backupkit-ephemeral-postgres-stop");
@@ -315,7 +313,7 @@ public final class EphemeralPostgres implements PostgresServer {
         } catch (RuntimeException e) {
             // best effort; the directory is removed below either way
         }
-        deleteRecursively(baseDirectory);
+        FileTrees.deleteQuietly(baseDirectory);
     }
 
     private void initdb(Builder b) throws IOException {
@@ -461,29 +459,6 @@ public final class EphemeralPostgres implements PostgresServer {
         byte[] b = new byte[12];
         new SecureRandom().nextBytes(b);
         return "pw" + HexFormat.of().formatHex(b);
-    }
-
-    private static void deleteRecursively(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            // leftovers in the temp directory are harmless
-        }
     }
 
     /** Configures an {@link EphemeralPostgres}. */

@@ -31,6 +31,26 @@ class PgConnectionConfigTest {
     }
 
     @Test
+    void of_builderSettingsWinOverTheUrl_andNullKeepsTheUrls() {
+        String url = "postgresql://urluser:urlpw@db.example:6543/shop?sslmode=prefer&sslrootcert=/url/ca.pem";
+        PgConnectionConfig kept = PgConnectionConfig.of(url, null, null, null, null);
+        assertEquals("urluser", kept.user());
+        assertEquals("urlpw", kept.passwordForChildEnvironment());
+        assertEquals("prefer", kept.params().get("sslmode"));
+        assertEquals("/url/ca.pem", kept.params().get("sslrootcert"));
+
+        PgConnectionConfig set = PgConnectionConfig.of(url, "backup", "builderpw".toCharArray(), "verify-full",
+                java.nio.file.Path.of("/etc/ca.pem"));
+        assertEquals("backup", set.user());
+        assertEquals("builderpw", set.passwordForChildEnvironment());
+        assertEquals("verify-full", set.params().get("sslmode"));
+        assertEquals(java.nio.file.Path.of("/etc/ca.pem").toString(), set.params().get("sslrootcert"));
+        assertEquals("db.example", set.host());
+        assertEquals(6543, set.port());
+        assertEquals("shop", set.database());
+    }
+
+    @Test
     void passwordFromUrl_isKeptButNeverPrinted() {
         PgConnectionConfig c = PgConnectionConfig.parse("postgresql://backup:s3cret@db/shop?sslmode=verify-full");
         assertEquals("s3cret", c.passwordForChildEnvironment());
@@ -55,6 +75,10 @@ class PgConnectionConfigTest {
         ConfigurationException port = assertThrows(ConfigurationException.class, () -> PgConnectionConfig.parse("postgresql://h:99999/db"));
         assertTrue(port.getMessage().startsWith("invalid port '99999'"), port.getMessage());
         assertThrows(ConfigurationException.class, () -> PgConnectionConfig.parse("postgresql://h1,h2/db"));
+        ConfigurationException bracket = assertThrows(ConfigurationException.class,
+                () -> PgConnectionConfig.parse("postgresql://u:pw123@[::1/db"));
+        assertTrue(bracket.getMessage().startsWith("unclosed '[' in the host of"), bracket.getMessage());
+        assertFalse(bracket.getMessage().contains("pw123"), bracket.getMessage());
     }
 
     @Test

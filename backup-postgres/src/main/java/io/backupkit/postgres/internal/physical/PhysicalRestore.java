@@ -6,25 +6,20 @@ import io.backupkit.EngineException;
 import io.backupkit.RestorePlan;
 import io.backupkit.Snapshot;
 import io.backupkit.SnapshotStream;
+import io.backupkit.postgres.internal.FileTrees;
 import io.backupkit.spi.RestoreContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Restores a physical snapshot into an empty data directory and sets it up for point-in-time
@@ -112,7 +107,7 @@ public final class PhysicalRestore {
                 }
             }, daemonExecutor("backupkit-restore-command"));
             long t1 = System.nanoTime();
-            unpack(ctx, p.snapshot(), layout, owner);
+            SnapshotUnpacker.unpack(ctx, layout, owner);
             long t2 = System.nanoTime();
             join(helper);
             long t3 = System.nanoTime();
@@ -157,38 +152,6 @@ public final class PhysicalRestore {
                 throw b;
             }
             throw new EngineException(e.getCause().getMessage(), e.getCause());
-        }
-    }
-
-    private void unpack(RestoreContext ctx, Snapshot s, RestoreLayout layout, UserPrincipal owner) {
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(ctx.parallelism(), s.streams().size())), r -> {
-            Thread t = new Thread(r, "backupkit-unpack");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<CompletableFuture<Void>> running = new ArrayList<>();
-            for (SnapshotStream st : s.streams()) {
-                Path dest = layout.destination(st.name());
-                if (dest == null) {
-                    continue;
-                }
-                running.add(CompletableFuture.runAsync(() -> {
-                    try (InputStream in = ctx.openStream(st.name())) {
-                        new TarExtractor(dest, layout::linkTarget, owner, null).extract(in, "stream " + st.name());
-                    } catch (IOException e) {
-                        throw new EngineException("reading stream " + st.name() + " failed: " + e.getMessage(), e);
-                    }
-                }, pool));
-            }
-            CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof BackupException b) {
-                throw b;
-            }
-            throw new EngineException("unpacking the snapshot failed: " + e.getCause().getMessage(), e.getCause());
-        } finally {
-            pool.shutdownNow();
         }
     }
 
@@ -245,39 +208,16 @@ public final class PhysicalRestore {
             if (c.existed()) {
                 deleteContents(c.dir());
             } else {
-                deleteTree(c.dir());
+                FileTrees.deleteQuietly(c.dir());
             }
         }
     }
 
     private static void deleteContents(Path dir) {
         try (var s = Files.list(dir)) {
-            s.forEach(PhysicalRestore::deleteTree);
+            s.forEach(FileTrees::deleteQuietly);
         } catch (IOException e) {
             LOG.warn("could not clean up {}: {}", dir, e.getMessage());
-        }
-    }
-
-    static void deleteTree(Path p) {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(p, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            LOG.warn("could not remove {}: {}", p, e.getMessage());
         }
     }
 }

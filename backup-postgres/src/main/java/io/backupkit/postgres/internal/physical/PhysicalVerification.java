@@ -2,13 +2,13 @@ package io.backupkit.postgres.internal.physical;
 
 import io.backupkit.BackupException;
 import io.backupkit.VerificationCheck;
+import io.backupkit.postgres.internal.FileTrees;
 import io.backupkit.postgres.internal.ToolRunner;
 import io.backupkit.spi.RestoreContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -77,7 +76,7 @@ public final class PhysicalVerification {
             }
             RestoreLayout layout = new RestoreLayout(pgdata, meta.tablespaces(), mappings);
             long t0 = System.nanoTime();
-            long[] unpacked = unpack(ctx, layout, owner);
+            SnapshotUnpacker.Unpacked unpacked = unpack(ctx, layout, owner);
             Files.deleteIfExists(pgdata.resolve("tablespace_map"));
             Files.deleteIfExists(pgdata.resolve("recovery.signal"));
             Files.deleteIfExists(pgdata.resolve("standby.signal"));
@@ -91,7 +90,7 @@ public final class PhysicalVerification {
             Path hba = scratch.resolve("backupkit_hba.conf");
             Files.writeString(hba, "local all all trust\n");
             ownFile(hba, owner);
-            checks.add(VerificationCheck.passed("physical restore", unpacked[0] + " files, " + unpacked[1] + " bytes unpacked into a "
+            checks.add(VerificationCheck.passed("physical restore", unpacked.files() + " files, " + unpacked.bytes() + " bytes unpacked into a "
                     + "scratch directory in " + ms(t0) + " ms"));
             // a Unix socket path has at most 107 bytes: the socket lives in a short directory of its own
             sockets = Files.createTempDirectory(Files.isDirectory(Path.of("/tmp")) ? Path.of("/tmp") : parent, "bkv");
@@ -143,10 +142,10 @@ public final class PhysicalVerification {
                 server.stop();
             }
             if (scratch != null) {
-                PhysicalRestore.deleteTree(scratch);
+                FileTrees.deleteQuietly(scratch);
             }
             if (sockets != null) {
-                PhysicalRestore.deleteTree(sockets);
+                FileTrees.deleteQuietly(sockets);
             }
         }
     }
@@ -166,52 +165,17 @@ public final class PhysicalVerification {
         }
     }
 
-    private long[] unpack(RestoreContext ctx, RestoreLayout layout, UserPrincipal owner) throws IOException {
-        for (Path dir : List.of(layout.pgdata())) {
+    private static SnapshotUnpacker.Unpacked unpack(RestoreContext ctx, RestoreLayout layout, UserPrincipal owner) throws IOException {
+        List<Path> dirs = new ArrayList<>(List.of(layout.pgdata()));
+        dirs.addAll(layout.tablespaceDirs().values());
+        for (Path dir : dirs) {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, TarExtractor.permissions(0700));
             if (owner != null) {
                 Files.setOwner(dir, owner);
             }
         }
-        for (Path dir : layout.tablespaceDirs().values()) {
-            Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, TarExtractor.permissions(0700));
-            if (owner != null) {
-                Files.setOwner(dir, owner);
-            }
-        }
-        List<CompletableFuture<long[]>> running = new ArrayList<>();
-        for (var st : ctx.snapshot().streams()) {
-            Path dest = layout.destination(st.name());
-            if (dest == null) {
-                continue;
-            }
-            running.add(CompletableFuture.supplyAsync(() -> {
-                try (InputStream in = ctx.openStream(st.name())) {
-                    TarExtractor x = new TarExtractor(dest, layout::linkTarget, owner, null);
-                    x.extract(in, "stream " + st.name());
-                    return new long[]{x.files(), x.bytes()};
-                } catch (IOException e) {
-                    throw new io.backupkit.EngineException("reading stream " + st.name() + " failed: " + e.getMessage(), e);
-                }
-            }));
-        }
-        long files = 0;
-        long bytes = 0;
-        try {
-            for (CompletableFuture<long[]> f : running) {
-                long[] r = f.join();
-                files += r[0];
-                bytes += r[1];
-            }
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof BackupException b) {
-                throw b;
-            }
-            throw new io.backupkit.EngineException("unpacking failed: " + e.getCause().getMessage(), e.getCause());
-        }
-        return new long[]{files, bytes};
+        return SnapshotUnpacker.unpack(ctx, layout, owner);
     }
 
     /** The server binaries of {@code major}: the configured directory, else /usr/lib/postgresql/N/bin or /usr/pgsql-N/bin. */

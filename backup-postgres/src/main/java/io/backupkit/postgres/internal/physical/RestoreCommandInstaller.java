@@ -6,6 +6,7 @@ import io.backupkit.KeyProviders;
 import io.backupkit.KeySlotInfo;
 import io.backupkit.LocalStorage;
 import io.backupkit.Repository;
+import io.backupkit.postgres.internal.FileTrees;
 import io.backupkit.postgres.internal.wal.WalObjectNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -267,7 +268,7 @@ public final class RestoreCommandInstaller {
                 LOG.warn("could not remove key slot {} added for the restore_command: {}", keySlotId, e.getMessage());
             }
         }
-        PhysicalRestore.deleteTree(dir);
+        FileTrees.deleteQuietly(dir);
     }
 
     private void write(String name, String content) throws IOException {

@@ -21,8 +21,10 @@
 #     settings, pg_ctl start until promoted). WAL reaches the backupkit repository through
 #     `backupkit wal-push`; this part is skipped when the jar has no wal-push command.
 #
-# Needs: PostgreSQL 15 server binaries (PGBIN), pgbackrest, GNU time, java 17, jq, and the CLI jar
-# examples/target/backupkit.jar. Runs as root (PostgreSQL as user postgres) or as a normal user.
+# Needs: PostgreSQL 15 server binaries (PGBIN), pgbackrest, GNU time, java 17, jq, and the CLI:
+# the launcher examples/target/backupkit beside its jar, as users run it (BENCH_JAVA_OPTS: more JVM
+# options for it), or BENCH_JAR=path to run another build's jar with `java ${BENCH_JAVA_OPTS--Xmx512m} -jar`.
+# Runs as root (PostgreSQL as user postgres) or as a normal user.
 # Output: a markdown table on stdout, also in bench/results/physical-<date>-<shortsha>.md.
 set -euo pipefail
 
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
         --blocks) BLOCKS=${2:?--blocks needs a list}; shift 2 ;;
         --quick) QUICK=1; shift ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "physical.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -90,7 +92,14 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-bk() { java $JAVA_OPTS -jar "$JAR" "$@"; }
+LAUNCHER=$ROOT/examples/target/backupkit
+# the CLI as users run it: the launcher beside the jar (its JVM options, class-data sharing, and
+# BENCH_JAVA_OPTS added last), or with BENCH_JAR another build's jar through plain `java -jar`
+if [ -z "${BENCH_JAR:-}" ] && [ -x "$LAUNCHER" ]; then
+    bk() { BACKUPKIT_JAVA_OPTS="${BENCH_JAVA_OPTS:-}" "$LAUNCHER" "$@"; }
+else
+    bk() { java $JAVA_OPTS -jar "$JAR" "$@"; }
+fi
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RESULTS"; } # figure, tool, round, value
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)

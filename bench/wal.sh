@@ -18,8 +18,9 @@
 # the --async archive_command when the segment is already archived (what PostgreSQL waits for per
 # segment), each the median of 10 runs.
 #
-# Needs PostgreSQL 15 (PGBIN), Java 17, the CLI jar (examples/target/backupkit.jar; BENCH_JAR), root
-# or a normal user. BENCH_JAVA_OPTS: JVM options of the CLI (default none). Output: a markdown table
+# Needs PostgreSQL 15 (PGBIN), Java 17, the CLI: the launcher examples/target/backupkit beside its jar,
+# as users run it, or BENCH_JAR=path to run another build's jar with plain `java -jar`; root or a
+# normal user. BENCH_JAVA_OPTS: more JVM options of the CLI (default none). Output: a markdown table
 # on stdout and bench/results/wal-<date>-<sha>.md.
 set -euo pipefail
 
@@ -40,6 +41,15 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 JAR=${BENCH_JAR:-$ROOT/examples/target/backupkit.jar}
 JAVA=${JAVA:-java}
 JOPTS=${BENCH_JAVA_OPTS:-}
+LAUNCHER=$ROOT/examples/target/backupkit
+# the CLI as users run it: the launcher beside the jar (its JVM options, class-data sharing), or with
+# BENCH_JAR another build's jar through plain `java $BENCH_JAVA_OPTS -jar`
+if [ -z "${BENCH_JAR:-}" ] && [ -x "$LAUNCHER" ]; then
+    export BACKUPKIT_JAVA_OPTS=$JOPTS   # inherited by the server, so by archive_command too
+    CLI=("$LAUNCHER")
+else
+    CLI=("$JAVA" $JOPTS -jar "$JAR")
+fi
 for t in "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/pgbench" "$PGBIN/psql"; do
     [ -x "$t" ] || { echo "wal.sh: $t missing: apt-get install postgresql-15 (or set PGBIN)" >&2; exit 2; }
 done
@@ -71,7 +81,7 @@ lsn() { psqlq "SELECT pg_current_wal_lsn()"; }
 lsn_diff() { psqlq "SELECT pg_wal_lsn_diff('$1', '$2')::bigint"; }
 now() { python3 -c 'import time; print(time.time())'; }
 secs() { python3 -c "print(round($2 - $1, 3))"; }
-bk() { "${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" "$@"; }
+bk() { "${AS[@]}" "${CLI[@]}" "$@"; }
 
 log "cluster in $PGDATA (port $PORT), pgbench scale $SCALE"
 "${AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust --no-sync >/dev/null
@@ -107,7 +117,7 @@ log "    $(python3 -c "print(round($RATE/1048576,1))") MiB/s of WAL"
 # 2) streaming: backlog in a slot, then wal-receive drains it
 log "2/4 wal-receive: backlog, then drain"
 # not through bk(): $! must be the JVM's pid, not a subshell's
-"${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" \
+"${AS[@]}" "${CLI[@]}" wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" \
     --slot bench --create-slot > "$WORK/receive-1.log" 2>&1 &
 RECEIVER_PID=$!
 until psqlq "SELECT active FROM pg_replication_slots WHERE slot_name = 'bench'" 2>/dev/null | grep -q t; do sleep 0.2; done
@@ -119,7 +129,7 @@ psqlq "SELECT pg_switch_wal()" >/dev/null
 TARGET=$(lsn)
 BACKLOG_RECEIVE=$(lsn_diff "$TARGET" "$S0")
 T0=$(now)
-"${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" \
+"${AS[@]}" "${CLI[@]}" wal-receive --repo "$REPO" --key-file "$KEY" --db "postgresql://postgres@127.0.0.1:$PORT/postgres" \
     --slot bench > "$WORK/receive-2.log" 2>&1 &
 RECEIVER_PID=$!
 until [ "$(psqlq "SELECT pg_wal_lsn_diff(restart_lsn, '$TARGET') >= 0 FROM pg_replication_slots WHERE slot_name = 'bench'")" = t ]; do sleep 0.2; done
@@ -148,7 +158,7 @@ drain_archive() { # <archive_command> -> prints "bytes seconds segments"
 log "3/4 wal-push --async: backlog, then drain"
 pgbench_run
 psqlq "SELECT pg_switch_wal()" >/dev/null
-read -r BACKLOG_ASYNC T_ASYNC N_ASYNC <<<"$(drain_archive "$JAVA $JOPTS -jar $JAR wal-push --async --repo $REPO --key-file $KEY %p")"
+read -r BACKLOG_ASYNC T_ASYNC N_ASYNC <<<"$(drain_archive "${CLI[*]} wal-push --async --repo $REPO --key-file $KEY %p")"
 CAP_ASYNC=$(python3 -c "print($BACKLOG_ASYNC / $T_ASYNC)")
 log "    drained $N_ASYNC segments in $T_ASYNC s"
 
@@ -156,7 +166,7 @@ log "    drained $N_ASYNC segments in $T_ASYNC s"
 log "4/4 wal-push (synchronous): backlog of ${SECONDS_RUN}s, then drain"
 pgbench_run
 psqlq "SELECT pg_switch_wal()" >/dev/null
-read -r BACKLOG_SYNC T_SYNC N_SYNC <<<"$(drain_archive "$JAVA $JOPTS -jar $JAR wal-push --repo $REPO --key-file $KEY %p")"
+read -r BACKLOG_SYNC T_SYNC N_SYNC <<<"$(drain_archive "${CLI[*]} wal-push --repo $REPO --key-file $KEY %p")"
 CAP_SYNC=$(python3 -c "print($BACKLOG_SYNC / $T_SYNC)")
 log "    drained $N_SYNC segments in $T_SYNC s"
 
@@ -169,22 +179,22 @@ for _ in range(10):
 t.sort(); print(round((t[4] + t[5]) / 2, 3))
 PY
 }
-JVM_VERSION=$(median_of_10 "${AS[@]}" "$JAVA" $JOPTS -jar "$JAR" --version)
+JVM_VERSION=$(median_of_10 "${AS[@]}" "${CLI[@]}" --version)
 # the --async archive_command when its segment is already archived: start, read the marker, exit
 SEG=$(ls "$PGDATA/pg_wal/archive_status" | grep -E '^[0-9A-F]{24}\.done$' | tail -1 | cut -c1-24)
 SPOOL=$WORK/jvmcost-spool
 mkdir -p "$SPOOL"
 [ "$(id -u)" = 0 ] && chown postgres "$SPOOL"
 SHA=$(sha256sum "$PGDATA/pg_wal/$SEG" | cut -d' ' -f1)
-JVM_ASYNC=$(python3 - "$JAVA" "$JAR" "$SPOOL" "$PGDATA" "$SEG" "$SHA" "${AS[*]}" $JOPTS <<'PY'
+JVM_ASYNC=$(python3 - "$SPOOL" "$PGDATA" "$SEG" "$SHA" "${AS[*]}" "${CLI[@]}" <<'PY'
 import subprocess, sys, time
-java, jar, spool, pgdata, seg, sha, as_user = sys.argv[1:8]
-opts = sys.argv[8:]
+spool, pgdata, seg, sha, as_user = sys.argv[1:6]
+cli = sys.argv[6:]
 t = []
 for _ in range(10):
     open(f"{spool}/{seg}.ok", "w").write(sha + " 16777216\n")
     s = time.time()
-    subprocess.run([*as_user.split(), java, *opts, "-jar", jar, "wal-push", "--async", "--spool", spool, "--pgdata", pgdata, f"pg_wal/{seg}"],
+    subprocess.run([*as_user.split(), *cli, "wal-push", "--async", "--spool", spool, "--pgdata", pgdata, f"pg_wal/{seg}"],
                    cwd=pgdata, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     t.append(time.time() - s)
 t.sort(); print(round((t[4] + t[5]) / 2, 3))

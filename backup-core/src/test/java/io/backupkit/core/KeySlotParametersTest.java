@@ -189,6 +189,10 @@ class KeySlotParametersTest {
         gib.put("memoryKiB", Integer.toString(1024 * 1024));
         KeyException e = assertThrows(KeyException.class, () -> Argon2Limits.fromSlot(gib, 512L << 20));
         assertTrue(e.getMessage().contains("-Xmx512m") && e.getMessage().contains("1024 MiB"), e.getMessage());
+        // the fix names a heap that is enough, and how launcher users pass it
+        long needed = Long.parseLong(e.getMessage().replaceAll("(?s).*BACKUPKIT_JAVA_OPTS=-Xmx(\\d+)m.*", "$1"));
+        assertEquals(1024 * 1024, Argon2Limits.fromSlot(gib, needed << 20).memoryKiB(), e.getMessage());
+        assertThrows(KeyException.class, () -> Argon2Limits.fromSlot(gib, (needed - 1) << 20));
         assertEquals(1024 * 1024, Argon2Limits.fromSlot(gib, 2L << 30).memoryKiB(), "a 2 GiB heap can spare 1 GiB");
         // the default slot (64 MiB) opens in the 256 MiB heap BoundedMemoryIT uses
         assertTrue(Argon2Limits.maxMemoryKiBForHeap(256L << 20) >= 64 * 1024);

@@ -105,6 +105,38 @@ class LauncherIT {
         assertFalse(b.out().contains("[warning]") || b.err().contains("[warning]"), b.toString());
     }
 
+    /** The archive is what makes a call start fast: the launcher itself must hand it to the JVM. */
+    @Test
+    void theLauncher_mapsTheBuildsArchive() throws Exception {
+        Run v = run(LAUNCHER, Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:cds=info:stderr"), "--version");
+        assertEquals(0, v.code(), v.toString());
+        assertTrue(v.err().contains("trying to map " + TARGET.toRealPath().resolve("backupkit.jsa")), v.err());
+    }
+
+    /** A checkout or installation reached through a symbolic link to a directory keeps its archive. */
+    @Test
+    void anInstallationRecordedThroughALinkedDirectory_stillMapsItsArchive() throws Exception {
+        Path real = dir.resolve("real");
+        Files.createDirectories(real);
+        for (String f : List.of("backupkit", "backupkit.jar", "backupkit.jsa")) {
+            Files.copy(TARGET.resolve(f), real.resolve(f));
+        }
+        Path alias = Files.createSymbolicLink(dir.resolve("alias"), real);
+        Files.writeString(real.resolve("backupkit.jsa.path"), alias.resolve("backupkit.jar") + "\n");
+        Run v = run(real.resolve("backupkit"), Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:cds=info:stderr"), "--version");
+        assertEquals(0, v.code(), v.toString());
+        assertTrue(v.err().contains("trying to map " + real.toRealPath().resolve("backupkit.jsa")), v.err());
+    }
+
+    /** --jobs (default: the CPU count) sets how many packs and read-aheads are in flight, so the heap grows with it. */
+    @Test
+    void theHeap_growsWithTheJobs() throws Exception {
+        Map<String, String> settings = Map.of("BACKUPKIT_JAVA_OPTS", "-XshowSettings:vm");
+        assertTrue(run(LAUNCHER, settings, "list", "--jobs=2").err().contains("Max. Heap Size: 160.00M"));
+        assertTrue(run(LAUNCHER, settings, "list", "--jobs", "6").err().contains("Max. Heap Size: 288.00M"));
+        assertTrue(run(LAUNCHER, settings, "list", "--jobs", "16").err().contains("Max. Heap Size: 608.00M"));
+    }
+
     @Test
     void aSymbolicLinkToTheLauncher_findsItsJar() throws Exception {
         Path link = dir.resolve("bin").resolve("backupkit");

@@ -73,7 +73,8 @@ public final class Argon2Limits {
         long heap = maxMemoryKiBForHeap(maxHeapBytes);
         if (m > heap) {
             throw new KeyException("password slot needs " + m / 1024 + " MiB for Argon2id, more than this JVM can spare ("
-                    + heap / 1024 + " MiB with -Xmx" + maxHeapBytes / (1024 * 1024) + "m); run with a larger -Xmx");
+                    + heap / 1024 + " MiB with -Xmx" + maxHeapBytes / (1024 * 1024) + "m); run with -Xmx" + heapNeededMiB(m)
+                    + "m or more (the backupkit launcher: BACKUPKIT_JAVA_OPTS=-Xmx" + heapNeededMiB(m) + "m)");
         }
         String encoded = p.get("salt");
         if (encoded == null) {
@@ -95,6 +96,11 @@ public final class Argon2Limits {
     /** Most Argon2 memory (KiB) a JVM with this maximum heap may spend on one slot: three quarters of it. */
     public static long maxMemoryKiBForHeap(long maxHeapBytes) {
         return (long) (maxHeapBytes * 0.75 / HEAP_PER_KIB);
+    }
+
+    /** The smallest -Xmx (MiB) at which {@link #maxMemoryKiBForHeap} spares memoryKiB. */
+    static long heapNeededMiB(long memoryKiB) {
+        return (long) Math.ceil(memoryKiB * HEAP_PER_KIB / 0.75 / (1024 * 1024));
     }
 
     private static String problem(long m, long t, long p) {

@@ -72,6 +72,8 @@ public final class Argon2id {
                 }
             }
             java.util.Arrays.fill(block, (byte) 0);
+            java.util.Arrays.fill(h0, (byte) 0); // H0 derives every block as well as the password does
+            java.util.Arrays.fill(input, (byte) 0);
             Filler filler = new Filler(memory, parallelism, laneLength, segmentLength, iterations, blocks);
             int workers = Math.max(1, Math.min(threads, parallelism));
             if (workers == 1) {

@@ -8,7 +8,7 @@ import org.bouncycastle.crypto.params.HKDFParameters;
 
 import java.nio.charset.StandardCharsets;
 
-/** Key derivation from Bouncy Castle: Argon2id for passwords, HKDF-SHA256 for subkeys. */
+/** Key derivation: Argon2id for passwords ({@link Argon2id}), HKDF-SHA256 for subkeys (Bouncy Castle). */
 public final class Kdf {
     private Kdf() {
     }

@@ -22,7 +22,7 @@
 # BENCH_S3PROXY_JAR (default: the jar in ~/.m2), BENCH_S3=0 (skip S3),
 # BENCH_JFR=1 (JFR profiles of round 1's backupkit backup and restore JVMs into bench/work/jfr/).
 # Output: one markdown table of medians and ratios on stdout, also written to
-# bench/results/<date>-<shortsha>.md with the raw samples. docs/performance.md explains it.
+# bench/results/<date>-<shortsha>-scale<N>.md with the raw samples. docs/performance.md explains it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -455,7 +455,7 @@ done
 SHA=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo nogit)
 if ! git -C "$ROOT" diff --quiet HEAD 2>/dev/null; then SHA=$SHA-dirty; fi
 mkdir -p "$ROOT/bench/results"
-OUT=$ROOT/bench/results/$(date -u +%Y-%m-%d)-$SHA.md
+OUT=$ROOT/bench/results/$(date -u +%Y-%m-%d)-$SHA-scale$SCALE.md
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 cp "$SAMPLES" "$ROOT/bench/work/last-samples.tsv"
 python3 "$ROOT/bench/report.py" "$SAMPLES" \

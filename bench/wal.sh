@@ -10,7 +10,8 @@
 # --keep       keep bench/work/wal-<run>
 #
 # Method. 1) rate: WAL bytes written by `pgbench -c 4 -j 2 -T S` (pg_current_wal_lsn before/after)
-# per second, nothing archiving. 2) capacity: the same pgbench run builds a backlog while the
+# per second, for every pgbench run below (the first with nothing archiving); the rate varies
+# several-fold between runs, and the highest is the one capacity is judged against. 2) capacity: the same pgbench run builds a backlog while the
 # archiver is held back (receiver stopped, slot keeps the WAL; or archive_command failing, .ready
 # files pile up); then the mode under test starts and drains it; capacity = backlog bytes / drain
 # seconds. "keeps up with 2x" means capacity >= 2 x rate. Modes: wal-receive, wal-push --async,
@@ -104,15 +105,23 @@ KEY=$WORK/key
 bk init --repo "$REPO" --key-file "$KEY" >/dev/null 2>&1
 SYSID=$(psqlq "SELECT system_identifier FROM pg_control_system()")
 
-pgbench_run() { "$PGBIN/pgbench" -c 4 -j 2 -T "$SECONDS_RUN" -n >/dev/null 2>&1; }
+# every pgbench run records its WAL rate: it varies several-fold between runs (full-page images after
+# a checkpoint, the slot's and the archiver's own reads), and the verdict takes the highest
+RATES=()
+pgbench_run() {
+    local a t0 t1 b
+    a=$(lsn); t0=$(now)
+    "$PGBIN/pgbench" -c 4 -j 2 -T "$SECONDS_RUN" -n >/dev/null 2>&1
+    t1=$(now); b=$(lsn)
+    RATES+=("$(python3 -c "print($(lsn_diff "$b" "$a") / ($t1 - $t0))")")
+    log "    pgbench -c 4 wrote $(python3 -c "print(round(${RATES[-1]}/1048576,1))") MiB/s of WAL"
+}
 ready_count() { find "$PGDATA/pg_wal/archive_status" -name '*.ready' | wc -l; }
 
 # 1) the WAL rate of pgbench -c 4, nothing archiving (archive_command fails: .ready files wait)
 log "1/4 WAL rate of pgbench -c 4 for ${SECONDS_RUN}s"
 psqlq "SELECT pg_switch_wal()" >/dev/null
-A=$(lsn); T0=$(now); pgbench_run; T1=$(now); B=$(lsn)
-RATE=$(python3 -c "print($(lsn_diff "$B" "$A") / ($T1 - $T0))")
-log "    $(python3 -c "print(round($RATE/1048576,1))") MiB/s of WAL"
+pgbench_run
 
 # 2) streaming: backlog in a slot, then wal-receive drains it
 log "2/4 wal-receive: backlog, then drain"
@@ -201,6 +210,7 @@ t.sort(); print(round((t[4] + t[5]) / 2, 3))
 PY
 )
 
+RATE=$(IFS=,; python3 -c "print(max([${RATES[*]}]))")
 mib() { python3 -c "print(round($1/1048576, 1))"; }
 ratio() { python3 -c "print(round($1/$RATE, 2))"; }
 verdict() { python3 -c "print('yes' if $1 >= 2 * $RATE else 'NO')"; }
@@ -209,7 +219,7 @@ OUT=$ROOT/bench/results/wal-$(date -u +%Y%m%d)-$SHA_SHORT.md
 {
     echo "## WAL figures — scale $SCALE, pgbench -c 4 -j 2 for ${SECONDS_RUN}s, $(nproc) CPUs, $(date -u +%F)"
     echo
-    echo "pgbench -c 4 writes **$(mib "$RATE") MiB/s** of WAL here (nothing archiving)."
+    echo "pgbench -c 4 wrote **$(mib "$RATE") MiB/s** of WAL at most here (its $(echo "${#RATES[@]}") runs: $(for r in "${RATES[@]}"; do printf '%s ' "$(mib "$r")"; done)MiB/s; the first with nothing archiving); the ratios below are against the highest."
     echo
     echo "| mode | backlog | drain time | capacity | × pgbench -c 4 | keeps up with 2× |"
     echo "|---|---|---|---|---|---|"

@@ -61,7 +61,17 @@ public final class BackupkitCli implements Runnable {
 
     public static void main(String[] args) {
         configureLogging(args);
-        int code = execute(args, Terminal.system());
+        int code;
+        try {
+            code = execute(args, Terminal.system());
+        } catch (Throwable t) {
+            // an Error picocli lets through (OutOfMemoryError, StackOverflowError, a missing class):
+            // left uncaught the JVM exits 1, which from wal-fetch means "not archived", and PostgreSQL
+            // would end recovery early and promote
+            System.err.println("backupkit: error: " + t);
+            code = "wal-fetch".equals(firstWord(args)) ? io.backupkit.postgres.WalTool.FETCH_ERROR_BASE + ExitCodes.FAILED
+                    : ExitCodes.FAILED;
+        }
         System.exit(code);
     }
 
@@ -105,6 +115,9 @@ public final class BackupkitCli implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
             int code = ExitCodes.of(ex);
+            if ("wal-fetch".equals(c.getCommandName())) {
+                code += io.backupkit.postgres.WalTool.FETCH_ERROR_BASE; // as the usage errors above: never 1, "not archived"
+            }
             PrintWriter err = terminal.err;
             err.println("backupkit: " + (code == ExitCodes.USAGE ? "" : "error: ") + Errors.message(ex));
             if (verbose) {

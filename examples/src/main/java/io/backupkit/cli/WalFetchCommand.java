@@ -14,7 +14,7 @@ import java.util.List;
 @Command(name = "wal-fetch", description = {"Fetch one WAL file from the repository (PostgreSQL's restore_command).",
         "Exit 0: found; 1: not archived; above 200 on errors, so PostgreSQL stops recovery instead of ending it early."},
         footer = {"", "postgresql.auto.conf of the restored server:",
-                "  restore_command = 'java -jar /opt/backupkit.jar wal-fetch --repo /backups/db --key-file /etc/backupkit/key %f %p'",
+                "  restore_command = '/opt/backupkit/backupkit wal-fetch --repo /backups/db --key-file /etc/backupkit/key %f %p'",
                 "Exit codes: 0 found, 1 not archived, 201 failed (repository unreachable), 202 usage or configuration,",
                 "203 damaged data or wrong key."})
 final class WalFetchCommand extends CliCommand {
@@ -40,6 +40,9 @@ final class WalFetchCommand extends CliCommand {
             + " pg_control, or the only cluster in the repository).")
     String systemId;
 
+    /** Set by the launcher (examples/src/main/launcher/backupkit): the exit code to use for "not archived". */
+    static final String NOT_ARCHIVED_EXIT_ENV = "BACKUPKIT_NOT_ARCHIVED_EXIT";
+
     WalFetchCommand(Terminal terminal) {
         super(terminal);
     }
@@ -57,6 +60,11 @@ final class WalFetchCommand extends CliCommand {
         int code = WalTool.run(args.toArray(String[]::new), terminal.env, terminal.err, Path.of("").toAbsolutePath());
         if (json()) {
             printJson(Json.walCommand("wal-fetch", name, code, code == 0 ? "found" : code == 1 ? "not-found" : "failed"));
+        }
+        // the launcher asks for "not archived" under a code no JVM failure has, and turns it back into 1
+        String notArchived = terminal.env(NOT_ARCHIVED_EXIT_ENV);
+        if (code == 1 && notArchived != null && notArchived.matches("1[0-9][0-9]")) {
+            return Integer.parseInt(notArchived);
         }
         return code;
     }

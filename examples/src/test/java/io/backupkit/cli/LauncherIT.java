@@ -137,6 +137,26 @@ class LauncherIT {
         assertTrue(run(LAUNCHER, settings, "list", "--jobs", "16").err().contains("Max. Heap Size: 608.00M"));
     }
 
+    /**
+     * restore_command: exit 1 means "not archived" and PostgreSQL ends recovery there, so a JVM that cannot
+     * start (which exits 1 too) must not look like it; it stops recovery with a code above 125 instead.
+     */
+    @Test
+    void walFetch_exitsOneOnlyForNotArchived_neverForAJvmThatCannotStart() throws Exception {
+        String repo = dir.resolve("repo").toString();
+        String key = dir.resolve("key").toString();
+        assertEquals(0, run(LAUNCHER, Map.of(), "init", "--repo", repo, "--key-file", key).code());
+        String[] fetch = {"wal-fetch", "--repo", repo, "--key-file", key, "--system-id", "1234", "000000010000000000000001",
+                dir.resolve("dest").toString()};
+        Run notArchived = run(LAUNCHER, Map.of(), fetch);
+        assertEquals(1, notArchived.code(), notArchived.toString());
+        Run noJvm = run(LAUNCHER, Map.of("BACKUPKIT_JAVA_OPTS", "-Xmx1k"), fetch);
+        assertEquals(201, noJvm.code(), noJvm.toString());
+        assertTrue(noJvm.err().contains("wal-fetch: the JVM failed (exit 1)"), noJvm.err());
+        Run usage = run(LAUNCHER, Map.of(), "wal-fetch", "--repo", repo);
+        assertEquals(202, usage.code(), usage.toString());
+    }
+
     @Test
     void aSymbolicLinkToTheLauncher_findsItsJar() throws Exception {
         Path link = dir.resolve("bin").resolve("backupkit");

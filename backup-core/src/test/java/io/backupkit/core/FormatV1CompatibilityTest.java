@@ -150,7 +150,7 @@ class FormatV1CompatibilityTest {
         }
     }
 
-    private static Map<String, byte[]> readAll(Repository repo, String snapshot) {
+    static Map<String, byte[]> readAll(Repository repo, String snapshot) {
         Map<String, byte[]> out = new HashMap<>();
         io.backupkit.RestoreManager.builder().repository(repo).snapshot(snapshot).target(new CollectingTarget(out))
                 .parallelism(2).build().restore();

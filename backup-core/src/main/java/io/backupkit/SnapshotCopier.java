@@ -11,8 +11,9 @@ import java.util.Objects;
  * same time, host, source, tags and metadata, and records the source snapshot's id, so copying again
  * skips it. Streams go through the destination's own chunking, so they deduplicate against everything
  * the destination holds: blobs already there are not uploaded again, and a stream whose content the
- * destination already has (same size and SHA-256) is not even read from the source. Each copied stream's
- * SHA-256 is checked against the source's.
+ * destination already has (same size and a digest of the same kind, {@link SnapshotStream#digest()}) is not
+ * even read from the source. Each copied stream is checked against the size and digest the source recorded
+ * as it is read; the copy records a digest of the destination's own kind.
  *
  * <pre>{@code
  * try (Repository local = …open(); Repository s3 = …openOrCreate()) {

@@ -91,6 +91,22 @@ class FormatV1CompatibilityTest {
         }
     }
 
+    /** A format 1 stream's digest says it is the plain SHA-256, and it is: sha256sum of the restored bytes. */
+    @ParameterizedTest
+    @ValueSource(strings = {"encrypted", "unencrypted"})
+    void version1Streams_reportThePlainSha256_whichIsTheRestoredBytesSha256(String which) throws IOException {
+        try (Repository repo = open(which)) {
+            for (Snapshot s : repo.snapshots().list()) {
+                Map<String, String> restored = Repos.restore(repo, s.id()).digests();
+                for (SnapshotStream st : s.streams()) {
+                    assertEquals(SnapshotStream.SHA256, st.digest(), s.shortId() + " " + st.name());
+                    assertTrue(st.isPlainSha256());
+                    assertEquals(restored.get(st.name()), st.sha256(), s.shortId() + " " + st.name());
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"encrypted", "unencrypted"})
     void version1Snapshots_passStandardVerification(String which) throws IOException {
@@ -134,7 +150,7 @@ class FormatV1CompatibilityTest {
         }
     }
 
-    private static Map<String, byte[]> readAll(Repository repo, String snapshot) {
+    static Map<String, byte[]> readAll(Repository repo, String snapshot) {
         Map<String, byte[]> out = new HashMap<>();
         io.backupkit.RestoreManager.builder().repository(repo).snapshot(snapshot).target(new CollectingTarget(out))
                 .parallelism(2).build().restore();

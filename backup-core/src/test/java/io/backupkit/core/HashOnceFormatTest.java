@@ -5,6 +5,7 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.IntegrityException;
 import io.backupkit.LocalStorage;
 import io.backupkit.Repository;
+import io.backupkit.SnapshotStream;
 import io.backupkit.internal.chunker.FastCdcChunker;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.crypto.Kdf;
@@ -28,6 +29,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -102,6 +105,12 @@ class HashOnceFormatTest {
             assertEquals(overChunks(digests), e.sha256(), "stream digest = SHA-256 over the chunks' SHA-256, in order");
             assertEquals(data.length, e.size());
             assertEquals(Hashes.sha256Hex(data), Repos.restore(repo, r.snapshotId()).digests().get("t"));
+            // the public record says which digest it carries, so nobody compares it with sha256sum
+            SnapshotStream st = repo.snapshots().get(r.snapshotId()).streams().get(0);
+            assertEquals(SnapshotStream.SHA256_CHUNKS, st.digest());
+            assertFalse(st.isPlainSha256());
+            assertEquals(overChunks(digests), st.sha256());
+            assertNotEquals(Hashes.sha256Hex(data), st.sha256());
         }
     }
 

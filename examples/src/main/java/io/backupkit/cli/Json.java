@@ -113,6 +113,8 @@ final class Json {
             o.put("name", st.name());
             o.put("size", st.size());
             o.put("sha256", st.sha256());
+            // which value "sha256" holds: only "sha256" is comparable with sha256sum of the restored stream
+            o.put("digest", st.digest());
             o.put("blobCount", st.blobCount());
         }
         n.set("tables", MAPPER.valueToTree(tables(s)));

@@ -11,7 +11,9 @@ import picocli.CommandLine.Parameters;
 
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.Map;
 
 @Command(name = "show", description = "Show one snapshot: source, tags, streams with checksums, tables.",
@@ -63,11 +65,20 @@ final class ShowCommand extends CliCommand {
             out().printf("snapshot %s%n", s.id());
             fields.forEach((k, v) -> out().printf("  %-" + width + "s  %s%n", k, v));
             out().println();
-            TextTable streams = new TextTable("STREAM", ">SIZE", ">BLOBS", "SHA-256");
+            // the column is labelled by the kind of digest, so nobody compares a digest over chunks with sha256sum
+            Set<String> kinds = new TreeSet<>();
+            s.streams().forEach(st -> kinds.add(st.digest()));
+            boolean mixed = kinds.size() > 1;
+            String kind = kinds.isEmpty() ? SnapshotStream.SHA256 : kinds.iterator().next();
+            TextTable streams = new TextTable("STREAM", ">SIZE", ">BLOBS", mixed ? "DIGEST" : columnOf(kind));
             for (SnapshotStream st : s.streams()) {
-                streams.row(st.name(), Format.bytes(st.size()), st.blobCount(), st.sha256());
+                streams.row(st.name(), Format.bytes(st.size()), st.blobCount(), mixed ? st.digest() + ":" + st.sha256() : st.sha256());
             }
             streams.print(out(), "  ");
+            if (kinds.contains(SnapshotStream.SHA256_CHUNKS)) {
+                out().println("  " + (mixed ? SnapshotStream.SHA256_CHUNKS : "SHA-256 (chunks)")
+                        + " = SHA-256 over the chunks' SHA-256 digests (format 2), not sha256sum of the stream");
+            }
             if (physical) {
                 Object ts = s.metadata().get("tablespaces");
                 if (ts instanceof List<?> l && !l.isEmpty()) {
@@ -102,5 +113,10 @@ final class ShowCommand extends CliCommand {
             out().flush();
         }
         return ExitCodes.OK;
+    }
+
+    /** Header of the digest column when every stream's digest is of one {@code kind}. */
+    static String columnOf(String kind) {
+        return SnapshotStream.SHA256_CHUNKS.equals(kind) ? "SHA-256 (chunks)" : "SHA-256";
     }
 }

@@ -42,7 +42,7 @@ public record Manifest(int version, Instant time, String hostname, String engine
     public record StreamEntry(String name, long size, String sha256, List<String> blobs, long blobCount, List<String> blobLists,
                               String digest) {
         /** {@code digest} of a stream whose {@code sha256} is computed over its chunks' SHA-256 digests. */
-        public static final String DIGEST_CHUNKS = "sha256-chunks";
+        public static final String DIGEST_CHUNKS = SnapshotStream.SHA256_CHUNKS;
 
         /** A version 2 entry whose {@code sha256} is over the whole plaintext. */
         public static StreamEntry of(String name, long size, String sha256, long blobCount, List<String> blobLists) {
@@ -73,7 +73,8 @@ public record Manifest(int version, Instant time, String hostname, String engine
 
     public Snapshot toSnapshot(String id) {
         return new Snapshot(id, time, hostname, engine, source, tags == null ? Map.of() : tags,
-                streams.stream().map(s -> new SnapshotStream(s.name(), s.size(), s.sha256(), (int) s.count())).toList(),
+                streams.stream().map(s -> new SnapshotStream(s.name(), s.size(), s.sha256(), (int) s.count(),
+                        s.overChunks() ? SnapshotStream.SHA256_CHUNKS : SnapshotStream.SHA256)).toList(),
                 metadata, bytesRead, bytesStored, durationMillis);
     }
 

@@ -9,6 +9,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * backupkit's Argon2id computes exactly the function Bouncy Castle's generator computes (every password
@@ -31,7 +32,7 @@ class Argon2idTest {
         }
     }
 
-    /** Seeded random parameters near the edges: odd memory sizes, several lanes, 1-4 passes, short and long tags. */
+    /** Seeded random parameters near the edges: odd memory sizes, several lanes, 1-4 passes (32-byte tags; lengths below). */
     @ParameterizedTest
     @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
     void sameOutputAsBouncyCastle(long seed) {
@@ -56,6 +57,40 @@ class Argon2idTest {
             assertArrayEquals(bc, ours, "m=" + m + " t=" + t + " p=" + p + " threads=" + threads);
         }
         assertArrayEquals(bc, Kdf.argon2id(password, salt, m, t, p));
+    }
+
+    /**
+     * Tag lengths around the edges of H' (RFC 9106 section 3.3): the 4-byte minimum, one Blake2b output
+     * (up to 64 bytes), the chained construction from 65 bytes on (its last piece 33-64 bytes long), and a
+     * long tag, against Bouncy Castle's generator. The tag length also enters H0, so every byte differs.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {4, 5, 31, 32, 33, 63, 64, 65, 96, 97, 128, 129, 1000})
+    void sameOutputAsBouncyCastle_forShortAndLongTags(int tagLength) {
+        Random r = new Random(tagLength);
+        byte[] password = new byte[1 + r.nextInt(40)];
+        r.nextBytes(password);
+        byte[] salt = new byte[16];
+        r.nextBytes(salt);
+        int p = 1 + r.nextInt(3);
+        int m = 8 * p + r.nextInt(100);
+        int t = 1 + r.nextInt(3);
+        org.bouncycastle.crypto.generators.Argon2BytesGenerator bc = new org.bouncycastle.crypto.generators.Argon2BytesGenerator();
+        bc.init(new org.bouncycastle.crypto.params.Argon2Parameters.Builder(org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_id)
+                .withVersion(org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_VERSION_13).withSalt(salt)
+                .withMemoryAsKB(m).withIterations(t).withParallelism(p).build());
+        byte[] expected = new byte[tagLength];
+        bc.generateBytes(password, expected);
+        for (int threads = 1; threads <= p; threads++) {
+            byte[] ours = Argon2id.hash(password, salt, m, t, p, tagLength, threads);
+            assertEquals(tagLength, ours.length);
+            assertArrayEquals(expected, ours, "tag " + tagLength + " m=" + m + " t=" + t + " p=" + p + " threads=" + threads);
+        }
+    }
+
+    @Test
+    void tagsShorterThanFourBytes_areRefused() {
+        assertThrows(IllegalArgumentException.class, () -> Argon2id.hash(new byte[8], new byte[16], 64, 1, 1, 3, 1));
     }
 
     /** The parameters a new slot gets by default and the OWASP floor, as slots store them. */

@@ -2,6 +2,7 @@ package io.backupkit.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.backupkit.s3.S3ProxyFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -111,6 +113,33 @@ class LauncherIT {
         Run v = run(LAUNCHER, Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:cds=info:stderr"), "--version");
         assertEquals(0, v.code(), v.toString());
         assertTrue(v.err().contains("trying to map " + TARGET.toRealPath().resolve("backupkit.jsa")), v.err());
+    }
+
+    /**
+     * The build's second training also runs the CLI on S3 (an in-process imitation), so an s3:// call maps the
+     * AWS SDK's and its HTTP client's classes from that archive instead of loading ~2,200 of them from the jar;
+     * other calls keep the smaller archive (an archive is mapped whole: RSS).
+     */
+    @Test
+    void anS3Call_mapsTheSdkClassesFromTheArchive() throws Exception {
+        try (S3ProxyFixture s3 = new S3ProxyFixture().start()) {
+            String repo = "s3://" + s3.newBucket() + "/repo?endpoint=" + s3.endpoint() + "&path-style=true&region=us-east-1";
+            Map<String, String> env = new HashMap<>(Map.of("AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY", s3.secretKey()));
+            assertEquals(0, run(LAUNCHER, env, "init", "--repo", repo, "--unencrypted").code());
+            Path log = dir.resolve("classes.log");
+            env.put("BACKUPKIT_JAVA_OPTS", "-Xlog:class+load=info:file=" + log);
+            Run list = run(LAUNCHER, env, "list", "--repo", repo, "--json");
+            assertEquals(0, list.code(), list.toString());
+            Run cds = run(LAUNCHER, Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:cds=info:stderr"), "list", "--repo", dir.resolve("local").toString());
+            assertTrue(cds.err().contains("trying to map " + TARGET.toRealPath().resolve("backupkit.jsa")),
+                    "a call without s3:// keeps the smaller archive: " + cds.err());
+            List<String> sdk = Files.readAllLines(log).stream()
+                    .filter(l -> l.contains(" software.amazon.awssdk.") || l.contains(" org.apache.hc.")).toList();
+            long shared = sdk.stream().filter(l -> l.contains("source: shared objects file")).count();
+            assertTrue(sdk.size() > 1000, "an S3 call loads the SDK: " + sdk.size() + " classes");
+            assertTrue(shared >= 0.95 * sdk.size(), shared + " of " + sdk.size() + " SDK classes from the archive; from the jar: "
+                    + sdk.stream().filter(l -> !l.contains("shared objects file")).limit(10).toList());
+        }
     }
 
     /** A checkout or installation reached through a symbolic link to a directory keeps its archive. */

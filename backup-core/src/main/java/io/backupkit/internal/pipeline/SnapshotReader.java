@@ -43,6 +43,15 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
     /** Most bytes one read may cover: adjacent blobs are fetched together up to this size. */
     private static final int MAX_READ = 4 * 1024 * 1024;
     /**
+     * A read also covers bytes between the blobs it wants, up to this much in all, read and thrown away:
+     * other streams' blobs (a backup of parallel streams interleaves them in a pack) and a stream's own
+     * blobs out of order (parallel workers append them as they finish). On S3 every request costs a round
+     * trip and the SDK's per-request work, far more than a few hundred KiB more of its body (pgbench scale
+     * 100, 8 streams of ~5 KiB blobs: ~690 reads without); locally it is a slightly longer read. Memory is
+     * unchanged: a read still covers at most {@code MAX_READ} bytes.
+     */
+    private static final int MAX_SKIP = 1024 * 1024;
+    /**
      * Most plaintext bytes a stream holds fetched ahead (decoded or being decoded), and half of it per
      * read: a 4 MiB read of data that compressed 100x would otherwise decode 400 MB at once.
      */
@@ -153,22 +162,29 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
                 List<BlobId> group = new ArrayList<>();
                 List<BlobLocation> locs = new ArrayList<>();
                 BlobId id = ids.next();
-                BlobLocation prev = blobs.locate(id, entry.name(), Formats.SNAPSHOTS + snapshotId);
+                BlobLocation first = blobs.locate(id, entry.name(), Formats.SNAPSHOTS + snapshotId);
                 group.add(id);
-                locs.add(prev);
-                int bytes = prev.length();
-                long raw = prev.rawLength();
+                locs.add(first);
+                long start = first.offset();
+                long end = (long) first.offset() + first.length();
+                long wanted = first.length();
+                long raw = first.rawLength();
                 while (ids.hasNext()) {
                     BlobLocation loc = blobs.index().get(ids.peek());
-                    if (loc == null || !loc.pack().equals(prev.pack()) || loc.offset() != prev.offset() + prev.length()
-                            || bytes + loc.length() > MAX_READ || raw + loc.rawLength() > MAX_AHEAD_RAW / 2) {
+                    if (loc == null || !loc.pack().equals(first.pack())) {
+                        break;
+                    }
+                    long s = Math.min(start, loc.offset());
+                    long e = Math.max(end, (long) loc.offset() + loc.length());
+                    if (e - s > MAX_READ || e - s - (wanted + loc.length()) > MAX_SKIP || raw + loc.rawLength() > MAX_AHEAD_RAW / 2) {
                         break;
                     }
                     group.add(ids.next());
                     locs.add(loc);
-                    bytes += loc.length();
+                    start = s;
+                    end = e;
+                    wanted += loc.length();
                     raw += loc.rawLength();
-                    prev = loc;
                 }
                 aheadRaw += raw;
                 ahead.add(CompletableFuture.supplyAsync(() -> blobs.readAdjacent(group, locs, entry.name()), fetchers));

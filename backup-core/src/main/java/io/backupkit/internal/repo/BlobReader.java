@@ -51,13 +51,21 @@ public final class BlobReader {
     public record Plain(byte[] data, byte[] sha256) {
     }
 
-    /** Reads blobs that lie back to back in one pack with a single ranged read. */
+    /**
+     * Reads blobs of one pack with a single ranged read from the lowest offset to the highest end among
+     * them (bytes between them are read and skipped), and decodes them in the order given.
+     */
     public List<Plain> readAdjacent(List<BlobId> ids, List<BlobLocation> locs, String streamName) {
         BlobLocation first = locs.get(0);
-        BlobLocation last = locs.get(locs.size() - 1);
-        int length = last.offset() + last.length() - first.offset();
+        int from = first.offset();
+        long to = (long) first.offset() + first.length();
+        for (BlobLocation l : locs) {
+            from = Math.min(from, l.offset());
+            to = Math.max(to, (long) l.offset() + l.length());
+        }
+        int length = Math.toIntExact(to - from);
         byte[] range;
-        try (InputStream in = repo.storage().get(first.pack(), first.offset(), length)) {
+        try (InputStream in = repo.storage().get(first.pack(), from, length)) {
             range = in.readAllBytes();
         } catch (ObjectNotFoundException e) {
             throw new IntegrityException(first.pack(), "pack is missing (needed for blob " + ids.get(0)
@@ -66,11 +74,11 @@ public final class BlobReader {
             throw new StorageException("reading " + first.pack() + " failed: " + e.getMessage(), true, e);
         }
         if (range.length != length) {
-            throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + first.offset() + "+" + length);
+            throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + from + "+" + length);
         }
         List<Plain> out = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i++) {
-            out.add(decodeChecked(repo, ids.get(i), locs.get(i), range, locs.get(i).offset() - first.offset()));
+            out.add(decodeChecked(repo, ids.get(i), locs.get(i), range, locs.get(i).offset() - from));
         }
         return out;
     }

@@ -14,12 +14,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,18 +40,7 @@ class CrossFormatCopyTest {
 
     /** A format 1 repository: a copy of the fixture (this backupkit creates only format 2). */
     private Repository openVersion1(String which) throws IOException {
-        Path src = FIXTURE.resolve(which);
-        Path dst = dir.resolve("v1-" + which);
-        try (Stream<Path> all = Files.walk(src)) {
-            for (Path p : (Iterable<Path>) all::iterator) {
-                Path t = dst.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(t);
-                } else {
-                    Files.copy(p, t);
-                }
-            }
-        }
+        Path dst = FormatV1CompatibilityTest.copyFixture(which, dir.resolve("v1-" + which));
         Repository.Builder b = Repository.builder().storage(LocalStorage.of(dst));
         Repository repo = which.equals("encrypted") ? b.keyFile(FIXTURE.resolve("key.bin")).open() : b.open();
         assertEquals(1, ((DefaultRepository) repo).config().version());

@@ -53,8 +53,12 @@ class FormatV1CompatibilityTest {
     Path dir;
 
     private Path copy(String which) throws IOException {
+        return copyFixture(which, dir.resolve(which));
+    }
+
+    /** A writable copy of the format-1 fixture {@code which} ("encrypted" or "unencrypted") at {@code dst}. */
+    static Path copyFixture(String which, Path dst) throws IOException {
         Path src = FIXTURE.resolve(which);
-        Path dst = dir.resolve(which);
         try (Stream<Path> all = Files.walk(src)) {
             for (Path p : (Iterable<Path>) all::iterator) {
                 Path t = dst.resolve(src.relativize(p).toString());

@@ -186,6 +186,39 @@ class LauncherIT {
         assertEquals(202, usage.code(), usage.toString());
     }
 
+    /**
+     * PostgreSQL stops restore_command with SIGTERM when the server shuts down and tells that apart from a
+     * failure only by the signal: the launcher dies of the signal that killed its JVM instead of exiting 201.
+     */
+    @Test
+    void walFetch_killedBySigterm_endsBySigtermToo() throws Exception {
+        String repo = dir.resolve("repo").toString();
+        String key = dir.resolve("key").toString();
+        assertEquals(0, run(LAUNCHER, Map.of(), "init", "--repo", repo, "--key-file", key).code());
+        // a repository whose config is a FIFO: opening it blocks until the JVM is killed
+        Path config = dir.resolve("repo").resolve("config");
+        Files.delete(config);
+        assertEquals(0, new ProcessBuilder("mkfifo", config.toString()).start().waitFor());
+        ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "wal-fetch", "--repo", repo, "--key-file", key, "--system-id", "1",
+                "000000010000000000000001", dir.resolve("dest").toString()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("out").toFile());
+        pb.environment().remove("BACKUPKIT_JAVA_OPTS");
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        Process launcher = pb.start();
+        ProcessHandle jvm = null;
+        for (int i = 0; i < 600 && jvm == null; i++) {
+            jvm = launcher.toHandle().children().findFirst().orElse(null);
+            if (jvm == null) {
+                Thread.sleep(100);
+            }
+        }
+        assertTrue(jvm != null, "the launcher started no JVM");
+        Thread.sleep(1000); // let it reach the FIFO; a SIGTERM earlier ends it the same way
+        jvm.destroy(); // SIGTERM
+        assertTrue(launcher.waitFor(2, TimeUnit.MINUTES), "launcher did not end");
+        assertEquals(128 + 15, launcher.exitValue(), Files.readString(dir.resolve("out")));
+    }
+
     @Test
     void aSymbolicLinkToTheLauncher_findsItsJar() throws Exception {
         Path link = dir.resolve("bin").resolve("backupkit");

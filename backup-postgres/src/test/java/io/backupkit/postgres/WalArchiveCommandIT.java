@@ -126,7 +126,8 @@ class WalArchiveCommandIT {
                 WalReceiverIT.awaitTrue(() -> {
                     WalContinuity now = wal.continuity(sysid, 1, WalArchive.segmentStartOf(first, 16L * 1024 * 1024));
                     return lastWal.equals(now.timelines().get(0).lastSegment()) && !now.hasGaps();
-                }, 120);
+                }, 120, () -> "waiting for " + lastWal + ": " + wal.continuity(sysid, 1, WalArchive.segmentStartOf(first, 16L * 1024 * 1024))
+                        .describe() + "\n" + pg.query("postgres", "SELECT * FROM pg_stat_archiver") + "\n" + pg.logTail(3000));
                 WalContinuity c = wal.continuity(sysid, 1, WalArchive.segmentStartOf(first, 16L * 1024 * 1024));
                 assertFalse(c.hasGaps(), c.describe());
             }

@@ -43,7 +43,7 @@ import java.util.regex.Pattern;
 
 /**
  * One logical backup: a REPEATABLE READ transaction exports its snapshot and holds ACCESS SHARE
- * on every table; in that snapshot, COPY sessions read table data (whole tables grouped into
+ * on every table; in that snapshot, psql sessions COPY table data (whole tables grouped into
  * size-balanced shards, big tables split into page ranges) and pg_dump writes pre-data, post-data
  * and the remaining data (large objects, extension configuration tables), each straight into its
  * own stream. pg_dumpall writes the cluster's roles and tablespaces into their own stream. The
@@ -51,15 +51,8 @@ import java.util.regex.Pattern;
  *
  * <p>Table data goes through COPY rather than {@code pg_dump --table=…}: pg_dump resolves each
  * {@code --table} pattern with its own catalog query (quadratic in the number of tables) and all
- * patterns must fit on one command line, which tens of thousands of partitions do not.
- *
- * <p>When the tools run on this machine, each COPY session is a JDBC connection of this JVM
- * ({@code PGCopyInputStream}): a psql child would cost about as much CPU again only to move the
- * bytes from its socket into a pipe (docs/performance.md, "copyjdbc"). Where the tools run elsewhere
- * (a pod, through exec), the JDBC connections may go through a port-forward while the tools reach
- * the database directly, so psql sessions COPY there, reading their commands from stdin (no
- * argument-length limit). Either way the bytes are the same: {@code COPY … WITH (ENCODING …)} in
- * the database's encoding, whatever the session's client_encoding.
+ * patterns must fit on one command line, which tens of thousands of partitions do not. A psql
+ * session reads its COPY commands from stdin, so neither limit exists.
  */
 public final class LogicalBackup {
     /** Format 2: table data as COPY text (shards of several tables, separated by {@code \.} lines), sequence values in the manifest. */
@@ -493,9 +486,8 @@ public final class LogicalBackup {
     }
 
     /**
-     * COPYs the tables of one shard with psql, one after another, each followed by a {@code \.} line
-     * (psql's marker meta-command), into one stream; counts every table's rows as the data passes.
-     * Returns rows by table.
+     * COPYs the tables of one shard, one after another, each followed by a {@code \.} line, into one
+     * stream; counts every table's rows as the data passes. Returns rows by table.
      */
     private Map<String, Long> copyTables(BackupContext context, ToolRunner tools, String snapshotId, Task task,
                                          Map<Long, List<String>> columnsOf, String encoding, ConcurrentLinkedQueue<Runnable> running) {
@@ -523,9 +515,10 @@ public final class LogicalBackup {
     }
 
     /**
-     * Dumps one page range with psql, where the tools run elsewhere ({@link #copiesInProcess}). Rows
-     * are counted as the data passes: COPY text escapes newlines inside values, so every newline
-     * byte ends one row. Returns the rows copied.
+     * Dumps one page range with psql, not JDBC: libpq streams COPY text at about twice the rate of
+     * the JDBC driver, and psql runs wherever the tools run (a pod, too). Rows are counted as the
+     * data passes: COPY text escapes newlines inside values, so every newline byte ends one row.
+     * Returns the rows copied.
      */
     private long copyPart(BackupContext context, ToolRunner tools, String snapshotId, TablePart part,
                           ConcurrentLinkedQueue<Runnable> running) {

@@ -2,12 +2,9 @@ package io.backupkit.postgres.internal;
 
 import io.backupkit.BackupException;
 import io.backupkit.EngineException;
-import io.backupkit.LocalCommandExecutor;
-import io.backupkit.spi.CommandExecutor;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.CommandSpec;
 import io.backupkit.spi.RunningCommand;
-import org.postgresql.copy.PGCopyInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -408,13 +405,11 @@ public final class LogicalBackup {
 
     private Map<String, Long> runTasks(BackupContext context, ToolRunner tools, String snapshotId, List<Task> tasks, int workers,
                                        Map<Long, List<String>> columnsOf, String encoding) {
-        boolean inProcess = copiesInProcess(context.commandExecutor());
         PriorityBlockingQueue<Task> queue = new PriorityBlockingQueue<>(tasks.size(), Comparator.comparingLong(Task::weight).reversed());
         queue.addAll(tasks);
         AtomicBoolean failed = new AtomicBoolean();
         AtomicReference<RuntimeException> firstFailure = new AtomicReference<>();
-        // what stops a running child: a tool process to destroy, a COPY connection to abort
-        ConcurrentLinkedQueue<Runnable> running = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<RunningCommand> running = new ConcurrentLinkedQueue<>();
         AtomicInteger seq = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "backupkit-pg-backup-" + seq.incrementAndGet());
@@ -429,12 +424,10 @@ public final class LogicalBackup {
                 while (!failed.get() && (task = queue.poll()) != null) {
                     try {
                         switch (task.kind()) {
-                            case COPY -> (inProcess ? copyTablesInProcess(context, snapshotId, task, columnsOf, encoding, running, failed)
-                                    : copyTables(context, tools, snapshotId, task, columnsOf, encoding, running))
+                            case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, running)
                                     .forEach((k, v) -> rows.merge(k, v, Long::sum));
-                            case PART -> rows.merge(task.part().table().qualifiedName(), inProcess
-                                    ? copyPartInProcess(context, snapshotId, task.part(), running, failed)
-                                    : copyPart(context, tools, snapshotId, task.part(), running), Long::sum);
+                            case PART -> rows.merge(task.part().table().qualifiedName(),
+                                    copyPart(context, tools, snapshotId, task.part(), running), Long::sum);
                             case DUMP -> dump(context, tools, snapshotId, task, encoding, running);
                             case GLOBALS -> globals(context, tools, running);
                         }
@@ -442,7 +435,7 @@ public final class LogicalBackup {
                         // remember the root failure before stopping the others, whose errors are only consequences
                         firstFailure.compareAndSet(null, e);
                         failed.set(true);
-                        running.forEach(Runnable::run);
+                        running.forEach(RunningCommand::destroy);
                         throw e;
                     }
                 }
@@ -458,7 +451,7 @@ public final class LogicalBackup {
                 firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException("backup worker failed: " + cause, cause));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                running.forEach(Runnable::run);
+                running.forEach(RunningCommand::destroy);
                 throw new EngineException("backup interrupted", e);
             }
         }
@@ -490,7 +483,7 @@ public final class LogicalBackup {
      * stream; counts every table's rows as the data passes. Returns rows by table.
      */
     private Map<String, Long> copyTables(BackupContext context, ToolRunner tools, String snapshotId, Task task,
-                                         Map<Long, List<String>> columnsOf, String encoding, ConcurrentLinkedQueue<Runnable> running) {
+                                         Map<Long, List<String>> columnsOf, String encoding, ConcurrentLinkedQueue<RunningCommand> running) {
         StringBuilder script = new StringBuilder(sessionPrologue(snapshotId));
         for (Catalog.TableInfo t : task.tables()) {
             script.append(copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding)).append(";\n")
@@ -521,7 +514,7 @@ public final class LogicalBackup {
      * Returns the rows copied.
      */
     private long copyPart(BackupContext context, ToolRunner tools, String snapshotId, TablePart part,
-                          ConcurrentLinkedQueue<Runnable> running) {
+                          ConcurrentLinkedQueue<RunningCommand> running) {
         String script = sessionPrologue(snapshotId) + part.copySql() + ";\nCOMMIT;\n";
         CopyStreams.Counter counter = new CopyStreams.Counter();
         String what = "COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
@@ -530,174 +523,12 @@ public final class LogicalBackup {
         return counter.openRows();
     }
 
-    /**
-     * Whether table data is COPYed through JDBC in this JVM rather than by psql sessions. In process
-     * when the tools run on this machine; where they run elsewhere (a pod, through exec), the JDBC
-     * connections may go through a port-forward while the tools reach the database directly, so the
-     * data keeps flowing through psql there.
-     */
-    static boolean copiesInProcess(CommandExecutor executor) {
-        return executor instanceof LocalCommandExecutor;
-    }
-
-    /** The marker line that ends each table of a multi-table COPY stream ({@link CopyStreams}). */
-    private static final byte[] SEGMENT_END = {'\\', '.', '\n'};
-
-    /**
-     * COPYs the tables of one shard through one JDBC session, one after another, each followed by a
-     * {@code \.} line, into one stream; returns rows by table. Same stream as {@link #copyTables}.
-     */
-    private Map<String, Long> copyTablesInProcess(BackupContext context, String snapshotId, Task task, Map<Long, List<String>> columnsOf,
-                                                  String encoding, ConcurrentLinkedQueue<Runnable> running, AtomicBoolean failed) {
-        String what = "COPY of " + task.tables().size() + " tables into " + task.stream() + " from " + cfg.describe();
-        Map<String, Long> out = new LinkedHashMap<>();
-        copyInProcess(context, snapshotId, task.stream(), what, running, failed, (c, sink) -> {
-            for (Catalog.TableInfo t : task.tables()) {
-                long rows = sink.copy(c, copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding), t.qualifiedName());
-                sink.write(SEGMENT_END);
-                out.put(t.qualifiedName(), rows);
-            }
-        });
-        return out;
-    }
-
-    /** COPYs one page range through one JDBC session into its stream; returns the rows copied. */
-    private long copyPartInProcess(BackupContext context, String snapshotId, TablePart part, ConcurrentLinkedQueue<Runnable> running,
-                                   AtomicBoolean failed) {
-        String what = "COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
-                + (part.toPage() < 0 ? "end" : part.toPage()) + " from " + cfg.describe();
-        long[] rows = new long[1];
-        copyInProcess(context, snapshotId, part.stream(), what, running, failed,
-                (c, sink) -> rows[0] = sink.copy(c, part.copySql(), part.table().qualifiedName()));
-        return rows[0];
-    }
-
-    /** The COPY statements of one session; {@code sink} writes into the session's stream. */
-    private interface CopyScript {
-        void run(org.postgresql.PGConnection c, CopySink sink) throws SQLException, IOException;
-    }
-
-    /** The stream of one COPY session, with the table being read, for error messages. */
-    private static final class CopySink {
-        private final OutputStream out;
-        private final byte[] buf = new byte[256 * 1024];
-        volatile String table;
-
-        CopySink(OutputStream out) {
-            this.out = out;
-        }
-
-        /**
-         * Runs one COPY … TO STDOUT and appends its bytes. pgjdbc hands over one CopyData message
-         * (one row) at a time; reading them through a large buffer writes downstream in big pieces.
-         * Rows are counted as the data passes: COPY text escapes newlines inside values, so every
-         * newline byte ends one row.
-         */
-        long copy(org.postgresql.PGConnection c, String sql, String tableName) throws SQLException, IOException {
-            table = tableName;
-            CopyStreams.Counter counter = new CopyStreams.Counter();
-            try (PGCopyInputStream in = new PGCopyInputStream(c, sql)) {
-                int n;
-                while ((n = read(in)) > 0) {
-                    counter.update(buf, 0, n);
-                    out.write(buf, 0, n);
-                }
-            }
-            return counter.openRows();
-        }
-
-        /** Fills the buffer from the COPY; a failure of the session is an SQLException, as pgjdbc raised it. */
-        private int read(PGCopyInputStream in) throws SQLException {
-            try {
-                return in.readNBytes(buf, 0, buf.length);
-            } catch (IOException e) {
-                // PGCopyInputStream wraps the driver's exception (server error, lost connection) in an IOException
-                if (e.getCause() instanceof SQLException cause) {
-                    throw cause;
-                }
-                throw new SQLException(e.getMessage(), "08006", e);
-            }
-        }
-
-        void write(byte[] b) throws IOException {
-            out.write(b);
-        }
-    }
-
-    /**
-     * One COPY session in this JVM: a JDBC connection with the children's session prologue
-     * (settings, lock timeout, REPEATABLE READ READ ONLY in the exported snapshot), the script's
-     * COPYs into {@code stream}, then COMMIT. The connection is registered in {@code running} so
-     * that a failure elsewhere aborts it at once (its socket is closed; the server ends the COPY).
-     */
-    private void copyInProcess(BackupContext context, String snapshotId, String stream, String what, ConcurrentLinkedQueue<Runnable> running,
-                               AtomicBoolean failed, CopyScript script) {
-        long start = System.nanoTime();
-        CopySink sink = null;
-        AtomicBoolean aborted = new AtomicBoolean();
-        try (Connection c = Catalog.connect(cfg, "backupkit-copy " + stream)) {
-            Runnable stop = () -> {
-                aborted.set(true);
-                try {
-                    c.abort(Runnable::run);
-                } catch (SQLException | RuntimeException e) {
-                    // the connection is going away either way
-                }
-            };
-            running.add(stop);
-            try {
-                if (failed.get()) {
-                    // another task failed while this one connected: the abort may have missed this connection
-                    throw new EngineException(what + ": stopped because another part of the backup failed");
-                }
-                try (Statement st = c.createStatement()) {
-                    st.execute(Catalog.DATA_SESSION_SETTINGS);
-                    // a queued ACCESS EXCLUSIVE request between the leader's lock and ours would wait forever: fail instead
-                    st.execute("SET lock_timeout = " + lockTimeoutMs());
-                }
-                c.setAutoCommit(false);
-                try (Statement st = c.createStatement()) {
-                    st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-                    st.execute("SET TRANSACTION SNAPSHOT " + Catalog.quoteLiteral(snapshotId));
-                }
-                try (OutputStream out = context.newStream(stream)) {
-                    sink = new CopySink(out);
-                    script.run(c.unwrap(org.postgresql.PGConnection.class), sink);
-                }
-                c.commit();
-                LOG.debug("{}: {} in {} ms", stream, what, (System.nanoTime() - start) / 1_000_000);
-            } finally {
-                running.remove(stop);
-            }
-        } catch (SQLException e) {
-            String table = sink == null ? null : sink.table;
-            if ("55P03".equals(e.getSQLState())) {
-                throw lockTimeout(table == null ? "(unknown)" : table, "a COPY session reading " + stream, Catalog.sqlError(what, e));
-            }
-            if (aborted.get()) {
-                throw new EngineException(what + ": stopped because another part of the backup failed", e);
-            }
-            EngineException failure = Catalog.sqlError(what + (table == null ? "" : " (reading " + table + ")"), e);
-            if (e.getSQLState() != null && (e.getSQLState().startsWith("08") || e.getSQLState().startsWith("57P"))) {
-                throw new EngineException(failure.getMessage() + ". The server ended the session in the middle of the COPY (it "
-                        + "stopped, restarted, or the session was terminated); nothing was stored. Retry when the server is up.", e);
-            }
-            throw failure;
-        } catch (IOException e) {
-            if (aborted.get()) {
-                throw new EngineException(what + ": stopped because another part of the backup failed", e);
-            }
-            throw new EngineException("copying " + stream + " into the repository failed: " + e.getMessage(), e);
-        }
-    }
-
     private void runPsql(BackupContext context, ToolRunner tools, String stream, String script, CopyStreams.Counter counter,
-                         ConcurrentLinkedQueue<Runnable> running, String what,
+                         ConcurrentLinkedQueue<RunningCommand> running, String what,
                          java.util.function.Function<String, String> tableAtFailure) {
         long start = System.nanoTime();
         RunningCommand rc = tools.start("psql", psql(tools, "backupkit-copy " + stream));
-        Runnable stop = rc::destroy;
-        running.add(stop);
+        running.add(rc);
         try {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "psql");
             AtomicReference<IOException> writeFailure = new AtomicReference<>();
@@ -738,13 +569,13 @@ public final class LogicalBackup {
             Thread.currentThread().interrupt();
             throw new EngineException("backup interrupted", e);
         } finally {
-            running.remove(stop);
+            running.remove(rc);
             rc.close();
         }
     }
 
     private void dump(BackupContext context, ToolRunner tools, String snapshotId, Task task, String encoding,
-                      ConcurrentLinkedQueue<Runnable> running) {
+                      ConcurrentLinkedQueue<RunningCommand> running) {
         CommandSpec spec = tools.command("pg_dump")
                 .arg("--format=custom")
                 // the repository compresses (zstd) after deduplicating: compressing here would only cost CPU and dedup
@@ -762,7 +593,7 @@ public final class LogicalBackup {
     }
 
     /** Roles, memberships, role settings and tablespaces: {@code pg_dumpall --globals-only}, without passwords unless asked. */
-    private void globals(BackupContext context, ToolRunner tools, ConcurrentLinkedQueue<Runnable> running) {
+    private void globals(BackupContext context, ToolRunner tools, ConcurrentLinkedQueue<RunningCommand> running) {
         CommandSpec.Builder b = tools.command("pg_dumpall").arg("--globals-only").arg("--no-password").arg("--encoding=UTF8");
         if (!options.rolePasswords()) {
             b.arg("--no-role-passwords");
@@ -772,11 +603,10 @@ public final class LogicalBackup {
     }
 
     private void runTool(BackupContext context, ToolRunner tools, String tool, CommandSpec spec, String stream,
-                         ConcurrentLinkedQueue<Runnable> running) {
+                         ConcurrentLinkedQueue<RunningCommand> running) {
         long start = System.nanoTime();
         RunningCommand rc = tools.start(tool, spec);
-        Runnable stop = rc::destroy;
-        running.add(stop);
+        running.add(rc);
         try {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), tool);
             rc.stdin().close();
@@ -802,7 +632,7 @@ public final class LogicalBackup {
             Thread.currentThread().interrupt();
             throw new EngineException("backup interrupted", e);
         } finally {
-            running.remove(stop);
+            running.remove(rc);
             rc.close();
         }
     }

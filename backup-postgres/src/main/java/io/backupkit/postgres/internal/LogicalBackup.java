@@ -508,10 +508,12 @@ public final class LogicalBackup {
     }
 
     /**
-     * Dumps one page range with psql, not JDBC: libpq streams COPY text at about twice the rate of
-     * the JDBC driver, and psql runs wherever the tools run (a pod, too). Rows are counted as the
-     * data passes: COPY text escapes newlines inside values, so every newline byte ends one row.
-     * Returns the rows copied.
+     * Dumps one page range with psql, not JDBC: psql runs wherever the tools run (a pod, too), and
+     * reading the COPY in this JVM through pgjdbc saves no CPU. pgjdbc hands over one CopyData
+     * message per row, and its per-row handling costs the JVM about what the psql child costs
+     * (0.7–1.0 against 0.8–0.9 CPU-s for 978 MB, docs/performance.md, "copyjdbc"). Rows are counted
+     * as the data passes: COPY text escapes newlines inside values, so every newline byte ends one
+     * row. Returns the rows copied.
      */
     private long copyPart(BackupContext context, ToolRunner tools, String snapshotId, TablePart part,
                           ConcurrentLinkedQueue<RunningCommand> running) {
@@ -552,12 +554,14 @@ public final class LogicalBackup {
             writer.join();
             String tail = err.await();
             if (exit != 0) {
+                String table = tableAtFailure.apply(tail);
                 if (tail.contains("lock timeout")) {
-                    String table = tableAtFailure.apply(tail);
                     throw lockTimeout(table == null ? "(unknown)" : table, "a COPY session reading " + stream,
                             new EngineException(what + " failed with exit code " + exit, exit, tail, null));
                 }
-                throw new EngineException(what + " failed with exit code " + exit, exit, tail, null);
+                // the table whose COPY was under way: the one to look at when the server ended the session or a row failed
+                throw new EngineException(what + (table == null ? "" : " (reading " + table + ")") + " failed with exit code " + exit,
+                        exit, tail, null);
             }
             if (writeFailure.get() != null) {
                 throw new EngineException(what + ": psql stopped reading its commands: " + writeFailure.get().getMessage(), writeFailure.get());

@@ -1,0 +1,163 @@
+package io.backupkit.postgres;
+
+import io.backupkit.BackupException;
+import io.backupkit.EngineException;
+import io.backupkit.postgres.internal.ToolRunner;
+import io.backupkit.postgres.testing.EphemeralPostgres;
+import io.backupkit.spi.BackupContext;
+import io.backupkit.spi.CommandExecutor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The table-data COPY sessions of a logical backup (psql, one per shard or page range): a COPY
+ * backend ended mid-stream fails the backup naming the stream and the table it was reading, and the
+ * sibling sessions are stopped at once, not when they next get around to reading.
+ */
+class PostgresCopySessionsIT {
+    static EphemeralPostgres pg;
+
+    @BeforeAll
+    static void start() {
+        pg = EphemeralPostgres.builder().setting("max_connections", "60").start();
+        pg.createDatabase("two");
+        // two tables of equal size: two shards of one table each (neither is above its fair share, so none is split)
+        pg.execute("two", "CREATE TABLE a AS SELECT i, repeat(md5(i::text), 4) AS pad FROM generate_series(1, 150000) i;"
+                + "CREATE TABLE b AS SELECT i, repeat(md5(i::text), 4) AS pad FROM generate_series(1, 150000) i");
+    }
+
+    @AfterAll
+    static void stop() {
+        pg.close();
+    }
+
+    private static PostgresSource source(String db) {
+        return PostgresSource.builder().url(pg.jdbcUrl(db)).user(pg.user()).password(pg.password().toCharArray())
+                .toolDirectory(ToolRunner.findLocalToolDirectory().orElseThrow()).build();
+    }
+
+    private static List<String> copyBackends(String stream) {
+        return pg.query("postgres", "SELECT pid FROM pg_stat_activity WHERE application_name = 'backupkit-copy " + stream + "'")
+                .stream().map(r -> r.get(0)).toList();
+    }
+
+    /** Holds the first write of every data stream until the test lets it go, so each COPY session stays mid-stream. */
+    private static final class HeldStreams implements BackupContext {
+        final InMemoryBackup inner = new InMemoryBackup(2);
+        final Map<String, CountDownLatch> writing = new ConcurrentHashMap<>();
+        final Map<String, CountDownLatch> release = new ConcurrentHashMap<>();
+
+        HeldStreams(String... streams) {
+            for (String s : streams) {
+                writing.put(s, new CountDownLatch(1));
+                release.put(s, new CountDownLatch(1));
+            }
+        }
+
+        @Override
+        public int parallelism() {
+            return inner.parallelism();
+        }
+
+        @Override
+        public CommandExecutor commandExecutor() {
+            return inner.commandExecutor();
+        }
+
+        @Override
+        public OutputStream newStream(String name) {
+            OutputStream out = inner.newStream(name);
+            if (!writing.containsKey(name)) {
+                return out;
+            }
+            return new FilterOutputStream(out) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    writing.get(name).countDown();
+                    try {
+                        release.get(name).await(2, TimeUnit.MINUTES);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    out.write(b, off, len);
+                }
+            };
+        }
+
+        @Override
+        public void putMetadata(String key, Object value) {
+            inner.putMetadata(key, value);
+        }
+
+        @Override
+        public void expectedBytes(long bytes) {
+            inner.expectedBytes(bytes);
+        }
+    }
+
+    @Test
+    void copyBackendTerminatedMidStream_failsTheBackupNamingTheTable_andTheOtherSessionIsStoppedAtOnce() throws Exception {
+        HeldStreams ctx = new HeldStreams("data-0001", "data-0002");
+        BackupException[] thrown = new BackupException[1];
+        Thread backup = new Thread(() -> thrown[0] = assertThrows(BackupException.class, () -> source("two").backup(ctx)));
+        backup.start();
+        try {
+            assertTrue(ctx.writing.get("data-0001").await(60, TimeUnit.SECONDS), "the first COPY session started streaming");
+            assertTrue(ctx.writing.get("data-0002").await(60, TimeUnit.SECONDS), "the second COPY session started streaming");
+            List<String> victim = copyBackends("data-0001");
+            assertEquals(1, victim.size(), "one COPY session per shard: " + victim);
+            assertEquals(1, copyBackends("data-0002").size());
+            pg.execute("postgres", "SELECT pg_terminate_backend(" + victim.get(0) + ")");
+            ctx.release.get("data-0001").countDown();
+            // data-0002's writer is still held: its session must end because the backup failed, not because it read on
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!copyBackends("data-0002").isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "the sibling COPY session was stopped when the other one failed");
+                Thread.sleep(20);
+            }
+        } finally {
+            ctx.release.values().forEach(CountDownLatch::countDown);
+            backup.join(TimeUnit.MINUTES.toMillis(2));
+        }
+        assertFalse(backup.isAlive());
+        BackupException e = thrown[0];
+        assertTrue(e instanceof EngineException, String.valueOf(e));
+        // the root failure, not the sibling's consequence
+        assertTrue(e.getMessage().contains("into data-0001"), e.getMessage());
+        assertTrue(e.getMessage().contains("reading public."), e.getMessage());
+        // a backend terminated while it waits to send cannot send its FATAL message; psql sees the connection end
+        assertTrue(e.getMessage().contains("failed with exit code"), e.getMessage());
+        assertTrue(e.getMessage().contains("server closed the connection unexpectedly") || e.getMessage().contains("terminating connection"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains(pg.port() + "/two"), e.getMessage());
+        assertFalse(e.getMessage().contains(pg.password()), e.getMessage());
+        assertTrue(waitNoBackupSessions(), () -> "no backup session is left behind: " + pg.query("postgres",
+                "SELECT pid, application_name, state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE application_name LIKE 'backupkit%' AND pid <> pg_backend_pid()"));
+    }
+
+    private static boolean waitNoBackupSessions() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (pg.query("postgres", "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'backupkit%' AND pid <> pg_backend_pid()").isEmpty()) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+}

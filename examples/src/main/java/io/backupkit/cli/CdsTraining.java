@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  * used by the {@code backupkit} launcher): the classes a CLI call loads are then mapped from the
  * archive, already parsed and verified, instead of being read from the 50 MB jar and verified on
  * every start. It exercises what every call touches (picocli with every command's help, Jackson,
- * key derivation, repository open) and the backup and restore pipeline, in a scratch directory and
+ * key derivation, repository open) and the backup and restore pipeline, in a scratch directory, the classes of a
+ * PostgreSQL backup and restore ({@code trainPostgres}), and
  * with {@code --s3} also on an in-process imitation of S3 (the build makes {@code backupkit-s3.jsa} so, which
  * the launcher uses for calls naming an {@code s3://} location: the archive is mapped whole, ~20 MiB more RSS
  * for every call, worth it only where the AWS SDK is loaded anyway).
@@ -63,6 +64,7 @@ public final class CdsTraining {
             String plain = dir.resolve("plain").toString();
             run(Map.of(), "init", "--repo", plain, "--unencrypted");
             run(Map.of(), "list", "--repo", plain);
+            trainPostgres(env, repo);
             if (List.of(args).contains("--s3")) {
                 trainS3(env);
             }
@@ -73,6 +75,39 @@ public final class CdsTraining {
         }
         // the archive is written at exit; a thread the S3 part may have left behind must not keep the build waiting
         System.exit(0);
+    }
+
+    /**
+     * A PostgreSQL backup's classes (pgjdbc, the postgres engine, JDK networking): with no server to train
+     * against, a real CLI backup runs as far as connecting (to a port where nothing listens, so it fails: the
+     * CLI's backup path, the engine lookup and the error path are then in the archive), and the classes a real
+     * backup and restore load after connecting are loaded by name from {@code cds-classes.txt}. Without them a
+     * backup read ~480 classes from the jar and the JDK image and verified them on every call.
+     */
+    private static void trainPostgres(Map<String, String> env, String repo) {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        BackupkitCli.execute(new String[] {"backup", "--repo", repo, "--db", "postgresql://cds-training@127.0.0.1:1/cds",
+                "--jobs", "2", "--progress", "none"}, sink, sink, env);
+        ClassLoader loader = CdsTraining.class.getClassLoader();
+        try (InputStream in = CdsTraining.class.getResourceAsStream("cds-classes.txt")) {
+            if (in == null) {
+                return;
+            }
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String name = line.strip();
+                if (name.isEmpty() || name.startsWith("#")) {
+                    continue;
+                }
+                try {
+                    // loaded, not initialized: the archive holds them parsed and verified, nothing runs
+                    Class.forName(name, false, loader);
+                } catch (ClassNotFoundException | LinkageError e) {
+                    // gone or renamed since the list was made: the archive is only smaller
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**

@@ -142,6 +142,53 @@ class LauncherIT {
         }
     }
 
+    /**
+     * The build has no PostgreSQL to train against, yet a PostgreSQL backup (pgjdbc, the postgres engine, JDK
+     * networking) maps its classes from the archive: the training loads them by name ({@code cds-classes.txt}).
+     * Before, ~400 of them were read from the jar and verified on every backup. picocli's are not counted: JDK
+     * 17 cannot archive Java 5 class files.
+     */
+    @Test
+    void aPostgresBackup_mapsItsClassesFromTheArchive() throws Exception {
+        try (io.backupkit.postgres.testing.EphemeralPostgres pg = io.backupkit.postgres.testing.EphemeralPostgres.start()) {
+            pg.createDatabase("shop");
+            pg.execute("shop", DemoCommand.sampleSchemaAndData(200));
+            Map<String, String> env = new HashMap<>(Map.of("BACKUPKIT_DB_PASSWORD", pg.password(), "BACKUPKIT_PASSWORD", "launcher-it"));
+            String repo = dir.resolve("repo").toString();
+            assertEquals(0, run(LAUNCHER, env, "init", "--repo", repo).code());
+            Path log = dir.resolve("classes.log");
+            env.put("BACKUPKIT_JAVA_OPTS", "-Xlog:class+load=info:file=" + log);
+            List<String> args = new ArrayList<>(List.of("backup", "--repo", repo, "--db",
+                    "postgresql://" + pg.user() + "@" + pg.host() + ":" + pg.port() + "/shop", "--jobs", "2", "--json"));
+            pg.binDirectory().ifPresent(bin -> args.addAll(List.of("-o", "toolDirectory=" + bin)));
+            Run backup = run(LAUNCHER, env, args.toArray(String[]::new));
+            assertEquals(0, backup.code(), backup.toString());
+            List<String> named = Files.readAllLines(log).stream()
+                    .filter(l -> l.contains("source: shared objects file") || l.contains("source: jrt:/") || l.contains("backupkit.jar"))
+                    .filter(l -> !l.contains(" picocli.")).toList();
+            List<String> fromJar = named.stream().filter(l -> !l.contains("source: shared objects file")).toList();
+            assertTrue(named.stream().filter(l -> l.contains(" org.postgresql.")).count() > 100, "a backup loads pgjdbc");
+            assertTrue(fromJar.size() <= 0.02 * named.size(), fromJar.size() + " of " + named.size() + " classes not from the archive: "
+                    + fromJar.stream().limit(10).toList());
+        }
+    }
+
+    /**
+     * Commands that move data compile only what stays hot, with both compilers (C1 from 2,000 calls, C2 from
+     * 40,000); short ones stop at C1. docs/performance.md ("jitwall") has the measurements.
+     */
+    @Test
+    void dataCommands_compileOnlyWhatStaysHot_shortOnesStopAtC1() throws Exception {
+        Map<String, String> flags = Map.of("BACKUPKIT_JAVA_OPTS", "-XX:+PrintFlagsFinal");
+        String backup = run(LAUNCHER, flags, "backup", "--help").out();
+        assertTrue(backup.matches("(?s).*Tier3InvocationThreshold\\s+= 2000\\s.*"), "backup: Tier3 threshold raised");
+        assertTrue(backup.matches("(?s).*Tier4InvocationThreshold\\s+= 40000\\s.*"), "backup: Tier4 threshold raised");
+        assertTrue(backup.matches("(?s).*TieredStopAtLevel\\s+= 4\\s.*"), "backup: C2 on");
+        String list = run(LAUNCHER, flags, "list", "--help").out();
+        assertTrue(list.matches("(?s).*TieredStopAtLevel\\s+= 1\\s.*"), "list: C1 only");
+        assertTrue(list.matches("(?s).*Tier3InvocationThreshold\\s+= 200\\s.*"), "list: C1 thresholds unchanged");
+    }
+
     /** A checkout or installation reached through a symbolic link to a directory keeps its archive. */
     @Test
     void anInstallationRecordedThroughALinkedDirectory_stillMapsItsArchive() throws Exception {

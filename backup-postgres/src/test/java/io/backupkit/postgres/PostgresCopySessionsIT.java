@@ -61,6 +61,8 @@ class PostgresCopySessionsIT {
         final InMemoryBackup inner = new InMemoryBackup(2);
         final Map<String, CountDownLatch> writing = new ConcurrentHashMap<>();
         final Map<String, CountDownLatch> release = new ConcurrentHashMap<>();
+        /** The programs started so far, with their last argument (the connection string names the stream). */
+        final List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         HeldStreams(String... streams) {
             for (String s : streams) {
@@ -76,7 +78,12 @@ class PostgresCopySessionsIT {
 
         @Override
         public CommandExecutor commandExecutor() {
-            return inner.commandExecutor();
+            CommandExecutor local = inner.commandExecutor();
+            return spec -> {
+                List<String> cmd = spec.command();
+                started.add(java.nio.file.Path.of(cmd.get(0)).getFileName() + " " + cmd.get(cmd.size() - 1));
+                return local.start(spec);
+            };
         }
 
         @Override
@@ -148,6 +155,32 @@ class PostgresCopySessionsIT {
         assertFalse(e.getMessage().contains(pg.password()), e.getMessage());
         assertTrue(waitNoBackupSessions(), () -> "no backup session is left behind: " + pg.query("postgres",
                 "SELECT pid, application_name, state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE application_name LIKE 'backupkit%' AND pid <> pg_backend_pid()"));
+    }
+
+    @Test
+    void schemaDumps_startBesideTheCopySessions_notAfterThem() throws Exception {
+        HeldStreams ctx = new HeldStreams("data-0001", "data-0002");
+        Thread backup = new Thread(() -> source("two").backup(ctx));
+        backup.start();
+        try {
+            assertTrue(ctx.writing.get("data-0001").await(60, TimeUnit.SECONDS), "the first COPY session started streaming");
+            assertTrue(ctx.writing.get("data-0002").await(60, TimeUnit.SECONDS), "the second COPY session started streaming");
+            // both workers are held inside their COPY: the pg_dumps of the schema have been started all the same
+            List<String> dumps = ctx.started.stream().filter(c -> c.startsWith("pg_dump --dbname")).toList();
+            assertEquals(3, dumps.size(), "pre-data, post-data and the other data, started while the COPYs run: " + ctx.started);
+            assertTrue(dumps.stream().anyMatch(c -> c.contains("pre-data")), dumps.toString());
+            // ... yet no more streams are open than the context allows: their output waits for a free worker
+            assertEquals(2, ctx.inner.maxConcurrentStreams(), "streams open at once");
+        } finally {
+            ctx.release.values().forEach(CountDownLatch::countDown);
+            backup.join(TimeUnit.MINUTES.toMillis(2));
+        }
+        assertFalse(backup.isAlive());
+        assertTrue(ctx.inner.maxConcurrentStreams() <= 2, "never more streams open than the context's parallelism");
+        var snapshot = ctx.inner.snapshot(source("two"));
+        assertTrue(snapshot.streams().stream().map(s -> s.name()).toList().containsAll(List.of("pre-data", "post-data", "data-other", "data-0001", "data-0002")),
+                snapshot.streams().toString());
+        assertTrue(waitNoBackupSessions(), "no backup session is left behind");
     }
 
     private static boolean waitNoBackupSessions() throws InterruptedException {

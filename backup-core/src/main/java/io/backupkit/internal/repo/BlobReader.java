@@ -56,6 +56,21 @@ public final class BlobReader {
      * them (bytes between them are read and skipped), and decodes them in the order given.
      */
     public List<Plain> readAdjacent(List<BlobId> ids, List<BlobLocation> locs, String streamName) {
+        Range range = fetch(ids.get(0), locs, streamName);
+        return decodeAll(ids, locs, range);
+    }
+
+    /** Bytes {@code from…from+bytes.length} of {@code pack}, as one ranged read fetched them. */
+    public record Range(String pack, int from, byte[] bytes) {
+    }
+
+    /**
+     * Reads the bytes of one pack from the lowest offset to the highest end among {@code locs} with a single
+     * ranged read, without decoding them: a read may then cover more blobs than may be decoded at once.
+     *
+     * @param firstId the blob at {@code locs.get(0)}, named when the pack is missing
+     */
+    public Range fetch(BlobId firstId, List<BlobLocation> locs, String streamName) {
         BlobLocation first = locs.get(0);
         int from = first.offset();
         long to = (long) first.offset() + first.length();
@@ -68,7 +83,7 @@ public final class BlobReader {
         try (InputStream in = repo.storage().get(first.pack(), from, length)) {
             range = in.readAllBytes();
         } catch (ObjectNotFoundException e) {
-            throw new IntegrityException(first.pack(), "pack is missing (needed for blob " + ids.get(0)
+            throw new IntegrityException(first.pack(), "pack is missing (needed for blob " + firstId
                     + (streamName == null ? "" : " of stream " + streamName) + ")", e);
         } catch (IOException e) {
             throw new StorageException("reading " + first.pack() + " failed: " + e.getMessage(), true, e);
@@ -76,9 +91,19 @@ public final class BlobReader {
         if (range.length != length) {
             throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + from + "+" + length);
         }
+        return new Range(first.pack(), from, range);
+    }
+
+    /** Decodes (authenticates, decompresses, checks) blobs that lie within {@code range}, in the order given. */
+    public List<Plain> decodeAll(List<BlobId> ids, List<BlobLocation> locs, Range range) {
         List<Plain> out = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i++) {
-            out.add(decodeChecked(repo, ids.get(i), locs.get(i), range, locs.get(i).offset() - from));
+            BlobLocation loc = locs.get(i);
+            if (!loc.pack().equals(range.pack()) || loc.offset() < range.from()
+                    || (long) loc.offset() + loc.length() > (long) range.from() + range.bytes().length) {
+                throw new IllegalArgumentException("blob " + ids.get(i) + " at " + loc + " is not within the range read");
+            }
+            out.add(decodeChecked(repo, ids.get(i), loc, range.bytes(), loc.offset() - range.from()));
         }
         return out;
     }

@@ -79,17 +79,23 @@ public final class BlobReader {
             to = Math.max(to, (long) l.offset() + l.length());
         }
         int length = Math.toIntExact(to - from);
-        byte[] range;
+        // straight into an array of the size asked for: readAllBytes would gather a MiB-sized range in 8 KiB
+        // pieces and copy them once more, twice the garbage (the CLI's serial collector runs it on its VM thread)
+        byte[] range = new byte[length];
+        int got;
+        boolean more;
         try (InputStream in = repo.storage().get(first.pack(), from, length)) {
-            range = in.readAllBytes();
+            got = in.readNBytes(range, 0, length);
+            more = got == length && in.read() >= 0;
         } catch (ObjectNotFoundException e) {
             throw new IntegrityException(first.pack(), "pack is missing (needed for blob " + firstId
                     + (streamName == null ? "" : " of stream " + streamName) + ")", e);
         } catch (IOException e) {
             throw new StorageException("reading " + first.pack() + " failed: " + e.getMessage(), true, e);
         }
-        if (range.length != length) {
-            throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + from + "+" + length);
+        if (got != length || more) {
+            throw new IntegrityException(first.pack(), more ? "the store returned more than the bytes " + from + "+" + length + " asked for"
+                    : "pack is truncated: blobs need bytes " + from + "+" + length);
         }
         return new Range(first.pack(), from, range);
     }

@@ -56,6 +56,21 @@ public final class BlobReader {
      * them (bytes between them are read and skipped), and decodes them in the order given.
      */
     public List<Plain> readAdjacent(List<BlobId> ids, List<BlobLocation> locs, String streamName) {
+        Range range = fetch(ids.get(0), locs, streamName);
+        return decodeAll(ids, locs, range);
+    }
+
+    /** Bytes {@code from…from+bytes.length} of {@code pack}, as one ranged read fetched them. */
+    public record Range(String pack, int from, byte[] bytes) {
+    }
+
+    /**
+     * Reads the bytes of one pack from the lowest offset to the highest end among {@code locs} with a single
+     * ranged read, without decoding them: a read may then cover more blobs than may be decoded at once.
+     *
+     * @param firstId the blob at {@code locs.get(0)}, named when the pack is missing
+     */
+    public Range fetch(BlobId firstId, List<BlobLocation> locs, String streamName) {
         BlobLocation first = locs.get(0);
         int from = first.offset();
         long to = (long) first.offset() + first.length();
@@ -64,21 +79,37 @@ public final class BlobReader {
             to = Math.max(to, (long) l.offset() + l.length());
         }
         int length = Math.toIntExact(to - from);
-        byte[] range;
+        // straight into an array of the size asked for: readAllBytes would gather a MiB-sized range in 8 KiB
+        // pieces and copy them once more, twice the garbage (the CLI's serial collector runs it on its VM thread)
+        byte[] range = new byte[length];
+        int got;
+        boolean more;
         try (InputStream in = repo.storage().get(first.pack(), from, length)) {
-            range = in.readAllBytes();
+            got = in.readNBytes(range, 0, length);
+            more = got == length && in.read() >= 0;
         } catch (ObjectNotFoundException e) {
-            throw new IntegrityException(first.pack(), "pack is missing (needed for blob " + ids.get(0)
+            throw new IntegrityException(first.pack(), "pack is missing (needed for blob " + firstId
                     + (streamName == null ? "" : " of stream " + streamName) + ")", e);
         } catch (IOException e) {
             throw new StorageException("reading " + first.pack() + " failed: " + e.getMessage(), true, e);
         }
-        if (range.length != length) {
-            throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + from + "+" + length);
+        if (got != length || more) {
+            throw new IntegrityException(first.pack(), more ? "the store returned more than the bytes " + from + "+" + length + " asked for"
+                    : "pack is truncated: blobs need bytes " + from + "+" + length);
         }
+        return new Range(first.pack(), from, range);
+    }
+
+    /** Decodes (authenticates, decompresses, checks) blobs that lie within {@code range}, in the order given. */
+    public List<Plain> decodeAll(List<BlobId> ids, List<BlobLocation> locs, Range range) {
         List<Plain> out = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i++) {
-            out.add(decodeChecked(repo, ids.get(i), locs.get(i), range, locs.get(i).offset() - from));
+            BlobLocation loc = locs.get(i);
+            if (!loc.pack().equals(range.pack()) || loc.offset() < range.from()
+                    || (long) loc.offset() + loc.length() > (long) range.from() + range.bytes().length) {
+                throw new IllegalArgumentException("blob " + ids.get(i) + " at " + loc + " is not within the range read");
+            }
+            out.add(decodeChecked(repo, ids.get(i), loc, range.bytes(), loc.offset() - range.from()));
         }
         return out;
     }

@@ -344,7 +344,7 @@ public final class LockManager {
     }
 
     private void checkConflicts(String kind, String own) {
-        for (Listed other : list()) {
+        for (Listed other : list(own)) {
             if (other.name().equals(own) || !conflicts(kind, other.info().kind())) {
                 continue;
             }
@@ -383,13 +383,21 @@ public final class LockManager {
      * Otherwise a holder refreshing at that moment would be missing, and prune would not wait for it.
      */
     public java.util.List<Listed> list() {
+        return list(null);
+    }
+
+    /**
+     * {@link #list()} without {@code own} (our own lock, or null): it is neither read nor returned; reading it
+     * back would cost a request on S3 at every lock taken, for a conflict check that skips it anyway.
+     */
+    private java.util.List<Listed> list(String own) {
         java.util.Map<String, Listed> read = new java.util.LinkedHashMap<>();
         for (int attempt = 1; ; attempt++) {
             boolean vanished = false;
             java.util.Set<String> listed = new java.util.HashSet<>();
             for (ObjectInfo o : storage.list(Formats.LOCKS)) {
                 listed.add(o.name());
-                if (read.containsKey(o.name())) {
+                if (read.containsKey(o.name()) || o.name().equals(own)) {
                     continue;
                 }
                 try {

@@ -246,7 +246,10 @@ class LauncherIT {
         Process launcher = pb.start();
         ProcessHandle jvm = null;
         for (int i = 0; i < 600 && jvm == null; i++) {
-            jvm = launcher.toHandle().children().findFirst().orElse(null);
+            // the JVM, not one of the launcher's short-lived helpers ($(nproc), $(dirname …)): on a loaded machine the
+            // first child seen was one of those, the SIGTERM went to it, and the JVM stayed blocked on the FIFO
+            jvm = launcher.toHandle().children().filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                    .findFirst().orElse(null);
             if (jvm == null) {
                 Thread.sleep(100);
             }

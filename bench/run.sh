@@ -17,7 +17,7 @@
 #
 # Environment: BENCH_JAVA_OPTS (extra JVM options for the CLI, passed to the launcher as
 # BACKUPKIT_JAVA_OPTS; default none: the launcher's own options are what users get),
-# BENCH_COMPRESSION (backupkit codec, default zstd:3 = the repository default), PGBIN,
+# BENCH_COMPRESSION (backupkit codec, default zstd:1 = the default of new repositories), PGBIN,
 # BENCH_JAR (measure another build's jar with plain `java $BENCH_JAVA_OPTS -jar` instead of the launcher),
 # BENCH_S3PROXY_JAR (default: the jar in ~/.m2), BENCH_S3=0 (skip S3),
 # BENCH_JFR=1 (JFR profiles of round 1's backupkit backup and restore JVMs into bench/work/jfr/).
@@ -54,7 +54,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 LAUNCHER=$ROOT/examples/target/backupkit
 JAR=${BENCH_JAR:-}
 JAVA_OPTS=${BENCH_JAVA_OPTS:-}
-COMPRESSION=${BENCH_COMPRESSION:-zstd:3}
+COMPRESSION=${BENCH_COMPRESSION:-zstd:1}
 S3PROXY_JAR=${BENCH_S3PROXY_JAR:-$HOME/.m2/repository/org/gaul/s3proxy/4.1.0/s3proxy-4.1.0-jar-with-dependencies.jar}
 if [ -n "$JAR" ]; then CLI_DESC="java $JAVA_OPTS -jar $JAR"; else CLI_DESC="examples/target/backupkit${JAVA_OPTS:+ (BACKUPKIT_JAVA_OPTS=$JAVA_OPTS)}"; fi
 

@@ -154,7 +154,7 @@ public interface Repository extends AutoCloseable {
         /** Creates a repository without encryption; blobs are still checksummed. */
         Builder unencrypted();
 
-        /** Codec for new blobs; default zstd level 3. */
+        /** Codec for new blobs; default: the repository's (a new repository: zstd level 1, {@link io.backupkit.Codecs#defaultCodec()}). */
         Builder compression(CompressionCodec codec);
 
         /** Codec by name with optional level: "zstd", "zstd:9", "gzip", "lz4", "xz", "bzip2", "none". */

@@ -19,7 +19,7 @@ final class InitCommand extends CliCommand {
     boolean unencrypted;
 
     @Option(names = "--compression", paramLabel = "CODEC",
-            description = "Default compression for new data: zstd[:LEVEL] (default zstd:3), gzip, lz4, xz, bzip2, none.")
+            description = "Default compression for new data: zstd[:LEVEL] (default zstd:1; zstd alone: level 3), gzip, lz4, xz, bzip2, none.")
     String compression;
 
     InitCommand(Terminal terminal) {

@@ -49,7 +49,7 @@ public class PipelineBenchmark {
     @Param({"2"})
     public int parallelism;
 
-    @Param({"zstd:3"})
+    @Param({"zstd:1"})
     public String compression;
 
     private Path dir;

@@ -69,7 +69,7 @@ public final class StageCosts {
         int mib = 256;
         int reps = 5;
         int warmup = 2;
-        String compression = "zstd:3";
+        String compression = "zstd:1"; // the default of new repositories (Codecs.defaultCodec())
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--data" -> kind = args[++i];

@@ -45,6 +45,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class LocalStorage implements Storage {
     private static final String TEMP_PREFIX = ".tmp-";
+    /** Bytes handed to one {@code write}: bounds the temporary direct buffer the JDK keeps per thread. */
+    static final int WRITE_SLICE = 256 * 1024;
     private static final Map<Path, Object> RENAME_MONITORS = new ConcurrentHashMap<>();
     private final Path root;
     private final FileOps ops;
@@ -125,9 +127,16 @@ public final class LocalStorage implements Storage {
             temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 if (payload instanceof Payload.ArrayPayload a) {
-                    java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(a.array(), a.offset(), a.arrayLength());
-                    while (buf.hasRemaining()) {
-                        ch.write(buf);
+                    // in slices: the JDK copies a heap buffer into a temporary direct buffer of the size written
+                    // and keeps it for the thread, so writing a 16 MiB pack at once pins 16 MiB of native memory
+                    // per uploading thread for the rest of the run (measured: 33 MB of a backup's RSS)
+                    int end = a.offset() + a.arrayLength();
+                    for (int at = a.offset(); at < end; ) {
+                        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(a.array(), at, Math.min(WRITE_SLICE, end - at));
+                        while (buf.hasRemaining()) {
+                            ch.write(buf);
+                        }
+                        at = buf.position();
                     }
                 } else {
                     try (InputStream in = payload.open()) {

@@ -247,9 +247,9 @@ class LauncherIT {
     @Test
     void theHeap_growsWithTheJobs() throws Exception {
         Map<String, String> settings = Map.of("BACKUPKIT_JAVA_OPTS", "-XshowSettings:vm");
-        assertTrue(run(LAUNCHER, settings, "list", "--jobs=2").err().contains("Max. Heap Size: 160.00M"));
-        assertTrue(run(LAUNCHER, settings, "list", "--jobs", "6").err().contains("Max. Heap Size: 288.00M"));
-        assertTrue(run(LAUNCHER, settings, "list", "--jobs", "16").err().contains("Max. Heap Size: 608.00M"));
+        assertTrue(run(LAUNCHER, settings, "list", "--jobs=2").err().contains("Max. Heap Size: 128.00M"));
+        assertTrue(run(LAUNCHER, settings, "list", "--jobs", "6").err().contains("Max. Heap Size: 256.00M"));
+        assertTrue(run(LAUNCHER, settings, "list", "--jobs", "16").err().contains("Max. Heap Size: 576.00M"));
     }
 
     /**

@@ -32,8 +32,9 @@ import java.util.function.LongConsumer;
 /**
  * The write half of the pipeline: blob id → dedup → compress → seal → pack → store. Chunks arrive from
  * any number of stream threads; a fixed pool compresses and seals them, an upload pool stores full
- * packs. Memory is bounded by two semaphores: chunks in flight and packs in flight, so a fast source
- * waits for slow storage instead of filling the heap.
+ * packs. Memory is bounded by two semaphores: chunks in flight and packs in flight (a full pack takes its
+ * permit before the next pack starts), so a fast source waits for slow storage instead of filling the heap:
+ * at most one pack being filled and one per upload thread exist at once.
  */
 public final class BlobWriter implements AutoCloseable {
     private final DefaultRepository repo;
@@ -65,6 +66,9 @@ public final class BlobWriter implements AutoCloseable {
     private final AtomicLong indexBytes = new AtomicLong();
     private final List<String> checkpointNames = new ArrayList<>();
     private PackWriter current;
+    /** Packs holding blobs in memory (being filled or stored) now, and the most at once: for tests. */
+    private final AtomicInteger packsInMemory = new AtomicInteger();
+    private final AtomicInteger peakPacksInMemory = new AtomicInteger();
 
     /**
      * When a running backup writes an index for the packs it stored so far: after {@code packs} packs or
@@ -197,9 +201,16 @@ public final class BlobWriter implements AutoCloseable {
             int sealedLength = n + 1 + sealer.overhead();
             PackWriter full = null;
             synchronized (this) {
+                if (current.blobCount() == 0) {
+                    peakPacksInMemory.accumulateAndGet(packsInMemory.incrementAndGet(), Math::max);
+                }
                 // sealed straight into the pack: no per-blob array, and the copy is of compressed bytes only
                 current.seal(id, sealer, payload, 0, n + 1, length);
                 if (current.size() >= packSize) {
+                    // the upload permit is taken before a new pack starts, with the monitor held: the other
+                    // workers wait here too, so at most the packs being uploaded and the one being filled
+                    // exist (taken after the swap, every worker could hold a full pack while it waited)
+                    acquirePackPermit();
                     full = current;
                     current = newPack();
                 }
@@ -235,13 +246,23 @@ public final class BlobWriter implements AutoCloseable {
         return b != null ? b : new byte[payloadCapacity];
     }
 
-    private void upload(PackWriter pack) {
-        PackWriter.Finished f = pack.finish(sealer);
+    private void acquirePackPermit() {
         try {
             packsInFlight.acquire();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BackupException("backup interrupted");
+        }
+    }
+
+    /** Stores a full pack on the upload pool; the caller holds one of {@code packsInFlight}'s permits for it. */
+    private void upload(PackWriter pack) {
+        PackWriter.Finished f;
+        try {
+            f = pack.finish(sealer);
+        } catch (RuntimeException e) {
+            packDone();
+            throw e;
         }
         CompletableFuture<Void> u;
         try {
@@ -256,11 +277,11 @@ public final class BlobWriter implements AutoCloseable {
                     stored(f.entry());
                     onPackStored.accept(bytesStored.get());
                 } finally {
-                    packsInFlight.release();
+                    packDone();
                 }
             }, uploaders);
         } catch (RuntimeException e) {
-            packsInFlight.release();
+            packDone();
             throw e;
         }
         u.whenComplete((v, err) -> {
@@ -271,6 +292,16 @@ public final class BlobWriter implements AutoCloseable {
         synchronized (uploads) {
             uploads.add(u);
         }
+    }
+
+    private void packDone() {
+        packsInMemory.decrementAndGet();
+        packsInFlight.release();
+    }
+
+    /** The most packs holding blobs that were in memory at once (being filled, waiting or being stored). */
+    int peakPacksInMemory() {
+        return peakPacksInMemory.get();
     }
 
     /** Records a durable pack and writes an index checkpoint when one is due. */
@@ -343,6 +374,7 @@ public final class BlobWriter implements AutoCloseable {
             current = newPack();
         }
         if (last.blobCount() > 0) {
+            acquirePackPermit();
             upload(last);
         }
         List<CompletableFuture<Void>> all;

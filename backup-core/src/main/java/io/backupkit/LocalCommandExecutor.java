@@ -34,6 +34,11 @@ public final class LocalCommandExecutor implements CommandExecutor {
     }
 
     @Override
+    public boolean local() {
+        return true;
+    }
+
+    @Override
     public String describe() {
         return "local";
     }

@@ -13,6 +13,15 @@ public interface CommandExecutor {
      */
     RunningCommand start(CommandSpec spec);
 
+    /**
+     * Whether commands run as processes of this host, so one may sit idle for a long time (a Kubernetes
+     * exec session, or any other remote session, meets idle and command timeouts). Engines start some
+     * commands early only where this holds. Default false.
+     */
+    default boolean local() {
+        return false;
+    }
+
     /** Where commands run, for messages ("local", "pod db-0 in namespace prod"). */
     default String describe() {
         return getClass().getSimpleName();

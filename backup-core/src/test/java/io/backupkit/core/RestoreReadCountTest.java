@@ -79,6 +79,31 @@ class RestoreReadCountTest {
         }
     }
 
+    /** A store (or a proxy in front of it) that answers a ranged read with the whole object: not repository damage. */
+    @org.junit.jupiter.api.Test
+    void aStoreIgnoringRanges_isAStorageError_notDamage() {
+        io.backupkit.spi.Storage local = LocalStorage.of(dir.resolve("repo"));
+        io.backupkit.spi.Storage ignoring = (io.backupkit.spi.Storage) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[]{io.backupkit.spi.Storage.class}, (proxy, method, args) -> {
+                    try {
+                        if (method.getName().equals("get") && args != null && args.length == 3) {
+                            return local.get((String) args[0]);
+                        }
+                        return method.invoke(local, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (Repository repo = Repos.encrypted(ignoring).create()) {
+            Snapshot snap = BackupManager.builder().repository(repo).source(new Interleaved(4)).parallelism(2).build().backup()
+                    .snapshot();
+            io.backupkit.BackupException e = org.junit.jupiter.api.Assertions.assertThrows(io.backupkit.BackupException.class,
+                    () -> Repos.restore(repo, snap.id()));
+            assertTrue(e instanceof io.backupkit.StorageException && !(e instanceof io.backupkit.IntegrityException), e.toString());
+            assertTrue(e.getMessage().contains("ignores ranged reads"), e.getMessage());
+        }
+    }
+
     /** Row-like text, distinct per stream, low entropy like a pgbench dump (compresses well). */
     private static byte[] content(int stream, int rounds) {
         StringBuilder b = new StringBuilder();

@@ -63,6 +63,10 @@ class PostgresCopySessionsIT {
         final Map<String, CountDownLatch> release = new ConcurrentHashMap<>();
         /** The programs started so far, with their last argument (the connection string names the stream). */
         final List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** A pg_dump whose arguments contain this fails at once (an option it does not know), or null. */
+        volatile String breakDump;
+        /** The psql COPY sessions started. */
+        final List<io.backupkit.spi.RunningCommand> psqls = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         HeldStreams(String... streams) {
             for (String s : streams) {
@@ -79,10 +83,28 @@ class PostgresCopySessionsIT {
         @Override
         public CommandExecutor commandExecutor() {
             CommandExecutor local = inner.commandExecutor();
-            return spec -> {
+            return new CommandExecutor() {
+                @Override
+                public boolean local() {
+                    return true;
+                }
+
+                @Override
+                public io.backupkit.spi.RunningCommand start(io.backupkit.spi.CommandSpec spec) {
                 List<String> cmd = spec.command();
-                started.add(java.nio.file.Path.of(cmd.get(0)).getFileName() + " " + cmd.get(cmd.size() - 1));
-                return local.start(spec);
+                String program = java.nio.file.Path.of(cmd.get(0)).getFileName().toString();
+                started.add(program + " " + cmd.get(cmd.size() - 1));
+                if (breakDump != null && program.equals("pg_dump") && String.join(" ", cmd).contains(breakDump)) {
+                    List<String> broken = new java.util.ArrayList<>(cmd);
+                    broken.add("--no-such-option-in-this-test");
+                    return local.start(io.backupkit.spi.CommandSpec.of(broken));
+                }
+                io.backupkit.spi.RunningCommand rc = local.start(spec);
+                if (program.equals("psql")) {
+                    psqls.add(rc);
+                }
+                return rc;
+                }
             };
         }
 
@@ -167,8 +189,9 @@ class PostgresCopySessionsIT {
             assertTrue(ctx.writing.get("data-0002").await(60, TimeUnit.SECONDS), "the second COPY session started streaming");
             // both workers are held inside their COPY: the pg_dumps of the schema have been started all the same
             List<String> dumps = ctx.started.stream().filter(c -> c.startsWith("pg_dump --dbname")).toList();
-            assertEquals(3, dumps.size(), "pre-data, post-data and the other data, started while the COPYs run: " + ctx.started);
+            assertEquals(2, dumps.size(), "pre-data and post-data, started while the COPYs run: " + ctx.started);
             assertTrue(dumps.stream().anyMatch(c -> c.contains("pre-data")), dumps.toString());
+            assertTrue(dumps.stream().anyMatch(c -> c.contains("post-data")), dumps.toString());
             // ... yet no more streams are open than the context allows: their output waits for a free worker
             assertEquals(2, ctx.inner.maxConcurrentStreams(), "streams open at once");
         } finally {
@@ -181,6 +204,32 @@ class PostgresCopySessionsIT {
         assertTrue(snapshot.streams().stream().map(s -> s.name()).toList().containsAll(List.of("pre-data", "post-data", "data-other", "data-0001", "data-0002")),
                 snapshot.streams().toString());
         assertTrue(waitNoBackupSessions(), "no backup session is left behind");
+    }
+
+    @Test
+    void aSchemaDumpFailingAtOnce_failsTheBackupAtOnce_notAfterTheData() throws Exception {
+        HeldStreams ctx = new HeldStreams("data-0001", "data-0002");
+        ctx.breakDump = "post-data";
+        BackupException[] thrown = new BackupException[1];
+        Thread backup = new Thread(() -> thrown[0] = assertThrows(BackupException.class, () -> source("two").backup(ctx)));
+        backup.start();
+        try {
+            // the data streams stay held: the failed pg_dump must end the backup (before its COPYs began) or
+            // stop its COPY sessions now, not when a worker gets to its output after the data
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (backup.isAlive() && (ctx.psqls.isEmpty() || ctx.psqls.stream().anyMatch(io.backupkit.spi.RunningCommand::isAlive))) {
+                assertTrue(System.nanoTime() < deadline, "the backup went on with its COPY sessions after pg_dump failed: " + ctx.started);
+                Thread.sleep(20);
+            }
+        } finally {
+            ctx.release.values().forEach(CountDownLatch::countDown);
+            backup.join(TimeUnit.MINUTES.toMillis(2));
+        }
+        BackupException e = thrown[0];
+        assertTrue(e.getMessage().contains("pg_dump of post-data"), e.getMessage());
+        assertTrue(e.getMessage().contains("exit code"), e.getMessage());
+        assertTrue(waitNoBackupSessions(), () -> "no backup session is left behind: " + pg.query("postgres",
+                "SELECT pid, application_name, state FROM pg_stat_activity WHERE application_name LIKE 'backupkit%' AND pid <> pg_backend_pid()"));
     }
 
     private static boolean waitNoBackupSessions() throws InterruptedException {

@@ -205,7 +205,7 @@ class PostgresRoundTripIT {
             try (Connection c = pg.connect("postgres"); Statement st = c.createStatement()) {
                 while (!stop.get()) {
                     try (var rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity "
-                            + "WHERE application_name LIKE 'backupkit-%data-0%'")) {
+                            + "WHERE application_name LIKE 'backupkit-%data-0%' AND state <> 'idle'")) {
                         rs.next();
                         maxDumps.accumulateAndGet(rs.getInt(1), Math::max);
                     }

@@ -69,6 +69,12 @@ public final class BackupkitCli implements Runnable {
             // left uncaught the JVM exits 1, which from wal-fetch means "not archived", and PostgreSQL
             // would end recovery early and promote
             System.err.println("backupkit: error: " + t);
+            if (t instanceof OutOfMemoryError) {
+                // the launcher's heap fits the pipeline at any database size, but a repository's index grows
+                // with its blobs (~1 M blobs fill the 128 MiB of up to 2 jobs)
+                System.err.println("backupkit: the JVM ran out of memory; give it more, e.g. BACKUPKIT_JAVA_OPTS=-Xmx512m "
+                        + "(a repository beyond about a million blobs needs more for its index)");
+            }
             code = "wal-fetch".equals(firstWord(args)) ? io.backupkit.postgres.WalTool.FETCH_ERROR_BASE + ExitCodes.FAILED
                     : ExitCodes.FAILED;
         }

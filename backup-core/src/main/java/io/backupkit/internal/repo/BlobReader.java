@@ -93,9 +93,13 @@ public final class BlobReader {
         } catch (IOException e) {
             throw new StorageException("reading " + first.pack() + " failed: " + e.getMessage(), true, e);
         }
-        if (got != length || more) {
-            throw new IntegrityException(first.pack(), more ? "the store returned more than the bytes " + from + "+" + length + " asked for"
-                    : "pack is truncated: blobs need bytes " + from + "+" + length);
+        if (more) {
+            // the pack may well be intact: the store (or a proxy in front of it) ignored the range
+            throw new StorageException("reading " + first.pack() + ": the store returned more than the bytes " + from + "+" + length
+                    + " asked for; it (or a proxy in front of it) ignores ranged reads", false);
+        }
+        if (got != length) {
+            throw new IntegrityException(first.pack(), "pack is truncated: blobs need bytes " + from + "+" + length);
         }
         return new Range(first.pack(), from, range);
     }

@@ -30,9 +30,12 @@ public final class PackWriter {
 
     /**
      * @param initialCapacity  bytes allocated now
-     * @param expectedCapacity what a full pack needs; a buffer that outgrows {@code initialCapacity} grows
-     *                         straight to it (then by half as needed)
+     * @param expectedCapacity what a full pack needs; a buffer doubles up to 4 MiB, then grows straight to
+     *                         it (then by half as needed)
      */
+    /** Up to this size a pack's buffer doubles; past it, it grows straight to the expected capacity. */
+    private static final int SMALL = 4 << 20;
+
     public PackWriter(int initialCapacity, int expectedCapacity) {
         this.buf = new byte[initialCapacity];
         this.expectedCapacity = Math.max(initialCapacity, expectedCapacity);
@@ -72,9 +75,12 @@ public final class PackWriter {
 
     private void ensure(int extra) {
         if (size + extra > buf.length) {
-            // once: doubling 1 → 2 → … → 16 MiB left 31 MiB of copies per full pack to the collector (they
-            // outlive a young collection, so each one filled the old generation towards a full collection)
-            int grown = buf.length < expectedCapacity ? expectedCapacity : buf.length + buf.length / 2;
+            // doubling while small (the last pack of a backup, a WAL segment's pack stay a few MiB), then
+            // once to the full size: doubling 1 → 2 → … → 16 MiB left 31 MiB of copies per full pack to the
+            // collector (they outlive a young collection, so each one filled the old generation towards a
+            // full collection); 1 → 2 → 4 → full leaves 7
+            int grown = buf.length >= expectedCapacity ? buf.length + buf.length / 2
+                    : buf.length >= SMALL ? expectedCapacity : (int) Math.min(expectedCapacity, 2L * buf.length);
             buf = Arrays.copyOf(buf, Math.max(grown, size + extra));
         }
     }

@@ -408,88 +408,133 @@ public final class LogicalBackup {
                                        Map<Long, List<String>> columnsOf, String encoding) {
         PriorityBlockingQueue<Task> queue = new PriorityBlockingQueue<>(tasks.size(), Comparator.comparingLong(Task::weight).reversed());
         queue.addAll(tasks);
-        ConcurrentLinkedQueue<RunningCommand> running = new ConcurrentLinkedQueue<>();
-        // The schema dumps (pg_dump) spend most of their time starting and querying the catalog before
-        // they write a byte. Started now, they do that beside the COPY sessions instead of after them (a
-        // backup used to end 0.15–0.4 s after its last COPY, pgbench scale 30); their output waits in the
-        // pipe, or they wait on it, until a worker is free to store it, so the streams open at once stay
-        // within the context's parallelism. A waiting pg_dump is idle in its transaction, where pg_dump
-        // turns the idle timeouts off. pg_dumpall works outside a transaction (idle_session_timeout
-        // would apply), so it is not started early: it is queued first instead.
+        Tasks run = new Tasks(queue);
+        // The pre-data and post-data dumps spend most of their time starting pg_dump and querying the
+        // catalog; they write only once every query is done. Started now, they do that beside the COPY
+        // sessions instead of after them (a backup used to end 0.15–0.4 s after its last COPY, pgbench
+        // scale 30); their output waits in the pipe, or they wait on it, until a worker is free to store
+        // it, so the streams open at once stay within the context's parallelism. A waiting pg_dump is
+        // idle in its transaction, where pg_dump turns the idle timeouts off, and one that fails (too
+        // many connections, a lock timeout) fails the backup at once, not when its turn comes. Not
+        // started early: the other data (large objects are read while the output is written, so that
+        // pg_dump would stop mid-query for as long as the COPYs take), pg_dumpall (outside a transaction,
+        // so idle_session_timeout applies; queued first instead), and tools in a pod (an exec session
+        // idle for hours meets the kubelet's and the command's timeouts).
         Map<String, Started> early = new ConcurrentHashMap<>();
         Map<String, Long> rows = new ConcurrentHashMap<>();
         try {
-            for (Task t : tasks) {
-                if (t.kind() == Task.Kind.DUMP) {
-                    early.put(t.stream(), start(tools, "pg_dump", dumpSpec(tools, snapshotId, t, encoding), running));
+            if (tools.local() && workers > 0) {
+                for (Task t : tasks) {
+                    if (t.kind() == Task.Kind.DUMP && (t.stream().equals(PRE_DATA) || t.stream().equals(POST_DATA))) {
+                        Started st = start(tools, "pg_dump", dumpSpec(tools, snapshotId, t, encoding), run.running);
+                        early.put(t.stream(), st);
+                        ToolRunner.daemon("pg_dump-watch " + t.stream(), () -> watch(st, t.stream(), run));
+                    }
                 }
             }
-            return runTasks(queue, workers, running, early, (task, started) -> {
+            return run.execute(workers, (task, started) -> {
                 switch (task.kind()) {
-                    case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, running)
+                    case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, run.running)
                             .forEach((k, v) -> rows.merge(k, v, Long::sum));
                     case PART -> rows.merge(task.part().table().qualifiedName(),
-                            copyPart(context, tools, snapshotId, task.part(), running), Long::sum);
-                    case DUMP -> store(context, started, task.stream(), running);
-                    case GLOBALS -> store(context, start(tools, "pg_dumpall", globalsSpec(tools), running), task.stream(), running);
+                            copyPart(context, tools, snapshotId, task.part(), run.running), Long::sum);
+                    case DUMP -> store(context, started != null ? started
+                            : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run.running), task.stream(), run.running);
+                    case GLOBALS -> store(context, start(tools, "pg_dumpall", globalsSpec(tools), run.running), task.stream(), run.running);
                 }
-            }, rows);
+            }, early, rows);
         } finally {
             // a failed backup leaves dumps it never got to: stop them (a stored one is gone from the map)
             for (Started st : early.values()) {
-                running.remove(st.rc());
+                run.running.remove(st.rc());
                 st.rc().close();
             }
         }
     }
 
-    private Map<String, Long> runTasks(PriorityBlockingQueue<Task> queue, int workers,
-                                       ConcurrentLinkedQueue<RunningCommand> running, Map<String, Started> early,
-                                       java.util.function.BiConsumer<Task, Started> work, Map<String, Long> rows) {
-        AtomicBoolean failed = new AtomicBoolean();
-        AtomicReference<RuntimeException> firstFailure = new AtomicReference<>();
-        AtomicInteger seq = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-            Thread t = new Thread(r, "backupkit-pg-backup-" + seq.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        List<Future<?>> futures = new ArrayList<>();
-        for (int i = 0; i < workers; i++) {
-            futures.add(pool.submit(() -> {
-                Task task;
-                while (!failed.get() && (task = queue.poll()) != null) {
-                    try {
-                        work.accept(task, early.remove(task.stream()));
-                    } catch (RuntimeException e) {
-                        // remember the root failure before stopping the others, whose errors are only consequences
-                        firstFailure.compareAndSet(null, e);
-                        failed.set(true);
-                        running.forEach(RunningCommand::destroy);
-                        throw e;
-                    }
-                }
-                return null;
-            }));
-        }
-        pool.shutdown();
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException("backup worker failed: " + cause, cause));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                running.forEach(RunningCommand::destroy);
-                throw new EngineException("backup interrupted", e);
+    /** Fails the backup as soon as a dump started early ends with an error, instead of when a worker gets to its output. */
+    private void watch(Started st, String stream, Tasks run) {
+        try {
+            int exit = st.rc().waitFor();
+            if (exit != 0 && !run.failed.get() && !st.stored().get()) {
+                run.fail(dumpFailure(st.tool(), stream, exit, st.err().await()));
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            // destroyed or closed by the backup's own ending: nothing to report
         }
-        RuntimeException first = firstFailure.get();
-        if (first != null) {
-            throw first instanceof BackupException ? first : new EngineException("backup of " + cfg.describe() + " failed: " + first, first);
+    }
+
+    /** The work queue of one backup, its running children, and its first failure. */
+    private final class Tasks {
+        final PriorityBlockingQueue<Task> queue;
+        final ConcurrentLinkedQueue<RunningCommand> running = new ConcurrentLinkedQueue<>();
+        final AtomicBoolean failed = new AtomicBoolean();
+        final AtomicReference<RuntimeException> firstFailure = new AtomicReference<>();
+
+        Tasks(PriorityBlockingQueue<Task> queue) {
+            this.queue = queue;
         }
-        return rows;
+
+        /** Records the root failure (the first one; later ones are only its consequences) and stops everything. */
+        void fail(RuntimeException e) {
+            firstFailure.compareAndSet(null, e);
+            failed.set(true);
+            queue.clear();
+            running.forEach(RunningCommand::destroy);
+        }
+
+        Map<String, Long> execute(int workers, java.util.function.BiConsumer<Task, Started> work, Map<String, Started> early,
+                                  Map<String, Long> rows) {
+            AtomicInteger seq = new AtomicInteger();
+            ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
+                Thread t = new Thread(r, "backupkit-pg-backup-" + seq.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < workers; i++) {
+                futures.add(pool.submit(() -> {
+                    Task task;
+                    while (!failed.get() && (task = queue.poll()) != null) {
+                        try {
+                            work.accept(task, early.remove(task.stream()));
+                        } catch (RuntimeException e) {
+                            fail(e);
+                            throw e;
+                        }
+                    }
+                    return null;
+                }));
+            }
+            pool.shutdown();
+            for (Future<?> f : futures) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException("backup worker failed: " + cause, cause));
+                } catch (InterruptedException e) {
+                    // stop starting anything, stop what runs, and wait briefly for the workers to let go of it
+                    fail(new EngineException("backup interrupted", e));
+                    pool.shutdownNow();
+                    try {
+                        pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException again) {
+                        // already stopping
+                    }
+                    running.forEach(RunningCommand::destroy);
+                    Thread.currentThread().interrupt();
+                    throw new EngineException("backup interrupted", e);
+                }
+            }
+            RuntimeException first = firstFailure.get();
+            if (first != null) {
+                throw first instanceof BackupException ? first : new EngineException("backup of " + cfg.describe() + " failed: " + first, first);
+            }
+            return rows;
+        }
     }
 
     /** psql reading its commands from stdin: no argument-length limit, no dependence on how this JVM encodes arguments. */
@@ -572,19 +617,22 @@ public final class LogicalBackup {
                     writeFailure.set(e);
                 }
             });
+            long received = 0;
             try (InputStream in = rc.stdout(); OutputStream out = context.newStream(stream)) {
                 byte[] buf = new byte[256 * 1024];
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                     counter.update(buf, 0, n);
                     out.write(buf, 0, n);
+                    received += n;
                 }
             }
             int exit = rc.waitFor();
             writer.join();
             String tail = err.await();
             if (exit != 0) {
-                String table = tableAtFailure.apply(tail);
+                // a table is named only when one was being read: not when psql could not even connect
+                String table = received > 0 || tail.contains("COPY") || tail.contains("lock timeout") ? tableAtFailure.apply(tail) : null;
                 if (tail.contains("lock timeout")) {
                     throw lockTimeout(table == null ? "(unknown)" : table, "a COPY session reading " + stream,
                             new EngineException(what + " failed with exit code " + exit, exit, tail, null));
@@ -609,7 +657,7 @@ public final class LogicalBackup {
     }
 
     /** A schema dump started ahead of its turn (runTasks): the process and the tail of its standard error. */
-    private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err) {
+    private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err, AtomicBoolean stored) {
     }
 
     private CommandSpec dumpSpec(ToolRunner tools, String snapshotId, Task task, String encoding) {
@@ -647,7 +695,17 @@ public final class LogicalBackup {
         } catch (IOException e) {
             // it exited already: its exit status and standard error say why when its output is stored
         }
-        return new Started(tool, rc, err);
+        return new Started(tool, rc, err, new AtomicBoolean());
+    }
+
+    private EngineException dumpFailure(String tool, String stream, int exit, String tail) {
+        EngineException failure = new EngineException(tool + " of " + stream + " from " + cfg.describe() + " failed with exit code "
+                + exit, exit, tail, null);
+        Matcher m = PG_DUMP_LOCK.matcher(tail);
+        if ((tail.contains("timeout") || tail.contains("lock")) && m.find()) {
+            return lockTimeout(m.group(1), tool + " writing " + stream, failure);
+        }
+        return failure;
     }
 
     /** Stores the output of a started dump as {@code stream}; fails with the tool's exit status and error tail. */
@@ -661,15 +719,10 @@ public final class LogicalBackup {
                 bytes = copy(in, out);
             }
             int exit = rc.waitFor();
+            started.stored().set(true);
             String tail = started.err().await();
             if (exit != 0) {
-                EngineException failure = new EngineException(tool + " of " + stream + " from " + cfg.describe() + " failed with exit code "
-                        + exit, exit, tail, null);
-                Matcher m = PG_DUMP_LOCK.matcher(tail);
-                if ((tail.contains("timeout") || tail.contains("lock")) && m.find()) {
-                    throw lockTimeout(m.group(1), tool + " writing " + stream, failure);
-                }
-                throw failure;
+                throw dumpFailure(tool, stream, exit, tail);
             }
             LOG.debug("{} {}: {} bytes, stored in {} ms", tool, stream, bytes, (System.nanoTime() - begin) / 1_000_000);
         } catch (IOException e) {

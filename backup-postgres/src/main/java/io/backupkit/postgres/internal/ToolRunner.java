@@ -42,6 +42,11 @@ public final class ToolRunner {
                 : executor instanceof LocalCommandExecutor ? findLocalToolDirectory().orElse(null) : null;
     }
 
+    /** Whether the tools run as local processes of this JVM (not in a pod, say). */
+    public boolean local() {
+        return executor.local();
+    }
+
     /** The program path for {@code tool}: inside the tool directory, or the bare name for PATH lookup. */
     public String program(String tool) {
         return toolDirectory == null ? tool : toolDirectory.resolve(tool).toString();

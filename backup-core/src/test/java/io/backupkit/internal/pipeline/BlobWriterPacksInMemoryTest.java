@@ -6,17 +6,14 @@ import io.backupkit.Repository;
 import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.PackEntry;
-import io.backupkit.spi.ObjectInfo;
-import io.backupkit.spi.Payload;
 import io.backupkit.spi.Storage;
+import io.backupkit.testkit.InterceptingStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 
@@ -37,7 +34,17 @@ class BlobWriterPacksInMemoryTest {
 
     @Test
     void slowStorage_holdsAtMostOnePackPerUploadThreadAndTheOneBeingFilled() {
-        Storage slow = new SlowPacks(LocalStorage.of(dir.resolve("repo")));
+        // packs (data/) stored in 100 ms each: slower than the workers fill them
+        Storage slow = new InterceptingStorage(LocalStorage.of(dir.resolve("repo"))).beforePut(name -> {
+            if (name.startsWith("data/")) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+        });
         try (Repository r = Repository.builder().storage(slow)
                 .keyProvider(KeyProviders.password("correct horse battery staple".toCharArray(), 19 * 1024, 2, 1))
                 .packSize(1024 * 1024).chunkSizes(32 * 1024, 64 * 1024, CHUNK).create()) {
@@ -64,63 +71,6 @@ class BlobWriterPacksInMemoryTest {
             assertTrue(peak <= uploadThreads + 1, "packs in memory at once: " + peak + ", at most " + (uploadThreads + 1) + " expected");
             assertTrue(peak >= 2, "the storage was not slow enough to test anything: at most " + peak + " pack(s) at once");
             assertEquals(slow.list("data/").size(), rest.size(), "every stored pack is indexed");
-        }
-    }
-
-    /** Stores packs (data/) in 100 ms each: slower than the workers fill them. */
-    private static final class SlowPacks implements Storage {
-        private final Storage delegate;
-
-        SlowPacks(Storage delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public String location() {
-            return delegate.location();
-        }
-
-        @Override
-        public boolean putIfAbsent(String name, Payload payload) {
-            if (name.startsWith("data/")) {
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
-                }
-            }
-            return delegate.putIfAbsent(name, payload);
-        }
-
-        @Override
-        public InputStream get(String name) {
-            return delegate.get(name);
-        }
-
-        @Override
-        public InputStream get(String name, long offset, long length) {
-            return delegate.get(name, offset, length);
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String name) {
-            return delegate.stat(name);
-        }
-
-        @Override
-        public List<ObjectInfo> list(String prefix) {
-            return delegate.list(prefix);
-        }
-
-        @Override
-        public void delete(String name) {
-            delegate.delete(name);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }

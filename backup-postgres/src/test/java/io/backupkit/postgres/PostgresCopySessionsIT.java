@@ -4,7 +4,6 @@ import io.backupkit.BackupException;
 import io.backupkit.EngineException;
 import io.backupkit.postgres.internal.ToolRunner;
 import io.backupkit.postgres.testing.EphemeralPostgres;
-import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.CommandExecutor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -57,8 +56,7 @@ class PostgresCopySessionsIT {
     }
 
     /** Holds the first write of every data stream until the test lets it go, so each COPY session stays mid-stream. */
-    private static final class HeldStreams implements BackupContext {
-        final InMemoryBackup inner = new InMemoryBackup(2);
+    private static final class HeldStreams extends ForwardingBackupContext {
         final Map<String, CountDownLatch> writing = new ConcurrentHashMap<>();
         final Map<String, CountDownLatch> release = new ConcurrentHashMap<>();
         /** The programs started so far, with their last argument (the connection string names the stream). */
@@ -69,15 +67,11 @@ class PostgresCopySessionsIT {
         final List<io.backupkit.spi.RunningCommand> psqls = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         HeldStreams(String... streams) {
+            super(new InMemoryBackup(2));
             for (String s : streams) {
                 writing.put(s, new CountDownLatch(1));
                 release.put(s, new CountDownLatch(1));
             }
-        }
-
-        @Override
-        public int parallelism() {
-            return inner.parallelism();
         }
 
         @Override
@@ -128,15 +122,6 @@ class PostgresCopySessionsIT {
             };
         }
 
-        @Override
-        public void putMetadata(String key, Object value) {
-            inner.putMetadata(key, value);
-        }
-
-        @Override
-        public void expectedBytes(long bytes) {
-            inner.expectedBytes(bytes);
-        }
     }
 
     @Test

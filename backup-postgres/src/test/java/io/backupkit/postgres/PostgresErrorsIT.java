@@ -7,7 +7,6 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.EngineException;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 import io.backupkit.spi.BackupContext;
-import io.backupkit.spi.CommandExecutor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -106,17 +105,7 @@ class PostgresErrorsIT {
             CountDownLatch writing = new CountDownLatch(1);
             CountDownLatch killed = new CountDownLatch(1);
             InMemoryBackup inner = new InMemoryBackup(2);
-            BackupContext stalling = new BackupContext() {
-                @Override
-                public int parallelism() {
-                    return inner.parallelism();
-                }
-
-                @Override
-                public CommandExecutor commandExecutor() {
-                    return inner.commandExecutor();
-                }
-
+            BackupContext stalling = new ForwardingBackupContext(inner) {
                 @Override
                 public OutputStream newStream(String name) {
                     OutputStream out = inner.newStream(name);
@@ -136,16 +125,6 @@ class PostgresErrorsIT {
                             out.write(b, off, len);
                         }
                     };
-                }
-
-                @Override
-                public void putMetadata(String key, Object value) {
-                    inner.putMetadata(key, value);
-                }
-
-                @Override
-                public void expectedBytes(long bytes) {
-                    inner.expectedBytes(bytes);
                 }
             };
             Thread killer = new Thread(() -> {

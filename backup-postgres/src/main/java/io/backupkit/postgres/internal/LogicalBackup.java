@@ -432,17 +432,21 @@ public final class LogicalBackup {
                     }
                 }
             }
-            return run.execute(workers, (task, started) -> {
+            run.execute(workers, task -> {
                 switch (task.kind()) {
                     case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, run.running)
                             .forEach((k, v) -> rows.merge(k, v, Long::sum));
                     case PART -> rows.merge(task.part().table().qualifiedName(),
                             copyPart(context, tools, snapshotId, task.part(), run.running), Long::sum);
-                    case DUMP -> store(context, started != null ? started
-                            : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run.running), task.stream(), run.running);
+                    case DUMP -> {
+                        Started started = early.remove(task.stream());
+                        store(context, started != null ? started
+                                : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run.running), task.stream(), run.running);
+                    }
                     case GLOBALS -> store(context, start(tools, "pg_dumpall", globalsSpec(tools), run.running), task.stream(), run.running);
                 }
-            }, early, rows);
+            });
+            return rows;
         } finally {
             // a failed backup leaves dumps it never got to: stop them (a stored one is gone from the map)
             for (Started st : early.values()) {
@@ -456,7 +460,8 @@ public final class LogicalBackup {
     private void watch(Started st, String stream, Tasks run) {
         try {
             int exit = st.rc().waitFor();
-            if (exit != 0 && !run.failed.get() && !st.stored().get()) {
+            // a dump stored already reported its own failure, which also set failed
+            if (exit != 0 && !run.failed.get()) {
                 run.fail(dumpFailure(st.tool(), stream, exit, st.err().await()));
             }
         } catch (InterruptedException e) {
@@ -485,8 +490,7 @@ public final class LogicalBackup {
             running.forEach(RunningCommand::destroy);
         }
 
-        Map<String, Long> execute(int workers, java.util.function.BiConsumer<Task, Started> work, Map<String, Started> early,
-                                  Map<String, Long> rows) {
+        void execute(int workers, java.util.function.Consumer<Task> work) {
             AtomicInteger seq = new AtomicInteger();
             ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
                 Thread t = new Thread(r, "backupkit-pg-backup-" + seq.incrementAndGet());
@@ -499,7 +503,7 @@ public final class LogicalBackup {
                     Task task;
                     while (!failed.get() && (task = queue.poll()) != null) {
                         try {
-                            work.accept(task, early.remove(task.stream()));
+                            work.accept(task);
                         } catch (RuntimeException e) {
                             fail(e);
                             throw e;
@@ -533,7 +537,6 @@ public final class LogicalBackup {
             if (first != null) {
                 throw first instanceof BackupException ? first : new EngineException("backup of " + cfg.describe() + " failed: " + first, first);
             }
-            return rows;
         }
     }
 
@@ -657,7 +660,7 @@ public final class LogicalBackup {
     }
 
     /** A schema dump started ahead of its turn (runTasks): the process and the tail of its standard error. */
-    private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err, AtomicBoolean stored) {
+    private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err) {
     }
 
     private CommandSpec dumpSpec(ToolRunner tools, String snapshotId, Task task, String encoding) {
@@ -695,7 +698,7 @@ public final class LogicalBackup {
         } catch (IOException e) {
             // it exited already: its exit status and standard error say why when its output is stored
         }
-        return new Started(tool, rc, err, new AtomicBoolean());
+        return new Started(tool, rc, err);
     }
 
     private EngineException dumpFailure(String tool, String stream, int exit, String tail) {
@@ -719,7 +722,6 @@ public final class LogicalBackup {
                 bytes = copy(in, out);
             }
             int exit = rc.waitFor();
-            started.stored().set(true);
             String tail = started.err().await();
             if (exit != 0) {
                 throw dumpFailure(tool, stream, exit, tail);

@@ -85,53 +85,47 @@ public final class CodecLevels {
         for (int level : levels) {
             try (ZstdCompressCtx cctx = new ZstdCompressCtx(); ZstdDecompressCtx dctx = new ZstdDecompressCtx()) {
                 cctx.setLevel(level);
-                List<byte[]> frames = new ArrayList<>();
-                long stored = 0;
-                int raw = 0;
-                for (int[] c : chunks) {
-                    int n = cctx.compressByteArray(dst, 0, dst.length, data, c[0], c[1]);
-                    if (n >= c[1]) {
-                        raw++;
-                        stored += c[1];
-                        frames.add(null);
-                    } else {
-                        stored += n;
-                        frames.add(Arrays.copyOf(dst, n));
+                measure("zstd:" + level, data, chunks, dst, back, reps, warmup, new Codec() {
+                    @Override
+                    public int compress(int off, int len) {
+                        return cctx.compressByteArray(dst, 0, dst.length, data, off, len);
                     }
-                }
-                double[] comp = new double[reps];
-                double[] dec = new double[reps];
-                for (int r = 0; r < warmup + reps; r++) {
-                    long t0 = THREADS.getCurrentThreadCpuTime();
-                    for (int[] c : chunks) {
-                        sink += cctx.compressByteArray(dst, 0, dst.length, data, c[0], c[1]);
+
+                    @Override
+                    public int decompress(byte[] frame, int len) {
+                        return dctx.decompressByteArray(back, 0, len, frame, 0, frame.length);
                     }
-                    long t1 = THREADS.getCurrentThreadCpuTime();
-                    int i = 0;
-                    for (byte[] f : frames) {
-                        int len = chunks.get(i++)[1];
-                        if (f == null) {
-                            System.arraycopy(data, 0, back, 0, len);
-                            sink += len;
-                        } else {
-                            sink += dctx.decompressByteArray(back, 0, len, f, 0, f.length);
-                        }
-                    }
-                    long t2 = THREADS.getCurrentThreadCpuTime();
-                    if (r >= warmup) {
-                        comp[r - warmup] = (double) (t1 - t0) / data.length;
-                        dec[r - warmup] = (double) (t2 - t1) / data.length;
-                    }
-                }
-                row("zstd:" + level, comp, dec, data.length, stored, raw, chunks.size());
+                });
             }
         }
         CompressionCodec lz4 = Codecs.byName("lz4");
+        measure("lz4", data, chunks, dst, back, reps, warmup, new Codec() {
+            @Override
+            public int compress(int off, int len) {
+                return lz4.compress(data, off, len, dst, 0);
+            }
+
+            @Override
+            public int decompress(byte[] frame, int len) {
+                return lz4.decompress(frame, 0, frame.length, len).length;
+            }
+        });
+    }
+
+    /** One codec: compresses into {@code dst} (a negative size or one not smaller: stored raw), decompresses a frame. */
+    private interface Codec {
+        int compress(int off, int len);
+
+        int decompress(byte[] frame, int len);
+    }
+
+    /** Stores every chunk once (for the ratio and the frames), then times compressing and decompressing them all. */
+    private static void measure(String name, byte[] data, List<int[]> chunks, byte[] dst, byte[] back, int reps, int warmup, Codec codec) {
+        List<byte[]> frames = new ArrayList<>();
         long stored = 0;
         int raw = 0;
-        List<byte[]> frames = new ArrayList<>();
         for (int[] c : chunks) {
-            int n = lz4.compress(data, c[0], c[1], dst, 0);
+            int n = codec.compress(c[0], c[1]);
             if (n < 0 || n >= c[1]) {
                 raw++;
                 stored += c[1];
@@ -146,13 +140,19 @@ public final class CodecLevels {
         for (int r = 0; r < warmup + reps; r++) {
             long t0 = THREADS.getCurrentThreadCpuTime();
             for (int[] c : chunks) {
-                sink += lz4.compress(data, c[0], c[1], dst, 0);
+                sink += codec.compress(c[0], c[1]);
             }
             long t1 = THREADS.getCurrentThreadCpuTime();
             int i = 0;
             for (byte[] f : frames) {
                 int len = chunks.get(i++)[1];
-                sink += f == null ? len : lz4.decompress(f, 0, f.length, len).length;
+                if (f == null) {
+                    // a raw chunk is copied out as a restore would
+                    System.arraycopy(data, 0, back, 0, len);
+                    sink += len;
+                } else {
+                    sink += codec.decompress(f, len);
+                }
             }
             long t2 = THREADS.getCurrentThreadCpuTime();
             if (r >= warmup) {
@@ -160,7 +160,7 @@ public final class CodecLevels {
                 dec[r - warmup] = (double) (t2 - t1) / data.length;
             }
         }
-        row("lz4", comp, dec, data.length, stored, raw, chunks.size());
+        row(name, comp, dec, data.length, stored, raw, chunks.size());
     }
 
     private static void row(String name, double[] comp, double[] dec, long bytes, long stored, int raw, int chunks) {

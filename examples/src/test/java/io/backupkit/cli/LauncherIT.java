@@ -150,26 +150,47 @@ class LauncherIT {
      */
     @Test
     void aPostgresBackup_mapsItsClassesFromTheArchive() throws Exception {
+        Path log = dir.resolve("classes.log");
+        Run backup = postgresBackup("-Xlog:class+load=info:file=" + log, Map.of());
+        assertEquals(0, backup.code(), backup.toString());
+        List<String> named = Files.readAllLines(log).stream()
+                .filter(l -> l.contains("source: shared objects file") || l.contains("source: jrt:/") || l.contains("backupkit.jar"))
+                .filter(l -> !l.contains(" picocli.")).toList();
+        List<String> fromJar = named.stream().filter(l -> !l.contains("source: shared objects file")).toList();
+        assertTrue(named.stream().filter(l -> l.contains(" org.postgresql.")).count() > 100, "a backup loads pgjdbc");
+        assertTrue(fromJar.size() <= 0.02 * named.size(), fromJar.size() + " of " + named.size() + " classes not from the archive: "
+                + fromJar.stream().limit(10).toList());
+    }
+
+    /**
+     * A JFR recording (or a Java agent, e.g. an APM agent in JAVA_TOOL_OPTIONS) beside the archive crashed the JVM
+     * of a PostgreSQL backup (JDK 17: SIGSEGV in check_shared_class_file_load_hook, exit 134): the launcher leaves
+     * the archive out then, and the backup and its recording complete.
+     */
+    @Test
+    void aBackupWithAFlightRecording_completes_insteadOfCrashingTheJvm() throws Exception {
+        Path jfr = dir.resolve("backup.jfr");
+        Run recorded = postgresBackup("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile", Map.of());
+        assertEquals(0, recorded.code(), recorded.toString());
+        assertTrue(Files.size(jfr) > 0, "the recording was written");
+        Run withToolOptions = postgresBackup("", Map.of("JAVA_TOOL_OPTIONS", "-XX:StartFlightRecording=filename=" + dir.resolve("tool.jfr")));
+        assertEquals(0, withToolOptions.code(), withToolOptions.toString());
+    }
+
+    /** A CLI backup through the launcher of a small PostgreSQL database into a new repository, with these JVM options. */
+    private Run postgresBackup(String javaOpts, Map<String, String> moreEnv) throws Exception {
         try (io.backupkit.postgres.testing.EphemeralPostgres pg = io.backupkit.postgres.testing.EphemeralPostgres.start()) {
             pg.createDatabase("shop");
             pg.execute("shop", DemoCommand.sampleSchemaAndData(200));
             Map<String, String> env = new HashMap<>(Map.of("BACKUPKIT_DB_PASSWORD", pg.password(), "BACKUPKIT_PASSWORD", "launcher-it"));
-            String repo = dir.resolve("repo").toString();
-            assertEquals(0, run(LAUNCHER, env, "init", "--repo", repo).code());
-            Path log = dir.resolve("classes.log");
-            env.put("BACKUPKIT_JAVA_OPTS", "-Xlog:class+load=info:file=" + log);
-            List<String> args = new ArrayList<>(List.of("backup", "--repo", repo, "--db",
+            Path repo = dir.resolve("repo-" + System.nanoTime());
+            assertEquals(0, run(LAUNCHER, env, "init", "--repo", repo.toString()).code());
+            env.put("BACKUPKIT_JAVA_OPTS", javaOpts);
+            env.putAll(moreEnv);
+            List<String> args = new ArrayList<>(List.of("backup", "--repo", repo.toString(), "--db",
                     "postgresql://" + pg.user() + "@" + pg.host() + ":" + pg.port() + "/shop", "--jobs", "2", "--json"));
             pg.binDirectory().ifPresent(bin -> args.addAll(List.of("-o", "toolDirectory=" + bin)));
-            Run backup = run(LAUNCHER, env, args.toArray(String[]::new));
-            assertEquals(0, backup.code(), backup.toString());
-            List<String> named = Files.readAllLines(log).stream()
-                    .filter(l -> l.contains("source: shared objects file") || l.contains("source: jrt:/") || l.contains("backupkit.jar"))
-                    .filter(l -> !l.contains(" picocli.")).toList();
-            List<String> fromJar = named.stream().filter(l -> !l.contains("source: shared objects file")).toList();
-            assertTrue(named.stream().filter(l -> l.contains(" org.postgresql.")).count() > 100, "a backup loads pgjdbc");
-            assertTrue(fromJar.size() <= 0.02 * named.size(), fromJar.size() + " of " + named.size() + " classes not from the archive: "
-                    + fromJar.stream().limit(10).toList());
+            return run(LAUNCHER, env, args.toArray(String[]::new));
         }
     }
 

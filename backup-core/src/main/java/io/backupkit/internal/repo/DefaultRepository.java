@@ -638,12 +638,9 @@ public final class DefaultRepository implements Repository {
         private boolean unencrypted;
         private CompressionCodec codec;
         private int packSize = 16 * 1024 * 1024;
-        // 512 KiB average (1 MiB before): a change in a dump costs about two chunks around it, so a
-        // second backup after 1 % clustered change stores about half as much (docs/performance.md,
-        // "Chunk size"), at a small cost in compression ratio and blobs per GiB
-        private int minChunk = 128 * 1024;
-        private int avgChunk = 512 * 1024;
-        private int maxChunk = 2 * 1024 * 1024;
+        private int minChunk = FastCdcChunker.DEFAULT_MIN;
+        private int avgChunk = FastCdcChunker.DEFAULT_AVG;
+        private int maxChunk = FastCdcChunker.DEFAULT_MAX;
         private Long chunkerSeed;
         private LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
         private Path cacheDirectory;

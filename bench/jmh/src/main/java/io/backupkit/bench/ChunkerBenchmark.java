@@ -38,7 +38,7 @@ public class ChunkerBenchmark {
     @Setup
     public void setup() {
         input = BenchData.of(data, INPUT_MIB * BenchData.MIB);
-        chunker = new FastCdcChunker(128 * 1024, 512 * 1024, 2 * 1024 * 1024, FastCdcChunker.DEFAULT_NORMALIZATION, 0);
+        chunker = new FastCdcChunker(FastCdcChunker.DEFAULT_MIN, FastCdcChunker.DEFAULT_AVG, FastCdcChunker.DEFAULT_MAX, FastCdcChunker.DEFAULT_NORMALIZATION, 0);
     }
 
     @Benchmark

@@ -69,7 +69,7 @@ public final class CodecLevels {
     }
 
     private static void run(String what, byte[] data, int[] levels, int reps, int warmup) {
-        FastCdcChunker chunker = new FastCdcChunker(128 * 1024, 512 * 1024, 2 * 1024 * 1024, FastCdcChunker.DEFAULT_NORMALIZATION, 42);
+        FastCdcChunker chunker = new FastCdcChunker(FastCdcChunker.DEFAULT_MIN, FastCdcChunker.DEFAULT_AVG, FastCdcChunker.DEFAULT_MAX, FastCdcChunker.DEFAULT_NORMALIZATION, 42);
         List<int[]> chunks = new ArrayList<>();
         for (int off = 0; off < data.length; ) {
             int n = chunker.cut(data, off, data.length - off);

@@ -91,7 +91,7 @@ public final class StageCosts {
     private final Map<String, String> notes = new LinkedHashMap<>();
 
     private void run(byte[] data, String what, int reps, int warmup, CompressionCodec codec) throws Exception {
-        FastCdcChunker chunker = new FastCdcChunker(256 * 1024, 1024 * 1024, 4 * 1024 * 1024, FastCdcChunker.DEFAULT_NORMALIZATION, 42);
+        FastCdcChunker chunker = new FastCdcChunker(FastCdcChunker.DEFAULT_MIN, FastCdcChunker.DEFAULT_AVG, FastCdcChunker.DEFAULT_MAX, FastCdcChunker.DEFAULT_NORMALIZATION, 42);
         List<int[]> chunks = new ArrayList<>();
         for (int off = 0; off < data.length; ) {
             int n = chunker.cut(data, off, data.length - off);

@@ -9,8 +9,8 @@
 # leader = first statement of the backup's leader session ('backupkit-backup') and copy = first COPY
 # statement of a 'backupkit-copy' session, both in seconds after the launcher was started.
 # With DEBUG=1 the JVMs log at debug level with timestamps, and ready = when the repository was open,
-# locked and indexed (only a launcher that opens it beside the engine logs that line; before, it was
-# open before the leader connected). Data flows into the repository from max(copy, ready) on.
+# locked and indexed (only the launcher of branch keyoverlap, which opens it beside the engine, logs that
+# line; main opens it before the leader connects). Data flows into the repository from max(copy, ready) on.
 # Written for docs/performance.md "keyoverlap"; ROUNDS >= 5, order alternated each round.
 set -euo pipefail
 ROUNDS=$1 DB=$2 PGLOG=$3

@@ -21,6 +21,27 @@ free_port() {
     return 1
 }
 
+# start_s3proxy JAR PORT DIR: S3Proxy (filesystem backend under DIR/s3, bucket directories made by the
+# caller) on 127.0.0.1:PORT with the credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, logging to
+# DIR/s3proxy.log; sets S3PROXY_PID and returns once the port answers (or after ~20 s).
+start_s3proxy() {
+    cat > "$3/s3proxy.conf" <<CONF
+s3proxy.endpoint=http://127.0.0.1:$2
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$AWS_ACCESS_KEY_ID
+s3proxy.credential=$AWS_SECRET_ACCESS_KEY
+s3proxy.ignore-unknown-headers=true
+jclouds.provider=filesystem
+jclouds.filesystem.basedir=$3/s3
+CONF
+    java -Xmx512m -jar "$1" --properties "$3/s3proxy.conf" >>"$3/s3proxy.log" 2>&1 &
+    S3PROXY_PID=$!
+    for _ in $(seq 1 100); do
+        if (exec 3<>/dev/tcp/127.0.0.1/$2) 2>/dev/null; then return 0; fi
+        sleep 0.2
+    done
+}
+
 say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
 psqlc() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 now_ns() { date +%s%N; }

@@ -366,21 +366,7 @@ s3_start() { # S3Proxy on loopback over a directory: the same disk as the local 
     done
     mkdir -p "$WORK/s3/bench"
     export AWS_ACCESS_KEY_ID=bench-access AWS_SECRET_ACCESS_KEY="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')" AWS_REGION=us-east-1
-    cat > "$WORK/s3proxy.conf" <<CONF
-s3proxy.endpoint=http://127.0.0.1:$port
-s3proxy.authorization=aws-v2-or-v4
-s3proxy.identity=$AWS_ACCESS_KEY_ID
-s3proxy.credential=$AWS_SECRET_ACCESS_KEY
-s3proxy.ignore-unknown-headers=true
-jclouds.provider=filesystem
-jclouds.filesystem.basedir=$WORK/s3
-CONF
-    java -Xmx512m -jar "$S3PROXY_JAR" --properties "$WORK/s3proxy.conf" >>"$WORK/s3proxy.log" 2>&1 &
-    S3PROXY_PID=$!
-    for _ in $(seq 1 100); do
-        if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then break; fi
-        sleep 0.2
-    done
+    start_s3proxy "$S3PROXY_JAR" "$port" "$WORK"
     S3_URL="s3://bench/%DB%?endpoint=http://127.0.0.1:$port&path-style=true&region=us-east-1"
     S3_STATUS=ok
     say "S3Proxy on 127.0.0.1:$port over $WORK/s3"

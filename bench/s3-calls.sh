@@ -61,18 +61,7 @@ psqlc -d postgres -c "CREATE DATABASE pgbench"
 say "pgbench scale $SCALE on port $PORT"
 
 S3PORT=$(free_port 58400 58500)
-cat > "$WORK/s3proxy.conf" <<CONF
-s3proxy.endpoint=http://127.0.0.1:$S3PORT
-s3proxy.authorization=aws-v2-or-v4
-s3proxy.identity=$AWS_ACCESS_KEY_ID
-s3proxy.credential=$AWS_SECRET_ACCESS_KEY
-s3proxy.ignore-unknown-headers=true
-jclouds.provider=filesystem
-jclouds.filesystem.basedir=$WORK/s3
-CONF
-java -Xmx512m -jar "$S3PROXY_JAR" --properties "$WORK/s3proxy.conf" >>"$WORK/s3proxy.log" 2>&1 &
-S3PROXY_PID=$!
-for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$S3PORT) 2>/dev/null && break; sleep 0.2; done
+start_s3proxy "$S3PROXY_JAR" "$S3PORT" "$WORK"
 s3url() { echo "s3://bench/$1?endpoint=http://127.0.0.1:$S3PORT&path-style=true&region=us-east-1"; }
 s3proxy_ticks() { awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$S3PROXY_PID/stat"; }
 TCK=$(getconf CLK_TCK)

@@ -20,7 +20,8 @@
 # BENCH_COMPRESSION (backupkit codec, default zstd:1 = the default of new repositories), PGBIN,
 # BENCH_JAR (measure another build's jar with plain `java $BENCH_JAVA_OPTS -jar` instead of the launcher),
 # BENCH_S3PROXY_JAR (default: the jar in ~/.m2), BENCH_S3=0 (skip S3),
-# BENCH_JFR=1 (JFR profiles of round 1's backupkit backup and restore JVMs into bench/work/jfr/).
+# BENCH_JFR=1 (JFR profiles of round 1's backupkit backup and restore JVMs into bench/work/jfr/; the
+# launcher then runs without its CDS archive, so those calls start slower than the unprofiled ones).
 # Output: one markdown table of medians and ratios on stdout, also written to
 # bench/results/<date>-<shortsha>-scale<N>.md with the raw samples. docs/performance.md explains it.
 set -euo pipefail

@@ -11,7 +11,10 @@
 # With DEBUG=1 the JVMs log at debug level with timestamps, and ready = when the repository was open,
 # locked and indexed (only the launcher of branch keyoverlap, which opens it beside the engine, logs that
 # line; main opens it before the leader connects). Data flows into the repository from max(copy, ready) on.
-# Written for docs/performance.md "keyoverlap"; ROUNDS >= 5, order alternated each round.
+# Written for docs/performance.md "keyoverlap"; ROUNDS >= 5, order alternated each round. Needs GNU awk
+# (mktime) and the server's log_timezone = 'UTC'. Times count from before bench/jvm-cpu.py starts, so they
+# include python's start (~30 ms); pgjdbc's statements are logged as "execute <unnamed>:", psql's as
+# "statement:".
 set -euo pipefail
 ROUNDS=$1 DB=$2 PGLOG=$3
 LAUNCHERS=("$4" "$5")
@@ -43,7 +46,7 @@ for round in $(seq 1 "$ROUNDS"); do
         times=$(awk -v s="$start" '
             function ts(d, t,   a, b) { split(d, a, "-"); split(t, b, ":");
                 return mktime(a[1] " " a[2] " " a[3] " " b[1] " " b[2] " 0", 1) + b[3] }
-            $5 ~ /^backupkit-/ && $0 ~ /statement:/ { t = ts($1, $2); if (t < s) next;
+            $5 ~ /^backupkit-/ && $0 ~ /(statement|execute [^:]*):/ { t = ts($1, $2); if (t < s) next;
                 if (leader == "" && $5 == "backupkit-backup") leader = t - s;
                 if (copy == "" && $5 == "backupkit-copy" && $0 ~ /COPY/) copy = t - s }
             END { printf("leader=%.3f\tcopy=%.3f", leader, copy) }' "$PGLOG")

@@ -9,10 +9,11 @@ import java.nio.file.Path;
 
 /**
  * A logical backup as a service embedding backupkit runs it: in a JVM that has run backups before, with
- * the repository already open (its key derived once). Each round backs up into a fresh repository (no
- * deduplication against the round before) and times only {@code BackupManager.backup()}. Prints per round
- * the wall time and the CPU of this JVM (the psql/pg_dump children and the server not included).
- * docs/performance.md ("The fixed cost ...") compares the warm rounds with pg_dump -Fp.
+ * the repository already open. Each round creates a fresh repository (its key derived then, outside the
+ * timing; no deduplication against the round before) and times only {@code BackupManager.backup()}. Prints
+ * per round the wall time and the CPU of this JVM (the psql/pg_dump children and the server not included).
+ * The PostgreSQL tools are found on PATH (put the server's bin directory first, as bench/run.sh's PGBIN).
+ * docs/performance.md ("Evening: the fixed cost is the gap") compares the warm rounds with pg_dump -Fp.
  *
  * <pre>
  * java -Xmx128m -XX:+UseSerialGC -cp examples/target/backupkit.jar bench/embedded/WarmBackup.java \

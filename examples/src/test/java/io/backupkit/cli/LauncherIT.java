@@ -41,13 +41,19 @@ class LauncherIT {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().remove("BACKUPKIT_PASSWORD");
         pb.environment().remove("BACKUPKIT_JAVA_OPTS");
+        // inherited JVM options (an IDE's or an APM agent) would change what the launcher does with its archive
+        List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS").forEach(pb.environment()::remove);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().putAll(env);
         Path out = Files.createTempFile("launcher", ".out");
         Path err = Files.createTempFile("launcher", ".err");
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
         Process p = pb.start();
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "launcher did not finish");
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            throw new AssertionError("launcher did not finish in 5 minutes: " + cmd);
+        }
         Run r = new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
         Files.delete(out);
         Files.delete(err);
@@ -151,7 +157,7 @@ class LauncherIT {
     @Test
     void aPostgresBackup_mapsItsClassesFromTheArchive() throws Exception {
         Path log = dir.resolve("classes.log");
-        Run backup = postgresBackup("-Xlog:class+load=info:file=" + log, Map.of());
+        Run backup = postgresBackups(List.of(Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:class+load=info:file=" + log))).get(0);
         assertEquals(0, backup.code(), backup.toString());
         List<String> named = Files.readAllLines(log).stream()
                 .filter(l -> l.contains("source: shared objects file") || l.contains("source: jrt:/") || l.contains("backupkit.jar"))
@@ -165,32 +171,57 @@ class LauncherIT {
     /**
      * A JFR recording (or a Java agent, e.g. an APM agent in JAVA_TOOL_OPTIONS) beside the archive crashed the JVM
      * of a PostgreSQL backup (JDK 17: SIGSEGV in check_shared_class_file_load_hook, exit 134): the launcher leaves
-     * the archive out then, and the backup and its recording complete.
+     * the archive out then, wherever the options come from, and the backup and its recording complete.
      */
     @Test
     void aBackupWithAFlightRecording_completes_insteadOfCrashingTheJvm() throws Exception {
+        String cdsLog = " -Xlog:cds=info:stderr";
+        String ours = "trying to map " + TARGET.toRealPath().resolve("backupkit.jsa");
+        for (String variable : List.of("BACKUPKIT_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")) {
+            // jdwp: an agent every JDK has (listening on a free port, not waiting for a debugger)
+            for (String opt : List.of("-XX:StartFlightRecording=filename=" + dir.resolve("v.jfr"),
+                    "-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:0")) {
+                Map<String, String> env = new HashMap<>(Map.of("BACKUPKIT_JAVA_OPTS", cdsLog));
+                env.merge(variable, opt, (a, b) -> b + a);
+                Run v = run(LAUNCHER, env, "--version");
+                assertEquals(0, v.code(), variable + "=" + opt + ": " + v);
+                assertFalse(v.err().contains(ours), variable + "=" + opt + " still maps the archive: " + v.err());
+            }
+        }
+        Run plain = run(LAUNCHER, Map.of("BACKUPKIT_JAVA_OPTS", cdsLog.trim()), "--version");
+        assertTrue(plain.err().contains(ours), "without them the archive is mapped: " + plain.err());
+
         Path jfr = dir.resolve("backup.jfr");
-        Run recorded = postgresBackup("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile", Map.of());
-        assertEquals(0, recorded.code(), recorded.toString());
-        assertTrue(Files.size(jfr) > 0, "the recording was written");
-        Run withToolOptions = postgresBackup("", Map.of("JAVA_TOOL_OPTIONS", "-XX:StartFlightRecording=filename=" + dir.resolve("tool.jfr")));
-        assertEquals(0, withToolOptions.code(), withToolOptions.toString());
+        Path toolJfr = dir.resolve("tool.jfr");
+        List<Run> runs = postgresBackups(List.of(
+                Map.of("BACKUPKIT_JAVA_OPTS", "-XX:StartFlightRecording=filename=" + jfr + ",settings=profile"),
+                Map.of("JAVA_TOOL_OPTIONS", "-XX:StartFlightRecording=filename=" + toolJfr)));
+        for (Run r : runs) {
+            assertEquals(0, r.code(), r.toString());
+        }
+        assertTrue(Files.size(jfr) > 0 && Files.size(toolJfr) > 0, "the recordings were written");
     }
 
-    /** A CLI backup through the launcher of a small PostgreSQL database into a new repository, with these JVM options. */
-    private Run postgresBackup(String javaOpts, Map<String, String> moreEnv) throws Exception {
+    /**
+     * CLI backups through the launcher of one small PostgreSQL database, each into a new repository, each with
+     * these extra environment variables.
+     */
+    private List<Run> postgresBackups(List<Map<String, String>> envs) throws Exception {
         try (io.backupkit.postgres.testing.EphemeralPostgres pg = io.backupkit.postgres.testing.EphemeralPostgres.start()) {
             pg.createDatabase("shop");
             pg.execute("shop", DemoCommand.sampleSchemaAndData(200));
-            Map<String, String> env = new HashMap<>(Map.of("BACKUPKIT_DB_PASSWORD", pg.password(), "BACKUPKIT_PASSWORD", "launcher-it"));
-            Path repo = dir.resolve("repo-" + System.nanoTime());
-            assertEquals(0, run(LAUNCHER, env, "init", "--repo", repo.toString()).code());
-            env.put("BACKUPKIT_JAVA_OPTS", javaOpts);
-            env.putAll(moreEnv);
-            List<String> args = new ArrayList<>(List.of("backup", "--repo", repo.toString(), "--db",
-                    "postgresql://" + pg.user() + "@" + pg.host() + ":" + pg.port() + "/shop", "--jobs", "2", "--json"));
-            pg.binDirectory().ifPresent(bin -> args.addAll(List.of("-o", "toolDirectory=" + bin)));
-            return run(LAUNCHER, env, args.toArray(String[]::new));
+            List<Run> runs = new ArrayList<>();
+            for (Map<String, String> extra : envs) {
+                Map<String, String> env = new HashMap<>(Map.of("BACKUPKIT_DB_PASSWORD", pg.password(), "BACKUPKIT_PASSWORD", "launcher-it"));
+                Path repo = dir.resolve("repo-" + runs.size());
+                assertEquals(0, run(LAUNCHER, env, "init", "--repo", repo.toString()).code());
+                env.putAll(extra);
+                List<String> args = new ArrayList<>(List.of("backup", "--repo", repo.toString(), "--db",
+                        "postgresql://" + pg.user() + "@" + pg.host() + ":" + pg.port() + "/shop", "--jobs", "2", "--json"));
+                pg.binDirectory().ifPresent(bin -> args.addAll(List.of("-o", "toolDirectory=" + bin)));
+                runs.add(run(LAUNCHER, env, args.toArray(String[]::new)));
+            }
+            return runs;
         }
     }
 
@@ -310,6 +341,8 @@ class LauncherIT {
                 "000000010000000000000001", dir.resolve("dest").toString()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("out").toFile());
         pb.environment().remove("BACKUPKIT_JAVA_OPTS");
+        // inherited JVM options (an IDE's or an APM agent) would change what the launcher does with its archive
+        List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS").forEach(pb.environment()::remove);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         Process launcher = pb.start();
         ProcessHandle jvm = null;

@@ -5,11 +5,11 @@ import io.backupkit.spi.CommandExecutor;
 
 import java.io.OutputStream;
 
-/** A {@link BackupContext} that passes everything to an {@link InMemoryBackup}; tests override what they intercept. */
-class ForwardingBackupContext implements BackupContext {
-    final InMemoryBackup inner;
+/** A {@link BackupContext} that passes everything to another one; tests override what they intercept. */
+class ForwardingBackupContext<C extends BackupContext> implements BackupContext {
+    final C inner;
 
-    ForwardingBackupContext(InMemoryBackup inner) {
+    ForwardingBackupContext(C inner) {
         this.inner = inner;
     }
 

@@ -56,7 +56,7 @@ class PostgresCopySessionsIT {
     }
 
     /** Holds the first write of every data stream until the test lets it go, so each COPY session stays mid-stream. */
-    private static final class HeldStreams extends ForwardingBackupContext {
+    private static final class HeldStreams extends ForwardingBackupContext<InMemoryBackup> {
         final Map<String, CountDownLatch> writing = new ConcurrentHashMap<>();
         final Map<String, CountDownLatch> release = new ConcurrentHashMap<>();
         /** The programs started so far, with their last argument (the connection string names the stream). */

@@ -105,7 +105,7 @@ class PostgresErrorsIT {
             CountDownLatch writing = new CountDownLatch(1);
             CountDownLatch killed = new CountDownLatch(1);
             InMemoryBackup inner = new InMemoryBackup(2);
-            BackupContext stalling = new ForwardingBackupContext(inner) {
+            BackupContext stalling = new ForwardingBackupContext<>(inner) {
                 @Override
                 public OutputStream newStream(String name) {
                     OutputStream out = inner.newStream(name);

@@ -2,14 +2,11 @@ package io.backupkit.postgres;
 
 import io.backupkit.EngineException;
 import io.backupkit.postgres.testing.EphemeralPostgres;
-import io.backupkit.spi.BackupContext;
-import io.backupkit.spi.CommandExecutor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.OutputStream;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -76,28 +73,11 @@ class PostgresLockTimeoutIT {
     }
 
     /** A context that, once the backup holds its locks and before any child starts, queues an ALTER TABLE behind them. */
-    private static final class AlterBetweenLeaderAndChildren implements BackupContext {
-        final InMemoryBackup inner = new InMemoryBackup(2);
+    private static final class AlterBetweenLeaderAndChildren extends ForwardingBackupContext<InMemoryBackup> {
         volatile CompletableFuture<Void> alter;
 
-        @Override
-        public int parallelism() {
-            return inner.parallelism();
-        }
-
-        @Override
-        public CommandExecutor commandExecutor() {
-            return inner.commandExecutor();
-        }
-
-        @Override
-        public OutputStream newStream(String name) {
-            return inner.newStream(name);
-        }
-
-        @Override
-        public void expectedBytes(long bytes) {
-            inner.expectedBytes(bytes);
+        AlterBetweenLeaderAndChildren() {
+            super(new InMemoryBackup(2));
         }
 
         @Override

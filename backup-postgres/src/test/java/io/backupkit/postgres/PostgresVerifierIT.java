@@ -9,7 +9,6 @@ import io.backupkit.Verifier;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
-import io.backupkit.spi.CommandExecutor;
 import io.backupkit.spi.ObjectInfo;
 import io.backupkit.spi.Payload;
 import org.junit.jupiter.api.AfterAll;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -148,26 +146,9 @@ class PostgresVerifierIT {
     }
 
     /** Records one table's row count one lower than it is: a manifest that does not match its data. */
-    private static final class LyingContext implements BackupContext {
-        private final BackupContext inner;
-
+    private static final class LyingContext extends ForwardingBackupContext<BackupContext> {
         LyingContext(BackupContext inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public int parallelism() {
-            return inner.parallelism();
-        }
-
-        @Override
-        public CommandExecutor commandExecutor() {
-            return inner.commandExecutor();
-        }
-
-        @Override
-        public OutputStream newStream(String name) {
-            return inner.newStream(name);
+            super(inner);
         }
 
         @Override
@@ -185,11 +166,6 @@ class PostgresVerifierIT {
                 value = tables;
             }
             inner.putMetadata(key, value);
-        }
-
-        @Override
-        public void expectedBytes(long bytes) {
-            inner.expectedBytes(bytes);
         }
     }
 }

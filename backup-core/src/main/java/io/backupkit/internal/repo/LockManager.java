@@ -345,7 +345,7 @@ public final class LockManager {
 
     private void checkConflicts(String kind, String own) {
         for (Listed other : list(own)) {
-            if (other.name().equals(own) || !conflicts(kind, other.info().kind())) {
+            if (!conflicts(kind, other.info().kind())) {
                 continue;
             }
             if (PRUNE.equals(kind) && PRUNE.equals(other.info().kind()) && heldByDeadLocalProcess(other.info())) {

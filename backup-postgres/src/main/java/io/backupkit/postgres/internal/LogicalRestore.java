@@ -34,8 +34,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * Restores a logical snapshot: creates the database (original encoding and locale, from template0),
  * restores pre-data, then the data streams in parallel (one pg_restore per stream, fed from the
- * repository through stdin), then post-data with {@code pg_restore -j}. Removes a database it
- * created when anything fails.
+ * repository through stdin), then post-data with {@code pg_restore -j}. When anything fails or the
+ * calling thread is interrupted, first stops every data stream (children destroyed, COPY sessions
+ * cancelled and closed), then removes a database it created; an existing one is never dropped.
  */
 public final class LogicalRestore {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalRestore.class);

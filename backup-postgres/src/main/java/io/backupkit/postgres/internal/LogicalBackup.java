@@ -1,7 +1,7 @@
 package io.backupkit.postgres.internal;
 
-import io.backupkit.BackupException;
 import io.backupkit.EngineException;
+import io.backupkit.internal.WorkerPool;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.CommandSpec;
 import io.backupkit.spi.RunningCommand;
@@ -26,14 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.PriorityBlockingQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -408,7 +401,7 @@ public final class LogicalBackup {
                                        Map<Long, List<String>> columnsOf, String encoding) {
         PriorityBlockingQueue<Task> queue = new PriorityBlockingQueue<>(tasks.size(), Comparator.comparingLong(Task::weight).reversed());
         queue.addAll(tasks);
-        Tasks run = new Tasks(queue);
+        WorkerPool<Task> run = new WorkerPool<>("backup of " + cfg.describe(), "backupkit-pg-backup", queue);
         // The pre-data and post-data dumps spend most of their time starting pg_dump and querying the
         // catalog; they write only once every query is done. Started now, they do that beside the COPY
         // sessions instead of after them (a backup used to end 0.15–0.4 s after its last COPY, pgbench
@@ -426,7 +419,7 @@ public final class LogicalBackup {
             if (tools.local() && workers > 0) {
                 for (Task t : tasks) {
                     if (t.kind() == Task.Kind.DUMP && (t.stream().equals(PRE_DATA) || t.stream().equals(POST_DATA))) {
-                        Started st = start(tools, "pg_dump", dumpSpec(tools, snapshotId, t, encoding), run.running);
+                        Started st = start(tools, "pg_dump", dumpSpec(tools, snapshotId, t, encoding), run);
                         early.put(t.stream(), st);
                         ToolRunner.daemon("pg_dump-watch " + t.stream(), () -> watch(st, t.stream(), run));
                     }
@@ -434,109 +427,40 @@ public final class LogicalBackup {
             }
             run.execute(workers, task -> {
                 switch (task.kind()) {
-                    case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, run.running)
+                    case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, run)
                             .forEach((k, v) -> rows.merge(k, v, Long::sum));
                     case PART -> rows.merge(task.part().table().qualifiedName(),
-                            copyPart(context, tools, snapshotId, task.part(), run.running), Long::sum);
+                            copyPart(context, tools, snapshotId, task.part(), run), Long::sum);
                     case DUMP -> {
                         Started started = early.remove(task.stream());
                         store(context, started != null ? started
-                                : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run.running), task.stream(), run.running);
+                                : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run), task.stream(), run);
                     }
-                    case GLOBALS -> store(context, start(tools, "pg_dumpall", globalsSpec(tools), run.running), task.stream(), run.running);
+                    case GLOBALS -> store(context, start(tools, "pg_dumpall", globalsSpec(tools), run), task.stream(), run);
                 }
             });
             return rows;
         } finally {
             // a failed backup leaves dumps it never got to: stop them (a stored one is gone from the map)
             for (Started st : early.values()) {
-                run.running.remove(st.rc());
+                run.untrack(st.rc());
                 st.rc().close();
             }
         }
     }
 
     /** Fails the backup as soon as a dump started early ends with an error, instead of when a worker gets to its output. */
-    private void watch(Started st, String stream, Tasks run) {
+    private void watch(Started st, String stream, WorkerPool<Task> run) {
         try {
             int exit = st.rc().waitFor();
             // a dump stored already reported its own failure, which also set failed
-            if (exit != 0 && !run.failed.get()) {
+            if (exit != 0 && !run.stopped()) {
                 run.fail(dumpFailure(st.tool(), stream, exit, st.err().await()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             // destroyed or closed by the backup's own ending: nothing to report
-        }
-    }
-
-    /** The work queue of one backup, its running children, and its first failure. */
-    private final class Tasks {
-        final PriorityBlockingQueue<Task> queue;
-        final ConcurrentLinkedQueue<RunningCommand> running = new ConcurrentLinkedQueue<>();
-        final AtomicBoolean failed = new AtomicBoolean();
-        final AtomicReference<RuntimeException> firstFailure = new AtomicReference<>();
-
-        Tasks(PriorityBlockingQueue<Task> queue) {
-            this.queue = queue;
-        }
-
-        /** Records the root failure (the first one; later ones are only its consequences) and stops everything. */
-        void fail(RuntimeException e) {
-            firstFailure.compareAndSet(null, e);
-            failed.set(true);
-            queue.clear();
-            running.forEach(RunningCommand::destroy);
-        }
-
-        void execute(int workers, java.util.function.Consumer<Task> work) {
-            AtomicInteger seq = new AtomicInteger();
-            ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-                Thread t = new Thread(r, "backupkit-pg-backup-" + seq.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            List<Future<?>> futures = new ArrayList<>();
-            for (int i = 0; i < workers; i++) {
-                futures.add(pool.submit(() -> {
-                    Task task;
-                    while (!failed.get() && (task = queue.poll()) != null) {
-                        try {
-                            work.accept(task);
-                        } catch (RuntimeException e) {
-                            fail(e);
-                            throw e;
-                        }
-                    }
-                    return null;
-                }));
-            }
-            pool.shutdown();
-            for (Future<?> f : futures) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    Throwable cause = e.getCause();
-                    firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException("backup worker failed: " + cause, cause));
-                } catch (InterruptedException e) {
-                    // stop starting anything, stop what runs, and wait briefly for the workers to let go of it
-                    fail(new EngineException("backup interrupted", e));
-                    pool.shutdownNow();
-                    try {
-                        pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
-                    } catch (InterruptedException again) {
-                        // already stopping
-                    }
-                    running.forEach(RunningCommand::destroy);
-                    Thread.currentThread().interrupt();
-                    throw new EngineException("backup interrupted", e);
-                }
-            }
-            RuntimeException first = firstFailure.get();
-            if (first != null) {
-                throw first instanceof BackupException ? first : new EngineException("backup of " + cfg.describe() + " failed: " + first, first);
-            }
         }
     }
 
@@ -561,7 +485,7 @@ public final class LogicalBackup {
      * stream; counts every table's rows as the data passes. Returns rows by table.
      */
     private Map<String, Long> copyTables(BackupContext context, ToolRunner tools, String snapshotId, Task task,
-                                         Map<Long, List<String>> columnsOf, String encoding, ConcurrentLinkedQueue<RunningCommand> running) {
+                                         Map<Long, List<String>> columnsOf, String encoding, WorkerPool<?> running) {
         StringBuilder script = new StringBuilder(sessionPrologue(snapshotId));
         for (Catalog.TableInfo t : task.tables()) {
             script.append(copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding)).append(";\n")
@@ -594,7 +518,7 @@ public final class LogicalBackup {
      * row. Returns the rows copied.
      */
     private long copyPart(BackupContext context, ToolRunner tools, String snapshotId, TablePart part,
-                          ConcurrentLinkedQueue<RunningCommand> running) {
+                          WorkerPool<?> running) {
         String script = sessionPrologue(snapshotId) + part.copySql() + ";\nCOMMIT;\n";
         CopyStreams.Counter counter = new CopyStreams.Counter();
         String what = "COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
@@ -604,11 +528,11 @@ public final class LogicalBackup {
     }
 
     private void runPsql(BackupContext context, ToolRunner tools, String stream, String script, CopyStreams.Counter counter,
-                         ConcurrentLinkedQueue<RunningCommand> running, String what,
+                         WorkerPool<?> running, String what,
                          java.util.function.Function<String, String> tableAtFailure) {
         long start = System.nanoTime();
         RunningCommand rc = tools.start("psql", psql(tools, "backupkit-copy " + stream));
-        running.add(rc);
+        running.track(rc);
         try {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "psql");
             AtomicReference<IOException> writeFailure = new AtomicReference<>();
@@ -654,7 +578,7 @@ public final class LogicalBackup {
             Thread.currentThread().interrupt();
             throw new EngineException("backup interrupted", e);
         } finally {
-            running.remove(rc);
+            running.untrack(rc);
             rc.close();
         }
     }
@@ -689,9 +613,9 @@ public final class LogicalBackup {
         return b.build();
     }
 
-    private static Started start(ToolRunner tools, String tool, CommandSpec spec, ConcurrentLinkedQueue<RunningCommand> running) {
+    private static Started start(ToolRunner tools, String tool, CommandSpec spec, WorkerPool<?> running) {
         RunningCommand rc = tools.start(tool, spec);
-        running.add(rc);
+        running.track(rc);
         ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), tool);
         try {
             rc.stdin().close();
@@ -712,7 +636,7 @@ public final class LogicalBackup {
     }
 
     /** Stores the output of a started dump as {@code stream}; fails with the tool's exit status and error tail. */
-    private void store(BackupContext context, Started started, String stream, ConcurrentLinkedQueue<RunningCommand> running) {
+    private void store(BackupContext context, Started started, String stream, WorkerPool<?> running) {
         long begin = System.nanoTime();
         String tool = started.tool();
         RunningCommand rc = started.rc();
@@ -733,7 +657,7 @@ public final class LogicalBackup {
             Thread.currentThread().interrupt();
             throw new EngineException("backup interrupted", e);
         } finally {
-            running.remove(rc);
+            running.untrack(rc);
             rc.close();
         }
     }

@@ -7,6 +7,7 @@ import io.backupkit.RestorePlan;
 import io.backupkit.Snapshot;
 import io.backupkit.SnapshotStream;
 import io.backupkit.VerificationCheck;
+import io.backupkit.internal.WorkerPool;
 import io.backupkit.spi.CommandSpec;
 import io.backupkit.spi.RestoreContext;
 import io.backupkit.spi.RunningCommand;
@@ -29,18 +30,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Restores a logical snapshot: creates the database (original encoding and locale, from template0),
  * restores pre-data, then the data streams in parallel (one pg_restore per stream, fed from the
- * repository through stdin), then post-data with {@code pg_restore -j}. Removes a database it
- * created when anything fails.
+ * repository through stdin), then post-data with {@code pg_restore -j}. When anything fails or the
+ * calling thread is interrupted, first stops every data stream (children destroyed, COPY sessions
+ * cancelled and closed), then removes a database it created; an existing one is never dropped.
  */
 public final class LogicalRestore {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalRestore.class);
@@ -745,11 +741,16 @@ public final class LogicalRestore {
     /** A -L list for a stream when restoring selectively; null to restore the whole stream. */
     private String listFor(RestoreContext context, ToolRunner tools, ToolFiles files, String stream, BackupMetadata meta,
                            List<BackupMetadata.Table> chosen) {
+        return listFor(context, tools, files, stream, meta, chosen, null);
+    }
+
+    private String listFor(RestoreContext context, ToolRunner tools, ToolFiles files, String stream, BackupMetadata meta,
+                           List<BackupMetadata.Table> chosen, WorkerPool<?> pool) {
         if (!selective()) {
             return null;
         }
         CommandSpec spec = tools.command("pg_restore").arg("--list").build();
-        String toc = pipe(context, tools, spec, stream, "listing " + stream).stdout();
+        String toc = pipe(context, tools, spec, stream, "listing " + stream, pool).stdout();
         return files.write(stream + ".list", new TocFilter(meta.tables(), chosen).filter(toc));
     }
 
@@ -767,65 +768,35 @@ public final class LogicalRestore {
     private void restoreData(RestoreContext context, ToolRunner tools, ToolFiles files, PgConnectionConfig target,
                              List<String> streams, BackupMetadata meta, List<BackupMetadata.Table> chosen) {
         int workers = Math.max(1, Math.min(context.parallelism(), streams.size()));
-        ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(streams);
-        AtomicBoolean failed = new AtomicBoolean();
-        AtomicReference<RuntimeException> first = new AtomicReference<>();
         boolean disableTriggers = options.dataOnly() && isSuperuser(target);
         Map<String, List<String>> shards = meta.shards();
         Map<String, Long> partRows = new java.util.concurrent.ConcurrentHashMap<>();
-        ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-            Thread t = new Thread(r, "backupkit-pg_restore-data");
-            t.setDaemon(true);
-            return t;
-        });
-        List<Future<?>> futures = new ArrayList<>();
-        for (int i = 0; i < workers; i++) {
-            futures.add(pool.submit(() -> {
-                String stream;
-                while (!failed.get() && (stream = queue.poll()) != null) {
-                    try {
-                        BackupMetadata.Part part = meta.parts().get(stream);
-                        if (part != null) {
-                            partRows.merge(part.table(), copyIn(context, target, part, meta, disableTriggers), Long::sum);
-                            continue;
-                        }
-                        if (meta.copyData() && shards.containsKey(stream)) {
-                            copyShardIn(context, target, stream, shards.get(stream), meta, chosen, disableTriggers);
-                            continue;
-                        }
-                        String list = listFor(context, tools, files, stream, meta, chosen);
-                        CommandSpec.Builder b = tools.command("pg_restore").args(baseArgs(target, stream));
-                        if (disableTriggers) {
-                            // a data-only restore into a schema with foreign keys would otherwise depend on stream order
-                            b.arg("--disable-triggers");
-                        }
-                        if (list != null) {
-                            b.arg("--use-list=" + list);
-                        }
-                        check(pipe(context, tools, b.build(), stream, "restoring " + stream), stream, target);
-                    } catch (RuntimeException e) {
-                        first.compareAndSet(null, e);
-                        failed.set(true);
-                        throw e;
-                    }
-                }
-                return null;
-            }));
-        }
-        pool.shutdown();
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                first.compareAndSet(null, e.getCause() instanceof RuntimeException r ? r : new EngineException("restore worker failed", e.getCause()));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new EngineException("restore interrupted", e);
+        // the first failure, or an interrupt, stops every stream at once (pg_restore children destroyed, COPY sessions
+        // cancelled and closed): nothing goes on writing into the database once this returns, so the caller's cleanup
+        // (dropping a database the restore created) does not race its own streams
+        WorkerPool<String> pool = new WorkerPool<>("restore into " + target.describe(), "backupkit-pg-restore",
+                new ConcurrentLinkedQueue<>(streams));
+        pool.execute(workers, stream -> {
+            BackupMetadata.Part part = meta.parts().get(stream);
+            if (part != null) {
+                partRows.merge(part.table(), copyIn(context, target, part, meta, disableTriggers, pool), Long::sum);
+                return;
             }
-        }
-        if (first.get() != null) {
-            throw first.get();
-        }
+            if (meta.copyData() && shards.containsKey(stream)) {
+                copyShardIn(context, target, stream, shards.get(stream), meta, chosen, disableTriggers, pool);
+                return;
+            }
+            String list = listFor(context, tools, files, stream, meta, chosen, pool);
+            CommandSpec.Builder b = tools.command("pg_restore").args(baseArgs(target, stream));
+            if (disableTriggers) {
+                // a data-only restore into a schema with foreign keys would otherwise depend on stream order
+                b.arg("--disable-triggers");
+            }
+            if (list != null) {
+                b.arg("--use-list=" + list);
+            }
+            check(pipe(context, tools, b.build(), stream, "restoring " + stream, pool), stream, target);
+        });
         if (!verifying) {
             // a table restored from page ranges is checked like a whole one: its parts' rows add up to what the backup counted
             for (BackupMetadata.Table t : chosen) {
@@ -865,6 +836,24 @@ public final class LogicalRestore {
     }
 
     /**
+     * Stops a data session from another thread, so the worker blocked in it returns: cancels its
+     * statement (a COPY waiting for a lock or a row's function would otherwise go on on the server;
+     * a backend does not notice a closed socket while it waits), then closes the socket.
+     */
+    private static void stopSession(Connection c) {
+        try {
+            c.unwrap(org.postgresql.PGConnection.class).cancelQuery();
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("cancelling a COPY session failed: {}", e.toString());
+        }
+        try {
+            c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("closing a COPY session failed: {}", e.toString());
+        }
+    }
+
+    /**
      * When COPY rejects data, reads the rest of the stream first: if its checksum fails the real
      * cause is a damaged stream, reported as such (the server's parse error, a consequence, is
      * attached); otherwise the COPY error stands.
@@ -890,10 +879,11 @@ public final class LogicalRestore {
 
     /** Restores one page range; returns the rows COPY wrote. */
     private long copyIn(RestoreContext context, PgConnectionConfig target, BackupMetadata.Part part, BackupMetadata meta,
-                        boolean disableTriggers) {
+                        boolean disableTriggers, WorkerPool<?> pool) {
         // format 1 parts carry no encoding: psql wrote them in its default client encoding, the database's
         String sql = copyInSql(part.schema(), part.name(), part.columns(), part.encoding() != null ? part.encoding() : meta.encoding());
         try (Connection c = dataConnection(target, "backupkit-copy " + part.stream(), disableTriggers);
+             WorkerPool.Registration stop = pool.onStop(() -> stopSession(c));
              InputStream in = context.openStream(part.stream())) {
             try {
                 return c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn(sql, in);
@@ -913,13 +903,14 @@ public final class LogicalRestore {
      * counted.
      */
     private void copyShardIn(RestoreContext context, PgConnectionConfig target, String stream, List<String> tableNames,
-                             BackupMetadata meta, List<BackupMetadata.Table> chosen, boolean disableTriggers) {
+                             BackupMetadata meta, List<BackupMetadata.Table> chosen, boolean disableTriggers, WorkerPool<?> pool) {
         Map<String, BackupMetadata.Table> byName = new LinkedHashMap<>();
         meta.tables().forEach(t -> byName.put(t.name(), t));
         Set<String> wanted = new java.util.HashSet<>();
         chosen.forEach(t -> wanted.add(t.name()));
         String current = null;
         try (Connection c = dataConnection(target, "backupkit-copy " + stream, disableTriggers);
+             WorkerPool.Registration stop = pool.onStop(() -> stopSession(c));
              InputStream in = context.openStream(stream)) {
             org.postgresql.copy.CopyManager copy = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
             CopyStreams.SegmentReader segments = new CopyStreams.SegmentReader(in, stream);
@@ -1018,7 +1009,17 @@ public final class LogicalRestore {
 
     /** Runs a tool with a snapshot stream on stdin, copying on this thread; stdout is collected (small: lists only). */
     private ToolRunner.Result pipe(RestoreContext context, ToolRunner tools, CommandSpec spec, String stream, String what) {
-        try (RunningCommand rc = tools.start("pg_restore", spec)) {
+        return pipe(context, tools, spec, stream, what, null);
+    }
+
+    /** {@link #pipe(RestoreContext, ToolRunner, CommandSpec, String, String)} with the child destroyed when {@code pool} stops. */
+    private ToolRunner.Result pipe(RestoreContext context, ToolRunner tools, CommandSpec spec, String stream, String what,
+                                   WorkerPool<?> pool) {
+        RunningCommand started = tools.start("pg_restore", spec);
+        if (pool != null) {
+            pool.track(started);
+        }
+        try (RunningCommand rc = started) {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "pg_restore");
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
             Thread outPump = ToolRunner.daemon("pg_restore-stdout", () -> {
@@ -1045,6 +1046,10 @@ public final class LogicalRestore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EngineException("interrupted while " + what, e);
+        } finally {
+            if (pool != null) {
+                pool.untrack(started);
+            }
         }
     }
 

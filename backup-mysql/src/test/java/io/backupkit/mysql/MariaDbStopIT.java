@@ -12,6 +12,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -136,18 +138,27 @@ class MariaDbStopIT {
         }
     }
 
-    @Test
-    void interruptedRestore_intoANewDatabase_stopsItsSessions_andDropsTheDatabase() throws Exception {
+    /** Both ways rows are loaded: LOAD DATA LOCAL, and multi-row INSERTs (servers with local_infile=OFF). */
+    @ParameterizedTest(name = "useInserts={0}")
+    @ValueSource(booleans = {false, true})
+    void interruptedRestore_intoANewDatabase_stopsItsSessions_andDropsTheDatabase(boolean useInserts) throws Exception {
         String target = "stop_new";
         try (Connection gate = db.connect(null); Connection locker = db.connect(null)) {
             execute(gate, "LOCK TABLES stop_gate.s WRITE");
-            Worker restore = new Worker(() -> restoreManager(target(target).build()).restore());
+            MySqlTarget.Builder builder = target(target);
+            if (useInserts) {
+                builder.useInserts();
+            }
+            Worker restore = new Worker(() -> restoreManager(builder.build()).restore());
             try {
                 Session coordinator = awaitGatedCreate(restore);
                 assertEquals(target, coordinator.db());
                 execute(locker, "LOCK TABLES " + q(target) + ".a_slow WRITE, " + q(target) + ".b_other WRITE");
                 execute(gate, "UNLOCK TABLES");
                 await("both row loads wait for the table locks", () -> waitingFor(target, coordinator.id()) >= 2, restore);
+                String statement = useInserts ? "INSERT" : "LOAD DATA LOCAL";
+                assertEquals(2, processList().stream().filter(s -> s.info() != null && s.info().startsWith(statement)).count(),
+                        "the rows are loaded with " + statement + ": " + processList());
 
                 restore.interrupt();
                 await("no row-loading session of the restore left", () -> sessionsIn(target, coordinator.id(), gate, locker).isEmpty(), null);

@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * SNAPSHOT} inside it, the binary log coordinates and the whole schema read while it is held, then
  * the lock released and the tables read in parallel, each into its own stream. Non-transactional
  * tables (MyISAM, Aria) are read first while the lock is still held when asked, since no snapshot
- * covers them.
+ * covers them. The tables are read on a {@link WorkerPool}: a failing table or an interrupt stops
+ * every reading session before the backup returns.
  */
 public final class LogicalDump {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalDump.class);

@@ -40,6 +40,8 @@ import static io.backupkit.mysql.internal.Sessions.quote;
  * refuses local loading), then views, routines, triggers and events, and users on request. A
  * database that exists is refused unless replacing it was asked for; a replacement is restored
  * beside the old database first and swapped in only once complete, so a failure leaves the old one.
+ * A failure or an interrupt stops every row-loading session before the restore returns or drops a
+ * database it created (see {@code loadRows}).
  */
 public final class LogicalLoad {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalLoad.class);

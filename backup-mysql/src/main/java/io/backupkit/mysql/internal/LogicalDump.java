@@ -3,6 +3,7 @@ package io.backupkit.mysql.internal;
 import io.backupkit.BackupException;
 import io.backupkit.ConfigurationException;
 import io.backupkit.EngineException;
+import io.backupkit.internal.WorkerPool;
 import io.backupkit.spi.BackupContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,11 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A consistent, parallel logical backup of one database or a whole server, the way mydumper does
@@ -35,7 +32,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * SNAPSHOT} inside it, the binary log coordinates and the whole schema read while it is held, then
  * the lock released and the tables read in parallel, each into its own stream. Non-transactional
  * tables (MyISAM, Aria) are read first while the lock is still held when asked, since no snapshot
- * covers them.
+ * covers them. The tables are read on a {@link WorkerPool}: a failing table or an interrupt stops
+ * every reading session before the backup returns.
  */
 public final class LogicalDump {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalDump.class);
@@ -73,8 +71,7 @@ public final class LogicalDump {
         Connection coord = Sessions.open(cfg, "backup coordinator", lockWaitSeconds);
         List<Connection> workers = new ArrayList<>();
         ServerVersion.LockMethod lockMethod = ServerVersion.LockMethod.NONE;
-        boolean locked = false;
-        ExecutorService pool = null;
+        AtomicBoolean locked = new AtomicBoolean();
         try {
             ServerVersion v = version(coord);
             v.checkSupported(cfg.server());
@@ -98,12 +95,11 @@ public final class LogicalDump {
                 try {
                     for (String s : ServerVersion.lockStatements(lockMethod)) {
                         Sessions.execute(coord, s);
-                        locked = true;
+                        locked.set(true);
                     }
                 } catch (SQLException e) {
-                    if (locked) {
+                    if (locked.getAndSet(false)) {
                         unlockQuietly(coord, lockMethod);
-                        locked = false;
                     }
                     if (Sessions.errorCode(e) == Sessions.SPECIFIC_ACCESS_DENIED) {
                         consistencyNote = "the backup user lacks the RELOAD privilege, so no lock could be taken: "
@@ -139,10 +135,9 @@ public final class LogicalDump {
             List<TableInfo> tables = new ArrayList<>();
             schemas.forEach(s -> tables.addAll(s.tables()));
             List<TableInfo> nonTransactional = tables.stream().filter(t -> !t.transactional()).toList();
-            boolean holdForNonTransactional = locked && options.lockNonTransactional() && !nonTransactional.isEmpty();
-            if (locked && !holdForNonTransactional) {
+            boolean holdForNonTransactional = locked.get() && options.lockNonTransactional() && !nonTransactional.isEmpty();
+            if (!holdForNonTransactional && locked.getAndSet(false)) {
                 unlock(coord, lockMethod);
-                locked = false;
             }
 
             for (SchemaReader.DatabaseSchema s : schemas) {
@@ -157,53 +152,35 @@ public final class LogicalDump {
             List<TableInfo> order = new ArrayList<>(tables);
             order.sort(Comparator.comparing((TableInfo t) -> holdForNonTransactional && !t.transactional() ? 0 : 1)
                     .thenComparing(Comparator.comparingLong(TableInfo::estimatedBytes).reversed()));
-            ConcurrentLinkedQueue<TableInfo> queue = new ConcurrentLinkedQueue<>(order);
             CountDownLatch nonTransactionalDone = new CountDownLatch(holdForNonTransactional ? nonTransactional.size() : 0);
             Map<String, TableDumper.Result> results = new java.util.concurrent.ConcurrentHashMap<>();
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            pool = Executors.newFixedThreadPool(sessions, r -> {
-                Thread t = new Thread(r, "backupkit-mysql-dump");
-                t.setDaemon(true);
-                return t;
-            });
-            List<Future<?>> futures = new ArrayList<>();
+            // a failing table or an interrupt stops every worker's session, so that none goes on reading (or waiting
+            // for a table lock) after this returns; each worker thread takes one of the snapshot sessions and keeps it
+            WorkerPool<TableInfo> pool = new WorkerPool<>("backup of " + cfg.describe(), "backupkit-mysql-dump",
+                    new ConcurrentLinkedQueue<>(order));
+            ConcurrentLinkedQueue<Connection> free = new ConcurrentLinkedQueue<>(workers);
             for (Connection w : workers) {
-                futures.add(pool.submit(() -> {
-                    TableInfo t;
-                    while (failure.get() == null && (t = queue.poll()) != null) {
-                        try {
-                            results.put(t.qualifiedName(), dumpTable(ctx, w, v, t));
-                        } catch (Throwable e) {
-                            failure.compareAndSet(null, e);
-                            while (nonTransactionalDone.getCount() > 0) {
-                                nonTransactionalDone.countDown();
-                            }
-                            return;
-                        }
-                        if (holdForNonTransactional && !t.transactional()) {
-                            nonTransactionalDone.countDown();
+                pool.onStop(() -> Sessions.stop(w));
+            }
+            Map<Thread, Connection> sessionOf = new java.util.concurrent.ConcurrentHashMap<>();
+            ServerVersion.LockMethod held = lockMethod;
+            pool.execute(sessions, t -> {
+                Connection w = sessionOf.computeIfAbsent(Thread.currentThread(), x -> free.poll());
+                try {
+                    results.put(t.qualifiedName(), dumpTable(ctx, w, v, t));
+                    if (holdForNonTransactional && !t.transactional()) {
+                        nonTransactionalDone.countDown();
+                        // the last non-transactional table is read: the other sessions' snapshots cover the rest
+                        if (nonTransactionalDone.getCount() == 0 && locked.compareAndSet(true, false)) {
+                            unlock(coord, held);
                         }
                     }
-                }));
-            }
-            if (holdForNonTransactional) {
-                awaitUninterruptibly(nonTransactionalDone);
-                unlock(coord, lockMethod);
-                locked = false;
-            }
-            for (Future<?> f : futures) {
-                try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new BackupException("interrupted while dumping " + cfg.describe(), e);
-                } catch (java.util.concurrent.ExecutionException e) {
-                    failure.compareAndSet(null, e.getCause());
+                } catch (BackupException e) {
+                    throw e;
+                } catch (IOException | SQLException | RuntimeException e) {
+                    throw asBackupException(e);
                 }
-            }
-            if (failure.get() != null) {
-                throw asBackupException(failure.get());
-            }
+            });
             for (Connection w : workers) {
                 Sessions.execute(w, "COMMIT");
             }
@@ -270,23 +247,13 @@ public final class LogicalDump {
         } catch (SQLException e) {
             throw new EngineException("backup of " + cfg.describe() + " failed: " + e.getMessage(), e);
         } finally {
-            if (locked) {
+            if (locked.getAndSet(false)) {
                 unlockQuietly(coord, lockMethod);
-            }
-            if (pool != null) {
-                pool.shutdownNow();
             }
             for (Connection w : workers) {
                 abortQuietly(w);
             }
             Sessions.closeQuietly(coord);
-            if (pool != null) {
-                try {
-                    pool.awaitTermination(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
         }
     }
 
@@ -365,21 +332,6 @@ public final class LogicalDump {
             c.abort(Runnable::run);
         } catch (SQLException | RuntimeException e) {
             Sessions.closeQuietly(c);
-        }
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                latch.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -6,6 +6,7 @@ import io.backupkit.EngineException;
 import io.backupkit.RestorePlan;
 import io.backupkit.TargetExistsException;
 import io.backupkit.VerificationCheck;
+import io.backupkit.internal.WorkerPool;
 import io.backupkit.spi.RestoreContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,11 +28,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static io.backupkit.mysql.internal.Sessions.literal;
 import static io.backupkit.mysql.internal.Sessions.quote;
@@ -42,6 +40,8 @@ import static io.backupkit.mysql.internal.Sessions.quote;
  * refuses local loading), then views, routines, triggers and events, and users on request. A
  * database that exists is refused unless replacing it was asked for; a replacement is restored
  * beside the old database first and swapped in only once complete, so a failure leaves the old one.
+ * A failure or an interrupt stops every row-loading session before the restore returns or drops a
+ * database it created (see {@code loadRows}).
  */
 public final class LogicalLoad {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalLoad.class);
@@ -407,7 +407,12 @@ public final class LogicalLoad {
                 e.getSQLState(), e.getErrorCode(), e);
     }
 
-    /** Loads every table's rows, several tables at once. */
+    /**
+     * Loads every table's rows, several tables at once, one session per worker. A failing table or
+     * an interrupt of the calling thread stops every worker's session ({@link Sessions#stop}: its
+     * statement killed, its socket closed) and this returns only once no worker loads rows any more,
+     * so the caller's cleanup (dropping the database it created) does not race them.
+     */
     private void loadRows(RestoreContext ctx, ServerVersion v, String db, List<SnapshotModel.TableEntry> tables, boolean useInserts) {
         if (tables.isEmpty()) {
             return;
@@ -415,54 +420,32 @@ public final class LogicalLoad {
         int sessions = Math.max(1, Math.min(tables.size(), options.jobs() > 0 ? options.jobs() : ctx.parallelism()));
         List<SnapshotModel.TableEntry> order = new ArrayList<>(tables);
         order.sort((a, b) -> Long.compare(size(ctx, b), size(ctx, a)));
-        ConcurrentLinkedQueue<SnapshotModel.TableEntry> queue = new ConcurrentLinkedQueue<>(order);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        ExecutorService pool = Executors.newFixedThreadPool(sessions, r -> {
-            Thread t = new Thread(r, "backupkit-mysql-load");
-            t.setDaemon(true);
-            return t;
-        });
-        List<Connection> conns = new ArrayList<>();
+        WorkerPool<SnapshotModel.TableEntry> pool = new WorkerPool<>("loading rows into " + db + " on " + cfg.server(),
+                "backupkit-mysql-load", new ConcurrentLinkedQueue<>(order));
+        // a worker keeps its session from one table to the next
+        Map<Thread, Connection> sessionOf = new ConcurrentHashMap<>();
         try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int i = 0; i < sessions; i++) {
-                Connection w = Sessions.open(cfg, "restore worker " + (i + 1), lockWaitSeconds());
-                conns.add(w);
-                futures.add(pool.submit(() -> {
-                    try {
-                        useRestoreSettings(w, db);
-                        SnapshotModel.TableEntry t;
-                        while (failure.get() == null && (t = queue.poll()) != null) {
-                            loadTable(ctx, w, db, t, useInserts);
-                        }
-                    } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
-                    }
-                }));
-            }
-            for (Future<?> f : futures) {
+            pool.execute(sessions, t -> {
                 try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new BackupException("interrupted while loading rows into " + db, e);
-                } catch (java.util.concurrent.ExecutionException e) {
-                    failure.compareAndSet(null, e.getCause());
+                    Connection w = sessionOf.get(Thread.currentThread());
+                    if (w == null) {
+                        w = Sessions.open(cfg, "restore worker " + (sessionOf.size() + 1), lockWaitSeconds());
+                        sessionOf.put(Thread.currentThread(), w);
+                        Connection session = w;
+                        // runs at once if the pool stopped while this session was being opened
+                        pool.onStop(() -> Sessions.stop(session));
+                        useRestoreSettings(w, db);
+                    }
+                    loadTable(ctx, w, db, t, useInserts);
+                } catch (BackupException e) {
+                    throw e;
+                } catch (SQLException | IOException | RuntimeException e) {
+                    Throwable cause = e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
+                    throw new EngineException("loading rows into " + db + " on " + cfg.server() + " failed: " + cause.getMessage(), cause);
                 }
-            }
-            Throwable t = failure.get();
-            if (t != null) {
-                if (t instanceof BackupException b) {
-                    throw b;
-                }
-                if (t instanceof UncheckedIOException u && u.getCause() != null) {
-                    t = u.getCause();
-                }
-                throw new EngineException("loading rows into " + db + " on " + cfg.server() + " failed: " + t.getMessage(), t);
-            }
+            });
         } finally {
-            pool.shutdownNow();
-            conns.forEach(Sessions::closeQuietly);
+            sessionOf.values().forEach(Sessions::closeQuietly);
         }
     }
 

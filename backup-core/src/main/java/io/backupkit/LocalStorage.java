@@ -47,6 +47,12 @@ public final class LocalStorage implements Storage {
     private static final String TEMP_PREFIX = ".tmp-";
     /** Bytes handed to one {@code write}: bounds the temporary direct buffer the JDK keeps per thread. */
     static final int WRITE_SLICE = 256 * 1024;
+    /**
+     * Bytes asked of one {@code read} of an object: the same bound for reads. A restore reads ranges of up
+     * to 4 MiB into heap arrays, and the JDK reads each call through a temporary direct buffer of the size
+     * asked and keeps it for the thread (measured: 16-19 MB of a local restore's RSS with 4 fetching threads).
+     */
+    static final int READ_SLICE = 256 * 1024;
     private static final Map<Path, Object> RENAME_MONITORS = new ConcurrentHashMap<>();
     private final Path root;
     private final FileOps ops;
@@ -281,7 +287,7 @@ public final class LocalStorage implements Storage {
     public InputStream get(String name) {
         Path p = resolve(name);
         try {
-            return Files.newInputStream(p);
+            return new BoundedInputStream(Files.newInputStream(p), Long.MAX_VALUE);
         } catch (NoSuchFileException e) {
             throw new ObjectNotFoundException(location(), name);
         } catch (IOException e) {
@@ -399,6 +405,7 @@ public final class LocalStorage implements Storage {
         return "LocalStorage[" + root + "]";
     }
 
+    /** At most {@code remaining} bytes of {@code in}, asked of it in pieces of at most {@link #READ_SLICE}. */
     private static final class BoundedInputStream extends InputStream {
         private final InputStream in;
         private long remaining;
@@ -425,7 +432,7 @@ public final class LocalStorage implements Storage {
             if (remaining <= 0) {
                 return -1;
             }
-            int n = in.read(b, off, (int) Math.min(len, remaining));
+            int n = in.read(b, off, (int) Math.min(Math.min(len, READ_SLICE), remaining));
             if (n > 0) {
                 remaining -= n;
             }

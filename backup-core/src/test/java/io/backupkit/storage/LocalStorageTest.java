@@ -69,4 +69,47 @@ class LocalStorageTest extends StorageContractTest {
         }
         assertTrue(grew.get() <= 1024 * 1024, "direct memory kept after writing 16 MiB: " + grew.get() + " bytes");
     }
+
+    /**
+     * A restore reads ranges of up to 4 MiB of a pack into heap arrays in one call ({@code readNBytes});
+     * the JDK reads a call through a temporary direct buffer of the size asked and keeps it for the
+     * thread, so each fetching thread pinned 4 MiB of native memory for the rest of the run.
+     */
+    @Test
+    void readingALargeRange_keepsNoRangeSizedDirectBuffer() throws Exception {
+        byte[] pack = new byte[8 * 1024 * 1024 + 4321];
+        new Random(7).nextBytes(pack);
+        storage.putIfAbsent("data/00/big", Payload.of(pack, 0, pack.length));
+        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
+        AtomicLong grew = new AtomicLong();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        int offset = 1000;
+        int length = 4 * 1024 * 1024 + 17;
+        // a thread of its own, as a fetching thread: its cache of temporary buffers starts empty and outlives the read
+        Thread t = new Thread(() -> {
+            try {
+                long before = direct.getMemoryUsed();
+                byte[] range = new byte[length];
+                try (var in = storage.get("data/00/big", offset, length)) {
+                    assertEquals(length, in.readNBytes(range, 0, length));
+                }
+                byte[] whole = new byte[pack.length];
+                try (var in = storage.get("data/00/big")) {
+                    assertEquals(pack.length, in.readNBytes(whole, 0, whole.length));
+                }
+                grew.set(direct.getMemoryUsed() - before);
+                assertTrue(Arrays.equals(pack, offset, offset + length, range, 0, length), "the range read differs from the object's bytes");
+                assertTrue(Arrays.equals(pack, whole), "the object read differs from the payload");
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        t.start();
+        t.join();
+        if (failed.get() != null) {
+            throw new AssertionError(failed.get());
+        }
+        assertTrue(grew.get() <= 1024 * 1024, "direct memory kept after reading 4 MiB and 8 MiB: " + grew.get() + " bytes");
+    }
 }

@@ -305,6 +305,24 @@ class LauncherIT {
     }
 
     /**
+     * A restore runs with 16 MiB less heap, all of it taken off the young generation: the old one, which
+     * holds Argon2id's 64 MiB array while a password slot opens and the repository's index, keeps its size.
+     */
+    @Test
+    void aRestore_hasASmallerYoungGeneration_andTheSameOldOne() throws Exception {
+        Map<String, String> flags = Map.of("BACKUPKIT_JAVA_OPTS", "-XX:+PrintFlagsFinal");
+        String restore = run(LAUNCHER, flags, "restore", "--help").out();
+        assertTrue(restore.matches("(?s).*MaxHeapSize\\s+= 117440512\\s.*"), "restore: 112 MiB heap");
+        assertTrue(restore.matches("(?s).*NewRatio\\s+= 3\\s.*"), "restore: a quarter of the heap young");
+        String restore4 = run(LAUNCHER, flags, "restore", "--jobs", "4", "--help").out();
+        assertTrue(restore4.matches("(?s).*MaxHeapSize\\s+= 184549376\\s.*"), "restore --jobs 4: 176 MiB heap");
+        String backup = run(LAUNCHER, flags, "backup", "--help").out();
+        assertTrue(backup.matches("(?s).*MaxHeapSize\\s+= 134217728\\s.*"), "backup: 128 MiB heap");
+        assertTrue(backup.matches("(?s).*NewRatio\\s+= 2\\s.*"), "backup: a third of the heap young");
+        // old generation: (heap) * NewRatio / (NewRatio + 1): 112 * 3/4 = 84 MiB against 128 * 2/3 = 85.3 MiB
+    }
+
+    /**
      * restore_command: exit 1 means "not archived" and PostgreSQL ends recovery there, so a JVM that cannot
      * start (which exits 1 too) must not look like it; it stops recovery with a code above 125 instead.
      */

@@ -550,6 +550,7 @@ public final class LogicalLoad {
                     checks.add(VerificationCheck.passed("scratch restore of " + e.getKey(), "restored into " + e.getValue()
                             + " on " + cfg.server()));
                 } catch (SQLException | RuntimeException ex) {
+                    throwIfInterrupted(ex);
                     checks.add(VerificationCheck.failed("scratch restore of " + e.getKey(), ex.getMessage()));
                     continue;
                 }
@@ -559,6 +560,7 @@ public final class LogicalLoad {
                 checks.add(compareObjects(c, v, e.getKey(), e.getValue(), schema));
             }
         } catch (SQLException e) {
+            throwIfInterrupted(e);
             checks.add(VerificationCheck.failed("scratch restore", e.getMessage()));
         } finally {
             for (String db : scratch.values()) {
@@ -571,6 +573,16 @@ public final class LogicalLoad {
             Sessions.closeQuietly(c);
         }
         return checks;
+    }
+
+    /**
+     * A verification whose caller interrupted it has no verdict: the interrupt's exception (the load's
+     * "… interrupted") goes up instead of becoming a failed check, and the interrupt flag stays set.
+     */
+    private static void throwIfInterrupted(Exception e) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw e instanceof RuntimeException r ? r : new EngineException("verification interrupted: " + e.getMessage(), e);
+        }
     }
 
     private VerificationCheck compareTable(RestoreContext ctx, Connection c, ServerVersion v, String scratchDb, SnapshotModel.TableEntry t) {

@@ -1076,6 +1076,10 @@ public final class LogicalRestore {
             restore.restore(context);
             checks.add(VerificationCheck.passed(restoreCheck, "restored on " + server.host() + ":" + server.port()));
         } catch (BackupException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                // the caller stopped the verification: no verdict on the snapshot, the interrupt goes up
+                throw e;
+            }
             checks.add(VerificationCheck.failed(restoreCheck, e.getMessage()));
             return checks;
         }

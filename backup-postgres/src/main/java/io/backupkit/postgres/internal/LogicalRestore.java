@@ -1015,11 +1015,11 @@ public final class LogicalRestore {
     /** {@link #pipe(RestoreContext, ToolRunner, CommandSpec, String, String)} with the child destroyed when {@code pool} stops. */
     private ToolRunner.Result pipe(RestoreContext context, ToolRunner tools, CommandSpec spec, String stream, String what,
                                    WorkerPool<?> pool) {
-        RunningCommand started = tools.start("pg_restore", spec);
+        RunningCommand rc = tools.start("pg_restore", spec);
         if (pool != null) {
-            pool.track(started);
+            pool.track(rc);
         }
-        try (RunningCommand rc = started) {
+        try {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "pg_restore");
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
             Thread outPump = ToolRunner.daemon("pg_restore-stdout", () -> {
@@ -1047,9 +1047,11 @@ public final class LogicalRestore {
             Thread.currentThread().interrupt();
             throw new EngineException("interrupted while " + what, e);
         } finally {
+            // untracked before it is closed: a stop racing the close would destroy a child being reaped
             if (pool != null) {
-                pool.untrack(started);
+                pool.untrack(rc);
             }
+            rc.close();
         }
     }
 

@@ -121,6 +121,7 @@ class PostgresRestoreStopIT {
         RestoreThread restore = new RestoreThread(() -> restoreManager(target(pg, db).build()).restore());
         try {
             await("the restore's COPY sessions wait in the gate", () -> gatedSessions(db) >= 2, restore);
+            int logFrom = serverLog().length();
             restore.interrupt();
             restore.awaitEnd();
 
@@ -128,6 +129,10 @@ class PostgresRestoreStopIT {
             assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
             assertTrue(restore.interruptFlagAfter.get(), "the restoring thread's interrupt flag is set again");
             assertNoToolChildrenBeyond(before);
+            // the drop (WITH FORCE) would end the COPY sessions too: that the restore stopped them itself, before the
+            // drop, shows in the server's log as their statements cancelled (the drop would terminate them instead)
+            await("both COPY statements of the restore cancelled (server log)",
+                    () -> occurrences(serverLog().substring(logFrom), "canceling statement due to user request") >= 2, null);
             // the gates still hold: only a stopped restore has no session left
             await("no session of the restore on " + db, () -> restoreSessions(db) == 0, null);
             assertEquals("0", pg.queryForString("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'"),
@@ -313,6 +318,19 @@ class PostgresRestoreStopIT {
             }
             Thread.sleep(50);
         }
+    }
+
+    /** The whole server log of the fixture. */
+    private static String serverLog() {
+        return pg.logTail(Integer.MAX_VALUE);
+    }
+
+    private static int occurrences(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + what.length())) {
+            n++;
+        }
+        return n;
     }
 
     private static long count(String sql) {

@@ -313,7 +313,7 @@ public final class WorkerPool<T> {
             notDone = "interrupted again, it stopped waiting for its workers: some may still run";
         }
         if (notDone != null) {
-            interrupted.addSuppressed(new EngineException("the " + what + " " + notDone));
+            interrupted.addSuppressed(new EngineException(what + ": " + notDone));
             LOG.warn("{} interrupted: {}", what, notDone);
         } else {
             settled = true;

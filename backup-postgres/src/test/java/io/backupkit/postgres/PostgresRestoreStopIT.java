@@ -6,6 +6,8 @@ import io.backupkit.EngineException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import io.backupkit.Snapshot;
+import io.backupkit.VerificationLevel;
+import io.backupkit.Verifier;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
@@ -140,6 +142,29 @@ class PostgresRestoreStopIT {
         } finally {
             openGates();
             restore.join(SOON.toMillis());
+        }
+    }
+
+    /** An interrupted scratch restore is no failed check: the verification ends with the interrupt, and its scratch database goes. */
+    @Test
+    void interruptedVerification_throwsTheInterrupt_insteadOfAReport_andDropsItsScratchDatabase() throws Exception {
+        gate("slow", "hold");
+        gate("other", "hold");
+        RestoreThread verify = new RestoreThread(() -> Verifier.builder().repository(repository).snapshot(snapshotId)
+                .level(VerificationLevel.COMPREHENSIVE).scratchTarget(target(pg, "stop_verify").build()).build().verify());
+        try {
+            await("the scratch restore's COPY sessions wait in the gate", () -> count("SELECT count(*) FROM pg_stat_activity WHERE "
+                    + "datname LIKE 'backupkit_verify_%' AND application_name LIKE 'backupkit-copy%' AND wait_event = 'PgSleep'") >= 2, verify);
+            verify.interrupt();
+            verify.awaitEnd();
+
+            EngineException e = assertInstanceOf(EngineException.class, verify.failure.get());
+            assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+            assertTrue(verify.interruptFlagAfter.get(), "the verifying thread's interrupt flag is set again");
+            assertEquals(0, count("SELECT count(*) FROM pg_database WHERE datname LIKE 'backupkit_verify_%'"), "the scratch database is dropped");
+        } finally {
+            openGates();
+            verify.join(SOON.toMillis());
         }
     }
 

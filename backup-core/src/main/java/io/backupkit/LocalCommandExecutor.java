@@ -77,13 +77,21 @@ public final class LocalCommandExecutor implements CommandExecutor {
         @Override
         public void destroy() {
             process.destroy();
+            // SIGTERM gets its 5 s even on a thread that was interrupted (a worker stopped by an interrupt closes its
+            // child): pg_restore, say, cancels its statement on the server on SIGTERM, and cannot on SIGKILL; only an
+            // interrupt during the wait cuts it short
+            boolean interrupted = Thread.interrupted();
             try {
                 if (!process.waitFor(5, TimeUnit.SECONDS)) {
                     process.destroyForcibly();
                 }
             } catch (InterruptedException e) {
                 process.destroyForcibly();
-                Thread.currentThread().interrupt();
+                interrupted = true;
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }

@@ -29,11 +29,19 @@ import java.util.function.Consumer;
  *
  * <p>Stopping means: the queue is cleared, every tracked child process is destroyed and every
  * registered stop action runs (for an in-process COPY: cancel its query, close its socket), so
- * that a worker blocked on that child or session returns. When {@link #execute} ends, by success,
- * failure or interrupt, no worker writes into the database any more: whatever cleans up after it
- * (dropping a partly restored database, say) does not race the workers. On interrupt the wait for
- * the workers is bounded ({@link #STOP_WAIT}); the interrupt flag is set again when
- * {@code execute} throws.
+ * that a worker blocked on that child or session returns. The destroys and stop actions run side
+ * by side, each on a daemon thread of its own that nobody interrupts (so a child gets SIGTERM,
+ * and SIGKILL only if it has not exited 5 s later); each stop action runs at most once, and a
+ * child tracked or an action registered after the stop is stopped at once.
+ *
+ * <p>When {@link #execute} returns or throws after a success or a failure, every worker has
+ * returned. When the waiting thread is interrupted, the wait is bounded: one deadline,
+ * {@link #STOP_WAIT}, for the stopping and for the workers it frees; the interrupt flag is set
+ * again when {@code execute} throws. Only if {@link #settled()} is true after that is it sure that
+ * no worker writes any more: if the deadline passed (a session that ignores its cancel, say) or the
+ * thread was interrupted a second time, the exception says so and a worker may still be running,
+ * so whatever cleans up after it (dropping a partly restored database, say) must check
+ * {@code settled()} first.
  *
  * <pre>{@code
  * WorkerPool<String> pool = new WorkerPool<>("restore into db", "backupkit-pg-restore", new ConcurrentLinkedQueue<>(streams));
@@ -57,7 +65,15 @@ public final class WorkerPool<T> {
     private final ConcurrentLinkedQueue<RunningCommand> running = new ConcurrentLinkedQueue<>();
     private final Set<Runnable> stopActions = ConcurrentHashMap.newKeySet();
     private final AtomicReference<RuntimeException> firstFailure = new AtomicReference<>();
+    private final AtomicReference<Error> firstError = new AtomicReference<>();
+    /** The threads running the destroys and stop actions of the stop. */
+    private final Queue<Thread> stoppers = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger stopperSeq = new AtomicInteger();
+    private boolean stopStarted;
+    private long stopStartNanos;
+    private final Duration stopWait;
     private volatile boolean stopped;
+    private volatile boolean settled;
 
     /**
      * @param what       what the pool does, for messages: "restore into db on host:5432" → "… interrupted", "… failed: …"
@@ -65,9 +81,23 @@ public final class WorkerPool<T> {
      * @param queue      the tasks, taken in the queue's order (a priority queue orders them)
      */
     public WorkerPool(String what, String threadName, Queue<T> queue) {
+        this(what, threadName, queue, STOP_WAIT);
+    }
+
+    /** With another bound than {@link #STOP_WAIT} (tests). */
+    WorkerPool(String what, String threadName, Queue<T> queue, Duration stopWait) {
         this.what = what;
         this.threadName = threadName;
         this.queue = queue;
+        this.stopWait = stopWait;
+    }
+
+    /**
+     * Whether every worker and every stop action has ended: true once {@link #execute} returned or
+     * threw, except after an interrupt whose bounded wait ended first (then a worker may still run).
+     */
+    public boolean settled() {
+        return settled;
     }
 
     /** Whether the pool was stopped: by a failure, by an interrupt. */
@@ -75,25 +105,29 @@ public final class WorkerPool<T> {
         return stopped;
     }
 
-    /** Destroys {@code rc} when the pool stops; destroys it at once if the pool has already stopped. */
+    /**
+     * Destroys {@code rc} when the pool stops; destroys it at once if the pool has already stopped
+     * (gracefully even on a worker that was interrupted: the flag is cleared for the destroy).
+     */
     public void track(RunningCommand rc) {
         running.add(rc);
         // stopAll sets stopped before it takes the list: one of the two sees rc
         if (stopped && running.remove(rc)) {
-            rc.destroy();
+            // a worker interrupted by the stop would make destroy skip SIGTERM and kill at once
+            Interrupts.uninterrupted(() -> destroy(rc));
         }
     }
 
-    /** Forgets a finished command (its worker closes it). */
+    /** Forgets a finished command (its worker closes it): untrack before closing. */
     public void untrack(RunningCommand rc) {
         running.remove(rc);
     }
 
     /**
-     * Runs {@code stop} (once) when the pool stops, at once if it has already stopped; closing the
-     * returned registration, when the work it guards is done, forgets it. {@code stop} runs on
-     * another thread than the worker's and must make the worker's blocking call return (for JDBC:
-     * cancel the query, then close the socket with {@code Connection.abort}).
+     * Runs {@code stop} (once) when the pool stops, at once (on the calling thread) if it has already
+     * stopped; closing the returned registration, when the work it guards is done, forgets it.
+     * {@code stop} runs on another thread than the worker's and must make the worker's blocking call
+     * return (for JDBC: cancel the query, then close the socket with {@code Connection.abort}).
      */
     public Registration onStop(Runnable stop) {
         stopActions.add(stop);
@@ -109,38 +143,86 @@ public final class WorkerPool<T> {
         stopAll();
     }
 
+    /**
+     * Stops everything without waiting: each child's destroy and each stop action runs on a thread of
+     * its own, all at once (a destroy waits up to 5 s for its child to exit, a JDBC cancel opens a
+     * connection: one after another they could take minutes), and on threads nobody interrupts (so a
+     * destroy sends SIGTERM first). {@link #execute} waits for them within its bound.
+     */
     private void stopAll() {
+        synchronized (stoppers) {
+            if (!stopStarted) {
+                stopStarted = true;
+                stopStartNanos = System.nanoTime();
+            }
+        }
         stopped = true;
         queue.clear();
         RunningCommand rc;
         while ((rc = running.poll()) != null) {
-            try {
-                rc.destroy();
-            } catch (RuntimeException e) {
-                LOG.debug("{}: stopping a child process failed: {}", what, e.toString());
-            }
+            RunningCommand child = rc;
+            stopper(() -> destroy(child));
         }
         for (Runnable stop : List.copyOf(stopActions)) {
-            runStopAction(stop);
+            // claimed here, so a registration closed meanwhile or a second stopAll does not run it again
+            if (stopActions.remove(stop)) {
+                stopper(() -> runClaimed(stop));
+            }
+        }
+    }
+
+    private void stopper(Runnable r) {
+        Thread t = new Thread(r, threadName + "-stop-" + stopperSeq.incrementAndGet());
+        t.setDaemon(true);
+        stoppers.add(t);
+        t.start();
+    }
+
+    private void destroy(RunningCommand rc) {
+        try {
+            rc.destroy();
+        } catch (RuntimeException e) {
+            LOG.debug("{}: stopping a child process failed: {}", what, e.toString());
         }
     }
 
     private void runStopAction(Runnable stop) {
         if (stopActions.remove(stop)) {
-            try {
-                stop.run();
-            } catch (RuntimeException e) {
-                LOG.debug("{}: stopping a session failed: {}", what, e.toString());
-            }
+            runClaimed(stop);
+        }
+    }
+
+    private void runClaimed(Runnable stop) {
+        try {
+            stop.run();
+        } catch (RuntimeException e) {
+            LOG.debug("{}: stopping a session failed: {}", what, e.toString());
         }
     }
 
     /**
+     * Waits until every stopper thread has ended or {@code deadlineNanos} passes; returns whether they all ended.
+     *
+     * @throws InterruptedException when the waiting thread is interrupted
+     */
+    private boolean awaitStoppers(long deadlineNanos) throws InterruptedException {
+        for (Thread t : stoppers) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                return !t.isAlive() && stoppers.stream().noneMatch(Thread::isAlive);
+            }
+            TimeUnit.NANOSECONDS.timedJoin(t, left);
+        }
+        return stoppers.stream().noneMatch(Thread::isAlive);
+    }
+
+    /**
      * Runs the queue on {@code workers} threads until it is empty or a task fails; returns when every
-     * worker has returned. Throws the first failure ({@link BackupException}s as they are, anything
-     * else wrapped in an {@link EngineException} "… failed: …"); when the calling thread is
-     * interrupted, stops everything, waits at most {@link #STOP_WAIT} for the workers, sets the
-     * interrupt flag again and throws an {@link EngineException} "… interrupted".
+     * worker has returned. Throws the first failure ({@link BackupException}s as they are, other
+     * runtime exceptions wrapped in an {@link EngineException} "… failed: …", an {@link Error} of a
+     * worker unchanged, after everything was stopped); when the calling thread is interrupted, stops
+     * everything, waits at most {@link #STOP_WAIT} (one deadline for the workers and the stopping
+     * itself), sets the interrupt flag again and throws an {@link EngineException} "… interrupted".
      */
     public void execute(int workers, Consumer<? super T> work) {
         AtomicInteger seq = new AtomicInteger();
@@ -160,6 +242,7 @@ public final class WorkerPool<T> {
                         fail(e);
                         throw e;
                     } catch (Error e) {
+                        firstError.compareAndSet(null, e);
                         fail(new EngineException(what + " failed: " + e, e));
                         throw e;
                     }
@@ -174,11 +257,29 @@ public final class WorkerPool<T> {
                     f.get();
                 } catch (ExecutionException e) {
                     Throwable cause = e.getCause();
-                    firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException(what + " failed: " + cause, cause));
+                    if (cause instanceof Error err) {
+                        firstError.compareAndSet(null, err);
+                    } else {
+                        firstFailure.compareAndSet(null, cause instanceof RuntimeException r ? r : new EngineException(what + " failed: " + cause, cause));
+                    }
                 }
             }
+            if (stopped && !awaitStoppers(stopDeadline())) {
+                LOG.warn("{}: stopping its child processes and sessions had not ended within {} s", what, stopWait.toSeconds());
+            } else {
+                settled = true;
+            }
         } catch (InterruptedException e) {
-            throw interrupted(pool, e);
+            RuntimeException interrupted = interrupted(pool, e);
+            Error err = firstError.get();
+            if (err != null) {
+                throw err;
+            }
+            throw interrupted;
+        }
+        Error err = firstError.get();
+        if (err != null) {
+            throw err;
         }
         RuntimeException first = firstFailure.get();
         if (first != null) {
@@ -186,22 +287,36 @@ public final class WorkerPool<T> {
         }
     }
 
+    private long stopDeadline() {
+        synchronized (stoppers) {
+            return stopStartNanos + stopWait.toNanos();
+        }
+    }
+
     private EngineException interrupted(ExecutorService pool, InterruptedException cause) {
         RuntimeException earlier = firstFailure.get();
         EngineException interrupted = new EngineException(what + " interrupted: its running streams were stopped", cause);
         fail(interrupted);
+        // one deadline for everything: the stoppers and the workers they free
+        long deadline = stopDeadline();
         // wakes workers blocked in an interruptible wait (for a child to exit, say)
         pool.shutdownNow();
-        boolean done = false;
+        String notDone = null;
         try {
-            done = pool.awaitTermination(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            boolean workersDone = pool.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            boolean stoppersDone = awaitStoppers(deadline);
+            if (!workersDone || !stoppersDone) {
+                notDone = (workersDone ? "stopping its child processes and sessions" : "some workers")
+                        + " had not ended within " + stopWait.toSeconds() + " s";
+            }
         } catch (InterruptedException again) {
-            // interrupted twice: stop waiting
+            notDone = "interrupted again, it stopped waiting for its workers: some may still run";
         }
-        if (!done) {
-            interrupted.addSuppressed(new EngineException("some workers of the " + what + " had not returned within "
-                    + STOP_WAIT.toSeconds() + " s"));
-            LOG.warn("{} interrupted: some workers had not returned within {} s", what, STOP_WAIT.toSeconds());
+        if (notDone != null) {
+            interrupted.addSuppressed(new EngineException(what + ": " + notDone));
+            LOG.warn("{} interrupted: {}", what, notDone);
+        } else {
+            settled = true;
         }
         if (earlier != null) {
             interrupted.addSuppressed(earlier);

@@ -44,4 +44,22 @@ class LocalCommandExecutorTest {
         assertTrue(s.contains("clean environment"), s);
         assertTrue(!s.contains("secret"), s);
     }
+
+    /** A child destroyed by an interrupted thread (a worker stopped by an interrupt closes its child) still gets SIGTERM first. */
+    @Test
+    void destroy_onAnInterruptedThread_givesTheChildItsSigterm_andKeepsTheFlag() throws Exception {
+        try (RunningCommand rc = new LocalCommandExecutor().start(CommandSpec.builder("sh")
+                .args(List.of("-c", "trap 'exit 7' TERM; echo ready; while true; do sleep 0.05; done")).build())) {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(rc.stdout(), StandardCharsets.UTF_8));
+            assertEquals("ready", out.readLine());
+            Thread.currentThread().interrupt();
+            try {
+                rc.destroy();
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt flag is kept");
+            }
+            // 7: its TERM handler ran; 137 would be SIGKILL
+            assertEquals(7, rc.waitFor());
+        }
+    }
 }

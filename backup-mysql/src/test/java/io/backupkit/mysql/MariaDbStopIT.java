@@ -5,6 +5,8 @@ import io.backupkit.BackupManager;
 import io.backupkit.EngineException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
+import io.backupkit.VerificationLevel;
+import io.backupkit.Verifier;
 import io.backupkit.mysql.internal.StreamNames;
 import io.backupkit.mysql.testing.EphemeralMariaDb;
 import io.backupkit.mysql.testing.MySqlServer;
@@ -283,6 +285,38 @@ class MariaDbStopIT {
             } finally {
                 tablesLocked.countDown();
                 release(backup, lockerA, lockerB);
+            }
+        }
+    }
+
+    /** An interrupted scratch restore is no failed check: the verification ends with the interrupt, and drops its scratch database. */
+    @Test
+    void interruptedVerification_throwsTheInterrupt_insteadOfAReport_andDropsItsScratchDatabase() throws Exception {
+        try (Connection gate = db.connect(null); Connection locker = db.connect(null)) {
+            execute(gate, "LOCK TABLES stop_gate.s WRITE");
+            Worker verify = new Worker(() -> Verifier.builder().repository(repository).snapshot(snapshotId)
+                    .level(VerificationLevel.COMPREHENSIVE).scratchTarget(target("stop_verify").build()).build().verify());
+            try {
+                Session coordinator = awaitGatedCreate(verify);
+                String scratch = coordinator.db();
+                assertTrue(scratch.startsWith("backupkit_verify_"), "the scratch restore runs: " + scratch);
+                execute(locker, "LOCK TABLES " + q(scratch) + ".a_slow WRITE, " + q(scratch) + ".b_other WRITE");
+                execute(gate, "UNLOCK TABLES");
+                await("both row loads wait for the table locks", () -> waitingFor(scratch, coordinator.id()) >= 2, verify);
+
+                verify.interrupt();
+                await("no row-loading session of the verification left", () -> sessionsIn(scratch, coordinator.id(), gate, locker).isEmpty(), null);
+                // a verification that went on would now compare the tables and return a report
+                execute(locker, "UNLOCK TABLES");
+                verify.awaitEnd();
+
+                EngineException e = assertInstanceOf(EngineException.class, verify.failure.get());
+                assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+                assertTrue(verify.interruptFlagAfter.get(), "the verifying thread's interrupt flag is set again");
+                await("no session of the verification left", () -> otherSessions(gate, locker).isEmpty(), null);
+                assertFalse(db.databaseExists(scratch), "the scratch database is dropped");
+            } finally {
+                release(verify, gate, locker);
             }
         }
     }

@@ -6,6 +6,8 @@ import io.backupkit.EngineException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import io.backupkit.Snapshot;
+import io.backupkit.VerificationLevel;
+import io.backupkit.Verifier;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
@@ -121,6 +123,7 @@ class PostgresRestoreStopIT {
         RestoreThread restore = new RestoreThread(() -> restoreManager(target(pg, db).build()).restore());
         try {
             await("the restore's COPY sessions wait in the gate", () -> gatedSessions(db) >= 2, restore);
+            int logFrom = serverLog().length();
             restore.interrupt();
             restore.awaitEnd();
 
@@ -128,6 +131,10 @@ class PostgresRestoreStopIT {
             assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
             assertTrue(restore.interruptFlagAfter.get(), "the restoring thread's interrupt flag is set again");
             assertNoToolChildrenBeyond(before);
+            // the drop (WITH FORCE) would end the COPY sessions too: that the restore stopped them itself, before the
+            // drop, shows in the server's log as their statements cancelled (the drop would terminate them instead)
+            await("both COPY statements of the restore cancelled (server log)",
+                    () -> occurrences(serverLog().substring(logFrom), "canceling statement due to user request") >= 2, null);
             // the gates still hold: only a stopped restore has no session left
             await("no session of the restore on " + db, () -> restoreSessions(db) == 0, null);
             assertEquals("0", pg.queryForString("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'"),
@@ -135,6 +142,29 @@ class PostgresRestoreStopIT {
         } finally {
             openGates();
             restore.join(SOON.toMillis());
+        }
+    }
+
+    /** An interrupted scratch restore is no failed check: the verification ends with the interrupt, and its scratch database goes. */
+    @Test
+    void interruptedVerification_throwsTheInterrupt_insteadOfAReport_andDropsItsScratchDatabase() throws Exception {
+        gate("slow", "hold");
+        gate("other", "hold");
+        RestoreThread verify = new RestoreThread(() -> Verifier.builder().repository(repository).snapshot(snapshotId)
+                .level(VerificationLevel.COMPREHENSIVE).scratchTarget(target(pg, "stop_verify").build()).build().verify());
+        try {
+            await("the scratch restore's COPY sessions wait in the gate", () -> count("SELECT count(*) FROM pg_stat_activity WHERE "
+                    + "datname LIKE 'backupkit_verify_%' AND application_name LIKE 'backupkit-copy%' AND wait_event = 'PgSleep'") >= 2, verify);
+            verify.interrupt();
+            verify.awaitEnd();
+
+            EngineException e = assertInstanceOf(EngineException.class, verify.failure.get());
+            assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+            assertTrue(verify.interruptFlagAfter.get(), "the verifying thread's interrupt flag is set again");
+            assertEquals(0, count("SELECT count(*) FROM pg_database WHERE datname LIKE 'backupkit_verify_%'"), "the scratch database is dropped");
+        } finally {
+            openGates();
+            verify.join(SOON.toMillis());
         }
     }
 
@@ -313,6 +343,19 @@ class PostgresRestoreStopIT {
             }
             Thread.sleep(50);
         }
+    }
+
+    /** The whole server log of the fixture. */
+    private static String serverLog() {
+        return pg.logTail(Integer.MAX_VALUE);
+    }
+
+    private static int occurrences(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + what.length())) {
+            n++;
+        }
+        return n;
     }
 
     private static long count(String sql) {

@@ -10,6 +10,7 @@ import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.StreamResult;
 import io.backupkit.internal.HostName;
+import io.backupkit.internal.Interrupts;
 import io.backupkit.internal.chunker.Chunker;
 import io.backupkit.internal.chunker.FixedSizeChunker;
 import io.backupkit.internal.repo.DefaultRepository;
@@ -89,8 +90,9 @@ public final class BackupRun {
                     }
                     packs = w.finish();
                 } catch (RuntimeException e) {
-                    // what reached storage is indexed, so running the backup again does not upload it again
-                    w.indexStoredPacks();
+                    // what reached storage is indexed, so running the backup again does not upload it again; an
+                    // interrupted engine returns with the flag set, on which storage calls fail: clear it meanwhile
+                    Interrupts.uninterrupted(w::indexStoredPacks);
                     throw e;
                 }
                 lock.checkHeld("writing the index");

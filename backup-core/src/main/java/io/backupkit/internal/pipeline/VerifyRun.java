@@ -85,6 +85,10 @@ public final class VerifyRun {
                         try {
                             checks.addAll(scratch.verifyByRestore(reader));
                         } catch (BackupException e) {
+                            if (Thread.currentThread().isInterrupted()) {
+                                // the caller stopped the verification: that is no verdict on the snapshot
+                                throw e;
+                            }
                             checks.add(VerificationCheck.failed("restore", "restore into " + scratch.describe() + " failed: " + e.getMessage()));
                         }
                     }

@@ -7,6 +7,7 @@ import io.backupkit.ObjectNotFoundException;
 import io.backupkit.RepositoryLockedException;
 import io.backupkit.StorageException;
 import io.backupkit.internal.HostName;
+import io.backupkit.internal.Interrupts;
 import io.backupkit.internal.Json;
 import io.backupkit.internal.LocalProcess;
 import io.backupkit.internal.crypto.Aead;
@@ -266,7 +267,9 @@ public final class LockManager {
                 last = name;
             }
             try {
-                storage.delete(last);
+                // closed after an interrupted engine call too: a storage call on an interrupted thread fails
+                // (S3 SDK, FileChannel), and the lock would stay until stale
+                Interrupts.uninterrupted(() -> storage.delete(last));
             } catch (RuntimeException e) {
                 LOG.warn("releasing lock {} failed: {}", last, e.getMessage());
             }

@@ -50,6 +50,8 @@ public final class LogicalLoad {
 
     private final MySqlConnectionConfig cfg;
     private final LoadOptions options;
+    /** Set when an interrupted load's bounded wait ended before its workers: databases it wrote into are not dropped. */
+    private volatile boolean streamsMayStillRun;
 
     /**
      * What to restore and how.
@@ -271,7 +273,11 @@ public final class LogicalLoad {
         } catch (SQLException e) {
             throw new EngineException("restore into " + describeTarget() + " failed: " + e.getMessage(), e);
         } finally {
-            if (!created.isEmpty()) {
+            if (!created.isEmpty() && streamsMayStillRun) {
+                // dropping it could race a load that is still running; better left for the user to drop
+                LOG.warn("the databases {} of the interrupted restore on {} were not dropped: some of its row loads had not ended "
+                        + "within {} s; drop them once they have", created, cfg.server(), WorkerPool.STOP_WAIT.toSeconds());
+            } else if (!created.isEmpty()) {
                 for (String db : created) {
                     try {
                         Sessions.execute(c, "DROP DATABASE IF EXISTS " + quote(db));
@@ -445,6 +451,10 @@ public final class LogicalLoad {
                 }
             });
         } finally {
+            if (!pool.settled()) {
+                // an interrupted load whose bounded wait ended first: a worker may still be loading rows
+                streamsMayStillRun = true;
+            }
             sessionOf.values().forEach(Sessions::closeQuietly);
         }
     }
@@ -550,6 +560,7 @@ public final class LogicalLoad {
                     checks.add(VerificationCheck.passed("scratch restore of " + e.getKey(), "restored into " + e.getValue()
                             + " on " + cfg.server()));
                 } catch (SQLException | RuntimeException ex) {
+                    throwIfInterrupted(ex);
                     checks.add(VerificationCheck.failed("scratch restore of " + e.getKey(), ex.getMessage()));
                     continue;
                 }
@@ -559,9 +570,14 @@ public final class LogicalLoad {
                 checks.add(compareObjects(c, v, e.getKey(), e.getValue(), schema));
             }
         } catch (SQLException e) {
+            throwIfInterrupted(e);
             checks.add(VerificationCheck.failed("scratch restore", e.getMessage()));
         } finally {
-            for (String db : scratch.values()) {
+            if (streamsMayStillRun) {
+                LOG.warn("the scratch databases {} of the interrupted verification on {} were not dropped: some of its row loads had "
+                        + "not ended within {} s; drop them once they have", scratch.values(), cfg.server(), WorkerPool.STOP_WAIT.toSeconds());
+            }
+            for (String db : streamsMayStillRun ? List.<String>of() : scratch.values()) {
                 try {
                     Sessions.execute(c, "DROP DATABASE IF EXISTS " + quote(db));
                 } catch (SQLException | RuntimeException e) {
@@ -571,6 +587,16 @@ public final class LogicalLoad {
             Sessions.closeQuietly(c);
         }
         return checks;
+    }
+
+    /**
+     * A verification whose caller interrupted it has no verdict: the interrupt's exception (the load's
+     * "… interrupted") goes up instead of becoming a failed check, and the interrupt flag stays set.
+     */
+    private static void throwIfInterrupted(Exception e) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw e instanceof RuntimeException r ? r : new EngineException("verification interrupted: " + e.getMessage(), e);
+        }
     }
 
     private VerificationCheck compareTable(RestoreContext ctx, Connection c, ServerVersion v, String scratchDb, SnapshotModel.TableEntry t) {

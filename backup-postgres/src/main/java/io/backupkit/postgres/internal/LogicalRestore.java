@@ -41,6 +41,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 public final class LogicalRestore {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalRestore.class);
 
+    /** Set when an interrupted data phase's bounded wait ended before its streams: the database is then not dropped. */
+    private volatile boolean streamsMayStillRun;
     private final PgConnectionConfig server;
     private final RestoreOptions options;
     /** A scratch restore for verification: a row count that differs is reported by the row count checks, not thrown. */
@@ -332,7 +334,13 @@ public final class LogicalRestore {
             LOG.info("restored snapshot {} into {} in {} ms", snapshot.shortId(), server.withDatabase(db).describe(),
                     (System.nanoTime() - start) / 1_000_000);
         } catch (SQLException | RuntimeException e) {
-            if (created) {
+            if (created && streamsMayStillRun) {
+                // dropping it (WITH FORCE) could race a stream that is still running; better left for the user to drop
+                e.addSuppressed(new EngineException("the partly restored database " + workDb + " was not dropped: some of the restore's"
+                        + " streams had not ended within " + WorkerPool.STOP_WAIT.toSeconds() + " s; drop it once they have"));
+                LOG.warn("restore into {} interrupted; the database it created was not dropped: some streams had not ended within {} s",
+                        workDb, WorkerPool.STOP_WAIT.toSeconds());
+            } else if (created) {
                 dropQuietly(workDb, e);
             }
             if (e instanceof SQLException se) {
@@ -773,30 +781,38 @@ public final class LogicalRestore {
         Map<String, Long> partRows = new java.util.concurrent.ConcurrentHashMap<>();
         // the first failure, or an interrupt, stops every stream at once (pg_restore children destroyed, COPY sessions
         // cancelled and closed): nothing goes on writing into the database once this returns, so the caller's cleanup
-        // (dropping a database the restore created) does not race its own streams
+        // (dropping a database the restore created) does not race its own streams; unless the interrupted pool's bounded
+        // wait ended first (not settled): then the caller leaves the database alone
         WorkerPool<String> pool = new WorkerPool<>("restore into " + target.describe(), "backupkit-pg-restore",
                 new ConcurrentLinkedQueue<>(streams));
-        pool.execute(workers, stream -> {
-            BackupMetadata.Part part = meta.parts().get(stream);
-            if (part != null) {
-                partRows.merge(part.table(), copyIn(context, target, part, meta, disableTriggers, pool), Long::sum);
-                return;
+        try {
+            pool.execute(workers, stream -> {
+                BackupMetadata.Part part = meta.parts().get(stream);
+                if (part != null) {
+                    partRows.merge(part.table(), copyIn(context, target, part, meta, disableTriggers, pool), Long::sum);
+                    return;
+                }
+                if (meta.copyData() && shards.containsKey(stream)) {
+                    copyShardIn(context, target, stream, shards.get(stream), meta, chosen, disableTriggers, pool);
+                    return;
+                }
+                String list = listFor(context, tools, files, stream, meta, chosen, pool);
+                CommandSpec.Builder b = tools.command("pg_restore").args(baseArgs(target, stream));
+                if (disableTriggers) {
+                    // a data-only restore into a schema with foreign keys would otherwise depend on stream order
+                    b.arg("--disable-triggers");
+                }
+                if (list != null) {
+                    b.arg("--use-list=" + list);
+                }
+                check(pipe(context, tools, b.build(), stream, "restoring " + stream, pool), stream, target);
+            });
+        } finally {
+            if (!pool.settled()) {
+                // an interrupted restore whose bounded wait ended first: a stream may still write
+                streamsMayStillRun = true;
             }
-            if (meta.copyData() && shards.containsKey(stream)) {
-                copyShardIn(context, target, stream, shards.get(stream), meta, chosen, disableTriggers, pool);
-                return;
-            }
-            String list = listFor(context, tools, files, stream, meta, chosen, pool);
-            CommandSpec.Builder b = tools.command("pg_restore").args(baseArgs(target, stream));
-            if (disableTriggers) {
-                // a data-only restore into a schema with foreign keys would otherwise depend on stream order
-                b.arg("--disable-triggers");
-            }
-            if (list != null) {
-                b.arg("--use-list=" + list);
-            }
-            check(pipe(context, tools, b.build(), stream, "restoring " + stream, pool), stream, target);
-        });
+        }
         if (!verifying) {
             // a table restored from page ranges is checked like a whole one: its parts' rows add up to what the backup counted
             for (BackupMetadata.Table t : chosen) {
@@ -1015,11 +1031,11 @@ public final class LogicalRestore {
     /** {@link #pipe(RestoreContext, ToolRunner, CommandSpec, String, String)} with the child destroyed when {@code pool} stops. */
     private ToolRunner.Result pipe(RestoreContext context, ToolRunner tools, CommandSpec spec, String stream, String what,
                                    WorkerPool<?> pool) {
-        RunningCommand started = tools.start("pg_restore", spec);
+        RunningCommand rc = tools.start("pg_restore", spec);
         if (pool != null) {
-            pool.track(started);
+            pool.track(rc);
         }
-        try (RunningCommand rc = started) {
+        try {
             ToolRunner.StderrTail err = ToolRunner.StderrTail.pump(rc.stderr(), "pg_restore");
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
             Thread outPump = ToolRunner.daemon("pg_restore-stdout", () -> {
@@ -1047,9 +1063,11 @@ public final class LogicalRestore {
             Thread.currentThread().interrupt();
             throw new EngineException("interrupted while " + what, e);
         } finally {
+            // untracked before it is closed: a stop racing the close would destroy a child being reaped
             if (pool != null) {
-                pool.untrack(started);
+                pool.untrack(rc);
             }
+            rc.close();
         }
     }
 
@@ -1076,6 +1094,10 @@ public final class LogicalRestore {
             restore.restore(context);
             checks.add(VerificationCheck.passed(restoreCheck, "restored on " + server.host() + ":" + server.port()));
         } catch (BackupException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                // the caller stopped the verification: no verdict on the snapshot, the interrupt goes up
+                throw e;
+            }
             checks.add(VerificationCheck.failed(restoreCheck, e.getMessage()));
             return checks;
         }

@@ -1,6 +1,7 @@
 package io.backupkit.postgres.internal.physical;
 
 import io.backupkit.BackupException;
+import io.backupkit.EngineException;
 import io.backupkit.VerificationCheck;
 import io.backupkit.postgres.internal.FileTrees;
 import io.backupkit.postgres.internal.ToolRunner;
@@ -132,9 +133,16 @@ public final class PhysicalVerification {
             }
             return checks;
         } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                // the caller stopped the verification (a FileChannel closes itself on interrupt): no verdict
+                throw new EngineException("verification interrupted: " + e.getMessage(), e);
+            }
             checks.add(VerificationCheck.failed("restore", "restoring into a scratch directory failed: " + e.getMessage()));
             return checks;
         } catch (BackupException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw e;
+            }
             checks.add(VerificationCheck.failed("restore", e.getMessage()));
             return checks;
         } finally {

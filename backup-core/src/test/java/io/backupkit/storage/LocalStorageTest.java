@@ -45,29 +45,13 @@ class LocalStorageTest extends StorageContractTest {
     void writingALargePayload_keepsNoPayloadSizedDirectBuffer() throws Exception {
         byte[] pack = new byte[16 * 1024 * 1024 + 12345];
         new Random(42).nextBytes(pack);
-        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
-                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
-        AtomicLong grew = new AtomicLong();
-        AtomicReference<Throwable> failed = new AtomicReference<>();
-        // a thread of its own: its cache of temporary buffers starts empty and outlives the write, as an uploader's does
-        Thread t = new Thread(() -> {
-            try {
-                long before = direct.getMemoryUsed();
-                storage.putIfAbsent("data/00/big", Payload.of(pack, 0, pack.length));
-                grew.set(direct.getMemoryUsed() - before);
-                try (var in = storage.get("data/00/big")) {
-                    assertTrue(Arrays.equals(pack, in.readAllBytes()), "the stored object differs from the payload");
-                }
-            } catch (Throwable e) {
-                failed.set(e);
+        long grew = directMemoryKeptByANewThread(() -> {
+            storage.putIfAbsent("data/00/big", Payload.of(pack, 0, pack.length));
+            try (var in = storage.get("data/00/big")) {
+                assertTrue(Arrays.equals(pack, in.readAllBytes()), "the stored object differs from the payload");
             }
         });
-        t.start();
-        t.join();
-        if (failed.get() != null) {
-            throw new AssertionError(failed.get());
-        }
-        assertTrue(grew.get() <= 1024 * 1024, "direct memory kept after writing 16 MiB: " + grew.get() + " bytes");
+        assertTrue(grew <= 1024 * 1024, "direct memory kept after writing 16 MiB: " + grew + " bytes");
     }
 
     /**
@@ -80,27 +64,42 @@ class LocalStorageTest extends StorageContractTest {
         byte[] pack = new byte[8 * 1024 * 1024 + 4321];
         new Random(7).nextBytes(pack);
         storage.putIfAbsent("data/00/big", Payload.of(pack, 0, pack.length));
+        int offset = 1000;
+        int length = 4 * 1024 * 1024 + 17;
+        long grew = directMemoryKeptByANewThread(() -> {
+            byte[] range = new byte[length];
+            try (var in = storage.get("data/00/big", offset, length)) {
+                assertEquals(length, in.readNBytes(range, 0, length));
+            }
+            byte[] whole = new byte[pack.length];
+            try (var in = storage.get("data/00/big")) {
+                assertEquals(pack.length, in.readNBytes(whole, 0, whole.length));
+            }
+            assertTrue(Arrays.equals(pack, offset, offset + length, range, 0, length), "the range read differs from the object's bytes");
+            assertTrue(Arrays.equals(pack, whole), "the object read differs from the payload");
+        });
+        assertTrue(grew <= 1024 * 1024, "direct memory kept after reading 4 MiB and 8 MiB: " + grew + " bytes");
+    }
+
+    /** Work that may throw, for {@link #directMemoryKeptByANewThread}. */
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code work} on a thread of its own, as an uploading or fetching thread: its cache of temporary
+     * direct buffers starts empty and outlives the work. Returns how much the JVM's direct memory grew.
+     */
+    private static long directMemoryKeptByANewThread(Work work) throws InterruptedException {
         BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
                 .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
         AtomicLong grew = new AtomicLong();
         AtomicReference<Throwable> failed = new AtomicReference<>();
-        int offset = 1000;
-        int length = 4 * 1024 * 1024 + 17;
-        // a thread of its own, as a fetching thread: its cache of temporary buffers starts empty and outlives the read
         Thread t = new Thread(() -> {
             try {
                 long before = direct.getMemoryUsed();
-                byte[] range = new byte[length];
-                try (var in = storage.get("data/00/big", offset, length)) {
-                    assertEquals(length, in.readNBytes(range, 0, length));
-                }
-                byte[] whole = new byte[pack.length];
-                try (var in = storage.get("data/00/big")) {
-                    assertEquals(pack.length, in.readNBytes(whole, 0, whole.length));
-                }
+                work.run();
                 grew.set(direct.getMemoryUsed() - before);
-                assertTrue(Arrays.equals(pack, offset, offset + length, range, 0, length), "the range read differs from the object's bytes");
-                assertTrue(Arrays.equals(pack, whole), "the object read differs from the payload");
             } catch (Throwable e) {
                 failed.set(e);
             }
@@ -110,6 +109,6 @@ class LocalStorageTest extends StorageContractTest {
         if (failed.get() != null) {
             throw new AssertionError(failed.get());
         }
-        assertTrue(grew.get() <= 1024 * 1024, "direct memory kept after reading 4 MiB and 8 MiB: " + grew.get() + " bytes");
+        return grew.get();
     }
 }

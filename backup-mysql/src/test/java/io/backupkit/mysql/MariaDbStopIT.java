@@ -10,6 +10,7 @@ import io.backupkit.Verifier;
 import io.backupkit.mysql.internal.StreamNames;
 import io.backupkit.mysql.testing.EphemeralMariaDb;
 import io.backupkit.mysql.testing.MySqlServer;
+import io.backupkit.testkit.CallThread;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,10 +29,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -108,7 +107,7 @@ class MariaDbStopIT {
         db.execute(existing, "CREATE TABLE precious (v text); INSERT INTO precious VALUES ('keep me')");
         try (Connection gate = db.connect(null); Connection locker = db.connect(null)) {
             execute(gate, "LOCK TABLES stop_gate.s WRITE");
-            Worker restore = new Worker(() -> restoreManager(target(existing).dropExisting().build()).restore());
+            CallThread restore = new CallThread("the restore", () -> restoreManager(target(existing).dropExisting().build()).restore());
             try {
                 Session coordinator = awaitGatedCreate(restore);
                 String into = coordinator.db();
@@ -122,7 +121,7 @@ class MariaDbStopIT {
                 await("no row-loading session of the restore left", () -> sessionsIn(into, coordinator.id(), gate, locker).isEmpty(), null);
                 // dropping the half-restored database waits for the locks too
                 execute(locker, "UNLOCK TABLES");
-                restore.awaitEnd();
+                restore.awaitStoppedEnd(SOON);
 
                 EngineException e = assertInstanceOf(EngineException.class, restore.failure.get());
                 assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -151,7 +150,7 @@ class MariaDbStopIT {
             if (useInserts) {
                 builder.useInserts();
             }
-            Worker restore = new Worker(() -> restoreManager(builder.build()).restore());
+            CallThread restore = new CallThread("the restore", () -> restoreManager(builder.build()).restore());
             try {
                 Session coordinator = awaitGatedCreate(restore);
                 assertEquals(target, coordinator.db());
@@ -166,7 +165,7 @@ class MariaDbStopIT {
                 await("no row-loading session of the restore left", () -> sessionsIn(target, coordinator.id(), gate, locker).isEmpty(), null);
                 // now a load left behind would go on: none may
                 execute(locker, "UNLOCK TABLES");
-                restore.awaitEnd();
+                restore.awaitStoppedEnd(SOON);
 
                 EngineException e = assertInstanceOf(EngineException.class, restore.failure.get());
                 assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -187,7 +186,7 @@ class MariaDbStopIT {
         String target = "stop_failing";
         try (Connection gate = db.connect(null); Connection lockerA = db.connect(null); Connection lockerB = db.connect(null)) {
             execute(gate, "LOCK TABLES stop_gate.s WRITE");
-            Worker restore = new Worker(() -> restoreManager(target(target).build()).restore());
+            CallThread restore = new CallThread("the restore", () -> restoreManager(target(target).build()).restore());
             try {
                 Session coordinator = awaitGatedCreate(restore);
                 execute(lockerA, "LOCK TABLES " + q(target) + ".a_slow WRITE");
@@ -202,7 +201,7 @@ class MariaDbStopIT {
                 await("no row-loading session of the restore left", () -> sessionsIn(target, coordinator.id(), gate, lockerA, lockerB)
                         .isEmpty(), null);
                 execute(lockerA, "UNLOCK TABLES");
-                restore.awaitEnd();
+                restore.awaitStoppedEnd(SOON);
 
                 RuntimeException e = restore.failure.get();
                 assertNotNull(e, "the restore failed");
@@ -227,7 +226,7 @@ class MariaDbStopIT {
         CountDownLatch tablesLocked = new CountDownLatch(1);
         MemoryBackup ctx = new MemoryBackup(2, stream -> holdAtSchema(stream, schemaWrite, tablesLocked));
         try (Connection locker = db.connect(null)) {
-            Worker backup = new Worker(() -> MySqlTestSupport.source(db, "stop_src").jobs(2).lockWaitTimeout(LOCK_WAIT).build().backup(ctx));
+            CallThread backup = new CallThread("the backup", () -> MySqlTestSupport.source(db, "stop_src").jobs(2).lockWaitTimeout(LOCK_WAIT).build().backup(ctx));
             try {
                 // the backup lock is released and the snapshot sessions are open: lock the tables they are about to read
                 assertTrue(schemaWrite.await(SOON.toSeconds(), TimeUnit.SECONDS), "the backup reached its schema streams");
@@ -238,7 +237,7 @@ class MariaDbStopIT {
                 backup.interrupt();
                 await("no session of the backup left", () -> otherSessions(locker).isEmpty(), null);
                 execute(locker, "UNLOCK TABLES");
-                backup.awaitEnd();
+                backup.awaitStoppedEnd(SOON);
 
                 EngineException e = assertInstanceOf(EngineException.class, backup.failure.get());
                 assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -262,7 +261,7 @@ class MariaDbStopIT {
             }
         });
         try (Connection lockerA = db.connect(null); Connection lockerB = db.connect(null)) {
-            Worker backup = new Worker(() -> MySqlTestSupport.source(db, "stop_src").jobs(2).lockWaitTimeout(LOCK_WAIT).build().backup(ctx));
+            CallThread backup = new CallThread("the backup", () -> MySqlTestSupport.source(db, "stop_src").jobs(2).lockWaitTimeout(LOCK_WAIT).build().backup(ctx));
             try {
                 assertTrue(schemaWrite.await(SOON.toSeconds(), TimeUnit.SECONDS), "the backup reached its schema streams");
                 execute(lockerA, "LOCK TABLES stop_src.a_slow WRITE");
@@ -274,7 +273,7 @@ class MariaDbStopIT {
                 execute(lockerB, "UNLOCK TABLES");
                 await("no session of the backup left", () -> otherSessions(lockerA, lockerB).isEmpty(), null);
                 execute(lockerA, "UNLOCK TABLES");
-                backup.awaitEnd();
+                backup.awaitStoppedEnd(SOON);
 
                 RuntimeException e = backup.failure.get();
                 assertInstanceOf(BackupException.class, e);
@@ -294,7 +293,7 @@ class MariaDbStopIT {
     void interruptedVerification_throwsTheInterrupt_insteadOfAReport_andDropsItsScratchDatabase() throws Exception {
         try (Connection gate = db.connect(null); Connection locker = db.connect(null)) {
             execute(gate, "LOCK TABLES stop_gate.s WRITE");
-            Worker verify = new Worker(() -> Verifier.builder().repository(repository).snapshot(snapshotId)
+            CallThread verify = new CallThread("the verification", () -> Verifier.builder().repository(repository).snapshot(snapshotId)
                     .level(VerificationLevel.COMPREHENSIVE).scratchTarget(target("stop_verify").build()).build().verify());
             try {
                 Session coordinator = awaitGatedCreate(verify);
@@ -308,7 +307,7 @@ class MariaDbStopIT {
                 await("no row-loading session of the verification left", () -> sessionsIn(scratch, coordinator.id(), gate, locker).isEmpty(), null);
                 // a verification that went on would now compare the tables and return a report
                 execute(locker, "UNLOCK TABLES");
-                verify.awaitEnd();
+                verify.awaitStoppedEnd(SOON);
 
                 EngineException e = assertInstanceOf(EngineException.class, verify.failure.get());
                 assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -335,45 +334,8 @@ class MariaDbStopIT {
         }
     }
 
-    /** Runs a restore or backup on its own thread, so the test can interrupt it; records how it ended. */
-    private static final class Worker extends Thread {
-        final AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        final AtomicBoolean interruptFlagAfter = new AtomicBoolean();
-        final AtomicBoolean returned = new AtomicBoolean();
-
-        private final Runnable work;
-
-        Worker(Runnable work) {
-            super("test-worker");
-            this.work = work;
-            setDaemon(true);
-            start();
-        }
-
-        @Override
-        public void run() {
-            try {
-                work.run();
-                returned.set(true);
-            } catch (RuntimeException e) {
-                failure.set(e);
-            } finally {
-                interruptFlagAfter.set(isInterrupted());
-            }
-        }
-
-        void awaitEnd() throws InterruptedException {
-            join(SOON.toMillis());
-            if (isAlive()) {
-                fail("the call did not return within " + SOON.toSeconds() + " s of being stopped; its thread:\n  "
-                        + java.util.Arrays.stream(getStackTrace()).map(Object::toString).collect(Collectors.joining("\n  ")));
-            }
-            assertFalse(returned.get(), "the call reported success");
-        }
-    }
-
     /** Lets everything go (whatever the test's outcome), so the next test starts on a quiet server. */
-    private static void release(Worker worker, Connection... sessions) throws InterruptedException {
+    private static void release(CallThread worker, Connection... sessions) throws InterruptedException {
         for (Connection c : sessions) {
             try {
                 execute(c, "UNLOCK TABLES");
@@ -388,7 +350,7 @@ class MariaDbStopIT {
     }
 
     /** Waits until the restore's coordinator waits in CREATE TABLE z_gate (for the sequence the test holds); returns it. */
-    private static Session awaitGatedCreate(Worker restore) throws InterruptedException {
+    private static Session awaitGatedCreate(CallThread restore) throws InterruptedException {
         AtomicReference<Session> found = new AtomicReference<>();
         await("the restore waits in CREATE TABLE z_gate", () -> {
             for (Session s : processList()) {
@@ -442,7 +404,7 @@ class MariaDbStopIT {
         return out;
     }
 
-    private static void await(String what, BooleanSupplier condition, Worker worker) throws InterruptedException {
+    private static void await(String what, BooleanSupplier condition, CallThread worker) throws InterruptedException {
         long deadline = System.nanoTime() + SOON.toNanos();
         while (!condition.getAsBoolean()) {
             if (worker != null && !worker.isAlive()) {

@@ -118,6 +118,28 @@ class PostgresDropExistingIT {
         pg.dropDatabase("busy");
     }
 
+    @Test
+    void aSessionEndingAsTheRestoreStarts_doesNotRefuseTheReplacement() throws Exception {
+        createPrecious("closing");
+        Connection app = pg.connect("closing");
+        // as a script that closes its connection and restores at once: the backend is still listed for a moment
+        Thread closer = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+                app.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        closer.start();
+        target(pg, "closing").dropExisting().build().restore(backup.restoreContext(snapshot, 2));
+        closer.join();
+        assertTrue(app.isClosed());
+        assertEquals(DbDigest.tables(pg, "shop"), DbDigest.tables(pg, "closing"), "the session's end let the restore replace the database");
+        assertEquals(List.of(), leftovers());
+        pg.dropDatabase("closing");
+    }
+
     /** A restore context whose post-data stream arrives only after a pause, as after a long data phase. */
     private static RestoreContext slow(RestoreContext inner, long pauseMillis) {
         return new RestoreContext() {

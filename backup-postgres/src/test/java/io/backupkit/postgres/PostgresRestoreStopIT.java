@@ -11,6 +11,7 @@ import io.backupkit.Verifier;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.BackupSource;
+import io.backupkit.testkit.CallThread;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,8 +28,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
@@ -120,12 +119,12 @@ class PostgresRestoreStopIT {
         gate("slow", "hold");
         gate("other", "hold");
         Set<Long> before = toolChildren().keySet();
-        RestoreThread restore = new RestoreThread(() -> restoreManager(target(pg, db).build()).restore());
+        CallThread restore = new CallThread("the restore", () -> restoreManager(target(pg, db).build()).restore());
         try {
             await("the restore's COPY sessions wait in the gate", () -> gatedSessions(db) >= 2, restore);
             int logFrom = serverLog().length();
             restore.interrupt();
-            restore.awaitEnd();
+            restore.awaitStoppedEnd(SOON);
 
             EngineException e = assertInstanceOf(EngineException.class, restore.failure.get());
             assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -150,13 +149,13 @@ class PostgresRestoreStopIT {
     void interruptedVerification_throwsTheInterrupt_insteadOfAReport_andDropsItsScratchDatabase() throws Exception {
         gate("slow", "hold");
         gate("other", "hold");
-        RestoreThread verify = new RestoreThread(() -> Verifier.builder().repository(repository).snapshot(snapshotId)
+        CallThread verify = new CallThread("the verification", () -> Verifier.builder().repository(repository).snapshot(snapshotId)
                 .level(VerificationLevel.COMPREHENSIVE).scratchTarget(target(pg, "stop_verify").build()).build().verify());
         try {
             await("the scratch restore's COPY sessions wait in the gate", () -> count("SELECT count(*) FROM pg_stat_activity WHERE "
                     + "datname LIKE 'backupkit_verify_%' AND application_name LIKE 'backupkit-copy%' AND wait_event = 'PgSleep'") >= 2, verify);
             verify.interrupt();
-            verify.awaitEnd();
+            verify.awaitStoppedEnd(SOON);
 
             EngineException e = assertInstanceOf(EngineException.class, verify.failure.get());
             assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -174,11 +173,11 @@ class PostgresRestoreStopIT {
         restoreManager(target(pg, db).schemaOnly().build()).restore();
         gate("slow", "hold");
         gate("other", "hold");
-        RestoreThread restore = new RestoreThread(() -> restoreManager(target(pg, db).dataOnly().build()).restore());
+        CallThread restore = new CallThread("the restore", () -> restoreManager(target(pg, db).dataOnly().build()).restore());
         try {
             await("the restore's COPY sessions wait in the gate", () -> gatedSessions(db) >= 2, restore);
             restore.interrupt();
-            restore.awaitEnd();
+            restore.awaitStoppedEnd(SOON);
 
             EngineException e = assertInstanceOf(EngineException.class, restore.failure.get());
             assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -202,12 +201,12 @@ class PostgresRestoreStopIT {
         gate("slow", "hold");
         gate("other", "hold");
         Set<Long> before = toolChildren().keySet();
-        RestoreThread restore = new RestoreThread(() -> restoreManager(target(pg, db).build()).restore());
+        CallThread restore = new CallThread("the restore", () -> restoreManager(target(pg, db).build()).restore());
         try {
             await("both COPY sessions wait in the gate", () -> gatedSessions(db) >= 2, restore);
             gate("other", "fail");
             // slow's gate still holds: a restore that waited for its stream to finish would never end
-            restore.awaitEnd();
+            restore.awaitStoppedEnd(SOON);
 
             RuntimeException e = restore.failure.get();
             assertNotNull(e, "the restore failed");
@@ -262,18 +261,18 @@ class PostgresRestoreStopIT {
         String db = "stop_format1";
         target(pg, db).schemaOnly().build().restore(backup.restoreContext(snapshot, 2));
         Set<Long> before = toolChildren().keySet();
-        RestoreThread restore;
+        CallThread restore;
         try (Connection locker = DriverManager.getConnection(pg.jdbcUrl(db), pg.user(), pg.password())) {
             locker.setAutoCommit(false);
             try (Statement st = locker.createStatement()) {
                 st.execute("LOCK TABLE customers, docs, orders_2025, orders_2026 IN ACCESS EXCLUSIVE MODE");
             }
-            restore = new RestoreThread(() -> target(pg, db).dataOnly().build().restore(backup.restoreContext(snapshot, 2)));
+            restore = new CallThread("the restore", () -> target(pg, db).dataOnly().build().restore(backup.restoreContext(snapshot, 2)));
             await("the restore's pg_restore sessions wait for the locks", () -> lockedSessions(db) >= 2, restore);
             assertTrue(toolChildren().values().stream().anyMatch(c -> c.contains("pg_restore")), "pg_restore children run: "
                     + toolChildren());
             restore.interrupt();
-            restore.awaitEnd();
+            restore.awaitStoppedEnd(SOON);
 
             EngineException e = assertInstanceOf(EngineException.class, restore.failure.get());
             assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
@@ -293,44 +292,7 @@ class PostgresRestoreStopIT {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Runs a restore on its own thread, so the test can interrupt it; records how it ended. */
-    private static final class RestoreThread extends Thread {
-        final AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        final AtomicBoolean interruptFlagAfter = new AtomicBoolean();
-        final AtomicBoolean returned = new AtomicBoolean();
-
-        private final Runnable restore;
-
-        RestoreThread(Runnable restore) {
-            super("test-restore");
-            this.restore = restore;
-            setDaemon(true);
-            start();
-        }
-
-        @Override
-        public void run() {
-            try {
-                restore.run();
-                returned.set(true);
-            } catch (RuntimeException e) {
-                failure.set(e);
-            } finally {
-                interruptFlagAfter.set(isInterrupted());
-            }
-        }
-
-        void awaitEnd() throws InterruptedException {
-            join(SOON.toMillis());
-            if (isAlive()) {
-                fail("the restore did not return within " + SOON.toSeconds() + " s of being stopped; its thread:\n"
-                        + java.util.Arrays.stream(getStackTrace()).map(Object::toString).collect(Collectors.joining("\n  ")));
-            }
-            assertFalse(returned.get(), "the restore reported success");
-        }
-    }
-
-    private static void await(String what, BooleanSupplier condition, RestoreThread restore) throws InterruptedException {
+    private static void await(String what, BooleanSupplier condition, CallThread restore) throws InterruptedException {
         long deadline = System.nanoTime() + SOON.toNanos();
         while (!condition.getAsBoolean()) {
             if (restore != null && !restore.isAlive()) {

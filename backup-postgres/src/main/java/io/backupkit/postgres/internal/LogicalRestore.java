@@ -371,8 +371,26 @@ public final class LogicalRestore {
         return out;
     }
 
+    /**
+     * How long sessions on a database to be replaced get to go away before the restore refuses: a session its
+     * client has just closed stays in {@code pg_stat_activity} until its backend has exited (PostgreSQL's own
+     * {@code DROP DATABASE} waits up to 5 s for the same reason), so a script that closes its connection and
+     * then restores is not refused by a backend on its way out.
+     */
+    static final java.time.Duration IN_USE_GRACE = java.time.Duration.ofSeconds(2);
+
     private void refuseIfInUse(Connection m, String db, String when) throws SQLException {
         List<String> sessions = sessionsOn(m, db);
+        long deadline = System.nanoTime() + IN_USE_GRACE.toNanos();
+        while (!sessions.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new EngineException("interrupted while waiting for the sessions on database " + db + " to end", e);
+            }
+            sessions = sessionsOn(m, db);
+        }
         if (!sessions.isEmpty()) {
             throw inUse(db, sessions, when, null);
         }

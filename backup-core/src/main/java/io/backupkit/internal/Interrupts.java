@@ -1,7 +1,5 @@
 package io.backupkit.internal;
 
-import java.util.function.Supplier;
-
 /**
  * Cleanup that must run even on an interrupted thread. An engine call that was interrupted returns
  * with the thread's interrupt flag set; the storage calls that follow it (indexing the packs already
@@ -18,18 +16,6 @@ public final class Interrupts {
         boolean interrupted = Thread.interrupted();
         try {
             cleanup.run();
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    /** {@link #uninterrupted(Runnable)} for cleanup with a result. */
-    public static <T> T uninterrupted(Supplier<T> cleanup) {
-        boolean interrupted = Thread.interrupted();
-        try {
-            return cleanup.get();
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();

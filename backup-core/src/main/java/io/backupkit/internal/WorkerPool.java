@@ -6,6 +6,8 @@ import io.backupkit.spi.RunningCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,7 +129,7 @@ public final class WorkerPool<T> {
      * Runs {@code stop} (once) when the pool stops, at once (on the calling thread) if it has already
      * stopped; closing the returned registration, when the work it guards is done, forgets it.
      * {@code stop} runs on another thread than the worker's and must make the worker's blocking call
-     * return (for JDBC: cancel the query, then close the socket with {@code Connection.abort}).
+     * return (a JDBC session: {@link #onStopSession}).
      */
     public Registration onStop(Runnable stop) {
         stopActions.add(stop);
@@ -135,6 +137,32 @@ public final class WorkerPool<T> {
             runStopAction(stop);
         }
         return () -> stopActions.remove(stop);
+    }
+
+    /** The driver's way to cancel what a session is running (pgjdbc: {@code cancelQuery}; MariaDB: {@code KILL QUERY}). */
+    @FunctionalInterface
+    public interface Cancel {
+        void cancel(Connection session) throws SQLException;
+    }
+
+    /**
+     * {@link #onStop} for a JDBC session a worker is blocked in: the stop cancels its statement, then
+     * aborts the session (closes its socket). Both are needed: a server waiting on a lock or a function
+     * does not notice a closed socket, and a cancel alone leaves a worker blocked in a read.
+     */
+    public Registration onStopSession(Connection session, Cancel cancel) {
+        return onStop(() -> {
+            try {
+                cancel.cancel(session);
+            } catch (SQLException | RuntimeException e) {
+                LOG.debug("{}: cancelling a session's statement failed: {}", what, e.toString());
+            }
+            try {
+                session.abort(Runnable::run);
+            } catch (SQLException | RuntimeException e) {
+                LOG.debug("{}: aborting a session failed: {}", what, e.toString());
+            }
+        });
     }
 
     /** Records the root failure (the first one; later ones are usually its consequences) and stops everything. */

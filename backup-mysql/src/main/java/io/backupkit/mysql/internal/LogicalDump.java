@@ -160,7 +160,7 @@ public final class LogicalDump {
                     new ConcurrentLinkedQueue<>(order));
             ConcurrentLinkedQueue<Connection> free = new ConcurrentLinkedQueue<>(workers);
             for (Connection w : workers) {
-                pool.onStop(() -> Sessions.stop(w));
+                pool.onStopSession(w, Sessions::cancel);
             }
             Map<Thread, Connection> sessionOf = new java.util.concurrent.ConcurrentHashMap<>();
             ServerVersion.LockMethod held = lockMethod;

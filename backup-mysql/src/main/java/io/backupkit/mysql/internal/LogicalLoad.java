@@ -415,7 +415,7 @@ public final class LogicalLoad {
 
     /**
      * Loads every table's rows, several tables at once, one session per worker. A failing table or
-     * an interrupt of the calling thread stops every worker's session ({@link Sessions#stop}: its
+     * an interrupt of the calling thread stops every worker's session ({@link WorkerPool#onStopSession}: its
      * statement killed, its socket closed) and this returns only once no worker loads rows any more,
      * so the caller's cleanup (dropping the database it created) does not race them.
      */
@@ -439,7 +439,7 @@ public final class LogicalLoad {
                         sessionOf.put(Thread.currentThread(), w);
                         Connection session = w;
                         // runs at once if the pool stopped while this session was being opened
-                        pool.onStop(() -> Sessions.stop(session));
+                        pool.onStopSession(session, Sessions::cancel);
                         useRestoreSettings(w, db);
                     }
                     loadTable(ctx, w, db, t, useInserts);

@@ -15,7 +15,6 @@ import java.util.List;
 
 /** Opens sessions with the settings every backupkit session uses, and turns driver errors into clear ones. */
 public final class Sessions {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Sessions.class);
     /** ER_ACCESS_DENIED_ERROR: wrong user or password. */
     public static final int ACCESS_DENIED = 1045;
     /** ER_DBACCESS_DENIED_ERROR: no privilege on the database. */
@@ -103,24 +102,9 @@ public final class Sessions {
         return false;
     }
 
-    /**
-     * Stops a session from another thread than the one using it, so that thread's blocking call
-     * returns (with an error): its statement is killed ({@code KILL QUERY} sent on a separate
-     * connection by Connector/J), then the session is aborted (killed the same way if still busy,
-     * and its socket closed). The server ends the statement it ran (a row load, a read waiting for
-     * a lock) instead of finishing it after the caller has given up.
-     */
-    public static void stop(Connection c) {
-        try {
-            c.unwrap(org.mariadb.jdbc.Connection.class).cancelCurrentQuery();
-        } catch (SQLException | RuntimeException e) {
-            LOG.debug("cancelling the statement of a session failed: {}", e.toString());
-        }
-        try {
-            c.abort(Runnable::run);
-        } catch (SQLException | RuntimeException e) {
-            LOG.debug("aborting a session failed: {}", e.toString());
-        }
+    /** Kills a session's statement ({@code KILL QUERY}, sent on a separate connection by Connector/J), for {@code WorkerPool.onStopSession}. */
+    public static void cancel(Connection c) throws SQLException {
+        c.unwrap(org.mariadb.jdbc.Connection.class).cancelCurrentQuery();
     }
 
     public static void closeQuietly(AutoCloseable c) {

@@ -869,23 +869,8 @@ public final class LogicalRestore {
         }
     }
 
-    /**
-     * Stops a data session from another thread, so the worker blocked in it returns: cancels its
-     * statement (a COPY waiting for a lock or a row's function would otherwise go on on the server;
-     * a backend does not notice a closed socket while it waits), then closes the socket.
-     */
-    private static void stopSession(Connection c) {
-        try {
-            c.unwrap(org.postgresql.PGConnection.class).cancelQuery();
-        } catch (SQLException | RuntimeException e) {
-            LOG.debug("cancelling a COPY session failed: {}", e.toString());
-        }
-        try {
-            c.abort(Runnable::run);
-        } catch (SQLException | RuntimeException e) {
-            LOG.debug("closing a COPY session failed: {}", e.toString());
-        }
-    }
+    /** Cancels a data session's statement (a COPY waiting for a lock or a row's function would go on on the server). */
+    private static final WorkerPool.Cancel CANCEL_COPY = session -> session.unwrap(org.postgresql.PGConnection.class).cancelQuery();
 
     /**
      * When COPY rejects data, reads the rest of the stream first: if its checksum fails the real
@@ -917,7 +902,7 @@ public final class LogicalRestore {
         // format 1 parts carry no encoding: psql wrote them in its default client encoding, the database's
         String sql = copyInSql(part.schema(), part.name(), part.columns(), part.encoding() != null ? part.encoding() : meta.encoding());
         try (Connection c = dataConnection(target, "backupkit-copy " + part.stream(), disableTriggers);
-             WorkerPool.Registration stop = pool.onStop(() -> stopSession(c));
+             WorkerPool.Registration stop = pool.onStopSession(c, CANCEL_COPY);
              InputStream in = context.openStream(part.stream())) {
             try {
                 return c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn(sql, in);
@@ -944,7 +929,7 @@ public final class LogicalRestore {
         chosen.forEach(t -> wanted.add(t.name()));
         String current = null;
         try (Connection c = dataConnection(target, "backupkit-copy " + stream, disableTriggers);
-             WorkerPool.Registration stop = pool.onStop(() -> stopSession(c));
+             WorkerPool.Registration stop = pool.onStopSession(c, CANCEL_COPY);
              InputStream in = context.openStream(stream)) {
             org.postgresql.copy.CopyManager copy = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
             CopyStreams.SegmentReader segments = new CopyStreams.SegmentReader(in, stream);

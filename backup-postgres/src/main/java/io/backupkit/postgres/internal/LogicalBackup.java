@@ -117,6 +117,10 @@ public final class LogicalBackup {
     public void run(BackupContext context) {
         ToolRunner tools = new ToolRunner(context.commandExecutor(), options.toolDirectory(), cfg);
         long started = System.nanoTime();
+        if (tools.local()) {
+            // whether psql runs under stdbuf is checked once per JVM (a process): beside the catalog queries, not before the first COPY
+            ToolRunner.daemon("psql-stdbuf-check", () -> tools.commandWithOutputBuffer("psql"));
+        }
         int leaderPid = -1;
         try (Connection c = Catalog.connect(cfg, "backupkit-backup")) {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
@@ -464,10 +468,14 @@ public final class LogicalBackup {
         }
     }
 
-    /** psql reading its commands from stdin: no argument-length limit, no dependence on how this JVM encodes arguments. */
+    /**
+     * psql reading its commands from stdin: no argument-length limit, no dependence on how this JVM
+     * encodes arguments. Its COPY output leaves through a 1 MiB stdio buffer where stdbuf allows
+     * ({@link ToolRunner#commandWithOutputBuffer}).
+     */
     private CommandSpec psql(ToolRunner tools, String applicationName) {
         // the commands are written in UTF-8; the data itself is COPYed in the database's encoding
-        return tools.command("psql").arg("--no-psqlrc").arg("--quiet").arg("--no-password").arg("--set=ON_ERROR_STOP=1")
+        return tools.commandWithOutputBuffer("psql").arg("--no-psqlrc").arg("--quiet").arg("--no-password").arg("--set=ON_ERROR_STOP=1")
                 .arg("--dbname=" + cfg.libpqConnectionString(applicationName, Map.of("client_encoding", "UTF8")))
                 .build();
     }

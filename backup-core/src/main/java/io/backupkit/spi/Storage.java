@@ -33,6 +33,21 @@ public interface Storage extends AutoCloseable {
     boolean putIfAbsent(String name, Payload payload);
 
     /**
+     * Writes {@code payload} under a name nobody else writes: one the caller chose at random (a lock
+     * object's 128 random bits), so no other writer can race for it and an existing object of that name
+     * is not expected. The write is as atomic as {@link #putIfAbsent}, and still does not replace an
+     * existing object where the store refuses that by itself; but the storage may skip checks that only
+     * keep two writers of one name apart (S3: the one-time probe whether the store honours
+     * {@code If-None-Match}, three requests). Never use it for content-addressed or fixed names, whose
+     * {@code false} result matters.
+     *
+     * @return as {@link #putIfAbsent}; by default it is {@link #putIfAbsent}
+     */
+    default boolean putNew(String name, Payload payload) {
+        return putIfAbsent(name, payload);
+    }
+
+    /**
      * Whether {@link #putIfAbsent} is atomic against concurrent writers: when two processes write the
      * same new name at once, exactly one gets {@code true} and the object is that one's. Exclusive
      * repository locks (and anything else that must keep two writers apart by a name) need it and

@@ -43,7 +43,7 @@ public final class InterceptingStorage implements Storage {
         this.delegate = delegate;
     }
 
-    /** Runs before every putIfAbsent with the object name; may throw (the write then fails) or block. */
+    /** Runs before every putIfAbsent and putNew with the object name; may throw (the write then fails) or block. */
     public InterceptingStorage beforePut(Consumer<String> hook) {
         this.beforePut = hook;
         return this;
@@ -151,6 +151,15 @@ public final class InterceptingStorage implements Storage {
         beforePut.accept(name);
         count("put", name, payload.length());
         boolean written = delegate.putIfAbsent(name, payload);
+        return conditionalWrites ? written : true;
+    }
+
+    /** Counted and hooked as a put; passed on as {@code putNew}, so the storage below may skip its checks. */
+    @Override
+    public boolean putNew(String name, Payload payload) {
+        beforePut.accept(name);
+        count("put", name, payload.length());
+        boolean written = delegate.putNew(name, payload);
         return conditionalWrites ? written : true;
     }
 

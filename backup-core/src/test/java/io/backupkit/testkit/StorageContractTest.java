@@ -85,6 +85,16 @@ public abstract class StorageContractTest {
         assertEquals(1000, storage.stat("snapshots/x").orElseThrow().size());
     }
 
+    /** putNew (random names, such as lock objects) writes like putIfAbsent and never replaces an existing object. */
+    @Test
+    void putNew_writesTheObject_andKeepsAnExistingOne() throws IOException {
+        byte[] first = random(700, 4);
+        assertTrue(storage.putNew("locks/6f1c0e2a9b7d4c35", Payload.of(first)));
+        assertArrayEquals(first, read("locks/6f1c0e2a9b7d4c35"));
+        assertFalse(storage.putNew("locks/6f1c0e2a9b7d4c35", Payload.of(random(900, 5))));
+        assertArrayEquals(first, read("locks/6f1c0e2a9b7d4c35"));
+    }
+
     @Test
     void emptyObject_roundTrips() throws IOException {
         assertTrue(storage.putIfAbsent("locks/empty", Payload.of(new byte[0])));

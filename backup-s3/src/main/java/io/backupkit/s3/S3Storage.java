@@ -422,6 +422,29 @@ public final class S3Storage implements Storage {
         if (!conditional && exists(name, key)) {
             return false;
         }
+        return write(name, key, payload, conditional);
+    }
+
+    /**
+     * For names chosen at random (lock objects): the write carries {@code If-None-Match: *} at once, without
+     * the one-time probe {@link #putIfAbsent} needs first (three requests before a restore's lock). Whether
+     * the store honours the header does not matter for such a name: no other writer uses it. A store known
+     * not to support the header (answered 501, or failed the probe) or configured HEAD before PUT gets what
+     * {@code putIfAbsent} does; a 501 to this write switches to HEAD before PUT as there.
+     */
+    @Override
+    public boolean putNew(String name, Payload payload) {
+        String key = key(name);
+        checkOpen();
+        if (settings.conditionalWrites != ConditionalWrites.IF_NONE_MATCH || ifNoneMatchUnsupported.get()
+                || Boolean.FALSE.equals(conditionalWritesHonoured)) {
+            return putIfAbsent(name, payload);
+        }
+        return write(name, key, payload, true);
+    }
+
+    /** One write, conditional or not; a 501 to the condition falls back to {@link #putIfAbsent} without it. */
+    private boolean write(String name, String key, Payload payload, boolean conditional) {
         String writeId = UUID.randomUUID().toString();
         try {
             if (!multipart(payload)) {

@@ -20,10 +20,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class RecordingInterceptor implements ExecutionInterceptor {
 
-    /** One HTTP request: operation ("PutObject"), path and headers (lower-case names). */
-    public record Sent(String operation, String method, String path, Map<String, String> headers) {
+    /** One HTTP request: operation ("PutObject"), path, headers (lower-case names) and query parameters. */
+    public record Sent(String operation, String method, String path, Map<String, String> headers, Map<String, String> query) {
         public Optional<String> header(String name) {
             return Optional.ofNullable(headers.get(name.toLowerCase(java.util.Locale.ROOT)));
+        }
+
+        /** A query parameter ("prefix" of a listing), unencoded. */
+        public Optional<String> query(String name) {
+            return Optional.ofNullable(query.get(name));
         }
     }
 
@@ -57,8 +62,10 @@ public final class RecordingInterceptor implements ExecutionInterceptor {
         SdkHttpRequest r = context.httpRequest();
         Map<String, String> headers = new TreeMap<>();
         r.headers().forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), String.join(",", v)));
+        Map<String, String> query = new TreeMap<>();
+        r.rawQueryParameters().forEach((k, v) -> query.put(k, String.join(",", v)));
         Sent s = new Sent(attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME), r.method().name(),
-                r.encodedPath(), headers);
+                r.encodedPath(), headers, query);
         // the storage's one-time conditional-write probe is kept apart, so counts reflect the operations under test
         (r.encodedPath().contains("/" + S3Storage.PROBE_PREFIX) ? probes : sent).add(s);
     }

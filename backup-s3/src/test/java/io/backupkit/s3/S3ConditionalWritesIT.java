@@ -149,4 +149,57 @@ class S3ConditionalWritesIT {
             assertFalse(storage.putIfAbsent("index/i", Payload.of(new byte[]{2})));
         }
     }
+
+    @Test
+    void putNew_sendsTheConditionWithoutTheProbe_andAnExistingNameIsKept() {
+        RecordingInterceptor rec = new RecordingInterceptor();
+        try (S3Storage storage = S3.storage(S3.newBucket()).executionInterceptor(rec).build()) {
+            assertTrue(storage.putNew("locks/a", Payload.of(new byte[]{1})));
+            assertFalse(storage.putNew("locks/a", Payload.of(new byte[]{2})), "refused by the store (412), not replaced");
+            assertArrayEquals(new byte[]{1}, storage.readAll("locks/a"));
+            assertEquals(List.of(), rec.probes(), "no probe for a random name");
+            assertTrue(rec.sent("PutObject").stream().allMatch(p -> "*".equals(p.header("if-none-match").orElse(null))));
+            // what needs the answer still asks: once
+            assertTrue(storage.atomicPutIfAbsent());
+            assertEquals(3, rec.probes().size());
+        }
+    }
+
+    @Test
+    void putNew_onAStoreIgnoringIfNoneMatch_writes_andExclusiveLocksAreStillRefused() throws IOException {
+        String bucket = UNSIGNED.newBucket();
+        try (FaultInjectingProxy ignoring = new FaultInjectingProxy(UNSIGNED.port(), 0, 1)) {
+            ignoring.ignoreConditionalWrites(true);
+            try (S3Storage storage = UNSIGNED.storage(bucket, ignoring.endpoint()).build()) {
+                Repository.builder().storage(storage).unencrypted().create().close();
+            }
+            // a fresh storage (a new process): its first write is a shared lock's, which does not probe
+            try (S3Storage storage = UNSIGNED.storage(bucket, ignoring.endpoint()).build();
+                 Repository repo = Repository.builder().storage(storage).unencrypted().open()) {
+                try (LockManager.Lock backup = ((DefaultRepository) repo).locks().acquire(false, "backup")) {
+                    assertEquals(1, storage.list("locks/").size());
+                }
+                ConfigurationException e = assertThrows(ConfigurationException.class,
+                        () -> ((DefaultRepository) repo).locks().acquire(true, "prune"));
+                assertTrue(e.getMessage().contains("If-None-Match"), e.getMessage());
+                assertFalse(storage.atomicPutIfAbsent());
+            }
+        }
+    }
+
+    @Test
+    void putNew_onAStoreAnswering501_fallsBackToHeadBeforePut() throws IOException {
+        RecordingInterceptor rec = new RecordingInterceptor();
+        try (FaultInjectingProxy old = new FaultInjectingProxy(S3.port(), 0, 1);
+             S3Storage storage = S3.storage(S3.newBucket(), old.endpoint()).executionInterceptor(rec).build()) {
+            old.rejectConditionalWrites(true);
+            assertTrue(storage.putNew("locks/b", Payload.of(new byte[]{1})));
+            assertArrayEquals(new byte[]{1}, storage.readAll("locks/b"));
+            assertFalse(storage.putNew("locks/b", Payload.of(new byte[]{2})), "HEAD before PUT finds it");
+            assertArrayEquals(new byte[]{1}, storage.readAll("locks/b"));
+            assertFalse(storage.atomicPutIfAbsent());
+            assertTrue(storage.putIfAbsent("index/i", Payload.of(new byte[]{3})));
+            assertEquals(List.of(), rec.probes(), "501 is known: nothing to probe");
+        }
+    }
 }

@@ -60,8 +60,7 @@ class S3RestoreRequestsIT {
                 "GetObject config", "ListObjectsV2 keys/", "GetObject keys/",
                 // "latest": the snapshots and their manifests
                 "ListObjectsV2 snapshots/", "GetObject snapshots/",
-                // the restore of the id just resolved lists it again
-                "ListObjectsV2 snapshots/",
+                // the restore of the id just resolved: no second listing of it
                 // the shared lock: check, write, the storage's time of it (clock skew), check again
                 "ListObjectsV2 locks/", "PutObject locks/", "HeadObject locks/", "ListObjectsV2 locks/",
                 // the pack index

@@ -37,7 +37,7 @@ public final class RestoreRun {
     public RestoreResult run() {
         long t0 = System.nanoTime();
         // "latest" is the target's choice: a point-in-time target needs a base backup before its target
-        String id = "latest".equals(snapshot) ? target.latest(repo, repo.snapshots().list()).id() : repo.resolveSnapshotId(snapshot);
+        String id = "latest".equals(snapshot) ? target.latest(repo, repo.snapshots().list()).id() : resolve(snapshot);
         try (LockManager.Lock lock = repo.locks().acquire(false, dryRun ? "restore plan" : "restore");
              SnapshotReader reader = new SnapshotReader(repo, id, parallelism, executor, listeners)) {
             String engine = reader.snapshot().engine();
@@ -52,5 +52,14 @@ public final class RestoreRun {
             target.restore(reader);
             return new RestoreResult(id, plan, false, reader.bytesRead(), Duration.ofNanos(System.nanoTime() - t0));
         }
+    }
+
+    /**
+     * The full id this repository handle has just resolved (the CLI resolves "latest" or a prefix to show the
+     * snapshot, then restores its full id) is not listed again: on S3 that listing is one more round trip
+     * before the first data read. Anything else is resolved, and a missing snapshot reported, as always.
+     */
+    private String resolve(String idOrPrefix) {
+        return repo.resolvedJustNow(idOrPrefix) ? idOrPrefix : repo.resolveSnapshotId(idOrPrefix);
     }
 }

@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
 import javax.crypto.Mac;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -68,6 +69,8 @@ public final class DefaultRepository implements Repository {
                     return size() > 16;
                 }
             });
+    /** The snapshot id {@link #resolveSnapshotId} returned last, and when (System.nanoTime); null before. */
+    private volatile Resolved lastResolved;
     private final ThreadLocal<Mac> macs;
     private volatile LockManager.Timing lockTiming = LockManager.Timing.DEFAULT;
     private volatile MetadataCache cache = MetadataCache.NONE;
@@ -342,8 +345,30 @@ public final class DefaultRepository implements Repository {
         };
     }
 
+    private record Resolved(String id, long atNanos) {
+    }
+
+    /** How long a resolved snapshot id counts as {@link #resolvedJustNow just resolved}. */
+    private static final Duration RESOLVED_FOR = Duration.ofSeconds(10);
+
+    /**
+     * Whether {@code id} is the full id this handle's last {@link #resolveSnapshotId} returned, less than 10 s ago:
+     * its listing found it then, so a caller about to read it need not list it again. Not longer: another
+     * process may forget snapshots meanwhile, and only a listing tells (a cached manifest does not).
+     */
+    public boolean resolvedJustNow(String id) {
+        Resolved r = lastResolved;
+        return r != null && r.id().equals(id) && System.nanoTime() - r.atNanos() < RESOLVED_FOR.toNanos();
+    }
+
     /** Resolves "latest", a full id or a unique prefix to a full snapshot id. */
     public String resolveSnapshotId(String idPrefixOrLatest) {
+        String id = resolve(idPrefixOrLatest);
+        lastResolved = new Resolved(id, System.nanoTime());
+        return id;
+    }
+
+    private String resolve(String idPrefixOrLatest) {
         ensureOpen();
         if (idPrefixOrLatest == null || idPrefixOrLatest.isBlank()) {
             throw new ConfigurationException("no snapshot given");

@@ -56,7 +56,7 @@ class S3RestoreRequestsIT {
         assertEquals(List.of(), rec.probes().stream().map(S3RestoreRequestsIT::describe).toList(),
                 "a lock object's name is 128 random bits: its write needs no conditional-write probe");
         assertEquals(List.of(
-                // open: the config, the key slots, then the slot
+                // open: the config and the key slots (sent side by side), then the slot
                 "GetObject config", "ListObjectsV2 keys/", "GetObject keys/",
                 // "latest": the snapshots and their manifests
                 "ListObjectsV2 snapshots/", "GetObject snapshots/",
@@ -95,6 +95,10 @@ class S3RestoreRequestsIT {
         for (RecordingInterceptor.Sent s : rec.sent()) {
             String d = describe(s);
             if (d.equals("GetObject data/")) {
+                // open sends its first two requests side by side: their order is the network's
+                if (out.size() >= 2 && List.of("GetObject config", "ListObjectsV2 keys/").containsAll(out.subList(0, 2))) {
+                    out.subList(0, 2).sort(null);
+                }
                 return out;
             }
             out.add(d);

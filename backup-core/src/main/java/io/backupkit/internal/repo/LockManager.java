@@ -24,6 +24,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -303,21 +305,44 @@ public final class LockManager {
         long taken = System.nanoTime();
         String name = write(first);
         LockInfo info = first;
+        // the storage's time of our own lock object (later copies carry it, so others compare storage times) is
+        // asked beside the second conflict check: neither needs the other, and on S3 each is a round trip
+        CompletableFuture<Optional<ObjectInfo>> ownStat = CompletableFuture.supplyAsync(() -> storage.stat(name), task -> {
+            Thread t = new Thread(task, "backupkit-lock-stat");
+            t.setDaemon(true);
+            t.start();
+        });
         try {
-            // the storage's time of our own lock object: later copies carry it, so others compare storage times
-            Optional<ObjectInfo> stat = storage.stat(name);
+            // two writers may have checked at the same time: check again now that ours is visible
+            checkConflicts(kind, name);
+            Optional<ObjectInfo> stat = joined(ownStat);
             if (stat.isPresent() && !Instant.EPOCH.equals(stat.get().modified())) {
                 Instant storageTime = stat.get().modified();
                 info = new LockInfo(kind, first.host(), first.pid(), operation, now, now, storageTime,
                         Duration.between(storageTime, now).toMillis(), processStart);
             }
-            // two writers may have checked at the same time: check again now that ours is visible
-            checkConflicts(kind, name);
         } catch (RuntimeException e) {
+            // the stat ends first, so nothing of this lock is in flight once acquire has failed
+            ownStat.handle((stat, failure) -> null).join();
             storage.delete(name);
             throw e;
         }
         return new Lock(info, name, taken);
+    }
+
+    /** The result, or the failure as it was thrown. */
+    private static <T> T joined(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
     }
 
     private String write(LockInfo info) {

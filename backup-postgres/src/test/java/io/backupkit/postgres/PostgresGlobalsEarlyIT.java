@@ -9,9 +9,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,26 +103,8 @@ class PostgresGlobalsEarlyIT {
 
             // both workers held in their first data stream until pg_dumpall has filled the read-ahead and waits on its pipe
             CountDownLatch release = new CountDownLatch(1);
-            ForwardingBackupContext<InMemoryBackup> held = new ForwardingBackupContext<>(new InMemoryBackup(2)) {
-                @Override
-                public OutputStream newStream(String name) {
-                    OutputStream out = inner.newStream(name);
-                    if (!name.startsWith("data-0")) {
-                        return out;
-                    }
-                    return new FilterOutputStream(out) {
-                        @Override
-                        public void write(byte[] b, int off, int len) throws IOException {
-                            try {
-                                release.await(2, TimeUnit.MINUTES);
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                            out.write(b, off, len);
-                        }
-                    };
-                }
-            };
+            ForwardingBackupContext<InMemoryBackup> held = ForwardingBackupContext.holdingDataStreams(new InMemoryBackup(2),
+                    new CountDownLatch(1), release);
             Thread backup = new Thread(() -> source().backup(held));
             backup.start();
             try {

@@ -5,14 +5,14 @@ import io.backupkit.SnapshotStream;
 import io.backupkit.postgres.internal.LogicalBackup;
 import io.backupkit.postgres.internal.ToolRunner;
 import io.backupkit.postgres.testing.EphemeralPostgres;
+import io.backupkit.testkit.ChildProcesses;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -22,9 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * pg_dumpall runs beside the catalog phase with its output read ahead: the globals are stored after
- * the data (no worker waits for pg_dumpall), and when its output is larger than the read-ahead
- * (tens of thousands of roles) they are stored whole, first, as before.
+ * pg_dumpall runs beside the catalog phase with its output read ahead: when it has ended by the time the
+ * data starts, the globals are stored after the data (no worker waits for pg_dumpall); when its output is
+ * larger than the read-ahead (tens of thousands of roles), they are stored whole, first, as before.
  */
 class PostgresGlobalsEarlyIT {
     /** 40 characters, so each role takes ~200 bytes of pg_dumpall's output. */
@@ -54,37 +54,30 @@ class PostgresGlobalsEarlyIT {
         return s.streams().stream().map(SnapshotStream::name).toList();
     }
 
-    /**
-     * Whether the backup's pg_dumpall stays blocked writing to its pipe for half a second: nobody reads its
-     * output any more, so the read-ahead is full.
-     */
-    private static boolean waitForPgDumpallBlockedOnItsPipe() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        int blockedFor = 0;
-        while (System.nanoTime() < deadline && blockedFor < 5) {
-            var dumpall = ProcessHandle.current().descendants().filter(p -> p.info().command().orElse("").endsWith("/pg_dumpall")).findFirst();
-            boolean blocked = false;
-            if (dumpall.isPresent()) {
-                try {
-                    blocked = Files.readString(Path.of("/proc/" + dumpall.get().pid() + "/wchan")).contains("pipe_write");
-                } catch (IOException e) {
-                    // it ended meanwhile
-                }
-            }
-            blockedFor = blocked ? blockedFor + 1 : 0;
-            Thread.sleep(100);
-        }
-        return blockedFor >= 5;
-    }
-
     private static String globalsOf(InMemoryBackup ctx) {
         return new String(ctx.data(LogicalBackup.GLOBALS), StandardCharsets.UTF_8);
     }
 
     @Test
-    void fewRoles_globalsAreStoredAfterTheData() {
+    void fewRoles_globalsAreStoredAfterTheData() throws Exception {
         InMemoryBackup ctx = new InMemoryBackup(2);
-        source().backup(ctx);
+        // the leader's catalog phase waits on a table lock until pg_dumpall (started once the leader is in) has
+        // ended: then its few KiB are stored after the data, taking no worker from it
+        try (Connection migration = pg.connect("shop"); Statement st = migration.createStatement()) {
+            migration.setAutoCommit(false);
+            st.execute("LOCK TABLE a IN ACCESS EXCLUSIVE MODE");
+            Thread backup = new Thread(() -> source().backup(ctx));
+            backup.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (pg.query("postgres", "SELECT 1 FROM pg_stat_activity WHERE application_name = 'backupkit-backup' "
+                    + "AND wait_event_type = 'Lock'").isEmpty() || !ChildProcesses.named("pg_dumpall").isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "the leader waits for its lock and pg_dumpall has ended");
+                Thread.sleep(20);
+            }
+            migration.commit();
+            backup.join(TimeUnit.MINUTES.toMillis(2));
+            assertFalse(backup.isAlive());
+        }
         List<String> order = streamOrder(ctx.snapshot(source()));
         assertTrue(order.indexOf(LogicalBackup.GLOBALS) > order.indexOf("data-0001")
                 && order.indexOf(LogicalBackup.GLOBALS) > order.indexOf("data-0002"), "stored after the data: " + order);
@@ -92,7 +85,7 @@ class PostgresGlobalsEarlyIT {
     }
 
     @Test
-    void moreGlobalsThanTheReadAhead_areStoredWholeAndFirst() throws Exception {
+    void moreGlobalsThanTheReadAhead_areStoredWholeAndFirst_soPgDumpallNeverWaitsForTheData() throws Exception {
         // 24,000 roles with long names: pg_dumpall writes ~4.8 MB, more than the 4 MiB read ahead
         pg.execute("postgres", "DO $$ BEGIN FOR i IN 1..24000 LOOP EXECUTE format('CREATE ROLE %I', '" + ROLE + "' || i); "
                 + "IF i % 2000 = 0 THEN COMMIT; END IF; END LOOP; END $$");
@@ -101,23 +94,27 @@ class PostgresGlobalsEarlyIT {
             assertTrue(expected.getBytes(StandardCharsets.UTF_8).length > LogicalBackup.GLOBALS_READ_AHEAD,
                     "the test's globals exceed the read-ahead: " + expected.length());
 
-            // both workers held in their first data stream until pg_dumpall has filled the read-ahead and waits on its pipe
+            // the data streams are held: pg_dumpall must end all the same, its output drained by the worker that
+            // took the globals first (queued last, it would wait on its full pipe, outside a transaction, for the data)
+            CountDownLatch writing = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            ForwardingBackupContext<InMemoryBackup> held = ForwardingBackupContext.holdingDataStreams(new InMemoryBackup(2),
-                    new CountDownLatch(1), release);
+            ForwardingBackupContext<InMemoryBackup> held = ForwardingBackupContext.holdingDataStreams(new InMemoryBackup(2), writing,
+                    release);
             Thread backup = new Thread(() -> source().backup(held));
             backup.start();
             try {
-                assertTrue(waitForPgDumpallBlockedOnItsPipe(), "pg_dumpall waits on its pipe, the read-ahead full");
+                assertTrue(writing.await(60, TimeUnit.SECONDS), "a data stream started");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!ChildProcesses.named("pg_dumpall").isEmpty()) {
+                    assertTrue(System.nanoTime() < deadline, "pg_dumpall ended while the data streams were held");
+                    Thread.sleep(20);
+                }
             } finally {
                 release.countDown();
             }
             backup.join(TimeUnit.MINUTES.toMillis(2));
             assertFalse(backup.isAlive());
             InMemoryBackup ctx = held.inner;
-            List<String> order = streamOrder(ctx.snapshot(source()));
-            // promoted once the read-ahead was full: the first task a worker takes after its data stream
-            assertEquals(LogicalBackup.GLOBALS, order.get(2), "stored as soon as a worker is free: " + order);
             String stored = globalsOf(ctx);
             for (int i : new int[] {1, 12000, 24000}) {
                 assertTrue(stored.contains("CREATE ROLE " + ROLE + i + ";"), "role " + i);

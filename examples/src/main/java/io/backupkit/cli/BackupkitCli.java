@@ -70,6 +70,11 @@ public final class BackupkitCli implements Runnable {
             // left uncaught the JVM exits 1, which from wal-fetch means "not archived", and PostgreSQL
             // would end recovery early and promote
             System.err.println("backupkit: error: " + t);
+            Throwable warmUp = warmUpFailure;
+            if (warmUp != null && t instanceof LinkageError) {
+                // a class that failed to initialise on the warm-up thread: the main thread only sees "Could not initialize class"
+                System.err.println("backupkit: first failed while starting: " + warmUp + (warmUp.getCause() == null ? "" : ", caused by " + warmUp.getCause()));
+            }
             if (t instanceof OutOfMemoryError) {
                 // the launcher's heap fits the pipeline at any database size, but a repository's index grows
                 // with its blobs (~1 M blobs fill the 128 MiB of up to 2 jobs)
@@ -189,6 +194,9 @@ public final class BackupkitCli implements Runnable {
      * JDK's crypto providers (AES-GCM, HMAC, SHA-256), and pgjdbc when a PostgreSQL URL is among the arguments. The main thread then finds them ready, or waits for the
      * class initialisation already under way; it never does the work twice (docs/performance.md, "warmup").
      */
+    /** What the warm-up thread failed with, if anything: reported beside an error it causes on the main thread. */
+    private static volatile Throwable warmUpFailure;
+
     private static void warmUp(String[] args) {
         boolean postgres = Arrays.stream(args).anyMatch(a -> a.startsWith("postgresql://") || a.startsWith("postgres://")
                 || a.startsWith("jdbc:postgresql:"));
@@ -203,7 +211,8 @@ public final class BackupkitCli implements Runnable {
                     Class.forName("org.postgresql.Driver");
                 }
             } catch (Exception | LinkageError e) {
-                // only a head start was at stake: the command meets the same failure and reports it
+                // only a head start was at stake: the command meets the failure again and reports it, with this one (main)
+                warmUpFailure = e;
             }
         }, "backupkit-warm-up");
         t.setDaemon(true);

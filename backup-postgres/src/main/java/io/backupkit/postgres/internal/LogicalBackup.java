@@ -124,7 +124,6 @@ public final class LogicalBackup {
         WorkerPool<Task> pool = new WorkerPool<>("backup of " + cfg.describe(), "backupkit-pg-backup", queue);
         // dumps started ahead of their turn (see runTasks), by stream; a stored one is gone from the map
         Map<String, Started> early = new ConcurrentHashMap<>();
-        GlobalsSlot globals = options.globals() ? new GlobalsSlot(queue) : null;
         try {
             // the tools' versions (a process each) are read beside the leader's connect, not one after another before it
             CompletableFuture<ToolRunner.Version> dumpVersion = inBackground("pg_dump-version", () -> tools.version("pg_dump"));
@@ -132,15 +131,8 @@ public final class LogicalBackup {
             if (tools.local()) {
                 // whether psql runs under stdbuf is checked once per JVM (a process): beside the catalog queries, not before the first COPY
                 ToolRunner.daemon("psql-stdbuf-check", () -> tools.commandWithOutputBuffer("psql"));
-                if (globals != null) {
-                    // roles and tablespaces are not in the snapshot: pg_dumpall does its ~60 ms of queries beside the catalog phase
-                    startEarly(tools, "pg_dumpall", globalsSpec(tools), GLOBALS, GLOBALS_READ_AHEAD, globals::first, pool, early);
-                }
             }
-            if (globals != null && !early.containsKey(GLOBALS)) {
-                globals.first();
-            }
-            backup(context, tools, started, dumpVersion, restoreVersion, queue, globals, pool, early);
+            backup(context, tools, started, dumpVersion, restoreVersion, queue, pool, early);
         } finally {
             // a failed backup leaves dumps it never got to: stop them
             for (Started st : early.values()) {
@@ -179,13 +171,18 @@ public final class LogicalBackup {
     }
 
     private void backup(BackupContext context, ToolRunner tools, long started, CompletableFuture<ToolRunner.Version> dumpVersionCheck,
-                        CompletableFuture<ToolRunner.Version> restoreVersionCheck, PriorityBlockingQueue<Task> queue, GlobalsSlot globals,
+                        CompletableFuture<ToolRunner.Version> restoreVersionCheck, PriorityBlockingQueue<Task> queue,
                         WorkerPool<Task> pool, Map<String, Started> early) {
         int leaderPid = -1;
         try (Connection c = Catalog.connect(cfg, "backupkit-backup")) {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
                 rs.next();
                 leaderPid = rs.getInt(1);
+            }
+            if (tools.local() && options.globals()) {
+                // roles and tablespaces are not in the snapshot: pg_dumpall does its ~60 ms of queries beside the catalog
+                // phase; started once the leader is in, so a wrong password fails one login, not two
+                startEarly(tools, "pg_dumpall", globalsSpec(tools), GLOBALS, GLOBALS_READ_AHEAD, pool, early);
             }
             String serverVersion = Catalog.serverVersion(c);
             PgVersion version = PgVersion.of(Catalog.serverVersionNum(c)).requireSupported(cfg.host() + ":" + cfg.port());
@@ -219,11 +216,12 @@ public final class LogicalBackup {
                 // the schema dumps read the catalog in the snapshot while the leader does (runTasks says why early)
                 for (String section : List.of(PRE_DATA, POST_DATA)) {
                     startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(section, List.of("--section=" + section)), encoding),
-                            section, 0, null, pool, early);
+                            section, 0, pool, early);
                 }
             }
             List<Catalog.TableInfo> tables = Catalog.tables(c);
             lockTables(c, tables);
+            pool.throwIfStopped();
             Map<Long, List<String>> owned = Catalog.ownedSequences(c);
             Map<Long, List<String>> indexes = Catalog.indexes(c);
             Map<Long, List<String>> refs = Catalog.references(c);
@@ -236,8 +234,8 @@ public final class LogicalBackup {
             if (tools.local() && largeObjects == 0 && otherArgs.equals(NOTHING_ELSE)) {
                 // no large objects and no extension configuration tables: an archive of a few hundred bytes, which fits
                 // in the pipe, so this pg_dump never stops mid-query waiting for a worker (runTasks)
-                startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(OTHER_DATA, otherArgs), encoding), OTHER_DATA, 0, null,
-                        pool, early);
+                startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(OTHER_DATA, otherArgs), encoding), OTHER_DATA, 0, pool,
+                        early);
             }
 
             // a standby cannot read unlogged tables (their data is not replicated): like pg_dump, leave their rows out
@@ -321,10 +319,12 @@ public final class LogicalBackup {
             tasks.add(Task.dump(OTHER_DATA, otherArgs));
             tasks.add(Task.dump(POST_DATA, List.of("--section=" + POST_DATA)));
             long prepared = System.nanoTime();
-            queue.addAll(tasks);
-            if (globals != null) {
-                globals.enqueue();
+            if (options.globals()) {
+                queue.add(new Task(GLOBALS, globalsLast(early.get(GLOBALS)) ? 0 : Long.MAX_VALUE, Task.Kind.GLOBALS, List.of(), null,
+                        List.of()));
             }
+            pool.throwIfStopped();
+            queue.addAll(tasks);
             Map<String, Long> rows = runTasks(context, tools, snapshotId, pool, early, shardCount, columnsOf, encoding);
             // sequences are not transactional: read now, after the data, so no row holds a value above the saved one
             List<Catalog.SequenceState> sequences = Catalog.sequences(c, standby);
@@ -486,7 +486,7 @@ public final class LogicalBackup {
      * pgbench scale 30, and pg_dumpall, queued first, held one worker ~60 ms before its COPY began); their
      * output waits in the pipe, or they wait on it, until a worker is free to store it, so the streams open
      * at once stay within the context's parallelism. pg_dumpall's output is read ahead into memory, so it
-     * ends at once ({@link GlobalsSlot}); the data-other pg_dump is started early too when it has nothing
+     * ends at once, and it is stored after the data if it has ended by then ({@link #globalsLast}); the data-other pg_dump is started early too when it has nothing
      * but a header to write (no large objects, no extension configuration tables). A waiting pg_dump is idle in its transaction,
      * where pg_dump turns the idle timeouts off, and one that fails (too many connections, a lock timeout)
      * fails the backup at once, not when its turn comes. Not started early: the other data with large
@@ -523,8 +523,8 @@ public final class LogicalBackup {
      * {@code readAhead} > 0 a thread reads up to that much of its output into memory as it comes, so
      * the dump ends (and its session with it) without waiting for a worker to store it.
      */
-    private void startEarly(ToolRunner tools, String tool, CommandSpec spec, String stream, int readAhead, Runnable moreThanReadAhead,
-                            WorkerPool<Task> run, Map<String, Started> early) {
+    private void startEarly(ToolRunner tools, String tool, CommandSpec spec, String stream, int readAhead, WorkerPool<Task> run,
+                            Map<String, Started> early) {
         Started st;
         try {
             st = start(tools, tool, spec, run);
@@ -536,15 +536,10 @@ public final class LogicalBackup {
             RunningCommand rc = st.rc();
             st = new Started(st.tool(), rc, st.err(), inBackground(tool + "-read-ahead " + stream, () -> {
                 try {
-                    byte[] head = rc.stdout().readNBytes(readAhead);
-                    if (head.length == readAhead) {
-                        // more than fits: the rest waits in the pipe, and the dump with it, until a worker stores it
-                        moreThanReadAhead.run();
-                    }
-                    return head;
+                    return rc.stdout().readNBytes(readAhead);
                 } catch (IOException e) {
-                    // the dump was stopped, or its pipe closed: the store meets the same failure and its exit status says why
-                    return new byte[0];
+                    // the dump was stopped, or its pipe closed: the store reports it (never a part of the output as all of it)
+                    throw new java.io.UncheckedIOException(e);
                 }
             }));
         }
@@ -694,11 +689,15 @@ public final class LogicalBackup {
     /** A schema dump started ahead of its turn (runTasks): the process and the tail of its standard error. */
     private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err, CompletableFuture<byte[]> head) {
         /** The output: what was read ahead of the store (if anything), then the rest of the pipe. */
-        InputStream output() {
+        InputStream output() throws IOException {
             if (head == null) {
                 return rc.stdout();
             }
-            return new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(await(head)), rc.stdout());
+            try {
+                return new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(await(head)), rc.stdout());
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
         }
     }
 
@@ -706,35 +705,16 @@ public final class LogicalBackup {
     public static final int GLOBALS_READ_AHEAD = 4 << 20;
 
     /**
-     * Where the globals task goes in the queue. pg_dumpall runs outside a transaction, so a session of it
-     * left waiting on a full pipe meets idle_session_timeout: started early with its output read ahead,
-     * it has ended by the time the data starts and is stored last, taking no worker from the data; when
-     * its output does not fit in the read-ahead (tens of thousands of roles), or where it is not started
-     * early (tools in a pod), it is stored first, as the data starts.
+     * Whether the globals are stored after the data: when pg_dumpall, started early, has written all of its
+     * output into the read-ahead (it has ended or is about to). Otherwise they are stored first, as the data
+     * starts: pg_dumpall runs outside a transaction, so a session of it left waiting on a full pipe until a
+     * worker is free would meet idle_session_timeout (or a pooler's idle timeout), and would hold a connection.
      */
-    private static final class GlobalsSlot {
-        private final PriorityBlockingQueue<Task> queue;
-        private final Task last = new Task(GLOBALS, 0, Task.Kind.GLOBALS, List.of(), null, List.of());
-        private final Task first = new Task(GLOBALS, Long.MAX_VALUE, Task.Kind.GLOBALS, List.of(), null, List.of());
-        private boolean promoted;
-        private boolean queued;
-
-        GlobalsSlot(PriorityBlockingQueue<Task> queue) {
-            this.queue = queue;
+    private static boolean globalsLast(Started dumpall) {
+        if (dumpall == null || dumpall.head() == null || !dumpall.head().isDone() || dumpall.head().isCompletedExceptionally()) {
+            return false;
         }
-
-        /** Stores it first: at once if it is queued last and no worker took it yet. */
-        synchronized void first() {
-            promoted = true;
-            if (queued && queue.remove(last)) {
-                queue.add(first);
-            }
-        }
-
-        synchronized void enqueue() {
-            queue.add(promoted ? first : last);
-            queued = true;
-        }
+        return dumpall.head().join().length < GLOBALS_READ_AHEAD;
     }
 
     private CommandSpec dumpSpec(ToolRunner tools, String snapshotId, Task task, String encoding) {

@@ -245,6 +245,19 @@ public final class WorkerPool<T> {
     }
 
     /**
+     * Throws now, as {@link #execute} would, if the pool has stopped before it ran (a child started ahead
+     * of its turn failed while the caller was still preparing): the caller need not finish its
+     * preparation first. Does nothing otherwise.
+     */
+    public void throwIfStopped() {
+        if (stopped) {
+            // no task is taken from a stopped pool: this waits for the stop within its bound and throws its failure
+            execute(1, task -> { });
+            throw new EngineException(what + " stopped");
+        }
+    }
+
+    /**
      * Runs the queue on {@code workers} threads until it is empty or a task fails; returns when every
      * worker has returned. Throws the first failure ({@link BackupException}s as they are, other
      * runtime exceptions wrapped in an {@link EngineException} "… failed: …", an {@link Error} of a

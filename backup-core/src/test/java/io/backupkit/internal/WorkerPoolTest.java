@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,6 +33,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WorkerPoolTest {
     private static RunningCommand sleeper() {
         return new LocalCommandExecutor().start(CommandSpec.builder("sleep").arg("600").build());
+    }
+
+    @Test
+    void aFailureBeforeTheRun_isThrownByThrowIfStopped_andNoTaskRuns() {
+        List<String> done = new CopyOnWriteArrayList<>();
+        WorkerPool<String> fresh = new WorkerPool<>("test", "t", new ConcurrentLinkedQueue<>(List.of("a")));
+        fresh.throwIfStopped();
+        fresh.execute(1, done::add);
+        assertEquals(List.of("a"), done);
+
+        WorkerPool<String> failed = new WorkerPool<>("backup of db", "t", new ConcurrentLinkedQueue<>(List.of("b")));
+        EngineException early = new EngineException("pg_dump of pre-data failed with exit code 1");
+        failed.fail(early);
+        assertSame(early, assertThrows(EngineException.class, failed::throwIfStopped));
+        assertEquals(List.of("a"), done, "no task of a stopped pool runs");
     }
 
     @Test

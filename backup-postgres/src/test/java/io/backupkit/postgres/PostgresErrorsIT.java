@@ -12,9 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -105,28 +103,8 @@ class PostgresErrorsIT {
             CountDownLatch writing = new CountDownLatch(1);
             CountDownLatch killed = new CountDownLatch(1);
             InMemoryBackup inner = new InMemoryBackup(2);
-            BackupContext stalling = new ForwardingBackupContext<>(inner) {
-                @Override
-                public OutputStream newStream(String name) {
-                    OutputStream out = inner.newStream(name);
-                    if (!name.startsWith("data-0")) {
-                        return out;
-                    }
-                    return new FilterOutputStream(out) {
-                        @Override
-                        public void write(byte[] b, int off, int len) throws IOException {
-                            writing.countDown();
-                            try {
-                                // hold pg_dump mid-table until the server has been killed
-                                killed.await(30, TimeUnit.SECONDS);
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                            out.write(b, off, len);
-                        }
-                    };
-                }
-            };
+            // hold pg_dump mid-table until the server has been killed
+            BackupContext stalling = ForwardingBackupContext.holdingDataStreams(inner, writing, killed);
             Thread killer = new Thread(() -> {
                 try {
                     writing.await(60, TimeUnit.SECONDS);

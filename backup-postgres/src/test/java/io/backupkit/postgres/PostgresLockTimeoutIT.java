@@ -2,6 +2,7 @@ package io.backupkit.postgres;
 
 import io.backupkit.EngineException;
 import io.backupkit.postgres.testing.EphemeralPostgres;
+import io.backupkit.testkit.ChildProcesses;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -128,6 +130,10 @@ class PostgresLockTimeoutIT {
                     () -> assertThrows(EngineException.class, () -> source(Duration.ofSeconds(1)).backup(new InMemoryBackup(2))));
             assertTrue(e.getMessage().contains("could not lock table public.zebra"), e.getMessage());
             assertTrue(e.getMessage().contains("snapshot session"), e.getMessage());
+            // the dumps started ahead of their turn (pg_dumpall, the schema pg_dumps) were stopped with the backup
+            for (String tool : List.of("pg_dumpall", "pg_dump", "psql")) {
+                assertEquals(List.of(), ChildProcesses.named(tool), tool + " left running");
+            }
             migration.rollback();
         }
         // without the schema change in the way the backup works

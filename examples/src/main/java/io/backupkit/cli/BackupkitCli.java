@@ -61,6 +61,7 @@ public final class BackupkitCli implements Runnable {
 
     public static void main(String[] args) {
         configureLogging(args);
+        warmUp(args);
         int code;
         try {
             code = execute(args, Terminal.system());
@@ -69,6 +70,11 @@ public final class BackupkitCli implements Runnable {
             // left uncaught the JVM exits 1, which from wal-fetch means "not archived", and PostgreSQL
             // would end recovery early and promote
             System.err.println("backupkit: error: " + t);
+            Throwable warmUp = warmUpFailure;
+            if (warmUp != null && t instanceof LinkageError) {
+                // a class that failed to initialise on the warm-up thread: the main thread only sees "Could not initialize class"
+                System.err.println("backupkit: first failed while starting: " + warmUp + (warmUp.getCause() == null ? "" : ", caused by " + warmUp.getCause()));
+            }
             if (t instanceof OutOfMemoryError) {
                 // the launcher's heap fits the pipeline at any database size, but a repository's index grows
                 // with its blobs (~1 M blobs fill the 128 MiB of up to 2 jobs)
@@ -180,6 +186,37 @@ public final class BackupkitCli implements Runnable {
             p = p.getParent();
         }
         return name;
+    }
+
+    /**
+     * While picocli builds the command's model on the main thread (~0.1 s of a cold JVM's start), a thread of
+     * its own loads and initialises what every repository command needs next: Jackson's object mapper and the
+     * JDK's crypto providers (AES-GCM, HMAC, SHA-256), and pgjdbc when a PostgreSQL URL is among the arguments. The main thread then finds them ready, or waits for the
+     * class initialisation already under way; it never does the work twice (docs/performance.md, "warmup").
+     */
+    /** What the warm-up thread failed with, if anything: reported beside an error it causes on the main thread. */
+    private static volatile Throwable warmUpFailure;
+
+    private static void warmUp(String[] args) {
+        boolean postgres = Arrays.stream(args).anyMatch(a -> a.startsWith("postgresql://") || a.startsWith("postgres://")
+                || a.startsWith("jdbc:postgresql:"));
+        Thread t = new Thread(() -> {
+            try {
+                io.backupkit.internal.Json.MAPPER.readTree("{\"warm\": [1, \"up\"]}");
+                javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+                javax.crypto.Mac.getInstance("HmacSHA256");
+                java.security.MessageDigest.getInstance("SHA-256");
+                if (postgres) {
+                    // a PostgreSQL URL among the arguments: its driver is the next thing the command loads
+                    Class.forName("org.postgresql.Driver");
+                }
+            } catch (Exception | LinkageError e) {
+                // only a head start was at stake: the command meets the failure again and reports it, with this one (main)
+                warmUpFailure = e;
+            }
+        }, "backupkit-warm-up");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** slf4j-simple reads its level once, so it is set before anything logs. */

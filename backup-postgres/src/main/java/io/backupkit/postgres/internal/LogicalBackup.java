@@ -25,9 +25,12 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -117,26 +120,80 @@ public final class LogicalBackup {
     public void run(BackupContext context) {
         ToolRunner tools = new ToolRunner(context.commandExecutor(), options.toolDirectory(), cfg);
         long started = System.nanoTime();
-        if (tools.local()) {
-            // whether psql runs under stdbuf is checked once per JVM (a process): beside the catalog queries, not before the first COPY
-            ToolRunner.daemon("psql-stdbuf-check", () -> tools.commandWithOutputBuffer("psql"));
+        PriorityBlockingQueue<Task> queue = new PriorityBlockingQueue<>(16, Comparator.comparingLong(Task::weight).reversed());
+        WorkerPool<Task> pool = new WorkerPool<>("backup of " + cfg.describe(), "backupkit-pg-backup", queue);
+        // dumps started ahead of their turn (see runTasks), by stream; a stored one is gone from the map
+        Map<String, Started> early = new ConcurrentHashMap<>();
+        try {
+            // the tools' versions (a process each) are read beside the leader's connect, not one after another before it
+            CompletableFuture<ToolRunner.Version> dumpVersion = inBackground("pg_dump-version", () -> tools.version("pg_dump"));
+            CompletableFuture<ToolRunner.Version> restoreVersion = inBackground("pg_restore-version", () -> tools.version("pg_restore"));
+            if (tools.local()) {
+                // whether psql runs under stdbuf is checked once per JVM (a process): beside the catalog queries, not before the first COPY
+                ToolRunner.daemon("psql-stdbuf-check", () -> tools.commandWithOutputBuffer("psql"));
+            }
+            backup(context, tools, started, dumpVersion, restoreVersion, queue, pool, early);
+        } finally {
+            // a failed backup leaves dumps it never got to: stop them
+            for (Started st : early.values()) {
+                pool.untrack(st.rc());
+                st.rc().close();
+            }
         }
+    }
+
+    /** Runs {@code work} on a daemon thread of its own. */
+    private static <T> CompletableFuture<T> inBackground(String name, Supplier<T> work) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        ToolRunner.daemon(name, () -> {
+            try {
+                result.complete(work.get());
+            } catch (RuntimeException | Error e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    /** The result of {@link #inBackground}, or what it threw, as it was thrown. */
+    private static <T> T await(CompletableFuture<T> result) {
+        try {
+            return result.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw (Error) e.getCause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EngineException("backup interrupted", e);
+        }
+    }
+
+    private void backup(BackupContext context, ToolRunner tools, long started, CompletableFuture<ToolRunner.Version> dumpVersionCheck,
+                        CompletableFuture<ToolRunner.Version> restoreVersionCheck, PriorityBlockingQueue<Task> queue,
+                        WorkerPool<Task> pool, Map<String, Started> early) {
         int leaderPid = -1;
         try (Connection c = Catalog.connect(cfg, "backupkit-backup")) {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
                 rs.next();
                 leaderPid = rs.getInt(1);
             }
+            if (tools.local() && options.globals()) {
+                // roles and tablespaces are not in the snapshot: pg_dumpall does its ~60 ms of queries beside the catalog
+                // phase; started once the leader is in, so a wrong password fails one login, not two
+                startEarly(tools, "pg_dumpall", globalsSpec(tools), GLOBALS, GLOBALS_READ_AHEAD, pool, early);
+            }
             String serverVersion = Catalog.serverVersion(c);
             PgVersion version = PgVersion.of(Catalog.serverVersionNum(c)).requireSupported(cfg.host() + ":" + cfg.port());
             int serverMajor = version.major();
-            ToolRunner.Version dumpVersion = tools.version("pg_dump");
+            ToolRunner.Version dumpVersion = await(dumpVersionCheck);
             if (dumpVersion.major() < serverMajor) {
                 throw new EngineException("pg_dump " + dumpVersion + " at " + tools.program("pg_dump") + " is older than the server "
                         + cfg.host() + ":" + cfg.port() + " (PostgreSQL " + serverVersion + "); pg_dump must be at least major version "
                         + serverMajor + ": install postgresql-client-" + serverMajor + " or newer and set toolDirectory to its bin directory");
             }
-            ToolRunner.Version restoreVersion = tools.version("pg_restore");
+            ToolRunner.Version restoreVersion = await(restoreVersionCheck);
             boolean standby = Catalog.inRecovery(c);
 
             Catalog.prepareDataSession(c);
@@ -155,8 +212,16 @@ public final class LogicalBackup {
             }
             Map<String, Object> db = Catalog.databaseInfo(c, version);
             String encoding = (String) db.get("encoding");
+            if (tools.local()) {
+                // the schema dumps read the catalog in the snapshot while the leader does (runTasks says why early)
+                for (String section : List.of(PRE_DATA, POST_DATA)) {
+                    startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(section, List.of("--section=" + section)), encoding),
+                            section, 0, pool, early);
+                }
+            }
             List<Catalog.TableInfo> tables = Catalog.tables(c);
             lockTables(c, tables);
+            pool.throwIfStopped();
             Map<Long, List<String>> owned = Catalog.ownedSequences(c);
             Map<Long, List<String>> indexes = Catalog.indexes(c);
             Map<Long, List<String>> refs = Catalog.references(c);
@@ -166,6 +231,12 @@ public final class LogicalBackup {
             long largeObjects = Catalog.largeObjectCount(c);
             Map<String, List<String>> roles = Catalog.referencedRoles(c);
             List<String> otherArgs = otherDataArgs(c);
+            if (tools.local() && largeObjects == 0 && otherArgs.equals(NOTHING_ELSE)) {
+                // no large objects and no extension configuration tables: an archive of a few hundred bytes, which fits
+                // in the pipe, so this pg_dump never stops mid-query waiting for a worker (runTasks)
+                startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(OTHER_DATA, otherArgs), encoding), OTHER_DATA, 0, pool,
+                        early);
+            }
 
             // a standby cannot read unlogged tables (their data is not replicated): like pg_dump, leave their rows out
             List<Catalog.TableInfo> skipped = tables.stream().filter(t -> !t.partitioned() && standby && t.unlogged()).toList();
@@ -244,15 +315,17 @@ public final class LogicalBackup {
             for (TablePart p : parts) {
                 tasks.add(Task.part(p));
             }
-            tasks.add(Task.dump(PRE_DATA, List.of("--section=pre-data")));
+            tasks.add(Task.dump(PRE_DATA, List.of("--section=" + PRE_DATA)));
             tasks.add(Task.dump(OTHER_DATA, otherArgs));
-            tasks.add(Task.dump(POST_DATA, List.of("--section=post-data")));
-            if (options.globals()) {
-                // first: the dumps run beside the data (runTasks), pg_dumpall does not
-                tasks.add(new Task(GLOBALS, Long.MAX_VALUE, Task.Kind.GLOBALS, List.of(), null, List.of()));
-            }
+            tasks.add(Task.dump(POST_DATA, List.of("--section=" + POST_DATA)));
             long prepared = System.nanoTime();
-            Map<String, Long> rows = runTasks(context, tools, snapshotId, tasks, shardCount, columnsOf, encoding);
+            if (options.globals()) {
+                queue.add(new Task(GLOBALS, globalsLast(early.get(GLOBALS)) ? 0 : Long.MAX_VALUE, Task.Kind.GLOBALS, List.of(), null,
+                        List.of()));
+            }
+            pool.throwIfStopped();
+            queue.addAll(tasks);
+            Map<String, Long> rows = runTasks(context, tools, snapshotId, pool, early, shardCount, columnsOf, encoding);
             // sequences are not transactional: read now, after the data, so no row holds a value above the saved one
             List<Catalog.SequenceState> sequences = Catalog.sequences(c, standby);
             LOG.info("backup of {}: {} tables ({} split into {} page ranges) in {} data streams, {} sequences; catalog {} ms, data {} ms",
@@ -322,10 +395,13 @@ public final class LogicalBackup {
      * tables, excluding every schema leaves exactly the large objects; with them, each is named
      * (patterns that are ASCII-only and checked to select nothing else), plus {@code -b}.
      */
+    /** The data-other dump's arguments when there are no extension configuration tables: large objects only. */
+    private static final List<String> NOTHING_ELSE = List.of("--section=data", "--exclude-schema=*");
+
     private static List<String> otherDataArgs(Connection c) throws SQLException {
         List<String[]> config = Catalog.extensionConfigRelations(c);
         if (config.isEmpty()) {
-            return List.of("--section=data", "--exclude-schema=*");
+            return NOTHING_ELSE;
         }
         List<String> args = new ArrayList<>(List.of("--section=data", "-b", "--strict-names"));
         List<String[]> all = Catalog.dumpableRelationNames(c);
@@ -401,56 +477,75 @@ public final class LogicalBackup {
         }
     }
 
-    private Map<String, Long> runTasks(BackupContext context, ToolRunner tools, String snapshotId, List<Task> tasks, int workers,
-                                       Map<Long, List<String>> columnsOf, String encoding) {
-        PriorityBlockingQueue<Task> queue = new PriorityBlockingQueue<>(tasks.size(), Comparator.comparingLong(Task::weight).reversed());
-        queue.addAll(tasks);
-        WorkerPool<Task> run = new WorkerPool<>("backup of " + cfg.describe(), "backupkit-pg-backup", queue);
-        // The pre-data and post-data dumps spend most of their time starting pg_dump and querying the
-        // catalog; they write only once every query is done. Started now, they do that beside the COPY
-        // sessions instead of after them (a backup used to end 0.15–0.4 s after its last COPY, pgbench
-        // scale 30); their output waits in the pipe, or they wait on it, until a worker is free to store
-        // it, so the streams open at once stay within the context's parallelism. A waiting pg_dump is
-        // idle in its transaction, where pg_dump turns the idle timeouts off, and one that fails (too
-        // many connections, a lock timeout) fails the backup at once, not when its turn comes. Not
-        // started early: the other data (large objects are read while the output is written, so that
-        // pg_dump would stop mid-query for as long as the COPYs take), pg_dumpall (outside a transaction,
-        // so idle_session_timeout applies; queued first instead), and tools in a pod (an exec session
-        // idle for hours meets the kubelet's and the command's timeouts).
-        Map<String, Started> early = new ConcurrentHashMap<>();
+    /**
+     * Runs the queued tasks on the pool. Dumps that spend most of their time starting and querying the
+     * catalog are started ahead of their turn by {@link #run}, where the tools are local: pg_dumpall
+     * (roles and tablespaces, outside the snapshot) before the leader connects, the pre-data and post-data
+     * pg_dumps as soon as the snapshot is exported. They do that work beside the leader's catalog phase
+     * and the COPY sessions instead of after them (a backup used to end 0.15–0.4 s after its last COPY,
+     * pgbench scale 30, and pg_dumpall, queued first, held one worker ~60 ms before its COPY began); their
+     * output waits in the pipe, or they wait on it, until a worker is free to store it, so the streams open
+     * at once stay within the context's parallelism. pg_dumpall's output is read ahead into memory, so it
+     * ends at once, and it is stored after the data if it has ended by then ({@link #globalsLast}); the data-other pg_dump is started early too when it has nothing
+     * but a header to write (no large objects, no extension configuration tables). A waiting pg_dump is idle in its transaction,
+     * where pg_dump turns the idle timeouts off, and one that fails (too many connections, a lock timeout)
+     * fails the backup at once, not when its turn comes. Not started early: the other data with large
+     * objects or configuration tables (they are read while the output is written, so that pg_dump would
+     * stop mid-query for as long as the COPYs take), and tools in a pod (an exec session idle for hours meets the kubelet's and the command's
+     * timeouts).
+     */
+    private Map<String, Long> runTasks(BackupContext context, ToolRunner tools, String snapshotId, WorkerPool<Task> run,
+                                       Map<String, Started> early, int workers, Map<Long, List<String>> columnsOf, String encoding) {
         Map<String, Long> rows = new ConcurrentHashMap<>();
+        run.execute(workers, task -> {
+            switch (task.kind()) {
+                case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, run)
+                        .forEach((k, v) -> rows.merge(k, v, Long::sum));
+                case PART -> rows.merge(task.part().table().qualifiedName(),
+                        copyPart(context, tools, snapshotId, task.part(), run), Long::sum);
+                case DUMP -> {
+                    Started started = early.remove(task.stream());
+                    store(context, started != null ? started
+                            : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run), task.stream(), run);
+                }
+                case GLOBALS -> {
+                    Started started = early.remove(task.stream());
+                    store(context, started != null ? started : start(tools, "pg_dumpall", globalsSpec(tools), run), task.stream(), run);
+                }
+            }
+        });
+        return rows;
+    }
+
+    /**
+     * Starts a dump ahead of its turn and watches it, so one that fails stops the backup at once; one
+     * that cannot start is left to its task. With
+     * {@code readAhead} > 0 a thread reads up to that much of its output into memory as it comes, so
+     * the dump ends (and its session with it) without waiting for a worker to store it.
+     */
+    private void startEarly(ToolRunner tools, String tool, CommandSpec spec, String stream, int readAhead, WorkerPool<Task> run,
+                            Map<String, Started> early) {
+        Started st;
         try {
-            if (tools.local() && workers > 0) {
-                for (Task t : tasks) {
-                    if (t.kind() == Task.Kind.DUMP && (t.stream().equals(PRE_DATA) || t.stream().equals(POST_DATA))) {
-                        Started st = start(tools, "pg_dump", dumpSpec(tools, snapshotId, t, encoding), run);
-                        early.put(t.stream(), st);
-                        ToolRunner.daemon("pg_dump-watch " + t.stream(), () -> watch(st, t.stream(), run));
-                    }
-                }
-            }
-            run.execute(workers, task -> {
-                switch (task.kind()) {
-                    case COPY -> copyTables(context, tools, snapshotId, task, columnsOf, encoding, run)
-                            .forEach((k, v) -> rows.merge(k, v, Long::sum));
-                    case PART -> rows.merge(task.part().table().qualifiedName(),
-                            copyPart(context, tools, snapshotId, task.part(), run), Long::sum);
-                    case DUMP -> {
-                        Started started = early.remove(task.stream());
-                        store(context, started != null ? started
-                                : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run), task.stream(), run);
-                    }
-                    case GLOBALS -> store(context, start(tools, "pg_dumpall", globalsSpec(tools), run), task.stream(), run);
-                }
-            });
-            return rows;
-        } finally {
-            // a failed backup leaves dumps it never got to: stop them (a stored one is gone from the map)
-            for (Started st : early.values()) {
-                run.untrack(st.rc());
-                st.rc().close();
-            }
+            st = start(tools, tool, spec, run);
+        } catch (EngineException e) {
+            // not there, say: its task starts it in its turn and reports that, after the checks that say more (versions)
+            return;
         }
+        if (readAhead > 0) {
+            RunningCommand rc = st.rc();
+            st = new Started(st.tool(), rc, st.err(), inBackground(tool + "-read-ahead " + stream, () -> {
+                try {
+                    return rc.stdout().readNBytes(readAhead);
+                } catch (IOException e) {
+                    // the dump was stopped, or its pipe closed: the store reports it (never a part of the output as all of it)
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }));
+        }
+        early.put(stream, st);
+        Started watched = st;
+        ToolRunner.daemon(tool + "-watch " + stream, () -> watch(watched, stream, run));
     }
 
     /** Fails the backup as soon as a dump started early ends with an error, instead of when a worker gets to its output. */
@@ -592,7 +687,34 @@ public final class LogicalBackup {
     }
 
     /** A schema dump started ahead of its turn (runTasks): the process and the tail of its standard error. */
-    private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err) {
+    private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err, CompletableFuture<byte[]> head) {
+        /** The output: what was read ahead of the store (if anything), then the rest of the pipe. */
+        InputStream output() throws IOException {
+            if (head == null) {
+                return rc.stdout();
+            }
+            try {
+                return new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(await(head)), rc.stdout());
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+        }
+    }
+
+    /** At most this much of pg_dumpall's output is read ahead into memory (a few KiB unless there are thousands of roles). */
+    public static final int GLOBALS_READ_AHEAD = 4 << 20;
+
+    /**
+     * Whether the globals are stored after the data: when pg_dumpall, started early, has written all of its
+     * output into the read-ahead (it has ended or is about to). Otherwise they are stored first, as the data
+     * starts: pg_dumpall runs outside a transaction, so a session of it left waiting on a full pipe until a
+     * worker is free would meet idle_session_timeout (or a pooler's idle timeout), and would hold a connection.
+     */
+    private static boolean globalsLast(Started dumpall) {
+        if (dumpall == null || dumpall.head() == null || !dumpall.head().isDone() || dumpall.head().isCompletedExceptionally()) {
+            return false;
+        }
+        return dumpall.head().join().length < GLOBALS_READ_AHEAD;
     }
 
     private CommandSpec dumpSpec(ToolRunner tools, String snapshotId, Task task, String encoding) {
@@ -630,7 +752,7 @@ public final class LogicalBackup {
         } catch (IOException e) {
             // it exited already: its exit status and standard error say why when its output is stored
         }
-        return new Started(tool, rc, err);
+        return new Started(tool, rc, err, null);
     }
 
     private EngineException dumpFailure(String tool, String stream, int exit, String tail) {
@@ -650,7 +772,7 @@ public final class LogicalBackup {
         RunningCommand rc = started.rc();
         try {
             long bytes;
-            try (InputStream in = rc.stdout(); OutputStream out = context.newStream(stream)) {
+            try (InputStream in = started.output(); OutputStream out = context.newStream(stream)) {
                 bytes = copy(in, out);
             }
             int exit = rc.waitFor();

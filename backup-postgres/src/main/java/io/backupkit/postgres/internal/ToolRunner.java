@@ -93,18 +93,27 @@ public final class ToolRunner {
         return connectionEnvironment(CommandSpec.builder(stdbuf).arg(OUTPUT_BUFFER).arg(program(tool)));
     }
 
-    /** Whether {@code stdbuf --output=1M tool --version} runs and prints the tool's version: stdbuf exits 125 when it cannot. */
+    /**
+     * Whether {@code stdbuf --output=1M tool --version} runs and prints the tool's version. Only a definite
+     * answer is kept for the JVM's life: yes, or stdbuf's own "cannot" (exit 125: it cannot preload into the
+     * tool; 126/127: the tool cannot be run). A probe that could not start (the system out of processes, an
+     * interrupt) answers no for this call only.
+     */
     private boolean outputBufferWorks(String stdbuf, String tool) {
-        return OUTPUT_BUFFER_WORKS.computeIfAbsent(stdbuf + '\0' + program(tool), key -> {
+        Boolean works = OUTPUT_BUFFER_WORKS.computeIfAbsent(stdbuf + '\0' + program(tool), key -> {
             CommandSpec spec = cleanEnvironment(CommandSpec.builder(stdbuf), executor).arg(OUTPUT_BUFFER).arg(program(tool))
                     .arg("--version").build();
             try {
                 Result r = run(tool, spec, null);
-                return r.exitCode == 0 && VERSION.matcher(r.stdout).find();
+                if (r.exitCode == 0 && VERSION.matcher(r.stdout).find()) {
+                    return true;
+                }
+                return r.exitCode >= 125 && r.exitCode <= 127 ? false : null;
             } catch (EngineException e) {
-                return false;
+                return null; // computeIfAbsent keeps nothing: asked again next time
             }
         });
+        return works != null && works;
     }
 
     /** The first executable file {@code name} in a directory of this JVM's PATH, or null. */

@@ -4,6 +4,7 @@ import io.backupkit.LocalCommandExecutor;
 import io.backupkit.postgres.testing.EphemeralPostgres;
 import io.backupkit.spi.CommandSpec;
 import io.backupkit.spi.RunningCommand;
+import io.backupkit.testkit.ChildProcesses;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -14,6 +15,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -47,15 +49,11 @@ class PsqlOutputBufferIT {
                 .arg("--dbname=" + cfg.libpqConnectionString("buffer test"))
                 .arg("--command=COPY (SELECT repeat('x', 200) FROM generate_series(1, 50000)) TO STDOUT").build();
         try (RunningCommand rc = new LocalCommandExecutor().start(spec)) {
-            ProcessHandle child = psqlChild();
-            // psql blocks once the pipe (64 KiB) is full; wait until its count of finished writes stays put
-            long last = -1;
+            ProcessHandle child = ChildProcesses.awaitNamed("psql", Duration.ofSeconds(30)).orElseThrow();
+            // psql blocks once the pipe (64 KiB) is full: count its finished writes then
+            assertTrue(ChildProcesses.awaitBlockedWritingAPipe(child, Duration.ofMillis(300), Duration.ofSeconds(60)),
+                    "psql waits on its full pipe");
             long writes = syscw(child.pid());
-            for (int i = 0; i < 200 && writes != last; i++) {
-                Thread.sleep(100);
-                last = writes;
-                writes = syscw(child.pid());
-            }
             long bytes;
             try (InputStream out = rc.stdout()) {
                 bytes = out.transferTo(java.io.OutputStream.nullOutputStream());
@@ -64,18 +62,6 @@ class PsqlOutputBufferIT {
             assertEquals(50_000L * 201, bytes, "every row arrives, buffered or not");
             return writes;
         }
-    }
-
-    /** The psql this JVM started (the JDK's spawn helper execs it a moment after start() returns). */
-    private static ProcessHandle psqlChild() throws InterruptedException {
-        for (int i = 0; i < 100; i++) {
-            var psql = ProcessHandle.current().descendants().filter(p -> p.info().command().orElse("").endsWith("/psql")).findFirst();
-            if (psql.isPresent()) {
-                return psql.get();
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no psql child started");
     }
 
     private static long syscw(long pid) throws IOException {
@@ -90,6 +76,7 @@ class PsqlOutputBufferIT {
     @Test
     void psqlUnderStdbuf_fillsThePipeWithOneWrite_whereThePlainOneTakesSixteen() throws Exception {
         assumeTrue(ToolRunner.onPath(ToolRunner.STDBUF) != null, "coreutils' stdbuf is not on this PATH");
+        assumeTrue(ChildProcesses.waitChannelsShown(), "this system shows no wait channels in /proc");
         CommandSpec buffered = tools.commandWithOutputBuffer("psql").build();
         assertEquals(List.of(ToolRunner.onPath(ToolRunner.STDBUF), "--output=1M", tools.program("psql")), buffered.command());
 

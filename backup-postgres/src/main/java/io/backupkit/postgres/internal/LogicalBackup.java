@@ -212,13 +212,6 @@ public final class LogicalBackup {
             }
             Map<String, Object> db = Catalog.databaseInfo(c, version);
             String encoding = (String) db.get("encoding");
-            if (tools.local()) {
-                // the schema dumps read the catalog in the snapshot while the leader does (runTasks says why early)
-                for (String section : List.of(PRE_DATA, POST_DATA)) {
-                    startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(section, List.of("--section=" + section)), encoding),
-                            section, 0, pool, early);
-                }
-            }
             List<Catalog.TableInfo> tables = Catalog.tables(c);
             lockTables(c, tables);
             pool.throwIfStopped();
@@ -231,6 +224,14 @@ public final class LogicalBackup {
             long largeObjects = Catalog.largeObjectCount(c);
             Map<String, List<String>> roles = Catalog.referencedRoles(c);
             List<String> otherArgs = otherDataArgs(c);
+            if (tools.local()) {
+                // the schema dumps read the catalog beside the data, not before it: started beside the leader's catalog
+                // queries they slowed that phase as much as they saved (runTasks says why early at all)
+                for (String section : List.of(PRE_DATA, POST_DATA)) {
+                    startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(section, List.of("--section=" + section)), encoding),
+                            section, 0, pool, early);
+                }
+            }
             if (tools.local() && largeObjects == 0 && otherArgs.equals(NOTHING_ELSE)) {
                 // no large objects and no extension configuration tables: an archive of a few hundred bytes, which fits
                 // in the pipe, so this pg_dump never stops mid-query waiting for a worker (runTasks)
@@ -479,15 +480,16 @@ public final class LogicalBackup {
 
     /**
      * Runs the queued tasks on the pool. Dumps that spend most of their time starting and querying the
-     * catalog are started ahead of their turn by {@link #run}, where the tools are local: pg_dumpall
-     * (roles and tablespaces, outside the snapshot) before the leader connects, the pre-data and post-data
-     * pg_dumps as soon as the snapshot is exported. They do that work beside the leader's catalog phase
-     * and the COPY sessions instead of after them (a backup used to end 0.15–0.4 s after its last COPY,
+     * catalog are started ahead of their turn by {@link #backup}, where the tools are local: pg_dumpall
+     * (roles and tablespaces, outside the snapshot) once the leader has connected, the pre-data and
+     * post-data pg_dumps when the catalog phase ends (started beside its queries they slowed it as much as
+     * they saved). They do that work beside the COPY sessions instead of after them (a backup used to end 0.15–0.4 s after its last COPY,
      * pgbench scale 30, and pg_dumpall, queued first, held one worker ~60 ms before its COPY began); their
      * output waits in the pipe, or they wait on it, until a worker is free to store it, so the streams open
      * at once stay within the context's parallelism. pg_dumpall's output is read ahead into memory, so it
-     * ends at once, and it is stored after the data if it has ended by then ({@link #globalsLast}); the data-other pg_dump is started early too when it has nothing
-     * but a header to write (no large objects, no extension configuration tables). A waiting pg_dump is idle in its transaction,
+     * ends at once, and it is stored after the data if it has ended by then ({@link #globalsLast}); the
+     * data-other pg_dump is started early too when it has nothing but a header to write (no large objects,
+     * no extension configuration tables). A waiting pg_dump is idle in its transaction,
      * where pg_dump turns the idle timeouts off, and one that fails (too many connections, a lock timeout)
      * fails the backup at once, not when its turn comes. Not started early: the other data with large
      * objects or configuration tables (they are read while the output is written, so that pg_dump would

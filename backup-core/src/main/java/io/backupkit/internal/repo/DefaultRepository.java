@@ -12,6 +12,7 @@ import io.backupkit.Repository;
 import io.backupkit.Snapshot;
 import io.backupkit.SnapshotSummary;
 import io.backupkit.Storages;
+import io.backupkit.internal.Futures;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.Json;
 import io.backupkit.internal.chunker.FastCdcChunker;
@@ -43,7 +44,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -898,12 +898,7 @@ public final class DefaultRepository implements Repository {
         private Repository open(Storage s, boolean owns) {
             // every way through needs the key slots' listing as well as the config: both requests go out at once,
             // one round trip instead of two in series on S3
-            CompletableFuture<List<ObjectInfo>> keySlots = CompletableFuture.supplyAsync(() -> s.list(Formats.KEYS),
-                    task -> {
-                        Thread t = new Thread(task, "backupkit-open");
-                        t.setDaemon(true);
-                        t.start();
-                    });
+            CompletableFuture<List<ObjectInfo>> keySlots = Futures.onDaemonThread("backupkit-open", () -> s.list(Formats.KEYS));
             try {
                 return open(s, owns, keySlots);
             } finally {
@@ -912,27 +907,12 @@ public final class DefaultRepository implements Repository {
             }
         }
 
-        /** The key slots listed aside, or the listing's own failure as it was thrown. */
-        private static List<ObjectInfo> listed(CompletableFuture<List<ObjectInfo>> keySlots) {
-            try {
-                return keySlots.join();
-            } catch (CompletionException e) {
-                if (e.getCause() instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (e.getCause() instanceof Error err) {
-                    throw err;
-                }
-                throw e;
-            }
-        }
-
         private Repository open(Storage s, boolean owns, CompletableFuture<List<ObjectInfo>> keySlots) {
             byte[] stored;
             try {
                 stored = s.readAll(Formats.CONFIG);
             } catch (ObjectNotFoundException e) {
-                int slots = listed(keySlots).size();
+                int slots = Futures.join(keySlots).size();
                 if (slots > 0) {
                     throw new ConfigurationException("no repository at " + s.location() + ": there is no config object, but keys/ holds "
                             + slots + " key slot(s). An interrupted create leaves that: run create again. If a repository "
@@ -950,7 +930,7 @@ public final class DefaultRepository implements Repository {
                             + "encrypted, and an encrypted repository's config may have been replaced by someone with write access "
                             + "to the storage. If this repository really is unencrypted, open it without a password or key");
                 }
-                int slots = listed(keySlots).size();
+                int slots = Futures.join(keySlots).size();
                 if (slots > 0) {
                     throw new IntegrityException(Formats.CONFIG, "the config says the repository at " + s.location()
                             + " is unencrypted, but keys/ holds " + slots + " key slot(s), which only encrypted repositories have: "
@@ -968,7 +948,7 @@ public final class DefaultRepository implements Repository {
             List<String> skipped = new ArrayList<>();
             int slots = 0;
             int notThisRepository = 0;
-            for (ObjectInfo o : listed(keySlots)) {
+            for (ObjectInfo o : Futures.join(keySlots)) {
                 // one bad slot never stops the others from being tried
                 KeySlotFile f;
                 try {

@@ -6,6 +6,7 @@ import io.backupkit.LockLostException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.RepositoryLockedException;
 import io.backupkit.StorageException;
+import io.backupkit.internal.Futures;
 import io.backupkit.internal.HostName;
 import io.backupkit.internal.Interrupts;
 import io.backupkit.internal.Json;
@@ -25,7 +26,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -307,15 +307,11 @@ public final class LockManager {
         LockInfo info = first;
         // the storage's time of our own lock object (later copies carry it, so others compare storage times) is
         // asked beside the second conflict check: neither needs the other, and on S3 each is a round trip
-        CompletableFuture<Optional<ObjectInfo>> ownStat = CompletableFuture.supplyAsync(() -> storage.stat(name), task -> {
-            Thread t = new Thread(task, "backupkit-lock-stat");
-            t.setDaemon(true);
-            t.start();
-        });
+        CompletableFuture<Optional<ObjectInfo>> ownStat = Futures.onDaemonThread("backupkit-lock-stat", () -> storage.stat(name));
         try {
             // two writers may have checked at the same time: check again now that ours is visible
             checkConflicts(kind, name);
-            Optional<ObjectInfo> stat = joined(ownStat);
+            Optional<ObjectInfo> stat = Futures.join(ownStat);
             if (stat.isPresent() && !Instant.EPOCH.equals(stat.get().modified())) {
                 Instant storageTime = stat.get().modified();
                 info = new LockInfo(kind, first.host(), first.pid(), operation, now, now, storageTime,
@@ -328,21 +324,6 @@ public final class LockManager {
             throw e;
         }
         return new Lock(info, name, taken);
-    }
-
-    /** The result, or the failure as it was thrown. */
-    private static <T> T joined(CompletableFuture<T> f) {
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw e;
-        }
     }
 
     private String write(LockInfo info) {

@@ -1,6 +1,7 @@
 package io.backupkit.postgres.internal;
 
 import io.backupkit.EngineException;
+import io.backupkit.internal.Futures;
 import io.backupkit.internal.WorkerPool;
 import io.backupkit.spi.BackupContext;
 import io.backupkit.spi.CommandSpec;
@@ -27,10 +28,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -126,8 +125,8 @@ public final class LogicalBackup {
         Map<String, Started> early = new ConcurrentHashMap<>();
         try {
             // the tools' versions (a process each) are read beside the leader's connect, not one after another before it
-            CompletableFuture<ToolRunner.Version> dumpVersion = inBackground("pg_dump-version", () -> tools.version("pg_dump"));
-            CompletableFuture<ToolRunner.Version> restoreVersion = inBackground("pg_restore-version", () -> tools.version("pg_restore"));
+            CompletableFuture<ToolRunner.Version> dumpVersion = Futures.onDaemonThread("backupkit-pg_dump-version", () -> tools.version("pg_dump"));
+            CompletableFuture<ToolRunner.Version> restoreVersion = Futures.onDaemonThread("backupkit-pg_restore-version", () -> tools.version("pg_restore"));
             if (tools.local()) {
                 // whether psql runs under stdbuf is checked once per JVM (a process): beside the catalog queries, not before the first COPY
                 ToolRunner.daemon("psql-stdbuf-check", () -> tools.commandWithOutputBuffer("psql"));
@@ -139,34 +138,6 @@ public final class LogicalBackup {
                 pool.untrack(st.rc());
                 st.rc().close();
             }
-        }
-    }
-
-    /** Runs {@code work} on a daemon thread of its own. */
-    private static <T> CompletableFuture<T> inBackground(String name, Supplier<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        ToolRunner.daemon(name, () -> {
-            try {
-                result.complete(work.get());
-            } catch (RuntimeException | Error e) {
-                result.completeExceptionally(e);
-            }
-        });
-        return result;
-    }
-
-    /** The result of {@link #inBackground}, or what it threw, as it was thrown. */
-    private static <T> T await(CompletableFuture<T> result) {
-        try {
-            return result.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw (Error) e.getCause();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EngineException("backup interrupted", e);
         }
     }
 
@@ -187,13 +158,13 @@ public final class LogicalBackup {
             String serverVersion = Catalog.serverVersion(c);
             PgVersion version = PgVersion.of(Catalog.serverVersionNum(c)).requireSupported(cfg.host() + ":" + cfg.port());
             int serverMajor = version.major();
-            ToolRunner.Version dumpVersion = await(dumpVersionCheck);
+            ToolRunner.Version dumpVersion = Futures.join(dumpVersionCheck);
             if (dumpVersion.major() < serverMajor) {
                 throw new EngineException("pg_dump " + dumpVersion + " at " + tools.program("pg_dump") + " is older than the server "
                         + cfg.host() + ":" + cfg.port() + " (PostgreSQL " + serverVersion + "); pg_dump must be at least major version "
                         + serverMajor + ": install postgresql-client-" + serverMajor + " or newer and set toolDirectory to its bin directory");
             }
-            ToolRunner.Version restoreVersion = await(restoreVersionCheck);
+            ToolRunner.Version restoreVersion = Futures.join(restoreVersionCheck);
             boolean standby = Catalog.inRecovery(c);
 
             Catalog.prepareDataSession(c);
@@ -536,7 +507,7 @@ public final class LogicalBackup {
         }
         if (readAhead > 0) {
             RunningCommand rc = st.rc();
-            st = new Started(st.tool(), rc, st.err(), inBackground(tool + "-read-ahead " + stream, () -> {
+            st = new Started(st.tool(), rc, st.err(), Futures.onDaemonThread("backupkit-" + tool + "-read-ahead " + stream, () -> {
                 try {
                     return rc.stdout().readNBytes(readAhead);
                 } catch (IOException e) {
@@ -696,7 +667,7 @@ public final class LogicalBackup {
                 return rc.stdout();
             }
             try {
-                return new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(await(head)), rc.stdout());
+                return new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(Futures.join(head)), rc.stdout());
             } catch (java.io.UncheckedIOException e) {
                 throw e.getCause();
             }

@@ -5,16 +5,13 @@ import io.backupkit.Repository;
 import io.backupkit.RepositoryLockedException;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.LockManager;
-import io.backupkit.spi.ObjectInfo;
-import io.backupkit.spi.Payload;
 import io.backupkit.spi.Storage;
+import io.backupkit.testkit.InterceptingStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -33,21 +30,21 @@ class LockRequestsTest {
     @Test
     void ownLockTimeAndSecondConflictCheck_areInFlightTogether() {
         StatWaitsForListing storage = new StatWaitsForListing(LocalStorage.of(dir.resolve("repo")));
-        try (Repository repo = Repository.builder().storage(storage).unencrypted().create()) {
+        try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
             storage.armed = true;
             try (LockManager.Lock lock = ((DefaultRepository) repo).locks().acquire(false, "restore")) {
                 assertNotNull(lock.info().clockSkewMillis(), "the storage's time of the lock object was read");
                 assertNotNull(lock.info().createdStorage());
                 assertEquals(0, storage.listedAfterWrite.getCount());
             }
-            assertEquals(List.of(), storage.list("locks/"), "released");
+            assertEquals(List.of(), storage.storage.list("locks/"), "released");
         }
     }
 
     @Test
     void aConflictFoundByTheSecondCheck_removesTheLockObject() {
         StatWaitsForListing storage = new StatWaitsForListing(LocalStorage.of(dir.resolve("repo")));
-        try (Repository repo = Repository.builder().storage(storage).unencrypted().create()) {
+        try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
             LockManager locks = ((DefaultRepository) repo).locks();
             storage.armed = true;
             // an exclusive lock appears between our first check and our write
@@ -58,77 +55,40 @@ class LockRequestsTest {
                 storage.armed = true;
             };
             assertThrows(RepositoryLockedException.class, () -> locks.acquire(false, "restore"));
-            assertEquals(1, storage.list("locks/").size(), "only the exclusive lock is left");
+            assertEquals(1, storage.storage.list("locks/").size(), "only the exclusive lock is left");
         }
     }
 
     /** Lets a lock object's stat through only once the locks were listed after a lock object was written. */
-    static final class StatWaitsForListing implements Storage {
-        final Storage delegate;
+    static final class StatWaitsForListing {
+        final InterceptingStorage storage;
         final CountDownLatch listedAfterWrite = new CountDownLatch(1);
         volatile boolean armed;
         volatile boolean written;
         volatile Runnable beforeLockWrite = () -> { };
 
         StatWaitsForListing(Storage delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public String location() {
-            return delegate.location();
-        }
-
-        @Override
-        public boolean putIfAbsent(String name, Payload payload) {
-            if (armed && name.startsWith("locks/")) {
-                beforeLockWrite.run();
-                written = true;
-            }
-            return delegate.putIfAbsent(name, payload);
-        }
-
-        @Override
-        public InputStream get(String name) {
-            return delegate.get(name);
-        }
-
-        @Override
-        public InputStream get(String name, long offset, long length) {
-            return delegate.get(name, offset, length);
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String name) {
-            if (armed && name.startsWith("locks/")) {
-                try {
-                    if (!listedAfterWrite.await(30, TimeUnit.SECONDS)) {
-                        throw new AssertionError("the locks were not listed while the lock object's time was asked");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new AssertionError(e);
+            storage = new InterceptingStorage(delegate).beforePut(name -> {
+                if (armed && name.startsWith("locks/")) {
+                    beforeLockWrite.run();
+                    written = true;
                 }
-            }
-            return delegate.stat(name);
-        }
-
-        @Override
-        public List<ObjectInfo> list(String prefix) {
-            if (written && prefix.equals("locks/")) {
-                listedAfterWrite.countDown();
-            }
-            return delegate.list(prefix);
-        }
-
-        @Override
-        public void delete(String name) {
-            delegate.delete(name);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
+            }).beforeList(prefix -> {
+                if (written && prefix.equals("locks/")) {
+                    listedAfterWrite.countDown();
+                }
+            }).beforeStat(name -> {
+                if (armed && name.startsWith("locks/")) {
+                    try {
+                        if (!listedAfterWrite.await(30, TimeUnit.SECONDS)) {
+                            throw new AssertionError("the locks were not listed while the lock object's time was asked");
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new AssertionError(e);
+                    }
+                }
+            });
         }
     }
 }

@@ -36,6 +36,7 @@ public final class InterceptingStorage implements Storage {
     private volatile boolean conditionalWrites = true;
     private volatile java.time.Duration timeShift = java.time.Duration.ZERO;
     private volatile Consumer<String> beforeList = p -> { };
+    private volatile Consumer<String> beforeStat = n -> { };
     private volatile java.time.Instant tickOrigin;
     private volatile java.time.Duration tick;
 
@@ -131,6 +132,12 @@ public final class InterceptingStorage implements Storage {
         return this;
     }
 
+    /** Runs before every stat with the name; may throw or block (to interleave another operation). */
+    public InterceptingStorage beforeStat(Consumer<String> hook) {
+        this.beforeStat = hook;
+        return this;
+    }
+
     /**
      * Reports object times only to {@code resolution}, counted from now: like S3, whose times have whole
      * seconds, but coarse enough that everything a test does falls into one tick (deterministically).
@@ -211,6 +218,7 @@ public final class InterceptingStorage implements Storage {
 
     @Override
     public Optional<ObjectInfo> stat(String name) {
+        beforeStat.accept(name);
         count("stat", name, 0);
         return delegate.stat(name).map(this::shifted);
     }

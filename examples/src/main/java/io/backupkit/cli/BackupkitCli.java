@@ -188,18 +188,18 @@ public final class BackupkitCli implements Runnable {
         return name;
     }
 
-    /**
-     * While picocli builds the command's model on the main thread (~0.1 s of a cold JVM's start), a thread of
-     * its own loads and initialises what every repository command needs next: Jackson's object mapper and the
-     * JDK's crypto providers (AES-GCM, HMAC, SHA-256), and pgjdbc when a PostgreSQL URL is among the arguments. The main thread then finds them ready, or waits for the
-     * class initialisation already under way; it never does the work twice (docs/performance.md, "warmup").
-     */
     /** What the warm-up thread failed with, if anything: reported beside an error it causes on the main thread. */
     private static volatile Throwable warmUpFailure;
 
+    /**
+     * While picocli builds the command's model on the main thread (~0.1 s of a cold JVM's start), a thread of
+     * its own loads and initialises what every repository command needs next: Jackson's object mapper and the
+     * JDK's crypto providers (AES-GCM, HMAC, SHA-256), and pgjdbc when a PostgreSQL URL is among the
+     * arguments. The main thread then finds them ready, or waits for the class initialisation already under
+     * way; it never does the work twice (docs/performance.md, "Start-up overlap").
+     */
     private static void warmUp(String[] args) {
-        boolean postgres = Arrays.stream(args).anyMatch(a -> a.startsWith("postgresql://") || a.startsWith("postgres://")
-                || a.startsWith("jdbc:postgresql:"));
+        boolean postgres = Arrays.stream(args).anyMatch(io.backupkit.postgres.internal.PgConnectionConfig::isPostgresUrl);
         Thread t = new Thread(() -> {
             try {
                 io.backupkit.internal.Json.MAPPER.readTree("{\"warm\": [1, \"up\"]}");

@@ -35,6 +35,11 @@ class LauncherIT {
     private record Run(int code, String out, String err) {
     }
 
+    /** Asserts that {@code -XX:+PrintFlagsFinal} output shows {@code flag = value}. */
+    private static void assertFlag(String flags, String flag, String value, String message) {
+        assertTrue(flags.matches("(?s).*" + flag + "\\s+= " + value + "\\s.*"), message);
+    }
+
     private static Run run(Path launcher, Map<String, String> env, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(launcher.toString()));
         cmd.addAll(List.of(args));
@@ -233,12 +238,12 @@ class LauncherIT {
     void dataCommands_compileOnlyWhatStaysHot_shortOnesStopAtC1() throws Exception {
         Map<String, String> flags = Map.of("BACKUPKIT_JAVA_OPTS", "-XX:+PrintFlagsFinal");
         String backup = run(LAUNCHER, flags, "backup", "--help").out();
-        assertTrue(backup.matches("(?s).*Tier3InvocationThreshold\\s+= 2000\\s.*"), "backup: Tier3 threshold raised");
-        assertTrue(backup.matches("(?s).*Tier4InvocationThreshold\\s+= 40000\\s.*"), "backup: Tier4 threshold raised");
-        assertTrue(backup.matches("(?s).*TieredStopAtLevel\\s+= 4\\s.*"), "backup: C2 on");
+        assertFlag(backup, "Tier3InvocationThreshold", "2000", "backup: Tier3 threshold raised");
+        assertFlag(backup, "Tier4InvocationThreshold", "40000", "backup: Tier4 threshold raised");
+        assertFlag(backup, "TieredStopAtLevel", "4", "backup: C2 on");
         String list = run(LAUNCHER, flags, "list", "--help").out();
-        assertTrue(list.matches("(?s).*TieredStopAtLevel\\s+= 1\\s.*"), "list: C1 only");
-        assertTrue(list.matches("(?s).*Tier3InvocationThreshold\\s+= 200\\s.*"), "list: C1 thresholds unchanged");
+        assertFlag(list, "TieredStopAtLevel", "1", "list: C1 only");
+        assertFlag(list, "Tier3InvocationThreshold", "200", "list: C1 thresholds unchanged");
     }
 
     /** A checkout or installation reached through a symbolic link to a directory keeps its archive. */
@@ -312,13 +317,13 @@ class LauncherIT {
     void aRestore_hasASmallerYoungGeneration_andTheSameOldOne() throws Exception {
         Map<String, String> flags = Map.of("BACKUPKIT_JAVA_OPTS", "-XX:+PrintFlagsFinal");
         String restore = run(LAUNCHER, flags, "restore", "--help").out();
-        assertTrue(restore.matches("(?s).*MaxHeapSize\\s+= 117440512\\s.*"), "restore: 112 MiB heap");
-        assertTrue(restore.matches("(?s).*NewRatio\\s+= 3\\s.*"), "restore: a quarter of the heap young");
+        assertFlag(restore, "MaxHeapSize", "117440512", "restore: 112 MiB heap");
+        assertFlag(restore, "NewRatio", "3", "restore: a quarter of the heap young");
         String restore4 = run(LAUNCHER, flags, "restore", "--jobs", "4", "--help").out();
-        assertTrue(restore4.matches("(?s).*MaxHeapSize\\s+= 184549376\\s.*"), "restore --jobs 4: 176 MiB heap");
+        assertFlag(restore4, "MaxHeapSize", "184549376", "restore --jobs 4: 176 MiB heap");
         String backup = run(LAUNCHER, flags, "backup", "--help").out();
-        assertTrue(backup.matches("(?s).*MaxHeapSize\\s+= 134217728\\s.*"), "backup: 128 MiB heap");
-        assertTrue(backup.matches("(?s).*NewRatio\\s+= 2\\s.*"), "backup: a third of the heap young");
+        assertFlag(backup, "MaxHeapSize", "134217728", "backup: 128 MiB heap");
+        assertFlag(backup, "NewRatio", "2", "backup: a third of the heap young");
         // old generation: (heap) * NewRatio / (NewRatio + 1): 112 * 3/4 = 84 MiB against 128 * 2/3 = 85.3 MiB
     }
 

@@ -195,19 +195,18 @@ public final class LogicalBackup {
             long largeObjects = Catalog.largeObjectCount(c);
             Map<String, List<String>> roles = Catalog.referencedRoles(c);
             List<String> otherArgs = otherDataArgs(c);
+            List<Task> dumps = List.of(Task.dump(PRE_DATA, List.of("--section=" + PRE_DATA)), Task.dump(OTHER_DATA, otherArgs),
+                    Task.dump(POST_DATA, List.of("--section=" + POST_DATA)));
             if (tools.local()) {
-                // the schema dumps read the catalog beside the data, not before it: started beside the leader's catalog
-                // queries they slowed that phase as much as they saved (runTasks says why early at all)
-                for (String section : List.of(PRE_DATA, POST_DATA)) {
-                    startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(section, List.of("--section=" + section)), encoding),
-                            section, 0, pool, early);
+                for (Task dump : dumps) {
+                    // the schema dumps read the catalog beside the data, not before it: started beside the leader's
+                    // catalog queries they slowed that phase as much as they saved (runTasks says why early at all);
+                    // data-other only without large objects and extension configuration tables: then it is an
+                    // archive of a few hundred bytes, which fits in the pipe, so it never stops mid-query
+                    if (!dump.stream().equals(OTHER_DATA) || largeObjects == 0 && otherArgs.equals(NOTHING_ELSE)) {
+                        startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, dump, encoding), dump.stream(), 0, pool, early);
+                    }
                 }
-            }
-            if (tools.local() && largeObjects == 0 && otherArgs.equals(NOTHING_ELSE)) {
-                // no large objects and no extension configuration tables: an archive of a few hundred bytes, which fits
-                // in the pipe, so this pg_dump never stops mid-query waiting for a worker (runTasks)
-                startEarly(tools, "pg_dump", dumpSpec(tools, snapshotId, Task.dump(OTHER_DATA, otherArgs), encoding), OTHER_DATA, 0, pool,
-                        early);
             }
 
             // a standby cannot read unlogged tables (their data is not replicated): like pg_dump, leave their rows out
@@ -287,9 +286,7 @@ public final class LogicalBackup {
             for (TablePart p : parts) {
                 tasks.add(Task.part(p));
             }
-            tasks.add(Task.dump(PRE_DATA, List.of("--section=" + PRE_DATA)));
-            tasks.add(Task.dump(OTHER_DATA, otherArgs));
-            tasks.add(Task.dump(POST_DATA, List.of("--section=" + POST_DATA)));
+            tasks.addAll(dumps);
             long prepared = System.nanoTime();
             if (options.globals()) {
                 queue.add(new Task(GLOBALS, globalsLast(early.get(GLOBALS)) ? 0 : Long.MAX_VALUE, Task.Kind.GLOBALS, List.of(), null,
@@ -361,15 +358,15 @@ public final class LogicalBackup {
         return Math.max(1, options.lockWaitTimeout().toMillis());
     }
 
+    /** The data-other dump's arguments when there are no extension configuration tables: large objects only. */
+    private static final List<String> NOTHING_ELSE = List.of("--section=data", "--exclude-schema=*");
+
     /**
      * The data-other dump: large objects and the rows of extension configuration tables, nothing
      * else (table data is COPYed, sequence values are in the manifest). Without configuration
      * tables, excluding every schema leaves exactly the large objects; with them, each is named
      * (patterns that are ASCII-only and checked to select nothing else), plus {@code -b}.
      */
-    /** The data-other dump's arguments when there are no extension configuration tables: large objects only. */
-    private static final List<String> NOTHING_ELSE = List.of("--section=data", "--exclude-schema=*");
-
     private static List<String> otherDataArgs(Connection c) throws SQLException {
         List<String[]> config = Catalog.extensionConfigRelations(c);
         if (config.isEmpty()) {
@@ -451,21 +448,21 @@ public final class LogicalBackup {
 
     /**
      * Runs the queued tasks on the pool. Dumps that spend most of their time starting and querying the
-     * catalog are started ahead of their turn by {@link #backup}, where the tools are local: pg_dumpall
+     * catalog are started ahead of their turn by {@link #backup} where the tools are local: pg_dumpall
      * (roles and tablespaces, outside the snapshot) once the leader has connected, the pre-data and
      * post-data pg_dumps when the catalog phase ends (started beside its queries they slowed it as much as
-     * they saved). They do that work beside the COPY sessions instead of after them (a backup used to end 0.15–0.4 s after its last COPY,
-     * pgbench scale 30, and pg_dumpall, queued first, held one worker ~60 ms before its COPY began); their
-     * output waits in the pipe, or they wait on it, until a worker is free to store it, so the streams open
-     * at once stay within the context's parallelism. pg_dumpall's output is read ahead into memory, so it
-     * ends at once, and it is stored after the data if it has ended by then ({@link #globalsLast}); the
-     * data-other pg_dump is started early too when it has nothing but a header to write (no large objects,
-     * no extension configuration tables). A waiting pg_dump is idle in its transaction,
-     * where pg_dump turns the idle timeouts off, and one that fails (too many connections, a lock timeout)
-     * fails the backup at once, not when its turn comes. Not started early: the other data with large
-     * objects or configuration tables (they are read while the output is written, so that pg_dump would
-     * stop mid-query for as long as the COPYs take), and tools in a pod (an exec session idle for hours meets the kubelet's and the command's
-     * timeouts).
+     * they saved), and data-other with them when it has nothing but a header to write (no large objects,
+     * no extension configuration tables). They do that work beside the COPY sessions instead of after them
+     * (a backup used to end 0.15–0.4 s after its last COPY, pgbench scale 30, and pg_dumpall, queued first,
+     * held one worker ~60 ms before its COPY began); their output waits in the pipe, or they wait on it,
+     * until a worker is free to store it, so the streams open at once stay within the context's
+     * parallelism. pg_dumpall's output is read ahead into memory, so it ends at once, and it is stored
+     * after the data if it has ended by then ({@link #globalsLast}). A waiting pg_dump is idle in its
+     * transaction, where pg_dump turns the idle timeouts off, and one that fails (too many connections, a
+     * lock timeout) fails the backup at once, not when its turn comes. Not started early: data-other with
+     * large objects or configuration tables (they are read while the output is written, so that pg_dump
+     * would stop mid-query for as long as the COPYs take), and tools in a pod (an exec session idle for
+     * hours meets the kubelet's and the command's timeouts).
      */
     private Map<String, Long> runTasks(BackupContext context, ToolRunner tools, String snapshotId, WorkerPool<Task> run,
                                        Map<String, Started> early, int workers, Map<Long, List<String>> columnsOf, String encoding) {
@@ -476,14 +473,14 @@ public final class LogicalBackup {
                         .forEach((k, v) -> rows.merge(k, v, Long::sum));
                 case PART -> rows.merge(task.part().table().qualifiedName(),
                         copyPart(context, tools, snapshotId, task.part(), run), Long::sum);
-                case DUMP -> {
+                case DUMP, GLOBALS -> {
+                    // started ahead of its turn, or now
                     Started started = early.remove(task.stream());
-                    store(context, started != null ? started
-                            : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run), task.stream(), run);
-                }
-                case GLOBALS -> {
-                    Started started = early.remove(task.stream());
-                    store(context, started != null ? started : start(tools, "pg_dumpall", globalsSpec(tools), run), task.stream(), run);
+                    if (started == null) {
+                        started = task.kind() == Task.Kind.GLOBALS ? start(tools, "pg_dumpall", globalsSpec(tools), run)
+                                : start(tools, "pg_dump", dumpSpec(tools, snapshotId, task, encoding), run);
+                    }
+                    store(context, started, task.stream(), run);
                 }
             }
         });
@@ -492,9 +489,9 @@ public final class LogicalBackup {
 
     /**
      * Starts a dump ahead of its turn and watches it, so one that fails stops the backup at once; one
-     * that cannot start is left to its task. With
-     * {@code readAhead} > 0 a thread reads up to that much of its output into memory as it comes, so
-     * the dump ends (and its session with it) without waiting for a worker to store it.
+     * that cannot start is left to its task. With {@code readAhead} > 0 a thread reads up to that much
+     * of its output into memory as it comes, so the dump ends (and its session with it) without waiting
+     * for a worker to store it.
      */
     private void startEarly(ToolRunner tools, String tool, CommandSpec spec, String stream, int readAhead, WorkerPool<Task> run,
                             Map<String, Started> early) {
@@ -659,7 +656,10 @@ public final class LogicalBackup {
         }
     }
 
-    /** A schema dump started ahead of its turn (runTasks): the process and the tail of its standard error. */
+    /**
+     * A dump started (ahead of its turn, {@link #startEarly}, or by its task): the process, the tail of its
+     * standard error and, for pg_dumpall, the part of its output read ahead (else null).
+     */
     private record Started(String tool, RunningCommand rc, ToolRunner.StderrTail err, CompletableFuture<byte[]> head) {
         /** The output: what was read ahead of the store (if anything), then the rest of the pipe. */
         InputStream output() throws IOException {
@@ -684,10 +684,9 @@ public final class LogicalBackup {
      * worker is free would meet idle_session_timeout (or a pooler's idle timeout), and would hold a connection.
      */
     private static boolean globalsLast(Started dumpall) {
-        if (dumpall == null || dumpall.head() == null || !dumpall.head().isDone() || dumpall.head().isCompletedExceptionally()) {
-            return false;
-        }
-        return dumpall.head().join().length < GLOBALS_READ_AHEAD;
+        byte[] head = dumpall == null || dumpall.head() == null || dumpall.head().isCompletedExceptionally() ? null
+                : dumpall.head().getNow(null);
+        return head != null && head.length < GLOBALS_READ_AHEAD;
     }
 
     private CommandSpec dumpSpec(ToolRunner tools, String snapshotId, Task task, String encoding) {

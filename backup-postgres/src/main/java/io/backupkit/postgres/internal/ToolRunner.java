@@ -256,15 +256,7 @@ public final class ToolRunner {
         if (best.isPresent()) {
             return best;
         }
-        String path = System.getenv("PATH");
-        if (path != null) {
-            for (String dir : path.split(java.io.File.pathSeparator)) {
-                if (!dir.isEmpty() && Files.isExecutable(Paths.get(dir, "pg_dump"))) {
-                    return Optional.of(Paths.get(dir));
-                }
-            }
-        }
-        return Optional.empty();
+        return Optional.ofNullable(onPath("pg_dump")).map(p -> Paths.get(p).getParent());
     }
 
     private static int majorFromPath(Path bin) {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 @Command(name = "check", description = "Check the repository: every snapshot readable, every blob it needs indexed in a pack that "
         + "exists; with --read-data also read every pack and check every blob.",
         footer = {"", "Exit code 3 when anything is damaged.", "", "Examples:", "  backupkit check --repo /var/backups/shop",
-                "  backupkit check --repo /var/backups/shop --read-data", "  backupkit check --repo s3://bucket/shop --read-data-subset 10%"})
+                "  backupkit check --repo /var/backups/shop --read-data", "  backupkit check --repo s3://bucket/shop --read-data-subset 10%%"})
 final class CheckCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
@@ -21,7 +21,7 @@ final class CheckCommand extends CliCommand {
     @Option(names = "--read-data", description = "Read every pack: every blob authenticated, decompressed and hashed against its id.")
     boolean readData;
 
-    @Option(names = "--read-data-subset", paramLabel = "N%", description = "Read a random N% of the packs (e.g. 10%).")
+    @Option(names = "--read-data-subset", paramLabel = "N%", description = "Read a random N%% of the packs (e.g. 10%%).")
     String subset;
 
     CheckCommand(Terminal terminal) {

@@ -14,17 +14,17 @@ import java.util.List;
 @Command(name = "wal-fetch", description = {"Fetch one WAL file from the repository (PostgreSQL's restore_command).",
         "Exit 0: found; 1: not archived; above 200 on errors, so PostgreSQL stops recovery instead of ending it early."},
         footer = {"", "postgresql.auto.conf of the restored server:",
-                "  restore_command = '/opt/backupkit/backupkit wal-fetch --repo /backups/db --key-file /etc/backupkit/key %f %p'",
+                "  restore_command = '/opt/backupkit/backupkit wal-fetch --repo /backups/db --key-file /etc/backupkit/key %%f %%p'",
                 "Exit codes: 0 found, 1 not archived, 201 failed (repository unreachable), 202 usage or configuration,",
                 "203 damaged data or wrong key."})
 final class WalFetchCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
 
-    @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%f).")
+    @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%%f).")
     String name;
 
-    @Parameters(index = "1", paramLabel = "DEST", description = "Where to write it (%p).")
+    @Parameters(index = "1", paramLabel = "DEST", description = "Where to write it (%%p).")
     String dest;
 
     @Option(names = "--prefetch", paramLabel = "N", description = "Segments to fetch ahead in the background (default: 8; 0: none).")

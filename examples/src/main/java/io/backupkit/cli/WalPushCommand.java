@@ -15,15 +15,15 @@ import java.util.List;
         "Returns 0 only once the file is durable; safe to repeat (same content: 0; different content: exit 3)."},
         footer = {"", "postgresql.conf:",
                 "  archive_mode = on",
-                "  archive_command = 'java -jar /opt/backupkit.jar wal-push --repo /backups/db --key-file /etc/backupkit/key %p'",
-                "  archive_command = '… wal-push --async --repo /backups/db --key-file /etc/backupkit/key %p'   (busy servers)",
+                "  archive_command = 'java -jar /opt/backupkit.jar wal-push --repo /backups/db --key-file /etc/backupkit/key %%p'",
+                "  archive_command = '… wal-push --async --repo /backups/db --key-file /etc/backupkit/key %%p'   (busy servers)",
                 "Exit codes: 0 archived, 1 failed (PostgreSQL retries), 2 configuration (e.g. another cluster's segment),",
                 "3 a different file of that name is archived."})
 final class WalPushCommand extends CliCommand {
     @Mixin
     RepositoryOptions repository;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%p), relative to the data directory or absolute.")
+    @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%%p), relative to the data directory or absolute.")
     String path;
 
     @Option(names = "--async", description = "Hand the file to a background pusher that archives ready segments in parallel,"

@@ -7,9 +7,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -49,6 +52,44 @@ class CliUsageTest {
         assertEquals(0, run(args), stderr);
         assertTrue(stdout.startsWith("Usage: backupkit " + command), stdout);
         assertTrue(stdout.contains("--json"), command + " has --json");
+    }
+
+    /**
+     * picocli formats help texts with String.format: an unescaped '%' ("N%", "10%") makes it print a warning on the
+     * JVM's stderr for every such line, around the help a user asked for.
+     */
+    @Test
+    void everyCommandsHelp_rendersWithoutPicocliWarnings() {
+        List<String> commands = new ArrayList<>();
+        for (Class<?> c : BackupkitCli.SUBCOMMANDS) {
+            addCommandNames(c, "", commands);
+        }
+        assertTrue(commands.contains("check") && commands.contains("key add"), commands.toString());
+        PrintStream jvmErr = System.err;
+        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+        try {
+            for (String command : commands) {
+                assertEquals(0, run((command + " --help").split(" ")), command + ": " + stderr);
+                assertTrue(stdout.startsWith("Usage: backupkit " + command), stdout);
+                String printed = warnings.toString(StandardCharsets.UTF_8);
+                assertFalse(printed.contains("picocli WARN"), command + " --help: " + printed);
+            }
+        } finally {
+            System.setErr(jvmErr);
+        }
+    }
+
+    private static void addCommandNames(Class<?> c, String parent, List<String> into) {
+        picocli.CommandLine.Command command = c.getAnnotation(picocli.CommandLine.Command.class);
+        if (command == null || command.name().equals("help")) {
+            return;
+        }
+        String name = parent + command.name();
+        into.add(name);
+        for (Class<?> sub : command.subcommands()) {
+            addCommandNames(sub, name + " ", into);
+        }
     }
 
     @Test

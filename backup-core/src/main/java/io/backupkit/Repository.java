@@ -164,7 +164,9 @@ public interface Repository extends AutoCloseable {
          * Keeps a local copy of the repository's immutable metadata (index objects, snapshot manifests, blob
          * lists) in {@code directory/<repository id>}, so listing snapshots and pruning cost requests only for
          * what changed. Every cached object is checked again when read; a damaged one is fetched again.
-         * Default: no cache (the CLI uses {@code ~/.cache/backupkit}).
+         * With a password it also keeps the key slot that opened the repository (no secret), so that the next
+         * open starts deriving the key before the storage answers; a slot no longer listed in the repository
+         * is never used. Default: no cache (the CLI uses {@code ~/.cache/backupkit}).
          */
         Builder cacheDirectory(Path directory);
 

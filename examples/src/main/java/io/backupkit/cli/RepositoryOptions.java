@@ -27,7 +27,7 @@ final class RepositoryOptions {
     Path keyFile;
 
     @Option(names = "--cache-dir", paramLabel = "DIR",
-            description = "Local cache of index objects, snapshots and blob lists, checked on every read "
+            description = "Local cache of index objects, snapshots, blob lists and the last key slot opened, checked on every read "
                     + "(default: $BACKUPKIT_CACHE_DIR, else $XDG_CACHE_HOME/backupkit or ~/.cache/backupkit).")
     Path cacheDir;
 

@@ -19,6 +19,7 @@ import io.backupkit.internal.chunker.FastCdcChunker;
 import io.backupkit.internal.crypto.Aead;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.crypto.Kdf;
+import io.backupkit.internal.crypto.PasswordKeyProvider;
 import io.backupkit.internal.crypto.Sealer;
 import io.backupkit.spi.CompressionCodec;
 import io.backupkit.spi.KeyProvider;
@@ -886,28 +887,42 @@ public final class DefaultRepository implements Repository {
 
         @Override
         public Repository open() {
-            Storage s = storage();
+            // a password's Argon2id starts now over the slot it last opened this location with, beside the
+            // storage client's construction and the first requests (KeySlotAhead)
+            KeySlotAhead ahead = KeySlotAhead.start(cacheDirectory, cacheKey(), keyProvider);
             try {
-                return open(s, storage == null);
-            } catch (RuntimeException e) {
-                closeIfOwned(s);
-                throw e;
+                Storage s = storage();
+                try {
+                    return open(s, storage == null, ahead);
+                } catch (RuntimeException e) {
+                    closeIfOwned(s);
+                    throw e;
+                }
+            } finally {
+                if (ahead != null) {
+                    ahead.discardIfUntaken();
+                }
             }
         }
 
-        private Repository open(Storage s, boolean owns) {
+        /** What the key slot kept in the cache directory is filed under: the location as given, else the storage's. */
+        private String cacheKey() {
+            return location != null ? location : storage != null ? storage.location() : null;
+        }
+
+        private Repository open(Storage s, boolean owns, KeySlotAhead ahead) {
             // every way through needs the key slots' listing as well as the config: both requests go out at once,
             // one round trip instead of two in series on S3
             CompletableFuture<List<ObjectInfo>> keySlots = Futures.onDaemonThread("backupkit-open", () -> s.list(Formats.KEYS));
             try {
-                return open(s, owns, keySlots);
+                return open(s, owns, keySlots, ahead);
             } finally {
                 // a failure before the listing was needed: it ends before the caller may close the storage
                 keySlots.handle((slots, failure) -> null).join();
             }
         }
 
-        private Repository open(Storage s, boolean owns, CompletableFuture<List<ObjectInfo>> keySlots) {
+        private Repository open(Storage s, boolean owns, CompletableFuture<List<ObjectInfo>> keySlots, KeySlotAhead ahead) {
             byte[] stored;
             try {
                 stored = s.readAll(Formats.CONFIG);
@@ -948,14 +963,27 @@ public final class DefaultRepository implements Repository {
             List<String> skipped = new ArrayList<>();
             int slots = 0;
             int notThisRepository = 0;
-            for (ObjectInfo o : Futures.join(keySlots)) {
+            List<ObjectInfo> listed = new ArrayList<>(Futures.join(keySlots));
+            if (ahead != null) {
+                // the slot already being opened is tried first (a repository with several passwords' slots
+                // would otherwise run Argon2id for the others before reaching it); only if it is still listed
+                listed.sort(Comparator.comparing((ObjectInfo o) -> !ahead.isFor(o.name())));
+            }
+            for (ObjectInfo o : listed) {
                 // one bad slot never stops the others from being tried
+                boolean early = ahead != null && ahead.isFor(o.name());
                 KeySlotFile f;
+                byte[] slotBytes = null;
                 try {
                     if (o.size() > KeySlotFile.MAX_BYTES) {
                         throw new IntegrityException(o.name(), "key slot has " + o.size() + " bytes; slots are at most " + KeySlotFile.MAX_BYTES);
                     }
-                    f = KeySlotFile.decode(o.name(), s.readAll(o.name()));
+                    if (early) {
+                        f = ahead.file();
+                    } else {
+                        slotBytes = s.readAll(o.name());
+                        f = KeySlotFile.decode(o.name(), slotBytes);
+                    }
                 } catch (ObjectNotFoundException gone) {
                     continue;
                 } catch (IntegrityException e) {
@@ -974,7 +1002,10 @@ public final class DefaultRepository implements Repository {
                 }
                 Optional<byte[]> master;
                 try {
-                    master = keyProvider.unwrap(f.toSlot(o.name()));
+                    if (ahead != null && !early) {
+                        ahead.settle();
+                    }
+                    master = early ? ahead.take() : keyProvider.unwrap(f.toSlot(o.name()));
                 } catch (ConfigurationException e) {
                     // the provider's own setup (a missing key file): the same for every slot
                     throw e;
@@ -1001,6 +1032,9 @@ public final class DefaultRepository implements Repository {
                             shortName(o.name()), keyProvider.describe());
                     Arrays.fill(master.get(), (byte) 0);
                     continue;
+                }
+                if (slotBytes != null && PasswordKeyProvider.TYPE.equals(f.type())) {
+                    KeySlotAhead.remember(cacheDirectory, cacheKey(), o.name(), slotBytes);
                 }
                 return withTiming(new DefaultRepository(s, owns, config.get(), master.get(), o.name(), codec));
             }
@@ -1032,7 +1066,7 @@ public final class DefaultRepository implements Repository {
                 throw e;
             }
             try {
-                return exists ? open(s, storage == null) : create(s, storage == null);
+                return exists ? open(s, storage == null, null) : create(s, storage == null);
             } catch (RuntimeException e) {
                 closeIfOwned(s);
                 throw e;

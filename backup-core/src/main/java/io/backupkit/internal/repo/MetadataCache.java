@@ -61,7 +61,7 @@ public final class MetadataCache {
             }
         }
         byte[] fresh = fetch.get();
-        write(p, fresh);
+        writeFile(p, fresh);
         return fresh;
     }
 
@@ -84,14 +84,14 @@ public final class MetadataCache {
         }
         byte[] sealed = fetchSealed.get();
         byte[] plain = decode.apply(sealed);
-        write(p, sealed);
+        writeFile(p, sealed);
         return plain;
     }
 
     /** Keeps a copy of an object this process just wrote. */
     public void put(String name, byte[] content) {
         if (dir != null) {
-            write(dir.resolve(name), content);
+            writeFile(dir.resolve(name), content);
         }
     }
 
@@ -141,7 +141,8 @@ public final class MetadataCache {
         }
     }
 
-    private static void write(Path p, byte[] content) {
+    /** Writes {@code content} to {@code p} whole or not at all (a temporary file moved into place); failures are only logged. */
+    static void writeFile(Path p, byte[] content) {
         try {
             Files.createDirectories(p.getParent());
             Path tmp = p.resolveSibling(".tmp-" + UUID.randomUUID());

@@ -91,10 +91,12 @@ class KeySlotAheadTest {
         }
         assertTrue(keptFiles().get(0).getFileName().toString().startsWith(removed), keptFiles() + " " + removed);
 
-        CountingProvider revoked = new CountingProvider(Repos.PASSWORD);
+        // slow enough that the run ahead is still going when the listed slot comes up
+        CountingProvider revoked = new CountingProvider(Repos.PASSWORD, 200);
         KeyException e = assertThrows(KeyException.class, () -> open(revoked));
         assertTrue(e.getMessage().startsWith("wrong password: none of the 1 key slots"), e.getMessage());
         assertEquals(2, revoked.unwraps.get(), "the kept slot was unwrapped ahead (and opened), then not used; the listed one was tried");
+        assertEquals(1, revoked.maxInFlight.get(), "the run ahead ended before the listed slot was unwrapped");
         open(Repos.password(OTHER)).close();
     }
 
@@ -138,6 +140,22 @@ class KeySlotAheadTest {
             open(again).close();
             assertEquals(1, again.unwraps.get(), "one Argon2id run, whichever of the three slots is listed first");
         }
+        // the kept slot is now THIRD's: PASSWORD runs ahead over it in vain, and only then over its own slot
+        CountingProvider switched = new CountingProvider(Repos.PASSWORD, 200);
+        open(switched).close();
+        assertTrue(switched.unwraps.get() >= 2, "the kept slot ahead, then the listed ones: " + switched.unwraps.get());
+        assertEquals(1, switched.maxInFlight.get(), "never two Argon2id runs at once");
+    }
+
+    @Test
+    void anOpenThatFailsBeforeTheSlots_leavesNoRunBehind() throws IOException {
+        open(Repos.password(Repos.PASSWORD)).close();
+        Files.delete(dir.resolve("repo").resolve("config"));
+        CountingProvider slow = new CountingProvider(Repos.PASSWORD, 500);
+        io.backupkit.ConfigurationException e = assertThrows(io.backupkit.ConfigurationException.class, () -> open(slow));
+        assertTrue(e.getMessage().startsWith("no repository at "), e.getMessage());
+        assertEquals(1, slow.unwraps.get(), "the kept slot was unwrapped ahead");
+        assertEquals(0, slow.inFlight.get(), "and that run ended before open() threw");
     }
 
     private List<Path> keptFiles() {
@@ -148,13 +166,25 @@ class KeySlotAheadTest {
         }
     }
 
-    /** A password provider that counts how often it unwraps a slot (each is one Argon2id run). */
+    /**
+     * A password provider that counts how often it unwraps a slot (each is one Argon2id run), how many run at once
+     * (at most one: two Argon2id arrays must never share the heap) and, with a delay, stays busy long enough for a
+     * run left behind by open() to be seen.
+     */
     private static final class CountingProvider implements KeyProvider {
         final AtomicInteger unwraps = new AtomicInteger();
+        final AtomicInteger inFlight = new AtomicInteger();
+        final AtomicInteger maxInFlight = new AtomicInteger();
         private final KeyProvider delegate;
+        private final long delayMillis;
 
         CountingProvider(char[] password) {
+            this(password, 0);
+        }
+
+        CountingProvider(char[] password, long delayMillis) {
             this.delegate = Repos.password(password);
+            this.delayMillis = delayMillis;
         }
 
         @Override
@@ -175,7 +205,18 @@ class KeySlotAheadTest {
         @Override
         public Optional<byte[]> unwrap(KeySlot slot) {
             unwraps.incrementAndGet();
-            return delegate.unwrap(slot);
+            maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                if (delayMillis > 0) {
+                    Thread.sleep(delayMillis);
+                }
+                return delegate.unwrap(slot);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            } finally {
+                inFlight.decrementAndGet();
+            }
         }
     }
 }

@@ -900,7 +900,10 @@ public final class DefaultRepository implements Repository {
                 }
             } finally {
                 if (ahead != null) {
-                    ahead.discardIfUntaken();
+                    // an open that failed before the slots were tried (no config, an unencrypted config, a storage
+                    // that cannot be reached) or whose listing no longer holds the kept slot: the run ends here, its
+                    // key wiped, so that no Argon2id (and its memory) outlives open() into the caller's next step
+                    ahead.settle();
                 }
             }
         }

@@ -94,18 +94,12 @@ final class KeySlotAhead {
 
     /**
      * Waits until the work started here has ended, its key wiped if nobody took it: before another slot is unwrapped,
-     * so that two Argon2id runs never hold their memory (64 MiB each by default) in one heap at once.
+     * so that two Argon2id runs never hold their memory (64 MiB each by default) in one heap at once; and when open()
+     * ends, so that none runs on after it. Idempotent.
      */
     void settle() {
         if (!taken.get()) {
             master.handle((m, failure) -> m == null ? Optional.<byte[]>empty() : m).join().ifPresent(k -> Arrays.fill(k, (byte) 0));
-        }
-    }
-
-    /** A result nobody took (the slot is gone from the repository, or another slot opened it first) is wiped once it exists. */
-    void discardIfUntaken() {
-        if (!taken.get()) {
-            master.thenAccept(m -> m.ifPresent(k -> Arrays.fill(k, (byte) 0)));
         }
     }
 

@@ -158,6 +158,15 @@ class KeySlotAheadTest {
         assertEquals(0, slow.inFlight.get(), "and that run ended before open() threw");
     }
 
+    @Test
+    void aStorageGivenWithALocation_filesTheSlotUnderTheStorageItOpens() {
+        Repository.builder().storage(storage).location("file:/somewhere/else").keyProvider(Repos.password(Repos.PASSWORD))
+                .cacheDirectory(cache).open().close();
+        storage.reset();
+        open(Repos.password(Repos.PASSWORD)).close();
+        assertEquals(0, storage.requests("get", "keys/"), storage.counters().toString());
+    }
+
     private List<Path> keptFiles() {
         try (Stream<Path> s = Files.walk(cache.resolve("key-slots"))) {
             return s.filter(Files::isRegularFile).toList();

@@ -908,9 +908,12 @@ public final class DefaultRepository implements Repository {
             }
         }
 
-        /** What the key slot kept in the cache directory is filed under: the location as given, else the storage's. */
+        /**
+         * What the key slot kept in the cache directory is filed under: the location of the storage {@link #storage()}
+         * opens (a storage given wins over a location, as there), else the location as given.
+         */
         private String cacheKey() {
-            return location != null ? location : storage != null ? storage.location() : null;
+            return storage != null ? storage.location() : location;
         }
 
         private Repository open(Storage s, boolean owns, KeySlotAhead ahead) {

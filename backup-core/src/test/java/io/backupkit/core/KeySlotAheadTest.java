@@ -159,6 +159,17 @@ class KeySlotAheadTest {
     }
 
     @Test
+    void theKeptSlot_isReadableByItsOwnerOnly() throws IOException {
+        open(Repos.password(Repos.PASSWORD)).close();
+        Path kept = keptFiles().get(0);
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.getFileStore(kept).supportsFileAttributeView(
+                java.nio.file.attribute.PosixFileAttributeView.class), "POSIX permissions");
+        for (Path d : List.of(cache.resolve("key-slots"), kept.getParent())) {
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d)), d.toString());
+        }
+    }
+
+    @Test
     void aStorageGivenWithALocation_filesTheSlotUnderTheStorageItOpens() {
         Repository.builder().storage(storage).location("file:/somewhere/else").keyProvider(Repos.password(Repos.PASSWORD))
                 .cacheDirectory(cache).open().close();

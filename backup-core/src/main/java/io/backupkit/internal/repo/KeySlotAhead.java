@@ -10,10 +10,15 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -35,6 +40,7 @@ final class KeySlotAhead {
     private static final Logger LOG = LoggerFactory.getLogger(KeySlotAhead.class);
     /** Under the cache directory: one directory per location (SHA-256 of the location string), one slot in it. */
     private static final String DIR = "key-slots";
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
     private final String slotName;
     private final KeySlotFile file;
@@ -111,6 +117,10 @@ final class KeySlotAhead {
         Path dir = directory(cacheBase, location);
         String fileName = slotName.substring(Formats.KEYS.length());
         try {
+            // the copy holds no secret, but salt and wrapped key are what an offline guess at the password needs:
+            // like the storage's keys/, only its owner may read it (a shared cache directory or a home readable by all)
+            makePrivate(dir.getParent());
+            makePrivate(dir);
             // called only when the slot was read from storage, so any copy here was missing, damaged or another slot's
             MetadataCache.writeFile(dir.resolve(fileName), slotBytes);
             try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
@@ -123,6 +133,24 @@ final class KeySlotAhead {
         } catch (IOException | RuntimeException e) {
             // best effort, as every cache write: the next open only reads the slot again
             LOG.debug("cannot keep the key slot in the cache: {}", e.toString());
+        }
+    }
+
+    /** Creates {@code dir} if missing and, where the file system has POSIX permissions, leaves it rwx------. */
+    private static void makePrivate(Path dir) throws IOException {
+        Files.createDirectories(dir.getParent());
+        boolean posix = Files.getFileStore(dir.getParent()).supportsFileAttributeView(PosixFileAttributeView.class);
+        try {
+            if (posix) {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+            } else {
+                Files.createDirectory(dir);
+            }
+        } catch (FileAlreadyExistsException exists) {
+            // made by an earlier open, or by another process just now
+        }
+        if (posix) {
+            Files.setPosixFilePermissions(dir, OWNER_ONLY);
         }
     }
 

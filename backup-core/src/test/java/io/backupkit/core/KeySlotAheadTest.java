@@ -170,12 +170,43 @@ class KeySlotAheadTest {
     }
 
     @Test
+    void twoLocationsSharingACache_keepOneSlotEach() {
+        InterceptingStorage second = new InterceptingStorage(LocalStorage.of(dir.resolve("second")));
+        Repository.builder().storage(second).keyProvider(Repos.password(OTHER)).create().close();
+        open(Repos.password(Repos.PASSWORD)).close();
+        Repository.builder().storage(second).keyProvider(Repos.password(OTHER)).cacheDirectory(cache).open().close();
+        assertEquals(2, keptFiles().size(), keptFiles().toString());
+
+        storage.reset();
+        second.reset();
+        CountingProvider first = new CountingProvider(Repos.PASSWORD);
+        open(first).close();
+        CountingProvider other = new CountingProvider(OTHER);
+        Repository.builder().storage(second).keyProvider(other).cacheDirectory(cache).open().close();
+        assertEquals(0, storage.requests("get", "keys/") + second.requests("get", "keys/"),
+                storage.counters() + " " + second.counters());
+        assertEquals(1, first.unwraps.get());
+        assertEquals(1, other.unwraps.get());
+    }
+
+    @Test
     void aStorageGivenWithALocation_filesTheSlotUnderTheStorageItOpens() {
         Repository.builder().storage(storage).location("file:/somewhere/else").keyProvider(Repos.password(Repos.PASSWORD))
                 .cacheDirectory(cache).open().close();
         storage.reset();
         open(Repos.password(Repos.PASSWORD)).close();
         assertEquals(0, storage.requests("get", "keys/"), storage.counters().toString());
+    }
+
+    @Test
+    void aKeyFile_isNeitherRunAheadNorKept() {
+        Path keyFile = io.backupkit.KeyProviders.generateKeyFile(dir.resolve("key"));
+        InterceptingStorage withKeyFile = new InterceptingStorage(LocalStorage.of(dir.resolve("keyfile-repo")));
+        Repository.builder().storage(withKeyFile).keyFile(keyFile).create().close();
+        for (int i = 0; i < 2; i++) {
+            Repository.builder().storage(withKeyFile).keyFile(keyFile).cacheDirectory(cache).open().close();
+        }
+        assertTrue(Files.notExists(cache.resolve("key-slots")), "nothing kept for a key file");
     }
 
     private List<Path> keptFiles() {

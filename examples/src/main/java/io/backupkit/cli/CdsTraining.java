@@ -34,7 +34,8 @@ import java.util.stream.Stream;
  * with {@code --s3} also on an in-process imitation of S3 (the build makes {@code backupkit-s3.jsa} so, which
  * the launcher uses for calls naming an {@code s3://} location: the archive is mapped whole, ~20 MiB more RSS
  * for every call, worth it only where the AWS SDK is loaded anyway).
- * Not a command: {@code java -XX:ArchiveClassesAtExit=backupkit.jsa -cp backupkit.jar io.backupkit.cli.CdsTraining [--s3]}.
+ * Not a command: {@code java -XX:DumpLoadedClassList=backupkit.classlist -cp backupkit.jar io.backupkit.cli.CdsTraining [--s3]},
+ * whose class list the build dumps into a static archive ({@code java -Xshare:dump}; examples/pom.xml).
  */
 public final class CdsTraining {
     private CdsTraining() {

@@ -118,6 +118,35 @@ class LauncherIT {
         assertFalse(b.out().contains("[warning]") || b.err().contains("[warning]"), b.toString());
     }
 
+    /**
+     * The archive is a static one, which replaces the JDK's own; a JDK updated since the build refuses it, and the call
+     * would run with no class-data sharing at all. The build records its JDK (backupkit.jsa.jdk): for another JDK build
+     * the launcher leaves the archive out, and the JVM maps the JDK's own archive instead.
+     */
+    @Test
+    void anArchiveMadeByAnotherJdkBuild_isLeftOut_andTheJdksOwnArchiveIsMapped() throws Exception {
+        Path copy = dir.resolve("copy");
+        Files.createDirectories(copy);
+        for (String f : List.of("backupkit", "backupkit.jar", "backupkit.jsa", "backupkit.jsa.jdk")) {
+            Files.copy(TARGET.resolve(f), copy.resolve(f));
+        }
+        Files.writeString(copy.resolve("backupkit.jsa.path"), copy.toRealPath().resolve("backupkit.jar") + "\n");
+        String ours = "trying to map " + copy.toRealPath().resolve("backupkit.jsa");
+        Map<String, String> env = Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:cds=info:stderr", "JAVA_HOME", System.getProperty("java.home"));
+        Run same = run(copy.resolve("backupkit"), env, "--version");
+        assertEquals(0, same.code(), same.toString());
+        assertTrue(same.err().contains(ours), "the build's own JDK maps the archive: " + same.err());
+
+        String recorded = Files.readString(copy.resolve("backupkit.jsa.jdk"));
+        assertTrue(recorded.contains("JAVA_RUNTIME_VERSION="), recorded);
+        Files.writeString(copy.resolve("backupkit.jsa.jdk"), recorded.replaceAll("JAVA_RUNTIME_VERSION=\"[^\"]*\"",
+                "JAVA_RUNTIME_VERSION=\"17.0.0+0-another-build\""));
+        Run other = run(copy.resolve("backupkit"), env, "--version");
+        assertEquals(0, other.code(), other.toString());
+        assertFalse(other.err().contains(ours), "another JDK build's archive is left out: " + other.err());
+        assertTrue(other.err().contains("trying to map "), "the JDK's own archive is mapped instead: " + other.err());
+    }
+
     /** The archive is what makes a call start fast: the launcher itself must hand it to the JVM. */
     @Test
     void theLauncher_mapsTheBuildsArchive() throws Exception {

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -79,14 +78,7 @@ class LockRequestsTest {
                 }
             }).beforeStat(name -> {
                 if (armed && name.startsWith("locks/")) {
-                    try {
-                        if (!listedAfterWrite.await(30, TimeUnit.SECONDS)) {
-                            throw new AssertionError("the locks were not listed while the lock object's time was asked");
-                        }
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new AssertionError(e);
-                    }
+                    InterceptingStorage.awaitInHook(listedAfterWrite, "the locks were not listed while the lock object's time was asked");
                 }
             });
         }

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -39,14 +38,7 @@ class OpenRequestsTest {
         // the config read waits until the key slots are being listed: sent in series, it would wait in vain
         storage.beforeGet(name -> {
             if (name.equals("config")) {
-                try {
-                    if (!listing.await(30, TimeUnit.SECONDS)) {
-                        throw new AssertionError("keys/ was not listed while the config was read");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new AssertionError(e);
-                }
+                InterceptingStorage.awaitInHook(listing, "keys/ was not listed while the config was read");
             }
         });
         try (Repository repo = Repos.encrypted(storage).open()) {

@@ -126,6 +126,21 @@ public final class InterceptingStorage implements Storage {
         counters.clear();
     }
 
+    /**
+     * For a hook that must not let its request go on until {@code latch} opens (another request it expects to be in
+     * flight at the same time): waits up to 30 s, then fails with {@code missing}.
+     */
+    public static void awaitInHook(java.util.concurrent.CountDownLatch latch, String missing) {
+        try {
+            if (!latch.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new AssertionError(missing);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     /** Runs before every list with the prefix; may throw or block (to interleave another operation). */
     public InterceptingStorage beforeList(Consumer<String> hook) {
         this.beforeList = hook;
@@ -155,18 +170,20 @@ public final class InterceptingStorage implements Storage {
 
     @Override
     public boolean putIfAbsent(String name, Payload payload) {
-        beforePut.accept(name);
-        count("put", name, payload.length());
-        boolean written = delegate.putIfAbsent(name, payload);
-        return conditionalWrites ? written : true;
+        return conditionalPut(name, payload, () -> delegate.putIfAbsent(name, payload));
     }
 
     /** Counted and hooked as a put; passed on as {@code putNew}, so the storage below may skip its checks. */
     @Override
     public boolean putNew(String name, Payload payload) {
+        return conditionalPut(name, payload, () -> delegate.putNew(name, payload));
+    }
+
+    /** A put through {@code write}: hooked and counted, and reported as written when conditional writes are off. */
+    private boolean conditionalPut(String name, Payload payload, java.util.function.BooleanSupplier write) {
         beforePut.accept(name);
         count("put", name, payload.length());
-        boolean written = delegate.putNew(name, payload);
+        boolean written = write.getAsBoolean();
         return conditionalWrites ? written : true;
     }
 

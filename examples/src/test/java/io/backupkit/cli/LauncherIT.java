@@ -65,6 +65,17 @@ class LauncherIT {
         return r;
     }
 
+    /** The launcher, jar and archive of the build copied into {@code dir/name}, with any of the build's {@code more} files. */
+    private Path copyOfTheInstallation(String name, String... more) throws IOException {
+        Path to = Files.createDirectories(dir.resolve(name));
+        List<String> files = new ArrayList<>(List.of("backupkit", "backupkit.jar", "backupkit.jsa"));
+        files.addAll(List.of(more));
+        for (String f : files) {
+            Files.copy(TARGET.resolve(f), to.resolve(f));
+        }
+        return to;
+    }
+
     @Test
     void theBuildsArchive_isValidForTheJarBesideIt() throws Exception {
         assertTrue(Files.isExecutable(LAUNCHER), "target/backupkit is executable");
@@ -97,11 +108,7 @@ class LauncherIT {
      */
     @Test
     void aMovedInstallation_runsWithoutItsArchive_andKeepsStdoutClean() throws Exception {
-        Path moved = dir.resolve("moved");
-        Files.createDirectories(moved);
-        for (String f : List.of("backupkit", "backupkit.jar", "backupkit.jsa", "backupkit.jsa.path")) {
-            Files.copy(TARGET.resolve(f), moved.resolve(f));
-        }
+        Path moved = copyOfTheInstallation("moved", "backupkit.jsa.path");
         String repo = dir.resolve("repo").toString();
         assertEquals(0, run(moved.resolve("backupkit"), Map.of(), "init", "--repo", repo, "--unencrypted").code());
         // the path file still names the old jar: the launcher leaves the archive out
@@ -125,11 +132,7 @@ class LauncherIT {
      */
     @Test
     void anArchiveMadeByAnotherJdkBuild_isLeftOut_andTheJdksOwnArchiveIsMapped() throws Exception {
-        Path copy = dir.resolve("copy");
-        Files.createDirectories(copy);
-        for (String f : List.of("backupkit", "backupkit.jar", "backupkit.jsa", "backupkit.jsa.jdk")) {
-            Files.copy(TARGET.resolve(f), copy.resolve(f));
-        }
+        Path copy = copyOfTheInstallation("copy", "backupkit.jsa.jdk");
         Files.writeString(copy.resolve("backupkit.jsa.path"), copy.toRealPath().resolve("backupkit.jar") + "\n");
         String ours = "trying to map " + copy.toRealPath().resolve("backupkit.jsa");
         Map<String, String> env = Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:cds=info:stderr", "JAVA_HOME", System.getProperty("java.home"));
@@ -277,11 +280,7 @@ class LauncherIT {
     /** A checkout or installation reached through a symbolic link to a directory keeps its archive. */
     @Test
     void anInstallationRecordedThroughALinkedDirectory_stillMapsItsArchive() throws Exception {
-        Path real = dir.resolve("real");
-        Files.createDirectories(real);
-        for (String f : List.of("backupkit", "backupkit.jar", "backupkit.jsa")) {
-            Files.copy(TARGET.resolve(f), real.resolve(f));
-        }
+        Path real = copyOfTheInstallation("real");
         Path alias = Files.createSymbolicLink(dir.resolve("alias"), real);
         Files.writeString(real.resolve("backupkit.jsa.path"), alias.resolve("backupkit.jar") + "\n");
         Run v = run(real.resolve("backupkit"), Map.of("BACKUPKIT_JAVA_OPTS", "-Xlog:cds=info:stderr"), "--version");

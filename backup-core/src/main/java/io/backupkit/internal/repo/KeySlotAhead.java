@@ -154,7 +154,7 @@ final class KeySlotAhead {
         }
     }
 
-    /** The directory that holds the copy for {@code location} (tests look into it too). */
+    /** The directory that holds the copy for {@code location}. */
     static Path directory(Path cacheBase, String location) {
         return cacheBase.resolve(DIR).resolve(Hashes.sha256Hex(location.getBytes(StandardCharsets.UTF_8)));
     }

@@ -209,6 +209,40 @@ class KeySlotAheadTest {
         assertTrue(Files.notExists(cache.resolve("key-slots")), "nothing kept for a key file");
     }
 
+    /**
+     * Several processes (here threads, each its own open) with one cache directory at once: the first round finds no
+     * copy and all of them write one, the second finds the copy while the others may be replacing it. Every open
+     * succeeds, and what is left is one intact copy.
+     */
+    @Test
+    void severalOpensAtOnce_withOneCache_allOpen_andLeaveOneIntactCopy() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            for (int round = 0; round < 2; round++) {
+                java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+                List<java.util.concurrent.Future<Integer>> opens = new java.util.ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    opens.add(pool.submit(() -> {
+                        start.await();
+                        try (Repository repo = open(Repos.password(Repos.PASSWORD))) {
+                            return repo.snapshots().list().size();
+                        }
+                    }));
+                }
+                start.countDown();
+                for (java.util.concurrent.Future<Integer> f : opens) {
+                    assertEquals(0, f.get(2, java.util.concurrent.TimeUnit.MINUTES));
+                }
+                List<Path> kept = keptFiles();
+                assertEquals(1, kept.size(), "round " + round + ": " + kept);
+                String id = kept.get(0).getFileName().toString();
+                assertEquals(id, io.backupkit.internal.crypto.Hashes.sha256Hex(Files.readAllBytes(kept.get(0))), "the copy is intact");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private List<Path> keptFiles() {
         try (Stream<Path> s = Files.walk(cache.resolve("key-slots"))) {
             return s.filter(Files::isRegularFile).toList();

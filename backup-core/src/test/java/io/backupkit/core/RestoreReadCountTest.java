@@ -49,8 +49,8 @@ class RestoreReadCountTest {
     void interleavedStreams_areReadWithFewRangedReads_andRestoreIntact(int rounds) throws IOException {
         InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
         try (Repository repo = Repos.encrypted(storage).create()) {
-            Snapshot snap = BackupManager.builder().repository(repo).source(new Interleaved(rounds)).parallelism(2).build().backup()
-                    .snapshot();
+            Snapshot snap = BackupManager.builder().repository(repo).source(new Interleaved(STREAMS, rounds, RestoreReadCountTest::round))
+                    .parallelism(2).build().backup().snapshot();
             List<io.backupkit.spi.ObjectInfo> packList = storage.list("data/");
             long packs = packList.size();
             long packBytes = packList.stream().mapToLong(io.backupkit.spi.ObjectInfo::size).sum();
@@ -58,7 +58,7 @@ class RestoreReadCountTest {
             DigestTarget target = Repos.restore(repo, snap.id());
 
             for (int s = 0; s < STREAMS; s++) {
-                Map.Entry<String, Long> want = DigestTarget.digestOf(new ByteArrayInputStream(content(s, rounds)));
+                Map.Entry<String, Long> want = DigestTarget.digestOf(new ByteArrayInputStream(content(s, rounds, RestoreReadCountTest::round)));
                 assertEquals(want.getValue(), target.sizes().get("s" + s), "size of stream s" + s);
                 assertEquals(want.getKey(), target.digests().get("s" + s), "content of stream s" + s);
             }
@@ -79,6 +79,42 @@ class RestoreReadCountTest {
         }
     }
 
+    /**
+     * Two streams of text that compresses little (random letters and digits: ~5 MiB stored each), written a
+     * round at a time in turn. Each stream fills packs of its own lane, so a restore reads each stream's
+     * blobs with reads that cover nothing of the other's: about one read per 4 MiB of the stream, and no
+     * more bytes than the packs hold. Interleaved in a shared pack, the same restore read ~10 ranges of
+     * about a megabyte of the stream each and twice the packs' bytes.
+     */
+    @org.junit.jupiter.api.Test
+    void parallelStreams_fillPacksOfTheirOwn_soARestoreReadsEachWithoutTheOther() throws IOException {
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        int rounds = 20;
+        try (Repository repo = Repos.encrypted(storage).create()) {
+            Snapshot snap = BackupManager.builder().repository(repo).source(new Interleaved(2, rounds, RestoreReadCountTest::randomRound))
+                    .parallelism(2).build().backup().snapshot();
+            long packBytes = storage.list("data/").stream().mapToLong(io.backupkit.spi.ObjectInfo::size).sum();
+            storage.reset();
+            DigestTarget target = Repos.restore(repo, snap.id());
+
+            for (int s = 0; s < 2; s++) {
+                Map.Entry<String, Long> want = DigestTarget.digestOf(new ByteArrayInputStream(content(s, rounds, RestoreReadCountTest::randomRound)));
+                assertEquals(want.getValue(), target.sizes().get("s" + s), "size of stream s" + s);
+                assertEquals(want.getKey(), target.digests().get("s" + s), "content of stream s" + s);
+            }
+            long reads = storage.requests("get", "data/");
+            long bytes = storage.bytes("get", "data/");
+            assertTrue(packBytes > 6 * 1024 * 1024, "the test data compressed more than expected: " + packBytes + " bytes stored");
+            // per stream: its list of blob ids, and one read per 4 MiB of its half of the packs, plus one where a
+            // read ends early at a pack's end
+            long bound = 2 * (2 + packBytes / 2 / (4 * 1024 * 1024) + 1);
+            assertTrue(reads <= bound, "data reads: " + reads + " for 2 streams in " + packBytes + " bytes of packs; at most "
+                    + bound + " expected; " + storage.counters());
+            assertTrue(bytes <= packBytes, "read " + bytes + " bytes of " + packBytes + " stored: the streams read each other's blobs; "
+                    + storage.counters());
+        }
+    }
+
     /** A store (or a proxy in front of it) that answers a ranged read with the whole object: not repository damage. */
     @org.junit.jupiter.api.Test
     void aStoreIgnoringRanges_isAStorageError_notDamage() {
@@ -95,7 +131,8 @@ class RestoreReadCountTest {
                     }
                 });
         try (Repository repo = Repos.encrypted(ignoring).create()) {
-            Snapshot snap = BackupManager.builder().repository(repo).source(new Interleaved(4)).parallelism(2).build().backup()
+            Snapshot snap = BackupManager.builder().repository(repo).source(new Interleaved(STREAMS, 4, RestoreReadCountTest::round))
+                    .parallelism(2).build().backup()
                     .snapshot();
             io.backupkit.BackupException e = org.junit.jupiter.api.Assertions.assertThrows(io.backupkit.BackupException.class,
                     () -> Repos.restore(repo, snap.id()));
@@ -105,12 +142,23 @@ class RestoreReadCountTest {
     }
 
     /** Row-like text, distinct per stream, low entropy like a pgbench dump (compresses well). */
-    private static byte[] content(int stream, int rounds) {
+    private static byte[] content(int stream, int rounds, java.util.function.BiFunction<Integer, Integer, String> round) {
         StringBuilder b = new StringBuilder();
         for (int r = 0; r < rounds; r++) {
-            b.append(round(stream, r));
+            b.append(round.apply(stream, r));
         }
         return b.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** 256 KiB of random letters and digits, drawn from a seed of the stream and round: compresses to ~65 %. */
+    private static String randomRound(int stream, int r) {
+        java.util.Random random = new java.util.Random(stream * 100_003L + r);
+        String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+        StringBuilder b = new StringBuilder(ROUND_BYTES);
+        for (int i = 0; i < ROUND_BYTES; i++) {
+            b.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return b.toString();
     }
 
     private static String round(int stream, int r) {
@@ -124,10 +172,14 @@ class RestoreReadCountTest {
 
     /** Writes its streams a round at a time each, in turn: their chunks end up interleaved in the pack. */
     private static final class Interleaved implements BackupSource {
+        private final int streams;
         private final int rounds;
+        private final java.util.function.BiFunction<Integer, Integer, String> round;
 
-        Interleaved(int rounds) {
+        Interleaved(int streams, int rounds, java.util.function.BiFunction<Integer, Integer, String> round) {
+            this.streams = streams;
             this.rounds = rounds;
+            this.round = round;
         }
 
         @Override
@@ -144,12 +196,12 @@ class RestoreReadCountTest {
         public void backup(BackupContext context) {
             List<OutputStream> outs = new ArrayList<>();
             try {
-                for (int s = 0; s < STREAMS; s++) {
+                for (int s = 0; s < streams; s++) {
                     outs.add(context.newStream("s" + s));
                 }
                 for (int r = 0; r < rounds; r++) {
-                    for (int s = 0; s < STREAMS; s++) {
-                        outs.get(s).write(round(s, r).getBytes(StandardCharsets.US_ASCII));
+                    for (int s = 0; s < streams; s++) {
+                        outs.get(s).write(round.apply(s, r).getBytes(StandardCharsets.US_ASCII));
                     }
                 }
                 for (OutputStream o : outs) {

@@ -34,7 +34,16 @@ import java.util.function.LongConsumer;
  * any number of stream threads; a fixed pool compresses and seals them, an upload pool stores full
  * packs. Memory is bounded by two semaphores: chunks in flight and packs in flight (a full pack takes its
  * permit before the next pack starts), so a fast source waits for slow storage instead of filling the heap:
- * at most one pack being filled and one per upload thread exist at once.
+ * at most one pack being filled per lane and {@code uploadThreads + 1 - lanes} being stored exist at once,
+ * {@code uploadThreads + 1} in all, however many lanes.
+ *
+ * <p>Lanes: streams written at the same time fill packs of their own (up to {@link #MAX_LANES}, one per
+ * stream while there are no more streams than lanes), so a stream's blobs lie together in its packs, in
+ * about the order it wrote them, instead of interleaved with the other streams' blobs. A restore reads a
+ * stream with ranged reads that cover adjacent blobs; interleaved, each read covered the stream's blobs
+ * up to a megabyte of the others' (read and thrown away) and two parallel streams needed about three times
+ * as many reads, each a request and its fixed cost on S3 (docs/performance.md, "lanes"). What a backup
+ * leaves in its lanes' packs at the end goes into as few packs as fit the pack size.
  */
 public final class BlobWriter implements AutoCloseable {
     private final DefaultRepository repo;
@@ -65,7 +74,11 @@ public final class BlobWriter implements AutoCloseable {
     private long lastCheckpointNanos = System.nanoTime();
     private final AtomicLong indexBytes = new AtomicLong();
     private final List<String> checkpointNames = new ArrayList<>();
-    private PackWriter current;
+    /** Most lanes: packs filled at once. */
+    static final int MAX_LANES = 4;
+    /** The pack each lane is filling, and how many open streams write into each lane. Guarded by this. */
+    private final PackWriter[] lanes;
+    private final int[] laneStreams;
     /** Packs holding blobs in memory (being filled or stored) now, and the most at once: for tests. */
     private final AtomicInteger packsInMemory = new AtomicInteger();
     private final AtomicInteger peakPacksInMemory = new AtomicInteger();
@@ -85,11 +98,13 @@ public final class BlobWriter implements AutoCloseable {
         }
     }
 
-    /** Per-stream counters, updated by workers. */
+    /** Per-stream counters, updated by workers, and the lane the stream's new blobs go to. */
     public static final class StreamStats {
         final AtomicLong storedBytes = new AtomicLong();
         final AtomicInteger blobs = new AtomicInteger();
         final AtomicInteger newBlobs = new AtomicInteger();
+        /** Set by the stream's thread before it submits; read by workers after (the executor orders them). */
+        int lane;
     }
 
     /**
@@ -112,11 +127,44 @@ public final class BlobWriter implements AutoCloseable {
         int uploadThreads = Math.max(2, parallelism);
         this.uploaders = Executors.newFixedThreadPool(uploadThreads, named("backupkit-upload"));
         this.chunksInFlight = new Semaphore(parallelism + 2);
-        this.packsInFlight = new Semaphore(uploadThreads);
+        // the lanes' packs being filled take from the packs that may be stored at once: as many packs in
+        // memory as with one shared pack, so the heap a configuration needs does not change
+        int laneCount = Math.min(Math.max(1, parallelism), MAX_LANES);
+        this.packsInFlight = new Semaphore(Math.max(1, uploadThreads + 1 - laneCount));
         this.onPackStored = onPackStored;
         this.lockGuard = lockGuard;
         this.checkpoints = checkpoints;
-        this.current = newPack();
+        this.lanes = new PackWriter[laneCount];
+        this.laneStreams = new int[laneCount];
+        for (int i = 0; i < laneCount; i++) {
+            lanes[i] = newPack();
+        }
+    }
+
+    /**
+     * A lane for a stream about to write: the one with the fewest open streams (the lowest on a tie).
+     * Give it back with {@link #closeLane} when the stream is closed.
+     */
+    public synchronized int openLane() {
+        int best = 0;
+        for (int i = 1; i < laneStreams.length; i++) {
+            if (laneStreams[i] < laneStreams[best]) {
+                best = i;
+            }
+        }
+        laneStreams[best]++;
+        return best;
+    }
+
+    public synchronized void closeLane(int lane) {
+        if (laneStreams[lane] > 0) {
+            laneStreams[lane]--;
+        }
+    }
+
+    /** Number of lanes (packs filled at once). */
+    int laneCount() {
+        return lanes.length;
     }
 
     private PackWriter newPack() {
@@ -201,6 +249,8 @@ public final class BlobWriter implements AutoCloseable {
             int sealedLength = n + 1 + sealer.overhead();
             PackWriter full = null;
             synchronized (this) {
+                int lane = Math.floorMod(stats.lane, lanes.length);
+                PackWriter current = lanes[lane];
                 if (current.blobCount() == 0) {
                     peakPacksInMemory.accumulateAndGet(packsInMemory.incrementAndGet(), Math::max);
                 }
@@ -208,11 +258,11 @@ public final class BlobWriter implements AutoCloseable {
                 current.seal(id, sealer, payload, 0, n + 1, length);
                 if (current.size() >= packSize) {
                     // the upload permit is taken before a new pack starts, with the monitor held: the other
-                    // workers wait here too, so at most the packs being uploaded and the one being filled
+                    // workers wait here too, so at most the packs being uploaded and the lanes' filling ones
                     // exist (taken after the swap, every worker could hold a full pack while it waited)
                     acquirePackPermit();
                     full = current;
-                    current = newPack();
+                    lanes[lane] = newPack();
                 }
             }
             stats.newBlobs.incrementAndGet();
@@ -368,14 +418,18 @@ public final class BlobWriter implements AutoCloseable {
      */
     public List<PackEntry> finish() {
         throwIfFailed();
-        PackWriter last;
+        List<PackWriter> last = new ArrayList<>();
         synchronized (this) {
-            last = current;
-            current = newPack();
+            for (int i = 0; i < lanes.length; i++) {
+                if (lanes[i].blobCount() > 0) {
+                    last.add(lanes[i]);
+                }
+                lanes[i] = newPack();
+            }
         }
-        if (last.blobCount() > 0) {
+        for (PackWriter p : merged(last)) {
             acquirePackPermit();
-            upload(last);
+            upload(p);
         }
         List<CompletableFuture<Void>> all;
         synchronized (uploads) {
@@ -392,6 +446,33 @@ public final class BlobWriter implements AutoCloseable {
             unindexed.clear();
             return rest;
         }
+    }
+
+    /**
+     * The lanes' last packs, each smaller than the pack size, in as few packs as fit it: the largest
+     * first, each of the others appended to the first pack it fits in (sealed blobs do not depend on where
+     * they lie in a pack, so they are copied as they are).
+     */
+    private List<PackWriter> merged(List<PackWriter> packs) {
+        List<PackWriter> bySize = new ArrayList<>(packs);
+        bySize.sort((a, b) -> Integer.compare(b.size(), a.size()));
+        List<PackWriter> out = new ArrayList<>();
+        for (PackWriter p : bySize) {
+            PackWriter into = null;
+            for (PackWriter o : out) {
+                if (o.size() + p.size() <= packSize) {
+                    into = o;
+                    break;
+                }
+            }
+            if (into == null) {
+                out.add(p);
+            } else {
+                into.appendAll(p);
+                packsInMemory.decrementAndGet();
+            }
+        }
+        return out;
     }
 
     private void throwIfFailed() {

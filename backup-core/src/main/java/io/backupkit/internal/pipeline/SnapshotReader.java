@@ -44,8 +44,9 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
     private static final int MAX_READ = 4 * 1024 * 1024;
     /**
      * A read also covers bytes between the blobs it wants, up to this much in all, read and thrown away:
-     * other streams' blobs (a backup of parallel streams interleaves them in a pack) and a stream's own
-     * blobs out of order (parallel workers append them as they finish). On S3 every request costs a round
+     * a stream's own blobs out of order (parallel workers append them as they finish) and other streams'
+     * blobs where streams shared a pack (more streams than the backup's lanes, or a backup made before
+     * lanes, when parallel streams interleaved in one pack). On S3 every request costs a round
      * trip and the SDK's per-request work, far more than a few hundred KiB more of its body (pgbench scale
      * 100, 8 streams of ~5 KiB blobs: ~690 reads without); locally it is a slightly longer read. Memory is
      * unchanged: a read still covers at most {@code MAX_READ} bytes.

@@ -44,6 +44,8 @@ final class StreamWriter extends BlockOutputStream {
     private final List<CompletableFuture<BlobId>> lists = new ArrayList<>();
     private final BlobWriter.StreamStats stats = new BlobWriter.StreamStats();
     private final BlobWriter.StreamStats listStats = new BlobWriter.StreamStats();
+    /** The writer's lane this stream's blobs go to, taken at its first chunk; -1 before it and after close. */
+    private int lane = -1;
     private long size;
     private long blobCount;
     private volatile Manifest.StreamEntry entry;
@@ -69,6 +71,11 @@ final class StreamWriter extends BlockOutputStream {
             sha256.update(chunk.data(), 0, length);
         }
         size += length;
+        if (lane < 0) {
+            lane = writer.openLane();
+            stats.lane = lane;
+            listStats.lane = lane;
+        }
         try {
             inFlight.add(writer.submit(chunk, stats));
             drain(false);
@@ -130,6 +137,17 @@ final class StreamWriter extends BlockOutputStream {
         if (entry != null) {
             return;
         }
+        try {
+            closeChunks();
+        } finally {
+            if (lane >= 0) {
+                writer.closeLane(lane);
+                lane = -1;
+            }
+        }
+    }
+
+    private void closeChunks() throws IOException {
         chunking.close();
         List<String> ids = new ArrayList<>(lists.size() + 1);
         try {

@@ -61,6 +61,14 @@ public final class PackWriter {
         size += len;
     }
 
+    /** Appends every blob of {@code other}, sealed as they are, in its order. */
+    public void appendAll(PackWriter other) {
+        ensure(other.size);
+        for (PackEntry.Blob b : other.blobs) {
+            add(b.id(), other.buf, b.offset(), b.length(), b.rawLength());
+        }
+    }
+
     /**
      * Seals {@code payload[off, off+len)} with {@code id} as associated data straight into the pack
      * (no intermediate array) and appends its entry.

@@ -32,10 +32,11 @@ import java.util.function.LongConsumer;
 /**
  * The write half of the pipeline: blob id → dedup → compress → seal → pack → store. Chunks arrive from
  * any number of stream threads; a fixed pool compresses and seals them, an upload pool stores full
- * packs. Memory is bounded by two semaphores: chunks in flight and packs in flight (a full pack takes its
- * permit before the next pack starts), so a fast source waits for slow storage instead of filling the heap:
- * at most one pack being filled per lane and {@code uploadThreads + 1 - lanes} being stored exist at once,
- * {@code uploadThreads + 1} in all, however many lanes.
+ * packs. Memory is bounded by two semaphores: chunks in flight and packs in memory (a pack takes its
+ * permit with its first blob and gives it back once stored), so a fast source waits for slow storage
+ * instead of filling the heap: {@code uploadThreads + 1} packs at most, being filled or stored, however
+ * many lanes. A lane takes a permit only while its pack holds blobs, so a backup that writes one stream at
+ * a time still stores up to {@code uploadThreads} packs at once.
  *
  * <p>Lanes: streams written at the same time fill packs of their own (up to {@link #MAX_LANES}, one per
  * stream while there are no more streams than lanes), so a stream's blobs lie together in its packs, in
@@ -127,10 +128,12 @@ public final class BlobWriter implements AutoCloseable {
         int uploadThreads = Math.max(2, parallelism);
         this.uploaders = Executors.newFixedThreadPool(uploadThreads, named("backupkit-upload"));
         this.chunksInFlight = new Semaphore(parallelism + 2);
-        // the lanes' packs being filled take from the packs that may be stored at once: as many packs in
-        // memory as with one shared pack, so the heap a configuration needs does not change
+        // one permit per pack holding blobs, filled or stored: as many packs in memory as with one shared
+        // pack. A lane's pack takes its permit with its first blob, so lanes no stream fills cost no upload
+        // slot; lanes <= uploadThreads, so at least one permit is always held by a pack being stored and a
+        // worker waiting for one (with the monitor held) waits only for storage
         int laneCount = Math.min(Math.max(1, parallelism), MAX_LANES);
-        this.packsInFlight = new Semaphore(Math.max(1, uploadThreads + 1 - laneCount));
+        this.packsInFlight = new Semaphore(uploadThreads + 1);
         this.onPackStored = onPackStored;
         this.lockGuard = lockGuard;
         this.checkpoints = checkpoints;
@@ -252,15 +255,15 @@ public final class BlobWriter implements AutoCloseable {
                 int lane = Math.floorMod(stats.lane, lanes.length);
                 PackWriter current = lanes[lane];
                 if (current.blobCount() == 0) {
+                    // the permit is taken before a pack holds anything, with the monitor held: the other
+                    // workers wait here too, so the packs in memory never exceed the permits
+                    acquirePackPermit();
                     peakPacksInMemory.accumulateAndGet(packsInMemory.incrementAndGet(), Math::max);
                 }
                 // sealed straight into the pack: no per-blob array, and the copy is of compressed bytes only
                 current.seal(id, sealer, payload, 0, n + 1, length);
                 if (current.size() >= packSize) {
-                    // the upload permit is taken before a new pack starts, with the monitor held: the other
-                    // workers wait here too, so at most the packs being uploaded and the lanes' filling ones
-                    // exist (taken after the swap, every worker could hold a full pack while it waited)
-                    acquirePackPermit();
+                    // the full pack keeps its permit until stored; the lane's next pack takes one with its first blob
                     full = current;
                     lanes[lane] = newPack();
                 }
@@ -305,7 +308,7 @@ public final class BlobWriter implements AutoCloseable {
         }
     }
 
-    /** Stores a full pack on the upload pool; the caller holds one of {@code packsInFlight}'s permits for it. */
+    /** Stores a pack on the upload pool; it holds one of {@code packsInFlight}'s permits (taken with its first blob). */
     private void upload(PackWriter pack) {
         PackWriter.Finished f;
         try {
@@ -427,8 +430,8 @@ public final class BlobWriter implements AutoCloseable {
                 lanes[i] = newPack();
             }
         }
+        // each holds its permit already; those merged away gave theirs back
         for (PackWriter p : merged(last)) {
-            acquirePackPermit();
             upload(p);
         }
         List<CompletableFuture<Void>> all;
@@ -469,7 +472,7 @@ public final class BlobWriter implements AutoCloseable {
                 out.add(p);
             } else {
                 into.appendAll(p);
-                packsInMemory.decrementAndGet();
+                packDone();
             }
         }
         return out;

@@ -43,7 +43,7 @@ class BlobWriterLanesTest {
      * share a lane.
      */
     @ParameterizedTest(name = "{0} streams, parallelism {1}, {2} chunks each")
-    @CsvSource({"2, 2, 60", "3, 4, 40", "4, 2, 40", "2, 1, 40", "6, 8, 30", "2, 2, 3"})
+    @CsvSource({"2, 2, 60", "3, 4, 40", "4, 2, 40", "2, 1, 40", "6, 8, 30", "2, 2, 3", "4, 4, 3", "4, 4, 7"})
     void concurrentStreams_fillPacksOfTheirOwn(int streams, int parallelism, int chunks) throws Exception {
         try (Repository r = Repository.builder().storage(LocalStorage.of(dir.resolve("repo")))
                 .keyProvider(KeyProviders.password("correct horse battery staple".toCharArray(), 19 * 1024, 2, 1))

@@ -1,0 +1,110 @@
+package io.backupkit.internal.pipeline;
+
+import io.backupkit.KeyProviders;
+import io.backupkit.LocalStorage;
+import io.backupkit.Repository;
+import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.DefaultRepository;
+import io.backupkit.internal.repo.PackEntry;
+import io.backupkit.internal.repo.PackWriter;
+import io.backupkit.spi.Storage;
+import io.backupkit.testkit.InterceptingStorage;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Lanes must not cost upload concurrency they do not use, nor memory: with storage slower than the
+ * workers, {@code streams} streams at once keep as many packs uploading at once as the packs-in-memory
+ * bound leaves after the lanes they actually fill, and never hold more than {@code uploadThreads + 1}
+ * packs.
+ */
+class BlobWriterUploadConcurrencyTest {
+    private static final int CHUNK = 128 * 1024;
+    private static final int PACK = 1024 * 1024;
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "{0} stream(s), parallelism {1}")
+    @CsvSource({"1, 2", "1, 4", "2, 4", "4, 4", "8, 8"})
+    void slowStorage_usesTheUploadSlotsItsLanesLeave_andHoldsAtMostUploadThreadsPlusOnePacks(int streams, int parallelism)
+            throws Exception {
+        AtomicInteger putting = new AtomicInteger();
+        AtomicInteger peakPutting = new AtomicInteger();
+        Storage slow = new InterceptingStorage(LocalStorage.of(dir.resolve("repo"))).beforePut(name -> {
+            if (name.startsWith("data/")) {
+                peakPutting.accumulateAndGet(putting.incrementAndGet(), Math::max);
+                try {
+                    Thread.sleep(150);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                } finally {
+                    putting.decrementAndGet();
+                }
+            }
+        });
+        try (Repository r = Repository.builder().storage(slow)
+                .keyProvider(KeyProviders.password("correct horse battery staple".toCharArray(), 19 * 1024, 2, 1))
+                .packSize(PACK).chunkSizes(32 * 1024, 64 * 1024, CHUNK).create()) {
+            DefaultRepository repo = (DefaultRepository) r;
+            int chunksPerStream = 96 / streams;
+            int uploadThreads = Math.max(2, parallelism);
+            List<PackEntry> packs;
+            int peak;
+            int lanes;
+            ExecutorService pool = Executors.newFixedThreadPool(streams);
+            try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> { }, what -> { }, BlobWriter.Checkpoints.DEFAULT)) {
+                lanes = w.laneCount();
+                List<CompletableFuture<Void>> writers = new ArrayList<>();
+                for (int s = 0; s < streams; s++) {
+                    int stream = s;
+                    writers.add(CompletableFuture.runAsync(() -> {
+                        BlobWriter.StreamStats stats = new BlobWriter.StreamStats();
+                        int lane = w.openLane();
+                        stats.lane = lane;
+                        Random random = new Random(stream);
+                        List<CompletableFuture<BlobId>> ids = new ArrayList<>();
+                        for (int i = 0; i < chunksPerStream; i++) {
+                            byte[] chunk = new byte[CHUNK];
+                            random.nextBytes(chunk);
+                            ids.add(w.submit(chunk, stats));
+                        }
+                        CompletableFuture.allOf(ids.toArray(CompletableFuture[]::new)).join();
+                        w.closeLane(lane);
+                    }, pool));
+                }
+                CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).join();
+                packs = w.finish();
+                peak = w.peakPacksInMemory();
+            } finally {
+                pool.shutdownNow();
+            }
+            assertTrue(peak <= uploadThreads + 1, "packs in memory at once: " + peak + ", at most " + (uploadThreads + 1));
+            int filled = Math.min(streams, lanes);
+            int expectedUploads = Math.min(uploadThreads, uploadThreads + 1 - filled);
+            assertTrue(peakPutting.get() >= expectedUploads, "packs stored at once: " + peakPutting.get() + ", "
+                    + expectedUploads + " expected with " + filled + " of " + lanes + " lanes filling");
+            assertEquals(slow.list("data/").size(), packs.size(), "every stored pack is indexed");
+            int blobs = 0;
+            for (PackEntry p : packs) {
+                blobs += p.blobs().size();
+                assertEquals(p.blobs(), PackWriter.readTrailer(p.pack(), slow.readAll(p.pack()), repo.sealer()));
+            }
+            assertEquals(streams * chunksPerStream, blobs, "every blob stored once");
+        }
+    }
+}

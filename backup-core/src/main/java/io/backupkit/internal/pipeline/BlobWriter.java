@@ -77,7 +77,10 @@ public final class BlobWriter implements AutoCloseable {
     private final List<String> checkpointNames = new ArrayList<>();
     /** Most lanes: packs filled at once. */
     static final int MAX_LANES = 4;
-    /** The pack each lane is filling, and how many open streams write into each lane. Guarded by this. */
+    /**
+     * The pack each lane is filling (null until the lane's next blob), and how many open streams write
+     * into each lane. Guarded by this.
+     */
     private final PackWriter[] lanes;
     private final int[] laneStreams;
     /** Packs holding blobs in memory (being filled or stored) now, and the most at once: for tests. */
@@ -139,9 +142,6 @@ public final class BlobWriter implements AutoCloseable {
         this.checkpoints = checkpoints;
         this.lanes = new PackWriter[laneCount];
         this.laneStreams = new int[laneCount];
-        for (int i = 0; i < laneCount; i++) {
-            lanes[i] = newPack();
-        }
     }
 
     /**
@@ -254,18 +254,21 @@ public final class BlobWriter implements AutoCloseable {
             synchronized (this) {
                 int lane = Math.floorMod(stats.lane, lanes.length);
                 PackWriter current = lanes[lane];
-                if (current.blobCount() == 0) {
-                    // the permit is taken before a pack holds anything, with the monitor held: the other
-                    // workers wait here too, so the packs in memory never exceed the permits
+                if (current == null) {
+                    // a lane's pack exists only while it holds blobs; its permit is taken before its buffer,
+                    // with the monitor held: the other workers wait here too, so the packs in memory never
+                    // exceed the permits
                     acquirePackPermit();
                     peakPacksInMemory.accumulateAndGet(packsInMemory.incrementAndGet(), Math::max);
+                    current = newPack();
+                    lanes[lane] = current;
                 }
                 // sealed straight into the pack: no per-blob array, and the copy is of compressed bytes only
                 current.seal(id, sealer, payload, 0, n + 1, length);
                 if (current.size() >= packSize) {
                     // the full pack keeps its permit until stored; the lane's next pack takes one with its first blob
                     full = current;
-                    lanes[lane] = newPack();
+                    lanes[lane] = null;
                 }
             }
             stats.newBlobs.incrementAndGet();
@@ -424,10 +427,10 @@ public final class BlobWriter implements AutoCloseable {
         List<PackWriter> last = new ArrayList<>();
         synchronized (this) {
             for (int i = 0; i < lanes.length; i++) {
-                if (lanes[i].blobCount() > 0) {
+                if (lanes[i] != null) {
                     last.add(lanes[i]);
+                    lanes[i] = null;
                 }
-                lanes[i] = newPack();
             }
         }
         // each holds its permit already; those merged away gave theirs back

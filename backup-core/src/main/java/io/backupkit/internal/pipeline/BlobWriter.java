@@ -78,10 +78,15 @@ public final class BlobWriter implements AutoCloseable {
     /** Most lanes: packs filled at once. */
     static final int MAX_LANES = 4;
     /**
-     * The pack each lane is filling (null until the lane's next blob), and how many open streams write
-     * into each lane. Guarded by this.
+     * The pack each lane is filling (null until the lane's next blob), guarded by this, and how many open
+     * streams write into each lane.
      */
     private final PackWriter[] lanes;
+    /**
+     * Guards {@link #laneStreams} only, not this: a worker waits for a pack permit (for storage) with this
+     * monitor held, and a stream thread opening or closing its lane must not wait behind it uninterruptibly.
+     */
+    private final Object laneMonitor = new Object();
     private final int[] laneStreams;
     /** Packs holding blobs in memory (being filled or stored) now, and the most at once: for tests. */
     private final AtomicInteger packsInMemory = new AtomicInteger();
@@ -148,20 +153,24 @@ public final class BlobWriter implements AutoCloseable {
      * A lane for a stream about to write: the one with the fewest open streams (the lowest on a tie).
      * Give it back with {@link #closeLane} when the stream is closed.
      */
-    public synchronized int openLane() {
-        int best = 0;
-        for (int i = 1; i < laneStreams.length; i++) {
-            if (laneStreams[i] < laneStreams[best]) {
-                best = i;
+    public int openLane() {
+        synchronized (laneMonitor) {
+            int best = 0;
+            for (int i = 1; i < laneStreams.length; i++) {
+                if (laneStreams[i] < laneStreams[best]) {
+                    best = i;
+                }
             }
+            laneStreams[best]++;
+            return best;
         }
-        laneStreams[best]++;
-        return best;
     }
 
-    public synchronized void closeLane(int lane) {
-        if (laneStreams[lane] > 0) {
-            laneStreams[lane]--;
+    public void closeLane(int lane) {
+        synchronized (laneMonitor) {
+            if (laneStreams[lane] > 0) {
+                laneStreams[lane]--;
+            }
         }
     }
 
@@ -260,7 +269,14 @@ public final class BlobWriter implements AutoCloseable {
                     // exceed the permits
                     acquirePackPermit();
                     peakPacksInMemory.accumulateAndGet(packsInMemory.incrementAndGet(), Math::max);
-                    current = newPack();
+                    try {
+                        current = newPack();
+                    } catch (Throwable t) {
+                        // no pack holds the permit (an OutOfMemoryError here): give it back, or two such
+                        // failures could leave a worker waiting for a permit forever with the monitor held
+                        packDone();
+                        throw t;
+                    }
                     lanes[lane] = current;
                 }
                 // sealed straight into the pack: no per-blob array, and the copy is of compressed bytes only
@@ -360,6 +376,15 @@ public final class BlobWriter implements AutoCloseable {
         return peakPacksInMemory.get();
     }
 
+    /** Packs holding blobs in memory now, and the packs-in-memory permits free: for tests (after finish, 0 and all). */
+    int packsInMemory() {
+        return packsInMemory.get();
+    }
+
+    int freePackPermits() {
+        return packsInFlight.availablePermits();
+    }
+
     /** Records a durable pack and writes an index checkpoint when one is due. */
     private void stored(PackEntry pack) {
         synchronized (checkpointMonitor) {
@@ -418,7 +443,7 @@ public final class BlobWriter implements AutoCloseable {
     }
 
     /**
-     * Stores the last pack and waits for every upload. Call after all stream futures completed.
+     * Stores the lanes' last packs and waits for every upload. Call after all stream futures completed.
      *
      * @return the packs written that no checkpoint indexed yet, ready for the final index
      */

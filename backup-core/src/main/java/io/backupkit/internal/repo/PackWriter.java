@@ -28,14 +28,16 @@ public final class PackWriter {
         this(initialCapacity, initialCapacity);
     }
 
+    /** Up to this size a pack's buffer doubles; past it, it grows straight to the expected capacity. */
+    private static final int SMALL = 8 << 20;
+    /** Room for a trailer besides its entries: magic, count, the seal's overhead, the length. */
+    private static final int TRAILER_ROOM = 8 + 1024 + 4;
+
     /**
      * @param initialCapacity  bytes allocated now
      * @param expectedCapacity what a full pack needs; a buffer doubles up to 8 MiB, then grows straight to
      *                         it (then by half as needed)
      */
-    /** Up to this size a pack's buffer doubles; past it, it grows straight to the expected capacity. */
-    private static final int SMALL = 8 << 20;
-
     public PackWriter(int initialCapacity, int expectedCapacity) {
         this.buf = new byte[initialCapacity];
         this.expectedCapacity = Math.max(initialCapacity, expectedCapacity);
@@ -61,9 +63,16 @@ public final class PackWriter {
         size += len;
     }
 
-    /** Appends every blob of {@code other}, sealed as they are, in its order. */
+    /**
+     * Appends every blob of {@code other}, sealed as they are, in its order. Used to merge a backup's last
+     * packs, which take no more blobs: the buffer grows to what they and the trailer need, not to the full
+     * pack size (two lanes' packs of 5 MiB in 8 MiB buffers merged into an 18 MiB one otherwise).
+     */
     public void appendAll(PackWriter other) {
-        ensure(other.size);
+        long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
+        if (need > buf.length) {
+            buf = Arrays.copyOf(buf, (int) need);
+        }
         for (PackEntry.Blob b : other.blobs) {
             add(b.id(), other.buf, b.offset(), b.length(), b.rawLength());
         }
@@ -87,8 +96,8 @@ public final class PackWriter {
             // once to the full size: doubling 1 → 2 → … → 16 MiB left 31 MiB of copies per full pack to the
             // collector (they outlive a young collection, so each one filled the old generation towards a
             // full collection); 1 → 2 → 4 → 8 → full leaves 15, and a backup's lanes each hold a pack that
-            // stays small when the data compresses well (pgbench scale 100: 2 lanes of ~5 MiB held 2 × 17 MiB
-            // with 1 → 2 → 4 → full, 2 × 8 MiB now)
+            // stays small when the data compresses well (pgbench scale 100: 2 lanes of ~5 MiB held 2 × 18 MiB
+            // with 1 → 2 → 4 → full, 2 × 8 MiB now; their merge at the end is sized by appendAll)
             int grown = buf.length >= expectedCapacity ? buf.length + buf.length / 2
                     : buf.length >= SMALL ? expectedCapacity : (int) Math.min(expectedCapacity, 2L * buf.length);
             buf = Arrays.copyOf(buf, Math.max(grown, size + extra));

@@ -88,6 +88,9 @@ class BlobWriterLanesTest {
                     }
                 }
                 packs = w.finish();
+                // every pack gave its permit back: those merged away and those stored
+                assertEquals(0, w.packsInMemory(), "packs in memory after finish");
+                assertEquals(Math.max(2, parallelism) + 1, w.freePackPermits(), "pack permits free after finish");
             }
             // a lane per worker, up to four
             assertEquals(Math.min(parallelism, 4), lanes, "lanes");

@@ -90,6 +90,8 @@ class BlobWriterUploadConcurrencyTest {
                 CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).join();
                 packs = w.finish();
                 peak = w.peakPacksInMemory();
+                assertEquals(0, w.packsInMemory(), "packs in memory after finish");
+                assertEquals(uploadThreads + 1, w.freePackPermits(), "pack permits free after finish");
             } finally {
                 pool.shutdownNow();
             }
@@ -105,6 +107,71 @@ class BlobWriterUploadConcurrencyTest {
                 assertEquals(p.blobs(), PackWriter.readTrailer(p.pack(), slow.readAll(p.pack()), repo.sealer()));
             }
             assertEquals(streams * chunksPerStream, blobs, "every blob stored once");
+        }
+    }
+
+    /**
+     * A pack that cannot be stored while every lane is filling and workers wait for permits (with the
+     * writer's monitor held): the permit comes back, the streams see the failure at their next chunk, and
+     * finish reports it instead of hanging; the lanes' last packs are not stored.
+     */
+    @ParameterizedTest(name = "{0} stream(s), parallelism {1}")
+    @CsvSource({"2, 2", "4, 4", "8, 4"})
+    void aPackThatCannotBeStored_failsTheWriter_withoutHanging(int streams, int parallelism) throws Exception {
+        AtomicInteger puts = new AtomicInteger();
+        Storage failing = new InterceptingStorage(LocalStorage.of(dir.resolve("repo"))).beforePut(name -> {
+            if (name.startsWith("data/")) {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (puts.incrementAndGet() == 3) {
+                    throw new io.backupkit.StorageException("disk full (test)", false, null);
+                }
+            }
+        });
+        try (Repository r = Repository.builder().storage(failing)
+                .keyProvider(KeyProviders.password("correct horse battery staple".toCharArray(), 19 * 1024, 2, 1))
+                .packSize(PACK).chunkSizes(32 * 1024, 64 * 1024, CHUNK).create()) {
+            DefaultRepository repo = (DefaultRepository) r;
+            ExecutorService pool = Executors.newFixedThreadPool(streams);
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+                try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> { }, what -> { }, BlobWriter.Checkpoints.DEFAULT)) {
+                    List<CompletableFuture<Void>> writers = new ArrayList<>();
+                    for (int s = 0; s < streams; s++) {
+                        int stream = s;
+                        writers.add(CompletableFuture.runAsync(() -> {
+                            BlobWriter.StreamStats stats = new BlobWriter.StreamStats();
+                            int lane = w.openLane();
+                            stats.lane = lane;
+                            Random random = new Random(stream);
+                            List<CompletableFuture<BlobId>> ids = new ArrayList<>();
+                            try {
+                                for (int i = 0; i < 200; i++) {
+                                    byte[] chunk = new byte[CHUNK];
+                                    random.nextBytes(chunk);
+                                    ids.add(w.submit(chunk, stats));
+                                }
+                            } catch (io.backupkit.BackupException expected) {
+                                // the failure, seen at a later chunk
+                            } finally {
+                                for (CompletableFuture<BlobId> f : ids) {
+                                    f.handle((v, e) -> null).join();
+                                }
+                                w.closeLane(lane);
+                            }
+                        }, pool));
+                    }
+                    CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).join();
+                    io.backupkit.BackupException e = org.junit.jupiter.api.Assertions.assertThrows(io.backupkit.BackupException.class,
+                            w::finish);
+                    assertTrue(String.valueOf(e.getMessage()).contains("disk full")
+                            || e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("disk full"), e.toString());
+                } finally {
+                    pool.shutdownNow();
+                }
+            });
         }
     }
 }

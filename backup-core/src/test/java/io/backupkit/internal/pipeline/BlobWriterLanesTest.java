@@ -17,7 +17,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
@@ -61,21 +60,10 @@ class BlobWriterLanesTest {
                     writers.add(CompletableFuture.supplyAsync(() -> {
                         try {
                             start.await();
-                            BlobWriter.StreamStats stats = new BlobWriter.StreamStats();
-                            int lane = w.openLane();
-                            stats.lane = lane;
-                            Random random = new Random(1000L * stream + chunks);
-                            List<CompletableFuture<BlobId>> ids = new ArrayList<>();
-                            for (int i = 0; i < chunks; i++) {
-                                byte[] chunk = new byte[CHUNK];
-                                random.nextBytes(chunk);
-                                ids.add(w.submit(chunk, stats));
-                            }
                             List<BlobId> out = new ArrayList<>();
-                            for (CompletableFuture<BlobId> f : ids) {
+                            for (CompletableFuture<BlobId> f : LaneStream.write(w, 1000L * stream + chunks, chunks, CHUNK, false)) {
                                 out.add(f.join());
                             }
-                            w.closeLane(lane);
                             return out;
                         } catch (Exception e) {
                             throw new IllegalStateException(e);

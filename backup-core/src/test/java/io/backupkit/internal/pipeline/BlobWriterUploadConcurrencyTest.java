@@ -3,7 +3,6 @@ package io.backupkit.internal.pipeline;
 import io.backupkit.KeyProviders;
 import io.backupkit.LocalStorage;
 import io.backupkit.Repository;
-import io.backupkit.internal.repo.BlobId;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.PackEntry;
 import io.backupkit.internal.repo.PackWriter;
@@ -16,7 +15,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -72,20 +70,8 @@ class BlobWriterUploadConcurrencyTest {
                 List<CompletableFuture<Void>> writers = new ArrayList<>();
                 for (int s = 0; s < streams; s++) {
                     int stream = s;
-                    writers.add(CompletableFuture.runAsync(() -> {
-                        BlobWriter.StreamStats stats = new BlobWriter.StreamStats();
-                        int lane = w.openLane();
-                        stats.lane = lane;
-                        Random random = new Random(stream);
-                        List<CompletableFuture<BlobId>> ids = new ArrayList<>();
-                        for (int i = 0; i < chunksPerStream; i++) {
-                            byte[] chunk = new byte[CHUNK];
-                            random.nextBytes(chunk);
-                            ids.add(w.submit(chunk, stats));
-                        }
-                        CompletableFuture.allOf(ids.toArray(CompletableFuture[]::new)).join();
-                        w.closeLane(lane);
-                    }, pool));
+                    writers.add(CompletableFuture.runAsync(() -> LaneStream.write(w, stream, chunksPerStream, CHUNK, false)
+                            .forEach(CompletableFuture::join), pool));
                 }
                 CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).join();
                 packs = w.finish();
@@ -141,27 +127,8 @@ class BlobWriterUploadConcurrencyTest {
                     List<CompletableFuture<Void>> writers = new ArrayList<>();
                     for (int s = 0; s < streams; s++) {
                         int stream = s;
-                        writers.add(CompletableFuture.runAsync(() -> {
-                            BlobWriter.StreamStats stats = new BlobWriter.StreamStats();
-                            int lane = w.openLane();
-                            stats.lane = lane;
-                            Random random = new Random(stream);
-                            List<CompletableFuture<BlobId>> ids = new ArrayList<>();
-                            try {
-                                for (int i = 0; i < 200; i++) {
-                                    byte[] chunk = new byte[CHUNK];
-                                    random.nextBytes(chunk);
-                                    ids.add(w.submit(chunk, stats));
-                                }
-                            } catch (io.backupkit.BackupException expected) {
-                                // the failure, seen at a later chunk
-                            } finally {
-                                for (CompletableFuture<BlobId> f : ids) {
-                                    f.handle((v, e) -> null).join();
-                                }
-                                w.closeLane(lane);
-                            }
-                        }, pool));
+                        // the failure is seen at a later chunk
+                        writers.add(CompletableFuture.runAsync(() -> LaneStream.write(w, stream, 200, CHUNK, true), pool));
                     }
                     CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).join();
                     io.backupkit.BackupException e = org.junit.jupiter.api.Assertions.assertThrows(io.backupkit.BackupException.class,

@@ -128,6 +128,11 @@ final class StreamWriter extends BlockOutputStream {
         return name;
     }
 
+    /** The writer's lane this stream writes into: -1 before its first chunk and once closed. */
+    int lane() {
+        return lane;
+    }
+
     boolean closed() {
         return entry != null;
     }

@@ -127,10 +127,6 @@ public final class LogicalBackup {
             // the tools' versions (a process each) are read beside the leader's connect, not one after another before it
             CompletableFuture<ToolRunner.Version> dumpVersion = Futures.onDaemonThread("backupkit-pg_dump-version", () -> tools.version("pg_dump"));
             CompletableFuture<ToolRunner.Version> restoreVersion = Futures.onDaemonThread("backupkit-pg_restore-version", () -> tools.version("pg_restore"));
-            if (tools.local()) {
-                // whether psql runs under stdbuf is checked once per JVM (a process): beside the catalog queries, not before the first COPY
-                ToolRunner.daemon("psql-stdbuf-check", () -> tools.commandWithOutputBuffer("psql"));
-            }
             backup(context, tools, started, dumpVersion, restoreVersion, queue, pool, early);
         } finally {
             // a failed backup leaves dumps it never got to: stop them
@@ -534,13 +530,12 @@ public final class LogicalBackup {
     }
 
     /**
-     * psql reading its commands from stdin: no argument-length limit, no dependence on how this JVM
-     * encodes arguments. Its COPY output leaves through a 1 MiB stdio buffer where stdbuf allows
-     * ({@link ToolRunner#commandWithOutputBuffer}).
+     * psql reading its commands from stdin, where the tools run elsewhere than this JVM (a pod): no
+     * argument-length limit, no dependence on how this JVM encodes arguments.
      */
     private CommandSpec psql(ToolRunner tools, String applicationName) {
         // the commands are written in UTF-8; the data itself is COPYed in the database's encoding
-        return tools.commandWithOutputBuffer("psql").arg("--no-psqlrc").arg("--quiet").arg("--no-password").arg("--set=ON_ERROR_STOP=1")
+        return tools.command("psql").arg("--no-psqlrc").arg("--quiet").arg("--no-password").arg("--set=ON_ERROR_STOP=1")
                 .arg("--dbname=" + cfg.libpqConnectionString(applicationName, Map.of("client_encoding", "UTF8")))
                 .build();
     }
@@ -559,6 +554,9 @@ public final class LogicalBackup {
      */
     private Map<String, Long> copyTables(BackupContext context, ToolRunner tools, String snapshotId, Task task,
                                          Map<Long, List<String>> columnsOf, String encoding, WorkerPool<?> running) {
+        if (tools.local()) {
+            return copyTablesInProcess(context, snapshotId, task, columnsOf, encoding, running);
+        }
         StringBuilder script = new StringBuilder(sessionPrologue(snapshotId));
         for (Catalog.TableInfo t : task.tables()) {
             script.append(copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding)).append(";\n")
@@ -583,21 +581,119 @@ public final class LogicalBackup {
     }
 
     /**
-     * Dumps one page range with psql, not JDBC: psql runs wherever the tools run (a pod, too), and
-     * reading the COPY in this JVM through pgjdbc saves no CPU. pgjdbc hands over one CopyData
-     * message per row, and its per-row handling costs the JVM about what the psql child costs
-     * (0.7–1.0 against 0.8–0.9 CPU-s for 978 MB, docs/performance.md, "copyjdbc"). Rows are counted
-     * as the data passes: COPY text escapes newlines inside values, so every newline byte ends one
-     * row. Returns the rows copied.
+     * Dumps one page range: through a session of this JVM read in bulk where the tools run on this machine
+     * ({@link #copyInProcess}), else through psql where they run (a pod). psql's rows are counted as the data
+     * passes: COPY text escapes newlines inside values, so every newline byte ends one row. Returns the rows
+     * copied.
      */
     private long copyPart(BackupContext context, ToolRunner tools, String snapshotId, TablePart part,
                           WorkerPool<?> running) {
-        String script = sessionPrologue(snapshotId) + part.copySql() + ";\nCOMMIT;\n";
-        CopyStreams.Counter counter = new CopyStreams.Counter();
         String what = "COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
                 + (part.toPage() < 0 ? "end" : part.toPage()) + " from " + cfg.describe();
+        if (tools.local()) {
+            long[] rows = new long[1];
+            copyInProcess(context, snapshotId, part.stream(), what, running,
+                    (session, sink) -> rows[0] = sink.copy(session, part.copySql(), part.table().qualifiedName()));
+            return rows[0];
+        }
+        String script = sessionPrologue(snapshotId) + part.copySql() + ";\nCOMMIT;\n";
+        CopyStreams.Counter counter = new CopyStreams.Counter();
         runPsql(context, tools, part.stream(), script, counter, running, what, x -> part.table().qualifiedName());
         return counter.openRows();
+    }
+
+    /** The marker line that ends each table of a multi-table COPY stream ({@link CopyStreams}). */
+    private static final byte[] SEGMENT_END = {'\\', '.', '\n'};
+
+    /**
+     * COPYs the tables of one shard through one session of this JVM, one after another, each followed by
+     * a {@code \.} line, into one stream; returns rows by table. The same stream as psql's ({@link #copyTables}).
+     */
+    private Map<String, Long> copyTablesInProcess(BackupContext context, String snapshotId, Task task, Map<Long, List<String>> columnsOf,
+                                                  String encoding, WorkerPool<?> running) {
+        String what = "COPY of " + task.tables().size() + " tables into " + task.stream() + " from " + cfg.describe();
+        Map<String, Long> out = new LinkedHashMap<>();
+        copyInProcess(context, snapshotId, task.stream(), what, running, (session, sink) -> {
+            for (Catalog.TableInfo t : task.tables()) {
+                out.put(t.qualifiedName(), sink.copy(session, copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding),
+                        t.qualifiedName()));
+                sink.out.write(SEGMENT_END);
+            }
+        });
+        return out;
+    }
+
+    /** The COPY statements of one session. */
+    private interface CopyScript {
+        void run(JdbcCopy session, CopySink sink) throws SQLException, IOException;
+    }
+
+    /** The stream of one COPY session, with the table being read, for the messages. */
+    private static final class CopySink {
+        final OutputStream out;
+        volatile String table;
+
+        CopySink(OutputStream out) {
+            this.out = out;
+        }
+
+        long copy(JdbcCopy session, String sql, String tableName) throws SQLException, IOException {
+            table = tableName;
+            return session.copyOut(sql, out);
+        }
+    }
+
+    /**
+     * One data session in this JVM, where the tools run on this machine: a JDBC session with psql's
+     * prologue (settings, lock timeout, REPEATABLE READ READ ONLY in the exported snapshot), the script's
+     * COPYs read in bulk ({@link JdbcCopy}: no psql child, no pipe, less CPU on both sides), then COMMIT.
+     * A stop of the backup cancels the COPY and aborts the session.
+     */
+    private void copyInProcess(BackupContext context, String snapshotId, String stream, String what, WorkerPool<?> running,
+                               CopyScript script) {
+        long start = System.nanoTime();
+        CopySink sink = null;
+        JdbcCopy session;
+        try {
+            session = JdbcCopy.open(cfg, "backupkit-copy " + stream);
+        } catch (SQLException e) {
+            throw Catalog.connectionError(cfg, e);
+        }
+        try (Connection c = session.connection();
+             WorkerPool.Registration stop = running.onStopSession(c, s -> s.unwrap(org.postgresql.PGConnection.class).cancelQuery())) {
+            try (Statement st = c.createStatement()) {
+                st.execute(sessionPrologue(snapshotId));
+            }
+            try (OutputStream out = context.newStream(stream)) {
+                sink = new CopySink(out);
+                script.run(session, sink);
+            }
+            try (Statement st = c.createStatement()) {
+                st.execute("COMMIT");
+            }
+            LOG.debug("{}: {} in {} ms ({})", stream, what, (System.nanoTime() - start) / 1_000_000, session.bulk() ? "bulk" : "row by row");
+        } catch (SQLException e) {
+            String table = sink == null ? null : sink.table;
+            if ("55P03".equals(e.getSQLState())) {
+                throw lockTimeout(table == null ? "(unknown)" : table, "a COPY session reading " + stream, Catalog.sqlError(what, e));
+            }
+            if (running.stopped()) {
+                throw new EngineException(what + ": stopped because the backup stopped", e);
+            }
+            EngineException failure = Catalog.sqlError(what + (table == null ? "" : " (reading " + table + ")"), e);
+            if (e.getSQLState() != null && (e.getSQLState().startsWith("08") || e.getSQLState().startsWith("57P"))) {
+                throw new EngineException(failure.getMessage() + ". The server ended the session in the middle of the COPY (it "
+                        + "stopped, restarted, or the session was terminated); nothing was stored. Retry when the server is up.", e);
+            }
+            throw failure;
+        } catch (IOException e) {
+            if (running.stopped()) {
+                throw new EngineException(what + ": stopped because the backup stopped", e);
+            }
+            String table = sink == null ? null : sink.table;
+            throw new EngineException("copying " + stream + (table == null ? "" : " (reading " + table + ")")
+                    + " into the repository failed: " + e.getMessage(), e);
+        }
     }
 
     private void runPsql(BackupContext context, ToolRunner tools, String stream, String script, CopyStreams.Counter counter,

@@ -17,9 +17,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -32,10 +30,6 @@ import java.util.stream.Stream;
 public final class ToolRunner {
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
     private static final int STDERR_TAIL = 4000;
-    static final String STDBUF = "stdbuf";
-    static final String OUTPUT_BUFFER = "--output=1M";
-    /** Whether stdbuf works with a tool, by stdbuf's and the tool's path. */
-    private static final Map<String, Boolean> OUTPUT_BUFFER_WORKS = new ConcurrentHashMap<>();
 
     private final CommandExecutor executor;
     private final Path toolDirectory;
@@ -70,50 +64,6 @@ public final class ToolRunner {
      */
     public CommandSpec.Builder command(String tool) {
         return connectionEnvironment(CommandSpec.builder(program(tool)));
-    }
-
-    /**
-     * Like {@link #command}, for a tool that streams data to its standard output through stdio (psql's
-     * {@code COPY … TO STDOUT}): run under coreutils' {@code stdbuf} with a 1 MiB output buffer, where the
-     * tools run in this JVM's system, stdbuf is on its PATH and works with the tool (checked once per
-     * JVM and tool). stdio gives a pipe a 4 KiB buffer: psql wrote a 292 MB table in 71,000 writes, each
-     * waking the reading thread of this JVM, and that thread's waits cost the backup more CPU than
-     * storing the data did (docs/performance.md, "stdbuf"). Without stdbuf, or where it cannot preload
-     * into the tool (a static or non-glibc build), the plain command: the same output, written in 4 KiB
-     * pieces.
-     */
-    public CommandSpec.Builder commandWithOutputBuffer(String tool) {
-        return commandWithOutputBuffer(tool, executor instanceof LocalCommandExecutor ? onPath(STDBUF) : null);
-    }
-
-    CommandSpec.Builder commandWithOutputBuffer(String tool, String stdbuf) {
-        if (stdbuf == null || !outputBufferWorks(stdbuf, tool)) {
-            return command(tool);
-        }
-        return connectionEnvironment(CommandSpec.builder(stdbuf).arg(OUTPUT_BUFFER).arg(program(tool)));
-    }
-
-    /**
-     * Whether {@code stdbuf --output=1M tool --version} runs and prints the tool's version. Only a definite
-     * answer is kept for the JVM's life: yes, or stdbuf's own "cannot" (exit 125: it cannot preload into the
-     * tool; 126/127: the tool cannot be run). A probe that could not start (the system out of processes, an
-     * interrupt) answers no for this call only.
-     */
-    private boolean outputBufferWorks(String stdbuf, String tool) {
-        Boolean works = OUTPUT_BUFFER_WORKS.computeIfAbsent(stdbuf + '\0' + program(tool), key -> {
-            CommandSpec spec = cleanEnvironment(CommandSpec.builder(stdbuf), executor).arg(OUTPUT_BUFFER).arg(program(tool))
-                    .arg("--version").build();
-            try {
-                Result r = run(tool, spec, null);
-                if (r.exitCode == 0 && VERSION.matcher(r.stdout).find()) {
-                    return true;
-                }
-                return r.exitCode >= 125 && r.exitCode <= 127 ? false : null;
-            } catch (EngineException e) {
-                return null; // computeIfAbsent keeps nothing: asked again next time
-            }
-        });
-        return works != null && works;
     }
 
     /** The first executable file {@code name} in a directory of this JVM's PATH, or null. */

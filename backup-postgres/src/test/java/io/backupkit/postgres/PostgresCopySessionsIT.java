@@ -209,6 +209,7 @@ class PostgresCopySessionsIT {
         assertTrue(waitNoBackupSessions(), "no backup session is left behind");
     }
 
+    /** Local tools: only they start the schema dumps early, beside the COPY sessions (this JVM's). */
     @Test
     void aSchemaDumpFailingAtOnce_failsTheBackupAtOnce_notAfterTheData() throws Exception {
         HeldStreams ctx = new HeldStreams("data-0001", "data-0002");
@@ -217,10 +218,17 @@ class PostgresCopySessionsIT {
         Thread backup = new Thread(() -> thrown[0] = assertThrows(BackupException.class, () -> source("two").backup(ctx)));
         backup.start();
         try {
-            // the data streams stay held: the failed pg_dump must end the backup (before its COPYs began) or
-            // stop its COPY sessions now, not when a worker gets to its output after the data
+            // the data streams stay held (a worker waits in its first write): the failed pg_dump must end the
+            // backup before its COPYs began, or end its COPY sessions now, not when a worker gets to its output
+            // after the data
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            boolean copying = false;
             while (backup.isAlive()) {
+                boolean sessions = !pg.query("postgres", "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'backupkit-copy %'").isEmpty();
+                if (copying && !sessions) {
+                    break;
+                }
+                copying |= sessions;
                 assertTrue(System.nanoTime() < deadline, "the backup went on with its COPY sessions after pg_dump failed: " + ctx.started);
                 Thread.sleep(20);
             }

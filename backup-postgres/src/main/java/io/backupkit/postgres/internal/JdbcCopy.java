@@ -76,9 +76,6 @@ final class JdbcCopy implements AutoCloseable {
         }
     }
 
-    /** The socket of the connection being opened on this thread ({@link TapSocketFactory}). */
-    private static final ThreadLocal<TapSocket> OPENED = new ThreadLocal<>();
-
     private final Connection connection;
     private final CopyManager copyApi;
     /** The session's socket input, or null where rows are read one by one. */
@@ -95,38 +92,64 @@ final class JdbcCopy implements AutoCloseable {
     }
 
     /**
-     * Opens a session as {@link Catalog#connect} does, through a socket this class can read in bulk (the
-     * URL's own {@code socketFactory}, if it names one, wins: then rows are read one by one).
+     * Opens a session as {@link Catalog#connect} does, through a socket this class can read in bulk. The
+     * URL's own {@code socketFactory}, if it names one, wins, and so does a driver that cannot load this
+     * class's factory (another class loader): then rows are read one by one. TCP keepalives are on unless the
+     * URL says otherwise, as libpq has them: a COPY from a peer that vanished fails instead of waiting forever.
      */
     static JdbcCopy open(PgConnectionConfig cfg, String applicationName) throws SQLException {
         Properties p = cfg.jdbcProperties(applicationName);
-        boolean tapped = PG_STREAM != null && PG_INPUT != null;
-        if (tapped) {
-            p.setProperty("socketFactory", TapSocketFactory.class.getName());
+        p.setProperty("tcpKeepAlive", "true");
+        if (PG_STREAM != null && PG_INPUT != null) {
+            Properties tapped = new Properties();
+            tapped.putAll(p);
+            tapped.setProperty("socketFactory", TapSocketFactory.class.getName());
+            Connection c = null;
+            try {
+                c = java.sql.DriverManager.getConnection(cfg.jdbcUrl(), tapped);
+            } catch (SQLException e) {
+                if (e.getMessage() == null || !e.getMessage().contains(TapSocketFactory.class.getName())) {
+                    throw e;
+                }
+                LOG.debug("pgjdbc could not load {}: COPY rows are read one by one ({})", TapSocketFactory.class.getName(), e.toString());
+            }
+            if (c != null) {
+                return tapped(c);
+            }
         }
-        OPENED.remove();
-        Connection c = java.sql.DriverManager.getConnection(cfg.jdbcUrl(), p);
-        TapSocket socket = OPENED.get();
-        OPENED.remove();
+        return session(java.sql.DriverManager.getConnection(cfg.jdbcUrl(), p), null, null);
+    }
+
+    /** The session over {@code c}, read in bulk if its input is the plain socket this class's factory made. */
+    private static JdbcCopy tapped(Connection c) throws SQLException {
         try {
-            Tap tap = null;
-            VisibleBufferedInputStream input = null;
-            if (tapped && socket != null) {
-                Object executor = c.unwrap(org.postgresql.core.BaseConnection.class).getQueryExecutor();
-                if (executor instanceof QueryExecutorBase) {
-                    PGStream stream = (PGStream) PG_STREAM.get(executor);
-                    input = (VisibleBufferedInputStream) PG_INPUT.get(stream);
-                    // TLS or GSS encryption put their stream between the driver and the socket: then the bytes are not messages
-                    if (stream.getSocket() == socket && !stream.isGssEncrypted() && input.getWrapped() == socket.tap) {
-                        tap = socket.tap;
-                    }
+            Object executor = c.unwrap(org.postgresql.core.BaseConnection.class).getQueryExecutor();
+            if (executor instanceof QueryExecutorBase) {
+                PGStream stream = (PGStream) PG_STREAM.get(executor);
+                VisibleBufferedInputStream input = (VisibleBufferedInputStream) PG_INPUT.get(stream);
+                // TLS or GSS encryption put their stream between the driver and the socket: then the bytes are not messages
+                if (stream.getSocketFactory() instanceof TapSocketFactory f && f.socket != null && stream.getSocket() == f.socket
+                        && !stream.isGssEncrypted() && input.getWrapped() == f.socket.tap) {
+                    return session(c, f.socket.tap, input);
                 }
             }
-            return new JdbcCopy(c, tap, tap == null ? null : input);
-        } catch (SQLException | ReflectiveOperationException | RuntimeException e) {
+        } catch (SQLException | ReflectiveOperationException | RuntimeException | LinkageError e) {
             // the rows can still come through the driver's API
             LOG.debug("COPY session without bulk reading: {}", e.toString());
-            return new JdbcCopy(c, null, null);
+        }
+        return session(c, null, null);
+    }
+
+    private static JdbcCopy session(Connection c, Tap tap, VisibleBufferedInputStream input) throws SQLException {
+        try {
+            return new JdbcCopy(c, tap, input);
+        } catch (SQLException | RuntimeException | Error e) {
+            try {
+                c.close();
+            } catch (SQLException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
     }
 
@@ -145,10 +168,19 @@ final class JdbcCopy implements AutoCloseable {
         return connection;
     }
 
-    /** Runs {@code COPY … TO STDOUT}, writes its data into {@code sink}, returns the rows (CopyData messages). */
+    /**
+     * Runs {@code COPY … TO STDOUT}, writes its data into {@code sink}, returns the rows (CopyData messages),
+     * checked against the count in the server's CommandComplete.
+     */
     long copyOut(String sql, OutputStream sink) throws SQLException, IOException {
+        // nothing of an earlier COPY that failed before its last piece was written
+        outLength = 0;
         CopyOut copy = copyApi.copyOut(sql);
         long rows = tap == null ? rowByRow(copy, sink) : bulk(copy, sink);
+        long counted = copy.getHandledRowCount();
+        if (counted >= 0 && counted != rows) {
+            throw new SQLException("the COPY ended after " + rows + " rows, the server sent " + counted, "08P01");
+        }
         flush(sink);
         return rows;
     }
@@ -168,27 +200,7 @@ final class JdbcCopy implements AutoCloseable {
         tap.startCopy();
         while (true) {
             takeDriversBytes();
-            while (tap.ensure(5) && tap.buf[tap.pos] == 'd') {
-                byte[] b = tap.buf;
-                int at = tap.pos;
-                int len = ((b[at + 1] & 0xff) << 24 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 8 | (b[at + 4] & 0xff)) - 4;
-                if (len < 0) {
-                    throw new SQLException("malformed CopyData message from the server (length " + (len + 4) + ")", "08P01");
-                }
-                tap.pos = at + 5;
-                // a row larger than the buffer passes through in pieces
-                while (len > 0) {
-                    if (tap.pos == tap.lim && !tap.ensure(1)) {
-                        // a message cut short: nothing the driver could read on from
-                        throw new SQLException("the server closed the connection in the middle of a COPY row", "08006");
-                    }
-                    int n = Math.min(len, tap.lim - tap.pos);
-                    append(tap.buf, tap.pos, n, sink);
-                    tap.pos += n;
-                    len -= n;
-                }
-                rows++;
-            }
+            rows += tap.copyData((b, off, len) -> append(b, off, len, sink));
             // the end of the COPY, an error, a notice or a lost connection: the driver's to read and raise
             byte[] row = copy.readFromCopy();
             if (row == null) {
@@ -199,21 +211,27 @@ final class JdbcCopy implements AutoCloseable {
         }
     }
 
+    /** Where {@link Tap#copyData} puts the rows' bytes. */
+    interface Rows {
+        void append(byte[] b, int off, int len) throws IOException;
+    }
+
     /** Moves what pgjdbc has buffered beyond its last message back in front of the tap's bytes. */
-    private void takeDriversBytes() throws IOException {
-        int buffered;
+    private void takeDriversBytes() throws SQLException {
         tap.quiet = true;
         try {
-            // with the tap quiet, the driver reports only what its own buffer holds
-            buffered = driverInput.available();
+            // with the tap quiet, the driver reports only what its own buffer holds, and skipping that reads nothing
+            int buffered = driverInput.available();
+            if (buffered > 0) {
+                tap.unread(driverInput.getBuffer(), driverInput.getIndex(), buffered);
+                if (driverInput.skip(buffered) != buffered) {
+                    throw new SQLException("pgjdbc's input buffer did not give up its " + buffered + " bytes", "08P01");
+                }
+            }
+        } catch (IOException e) {
+            throw new SQLException("reading pgjdbc's input buffer failed: " + e.getMessage(), "08P01", e);
         } finally {
             tap.quiet = false;
-        }
-        if (buffered > 0) {
-            tap.unread(driverInput.getBuffer(), driverInput.getIndex(), buffered);
-            if (driverInput.skip(buffered) != buffered) {
-                throw new IOException("pgjdbc's input buffer did not give up " + buffered + " bytes");
-            }
         }
     }
 
@@ -320,10 +338,49 @@ final class JdbcCopy implements AutoCloseable {
         }
 
         /**
+         * Takes the CopyData messages at the front of the buffer out of it, their payloads into {@code rows},
+         * reading the socket as needed, until another message (left in the buffer, whole or in part, for the
+         * driver) or the end of the stream. Returns the messages taken. A read that fails, or a stream that
+         * ends inside a message, is the server's connection lost (SQLSTATE 08006); a failure of {@code rows}
+         * is its own.
+         */
+        long copyData(Rows rows) throws SQLException, IOException {
+            long taken = 0;
+            while (ensure(5) && buf[pos] == 'd') {
+                int len = ((buf[pos + 1] & 0xff) << 24 | (buf[pos + 2] & 0xff) << 16 | (buf[pos + 3] & 0xff) << 8 | (buf[pos + 4] & 0xff)) - 4;
+                if (len < 0) {
+                    throw new SQLException("malformed CopyData message from the server (length " + (len + 4) + ")", "08P01");
+                }
+                pos += 5;
+                // a row larger than the buffer passes through in pieces
+                while (len > 0) {
+                    if (pos == lim && !ensure(1)) {
+                        // a message cut short: nothing the driver could read on from
+                        throw new SQLException("the server closed the connection in the middle of a COPY row", "08006");
+                    }
+                    int n = Math.min(len, lim - pos);
+                    rows.append(buf, pos, n);
+                    pos += n;
+                    len -= n;
+                }
+                taken++;
+            }
+            return taken;
+        }
+
+        /**
          * Makes at least {@code need} bytes (≤ a few) readable from {@link #pos}, moving what is left to the
          * buffer's start when the end is near; false at the end of the stream. The lazy reads of a COPY.
          */
-        boolean ensure(int need) throws IOException {
+        boolean ensure(int need) throws SQLException {
+            try {
+                return fill(need);
+            } catch (IOException e) {
+                throw new SQLException("reading the COPY from the server failed: " + e.getMessage(), "08006", e);
+            }
+        }
+
+        private boolean fill(int need) throws IOException {
             if (lim - pos >= need) {
                 return true;
             }
@@ -394,17 +451,20 @@ final class JdbcCopy implements AutoCloseable {
     }
 
     /**
-     * The socket factory named in the session's properties; pgjdbc instantiates it by name and calls
-     * {@link #createSocket()} on the connecting thread.
+     * The socket factory named in the session's properties. pgjdbc instantiates it by name for every
+     * connection it opens and asks it for that connection's socket (one per host it tries: the last is the
+     * connection's, which {@link #open} checks).
      */
     public static final class TapSocketFactory extends SocketFactory {
+        volatile TapSocket socket;
+
         public TapSocketFactory() {
         }
 
         @Override
         public Socket createSocket() {
             TapSocket s = new TapSocket();
-            OPENED.set(s);
+            socket = s;
             return s;
         }
 

@@ -541,9 +541,14 @@ public final class LogicalBackup {
     }
 
     private String sessionPrologue(String snapshotId) {
+        return sessionPrologue(snapshotId, lockTimeoutMs());
+    }
+
+    /** What every data session runs first: psql's, and this JVM's in one statement batch. */
+    static String sessionPrologue(String snapshotId, long lockTimeoutMs) {
         return Catalog.DATA_SESSION_SETTINGS + ";\n"
                 // a queued ACCESS EXCLUSIVE request between the leader's lock and ours would wait forever: fail instead
-                + "SET lock_timeout = " + lockTimeoutMs() + ";\n"
+                + "SET lock_timeout = " + lockTimeoutMs + ";\n"
                 + "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
                 + "SET TRANSACTION SNAPSHOT " + Catalog.quoteLiteral(snapshotId) + ";\n";
     }

@@ -120,6 +120,12 @@ public final class LocalStorage implements Storage {
         return root.resolve(name);
     }
 
+    /** True: a put writes the payload on the calling thread and syncs it before it returns, keeping nothing. */
+    @Override
+    public boolean readsPayloadOnlyDuringPut() {
+        return true;
+    }
+
     @Override
     public boolean putIfAbsent(String name, Payload payload) {
         Path target = resolve(name);

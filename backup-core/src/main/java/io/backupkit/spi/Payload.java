@@ -16,7 +16,10 @@ public interface Payload {
     /** Opens the content from its start; each call returns a fresh stream. */
     InputStream open() throws IOException;
 
-    /** A payload over {@code bytes[offset, offset + length)}; the array must not change afterwards. */
+    /**
+     * A payload over {@code bytes[offset, offset + length)}; the array must not change afterwards, unless
+     * the storage it is given to is done with it when the put returns ({@link Storage#readsPayloadOnlyDuringPut()}).
+     */
     static Payload of(byte[] bytes, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, bytes.length);
         return new ArrayPayload(bytes, offset, length);

@@ -60,6 +60,28 @@ public interface Storage extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Whether {@link #putIfAbsent} and {@link #putNew} are done with a payload when they return, normally or
+     * by throwing: they read its bytes only during the call (retries and parallel parts included) and keep
+     * no reference to it or its array afterwards, so the caller may then overwrite the array. A backup then
+     * fills its next pack in the buffer of the pack just stored instead of allocating one per pack (up to
+     * 18 MiB each, garbage that outlives young collections).
+     *
+     * <p>False by default, because {@link Payload#of(byte[], int, int)} lets a storage keep the array as it
+     * is (an in-memory storage that files it away, one that uploads in the background after returning):
+     * such a storage gets a new buffer for every pack. A decorator answers what its delegate does, unless it
+     * keeps payloads itself. {@code StorageContractTest} checks a storage that answers true.
+     *
+     * <pre>{@code
+     * public boolean readsPayloadOnlyDuringPut() {
+     *     return true; // writes the bytes before returning and keeps no reference
+     * }
+     * }</pre>
+     */
+    default boolean readsPayloadOnlyDuringPut() {
+        return false;
+    }
+
     /** Opens the whole object. */
     InputStream get(String name);
 

@@ -51,6 +51,11 @@ final class HookedStorage implements Storage {
     }
 
     @Override
+    public boolean readsPayloadOnlyDuringPut() {
+        return delegate.readsPayloadOnlyDuringPut();
+    }
+
+    @Override
     public InputStream get(String name) {
         return delegate.get(name);
     }

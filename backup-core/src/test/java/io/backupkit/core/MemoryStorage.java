@@ -59,6 +59,12 @@ final class MemoryStorage implements Storage {
         return true;
     }
 
+    /** True: a put keeps a copy of the payload. */
+    @Override
+    public boolean readsPayloadOnlyDuringPut() {
+        return true;
+    }
+
     @Override
     public synchronized InputStream get(String name) {
         byte[] b = objects.get(name);

@@ -47,6 +47,11 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     @Override
+    public boolean readsPayloadOnlyDuringPut() {
+        return delegate.readsPayloadOnlyDuringPut();
+    }
+
+    @Override
     public InputStream get(String name) {
         return delegate.get(name);
     }

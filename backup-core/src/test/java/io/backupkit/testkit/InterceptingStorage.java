@@ -31,6 +31,8 @@ public final class InterceptingStorage implements Storage {
     private final Storage delegate;
     private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
     private volatile Consumer<String> beforePut = n -> { };
+    private volatile PutHook aroundPut = (name, payload, write) -> write.getAsBoolean();
+    private volatile boolean keepsPayloads;
     private volatile Consumer<String> beforeDelete = n -> { };
     private volatile Consumer<String> beforeGet = n -> { };
     private volatile boolean conditionalWrites = true;
@@ -47,6 +49,30 @@ public final class InterceptingStorage implements Storage {
     /** Runs before every putIfAbsent and putNew with the object name; may throw (the write then fails) or block. */
     public InterceptingStorage beforePut(Consumer<String> hook) {
         this.beforePut = hook;
+        return this;
+    }
+
+    /** A put as a test sees it: the name, the payload, and the write to the storage below (call it to write). */
+    @FunctionalInterface
+    public interface PutHook {
+        boolean put(String name, Payload payload, java.util.function.BooleanSupplier write);
+    }
+
+    /**
+     * Runs every putIfAbsent and putNew (after {@link #beforePut}): the hook sees the payload, may hold it,
+     * check it, write it (or not) and throw.
+     */
+    public InterceptingStorage aroundPut(PutHook hook) {
+        this.aroundPut = hook;
+        return this;
+    }
+
+    /**
+     * Answers false to {@link #readsPayloadOnlyDuringPut()}: a storage that may keep a payload's array after
+     * the put, as one that files arrays away does (the storage below's answer otherwise).
+     */
+    public InterceptingStorage keepsPayloads() {
+        this.keepsPayloads = true;
         return this;
     }
 
@@ -183,13 +209,18 @@ public final class InterceptingStorage implements Storage {
     private boolean conditionalPut(String name, Payload payload, java.util.function.BooleanSupplier write) {
         beforePut.accept(name);
         count("put", name, payload.length());
-        boolean written = write.getAsBoolean();
+        boolean written = aroundPut.put(name, payload, write);
         return conditionalWrites ? written : true;
     }
 
     @Override
     public boolean atomicPutIfAbsent() {
         return conditionalWrites && delegate.atomicPutIfAbsent();
+    }
+
+    @Override
+    public boolean readsPayloadOnlyDuringPut() {
+        return !keepsPayloads && delegate.readsPayloadOnlyDuringPut();
     }
 
     @Override

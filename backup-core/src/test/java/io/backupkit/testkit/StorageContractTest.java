@@ -6,6 +6,7 @@ import io.backupkit.spi.ObjectInfo;
 import io.backupkit.spi.Payload;
 import io.backupkit.spi.Storage;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -13,6 +14,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -93,6 +95,25 @@ public abstract class StorageContractTest {
         assertArrayEquals(first, read("locks/6f1c0e2a9b7d4c35"));
         assertFalse(storage.putNew("locks/6f1c0e2a9b7d4c35", Payload.of(random(900, 5))));
         assertArrayEquals(first, read("locks/6f1c0e2a9b7d4c35"));
+    }
+
+    /**
+     * A storage that says it is done with a payload when a put returns ({@code readsPayloadOnlyDuringPut})
+     * keeps what it was given when the caller then overwrites the array, as a backup does when it fills its
+     * next pack in the buffer of the last one: small and large (multipart) objects, part of an array.
+     */
+    @Test
+    void aStorageDoneWithPayloadsOnReturn_keepsTheObjectAsGiven_whenTheArrayIsOverwrittenAfterThePut() throws IOException {
+        Assumptions.assumeTrue(storage.readsPayloadOnlyDuringPut(), "the storage may keep a payload's array");
+        for (int size : new int[] {100_000, largeObjectSize()}) {
+            byte[] buffer = random(size + 100, size);
+            byte[] given = Arrays.copyOfRange(buffer, 50, 50 + size);
+            assertTrue(storage.putIfAbsent("data/cd/reused-" + size, Payload.of(buffer, 50, size)));
+            assertTrue(storage.putNew("locks/reused-" + size, Payload.of(buffer, 50, size)));
+            Arrays.fill(buffer, (byte) 0x5a);
+            assertArrayEquals(given, read("data/cd/reused-" + size));
+            assertArrayEquals(given, read("locks/reused-" + size));
+        }
     }
 
     @Test

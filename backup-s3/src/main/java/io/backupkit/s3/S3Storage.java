@@ -414,6 +414,16 @@ public final class S3Storage implements Storage {
         client.putObject(req.build(), RequestBody.fromBytes(body));
     }
 
+    /**
+     * True: the synchronous client sends a body on the calling thread, its retries included, and a multipart
+     * upload waits for every part it started before it returns, also when one failed ({@code uploadParts});
+     * the SDK keeps no request body after the call.
+     */
+    @Override
+    public boolean readsPayloadOnlyDuringPut() {
+        return true;
+    }
+
     @Override
     public boolean putIfAbsent(String name, Payload payload) {
         String key = key(name);

@@ -61,6 +61,12 @@ public final class InMemoryStorage implements Storage {
         return objects.putIfAbsent(objectName, new Entry(bytes, Instant.now())) == null;
     }
 
+    /** True: a put copies the payload (it reads it through {@link Payload#open()}) and keeps the copy. */
+    @Override
+    public boolean readsPayloadOnlyDuringPut() {
+        return true;
+    }
+
     @Override
     public InputStream get(String objectName) {
         return new ByteArrayInputStream(entry(objectName).bytes());

@@ -45,6 +45,20 @@ import java.util.function.LongConsumer;
  * up to a megabyte of the others' (read and thrown away) and two parallel streams needed about three times
  * as many reads, each a request and its fixed cost on S3 (docs/performance.md, "lanes"). What a backup
  * leaves in its lanes' packs at the end goes into as few packs as fit the pack size.
+ *
+ * <p>Pack buffers: a pack's buffer (up to the pack size plus the largest chunk, 18 MiB by default) lives
+ * while the pack fills, long enough to be promoted to the old generation, which a new buffer per pack then
+ * filled with dead ones until a full collection; a long backup's heap grew with its input. So a pack that
+ * is done gives its buffer to the next pack: it goes to an idle list of at most as many buffers as permits
+ * just before its permit is given back, and a new pack takes the largest idle one (a new pack starts at
+ * 1 MiB only when none is idle, so a small backup holds no more than before). A buffer is handed back only
+ * after its last reader: the storage's put has returned, normally or by throwing (the pack's bytes are
+ * read nowhere else after {@link PackWriter#finish}), or the merge at {@link #finish()} has copied the
+ * pack into another. That is safe only because the storage then holds no reference to the array: it says
+ * so with {@link io.backupkit.spi.Storage#readsPayloadOnlyDuringPut()} (LocalStorage, S3Storage). Any
+ * other storage may keep the array, as {@link Payload#of(byte[], int, int)} allows, and gets a new buffer
+ * per pack as before, rather than a copy: copying a pack before each put would allocate as much as the new
+ * buffer it saves, and hold the pack twice while it is stored.
  */
 public final class BlobWriter implements AutoCloseable {
     private final DefaultRepository repo;
@@ -91,6 +105,13 @@ public final class BlobWriter implements AutoCloseable {
     /** Packs holding blobs in memory (being filled or stored) now, and the most at once: for tests. */
     private final AtomicInteger packsInMemory = new AtomicInteger();
     private final AtomicInteger peakPacksInMemory = new AtomicInteger();
+    /** Whether a done pack's buffer goes to the next pack: the storage is done with a payload when a put returns. */
+    private final boolean reuseBuffers;
+    /** Buffers of packs that nothing reads any more, for the next packs; at most {@link #maxIdleBuffers}. */
+    private final List<byte[]> idleBuffers = new ArrayList<>();
+    private final int maxIdleBuffers;
+    /** Pack-buffer arrays allocated (new ones and each growth) by packs that are done: for tests. */
+    private final AtomicInteger packBuffersAllocated = new AtomicInteger();
 
     /**
      * When a running backup writes an index for the packs it stored so far: after {@code packs} packs or
@@ -142,6 +163,9 @@ public final class BlobWriter implements AutoCloseable {
         // worker waiting for one (with the monitor held) waits only for storage
         int laneCount = Math.min(Math.max(1, parallelism), MAX_LANES);
         this.packsInFlight = new Semaphore(uploadThreads + 1);
+        this.reuseBuffers = repo.storage().readsPayloadOnlyDuringPut();
+        // a buffer is idle only while no pack holds its permit: never more idle than permits
+        this.maxIdleBuffers = uploadThreads + 1;
         this.onPackStored = onPackStored;
         this.lockGuard = lockGuard;
         this.checkpoints = checkpoints;
@@ -180,9 +204,26 @@ public final class BlobWriter implements AutoCloseable {
     }
 
     private PackWriter newPack() {
+        int full = packSize + repo.chunker().max() + 64 * 1024;
+        byte[] idle = takeIdleBuffer();
+        if (idle != null) {
+            return new PackWriter(idle, full);
+        }
         // grows with its content up to packSize + one blob: data that compresses well never needs the full size
-        return new PackWriter(Math.min(packSize + repo.chunker().max() + 64 * 1024, 1024 * 1024),
-                packSize + repo.chunker().max() + 64 * 1024);
+        return new PackWriter(Math.min(full, 1024 * 1024), full);
+    }
+
+    /** The largest idle buffer (it needs the fewest growths), or null. */
+    private byte[] takeIdleBuffer() {
+        synchronized (idleBuffers) {
+            int largest = -1;
+            for (int i = 0; i < idleBuffers.size(); i++) {
+                if (largest < 0 || idleBuffers.get(i).length > idleBuffers.get(largest).length) {
+                    largest = i;
+                }
+            }
+            return largest < 0 ? null : idleBuffers.remove(largest);
+        }
     }
 
     private static ThreadFactory named(String prefix) {
@@ -274,7 +315,7 @@ public final class BlobWriter implements AutoCloseable {
                     } catch (Throwable t) {
                         // no pack holds the permit (an OutOfMemoryError here): give it back, or two such
                         // failures could leave a worker waiting for a permit forever with the monitor held
-                        packDone();
+                        packDone(null);
                         throw t;
                     }
                     lanes[lane] = current;
@@ -333,7 +374,7 @@ public final class BlobWriter implements AutoCloseable {
         try {
             f = pack.finish(sealer);
         } catch (RuntimeException e) {
-            packDone();
+            packDone(pack);
             throw e;
         }
         CompletableFuture<Void> u;
@@ -349,11 +390,12 @@ public final class BlobWriter implements AutoCloseable {
                     stored(f.entry());
                     onPackStored.accept(bytesStored.get());
                 } finally {
-                    packDone();
+                    // the put has returned (or never began): the storage is done with f.bytes()
+                    packDone(pack);
                 }
             }, uploaders);
         } catch (RuntimeException e) {
-            packDone();
+            packDone(pack);
             throw e;
         }
         u.whenComplete((v, err) -> {
@@ -366,9 +408,29 @@ public final class BlobWriter implements AutoCloseable {
         }
     }
 
-    private void packDone() {
+    /**
+     * A pack holding a permit is done (stored, failed, merged into another) and nothing reads its buffer any
+     * more: the buffer goes to the idle list before the permit is given back, so the pack that takes the
+     * permit finds it there. {@code pack} is null when no pack came to hold the permit.
+     */
+    private void packDone(PackWriter pack) {
+        if (pack != null) {
+            packBuffersAllocated.addAndGet(pack.buffersAllocated());
+            if (reuseBuffers) {
+                synchronized (idleBuffers) {
+                    if (idleBuffers.size() < maxIdleBuffers) {
+                        idleBuffers.add(pack.buffer());
+                    }
+                }
+            }
+        }
         packsInMemory.decrementAndGet();
         packsInFlight.release();
+    }
+
+    /** Pack-buffer arrays that the packs done so far allocated, new ones and each growth: for tests. */
+    int packBuffersAllocated() {
+        return packBuffersAllocated.get();
     }
 
     /** The most packs holding blobs that were in memory at once (being filled, waiting or being stored). */
@@ -499,8 +561,9 @@ public final class BlobWriter implements AutoCloseable {
             if (into == null) {
                 out.add(p);
             } else {
+                // appendAll copied p's blobs: nothing reads p's buffer after it
                 into.appendAll(p);
-                packDone();
+                packDone(p);
             }
         }
         return out;

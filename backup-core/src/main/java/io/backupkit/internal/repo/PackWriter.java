@@ -23,6 +23,8 @@ public final class PackWriter {
     private final List<PackEntry.Blob> blobs = new ArrayList<>();
 
     private final int expectedCapacity;
+    /** Arrays this writer allocated: its first (unless it was given one) and each growth. */
+    private int buffersAllocated;
 
     public PackWriter(int initialCapacity) {
         this(initialCapacity, initialCapacity);
@@ -40,7 +42,32 @@ public final class PackWriter {
      */
     public PackWriter(int initialCapacity, int expectedCapacity) {
         this.buf = new byte[initialCapacity];
+        this.buffersAllocated = 1;
         this.expectedCapacity = Math.max(initialCapacity, expectedCapacity);
+    }
+
+    /**
+     * Starts a pack in {@code buffer}, the buffer of a pack that nothing reads any more, instead of a new
+     * one. Its old bytes are never read (a pack is {@code buf[0, size)}, and this pack writes every byte
+     * there), so the pack comes out byte for byte as in a new buffer; one that is too small grows as a new
+     * one would.
+     */
+    public PackWriter(byte[] buffer, int expectedCapacity) {
+        this.buf = buffer;
+        this.expectedCapacity = Math.max(buffer.length, expectedCapacity);
+    }
+
+    /**
+     * The array the pack is in now ({@link Finished#bytes()} once finished), for a caller that hands it to
+     * a later pack once the last reader of this one is done with it.
+     */
+    public byte[] buffer() {
+        return buf;
+    }
+
+    /** Arrays this writer allocated: 0 or 1 to start with, then one per growth. */
+    public int buffersAllocated() {
+        return buffersAllocated;
     }
 
     public int size() {
@@ -72,6 +99,7 @@ public final class PackWriter {
         long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
         if (need > buf.length) {
             buf = Arrays.copyOf(buf, (int) need);
+            buffersAllocated++;
         }
         for (PackEntry.Blob b : other.blobs) {
             add(b.id(), other.buf, b.offset(), b.length(), b.rawLength());
@@ -101,6 +129,7 @@ public final class PackWriter {
             int grown = buf.length >= expectedCapacity ? buf.length + buf.length / 2
                     : buf.length >= SMALL ? expectedCapacity : (int) Math.min(expectedCapacity, 2L * buf.length);
             buf = Arrays.copyOf(buf, Math.max(grown, size + extra));
+            buffersAllocated++;
         }
     }
 

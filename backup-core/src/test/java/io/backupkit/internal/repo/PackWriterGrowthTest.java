@@ -4,11 +4,13 @@ import io.backupkit.internal.crypto.Sealer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,15 +65,47 @@ class PackWriterGrowthTest {
         assertTrue(f.bytes().length < (11 << 20), "merged buffer of " + f.bytes().length + " bytes for " + f.length());
     }
 
-    private static PackWriter filled(int expected, int bytes, Random random) {
-        PackWriter w = new PackWriter(1024 * 1024, expected);
-        byte[] payload = new byte[5001];
+    /**
+     * A pack filled in the buffer of an earlier pack (its bytes still there) is byte for byte the pack filled
+     * in a new buffer: same name, same length, same bytes. Sealed without encryption, so
+     * the same blobs seal the same way.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4})
+    void aPackInAUsedBuffer_isByteForByteThePackInANewOne(long seed) {
+        Sealer sealer = Sealer.checksumOnly();
+        int expected = (1 << 20) + (64 << 10) + 64 * 1024;
+        Random random = new Random(seed);
+        PackWriter earlier = new PackWriter(1024 * 1024, expected);
+        fill(earlier, sealer, 1 << 20, new Random(seed + 100), 1, 64 << 10);
+        byte[] used = earlier.finish(sealer).bytes();
+        long blobsSeed = random.nextLong();
+        int bytes = 1 + random.nextInt(1 << 20);
+        PackWriter fresh = new PackWriter(1024 * 1024, expected);
+        fill(fresh, sealer, bytes, new Random(blobsSeed), 1, 64 << 10);
+        PackWriter reused = new PackWriter(used, expected);
+        fill(reused, sealer, bytes, new Random(blobsSeed), 1, 64 << 10);
+        PackWriter.Finished a = fresh.finish(sealer);
+        PackWriter.Finished b = reused.finish(sealer);
+        assertEquals(a.entry(), b.entry());
+        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertEquals(0, reused.buffersAllocated(), "the used buffer was large enough");
+    }
+
+    /** Seals random blobs of {@code [minPayload, maxPayload]} bytes into {@code w} until it holds {@code bytes}. */
+    private static void fill(PackWriter w, Sealer sealer, int bytes, Random random, int minPayload, int maxPayload) {
         while (w.size() < bytes) {
+            byte[] payload = new byte[minPayload + random.nextInt(maxPayload - minPayload + 1)];
             random.nextBytes(payload);
             byte[] id = new byte[BlobId.BYTES];
             random.nextBytes(id);
-            w.seal(BlobId.of(id), SEALER, payload, 0, payload.length, payload.length - 1);
+            w.seal(BlobId.of(id), sealer, payload, 0, payload.length, payload.length - 1);
         }
+    }
+
+    private static PackWriter filled(int expected, int bytes, Random random) {
+        PackWriter w = new PackWriter(1024 * 1024, expected);
+        fill(w, SEALER, bytes, random, 5001, 5001);
         return w;
     }
 }

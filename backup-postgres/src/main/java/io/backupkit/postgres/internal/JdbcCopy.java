@@ -1,5 +1,6 @@
 package io.backupkit.postgres.internal;
 
+import io.backupkit.postgres.internal.wal.KeepAliveSocketFactory;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
 import org.postgresql.copy.CopyOut;
@@ -9,12 +10,10 @@ import org.postgresql.core.VisibleBufferedInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import javax.net.SocketFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.reflect.Field;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -94,8 +93,10 @@ final class JdbcCopy implements AutoCloseable {
     /**
      * Opens a session as {@link Catalog#connect} does, through a socket this class can read in bulk. The
      * URL's own {@code socketFactory}, if it names one, wins, and so does a driver that cannot load this
-     * class's factory (another class loader): then rows are read one by one. TCP keepalives are on unless the
-     * URL says otherwise, as libpq has them: a COPY from a peer that vanished fails instead of waiting forever.
+     * class's factory (another class loader): then rows are read one by one. TCP keepalives are on, as libpq
+     * has them (pgjdbc's default is off), with the replication connection's timers on this class's sockets
+     * ({@link KeepAliveSocketFactory}): a COPY from a peer that vanished fails within about 30 s instead of
+     * waiting forever.
      */
     static JdbcCopy open(PgConnectionConfig cfg, String applicationName) throws SQLException {
         Properties p = cfg.jdbcProperties(applicationName);
@@ -455,46 +456,18 @@ final class JdbcCopy implements AutoCloseable {
      * connection it opens and asks it for that connection's socket (one per host it tries: the last is the
      * connection's, which {@link #open} checks).
      */
-    public static final class TapSocketFactory extends SocketFactory {
+    public static final class TapSocketFactory extends UnconnectedSocketFactory {
         volatile TapSocket socket;
 
         public TapSocketFactory() {
         }
 
         @Override
-        public Socket createSocket() {
+        public Socket createSocket() throws IOException {
             TapSocket s = new TapSocket();
+            // a peer that vanished fails the read within ~30 s instead of holding the COPY for hours
+            KeepAliveSocketFactory.configure(s);
             socket = s;
-            return s;
-        }
-
-        @Override
-        public Socket createSocket(String host, int port) throws IOException {
-            Socket s = createSocket();
-            s.connect(new java.net.InetSocketAddress(host, port));
-            return s;
-        }
-
-        @Override
-        public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-            Socket s = createSocket();
-            s.bind(new java.net.InetSocketAddress(localHost, localPort));
-            s.connect(new java.net.InetSocketAddress(host, port));
-            return s;
-        }
-
-        @Override
-        public Socket createSocket(InetAddress host, int port) throws IOException {
-            Socket s = createSocket();
-            s.connect(new java.net.InetSocketAddress(host, port));
-            return s;
-        }
-
-        @Override
-        public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
-            Socket s = createSocket();
-            s.bind(new java.net.InetSocketAddress(localAddress, localPort));
-            s.connect(new java.net.InetSocketAddress(address, port));
             return s;
         }
     }

@@ -10,11 +10,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.postgresql.PGConnection;
 
-import javax.net.SocketFactory;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -147,6 +144,7 @@ class JdbcCopyIT {
         byte[] expected = reference(sql);
         try (JdbcCopy session = JdbcCopy.open(cfg("disable"), "bulk test")) {
             assertTrue(session.bulk(), "a plain socket is read in bulk");
+            assertTrue(session.tap.socket.getKeepAlive(), "a vanished peer fails the read, it does not hold the COPY for hours");
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             long rows = session.copyOut(sql, out);
             assertArrayEquals(expected, out.toByteArray(), sql);
@@ -323,33 +321,13 @@ class JdbcCopyIT {
     }
 
     /** A socket factory a user might name in the URL. */
-    public static final class UsersSocketFactory extends SocketFactory {
+    public static final class UsersSocketFactory extends UnconnectedSocketFactory {
         public UsersSocketFactory() {
         }
 
         @Override
         public Socket createSocket() {
             return new Socket();
-        }
-
-        @Override
-        public Socket createSocket(String host, int port) throws IOException {
-            return new Socket(host, port);
-        }
-
-        @Override
-        public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-            return new Socket(host, port, localHost, localPort);
-        }
-
-        @Override
-        public Socket createSocket(InetAddress host, int port) throws IOException {
-            return new Socket(host, port);
-        }
-
-        @Override
-        public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
-            return new Socket(address, port, localAddress, localPort);
         }
     }
 

@@ -1,8 +1,8 @@
 package io.backupkit.postgres.internal.wal;
 
-import javax.net.SocketFactory;
+import io.backupkit.postgres.internal.UnconnectedSocketFactory;
+
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.Properties;
@@ -14,7 +14,7 @@ import java.util.Properties;
  * half-open connection after a network failure would wait for hours; with it the read fails within
  * about 30 s and the receiver reconnects. Given to pgjdbc by class name ({@code socketFactory}).
  */
-public final class KeepAliveSocketFactory extends SocketFactory {
+public final class KeepAliveSocketFactory extends UnconnectedSocketFactory {
     private static final int IDLE_SECONDS = 15;
     private static final int INTERVAL_SECONDS = 5;
     private static final int PROBES = 3;
@@ -33,7 +33,8 @@ public final class KeepAliveSocketFactory extends SocketFactory {
         return s;
     }
 
-    static void configure(Socket s) throws SocketException {
+    /** Turns keepalive on with the timers above (the system defaults where the platform has no per-socket timers). */
+    public static void configure(Socket s) throws SocketException {
         s.setKeepAlive(true);
         try {
             s.setOption(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE, IDLE_SECONDS);
@@ -42,35 +43,5 @@ public final class KeepAliveSocketFactory extends SocketFactory {
         } catch (UnsupportedOperationException | IOException e) {
             // platform without per-socket keepalive timers: the system defaults apply
         }
-    }
-
-    @Override
-    public Socket createSocket(String host, int port) throws IOException {
-        Socket s = createSocket();
-        s.connect(new java.net.InetSocketAddress(host, port));
-        return s;
-    }
-
-    @Override
-    public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-        Socket s = createSocket();
-        s.bind(new java.net.InetSocketAddress(localHost, localPort));
-        s.connect(new java.net.InetSocketAddress(host, port));
-        return s;
-    }
-
-    @Override
-    public Socket createSocket(InetAddress host, int port) throws IOException {
-        Socket s = createSocket();
-        s.connect(new java.net.InetSocketAddress(host, port));
-        return s;
-    }
-
-    @Override
-    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
-        Socket s = createSocket();
-        s.bind(new java.net.InetSocketAddress(localAddress, localPort));
-        s.connect(new java.net.InetSocketAddress(address, port));
-        return s;
     }
 }

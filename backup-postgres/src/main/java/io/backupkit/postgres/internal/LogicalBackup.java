@@ -35,7 +35,8 @@ import java.util.regex.Pattern;
 
 /**
  * One logical backup: a REPEATABLE READ transaction exports its snapshot and holds ACCESS SHARE
- * on every table; in that snapshot, psql sessions COPY table data (whole tables grouped into
+ * on every table; in that snapshot, data sessions COPY table data (this JVM's, read in bulk by
+ * {@link JdbcCopy}, or psql's where the tools run elsewhere; whole tables grouped into
  * size-balanced shards, big tables split into page ranges) and pg_dump writes pre-data, post-data
  * and the remaining data (large objects, extension configuration tables), each straight into its
  * own stream. pg_dumpall writes the cluster's roles and tablespaces into their own stream. The
@@ -43,8 +44,8 @@ import java.util.regex.Pattern;
  *
  * <p>Table data goes through COPY rather than {@code pg_dump --table=…}: pg_dump resolves each
  * {@code --table} pattern with its own catalog query (quadratic in the number of tables) and all
- * patterns must fit on one command line, which tens of thousands of partitions do not. A psql
- * session reads its COPY commands from stdin, so neither limit exists.
+ * patterns must fit on one command line, which tens of thousands of partitions do not. A data
+ * session sends its COPY commands one by one (psql reads them from stdin), so neither limit exists.
  */
 public final class LogicalBackup {
     /** Format 2: table data as COPY text (shards of several tables, separated by {@code \.} lines), sequence values in the manifest. */

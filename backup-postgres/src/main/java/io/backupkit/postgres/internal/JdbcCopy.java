@@ -57,8 +57,9 @@ final class JdbcCopy implements AutoCloseable {
     static final long MIN_WAIT_NANOS = 125_000;
     /** A COPY is "under way" once this much of it has been read: short tables never wait. */
     static final long LAZY_AFTER = 1 << 20;
-    /** The socket buffer's size, and the size of the pieces written to the stream. */
+    /** The size of a session's read buffer ({@link Tap}). */
     static final int BUFFER = 1 << 20;
+    /** The size of the pieces written to the stream. */
     private static final int OUT_PIECE = 256 << 10;
 
     private static final Field PG_STREAM = field(QueryExecutorBase.class, "pgStream");

@@ -250,8 +250,8 @@ final class JdbcCopy implements AutoCloseable {
         }
     }
 
-    /** Writes what the last COPY left in the piece buffer, for example before the marker between tables. */
-    void flush(OutputStream sink) throws IOException {
+    /** Writes the piece buffer's rows into the stream: when it is full, and at the end of each COPY. */
+    private void flush(OutputStream sink) throws IOException {
         if (outLength > 0) {
             sink.write(out, 0, outLength);
             outLength = 0;

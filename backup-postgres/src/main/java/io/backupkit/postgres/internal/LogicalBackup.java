@@ -597,10 +597,8 @@ public final class LogicalBackup {
         String what = "COPY of " + part.table().qualifiedName() + " pages " + part.fromPage() + ".."
                 + (part.toPage() < 0 ? "end" : part.toPage()) + " from " + cfg.describe();
         if (tools.local()) {
-            long[] rows = new long[1];
-            copyInProcess(context, snapshotId, part.stream(), what, running,
-                    (session, sink) -> rows[0] = sink.copy(session, part.copySql(), part.table().qualifiedName()));
-            return rows[0];
+            return copyInProcess(context, snapshotId, part.stream(), what, running,
+                    (session, sink) -> sink.copy(session, part.copySql(), part.table().qualifiedName()));
         }
         String script = sessionPrologue(snapshotId) + part.copySql() + ";\nCOMMIT;\n";
         CopyStreams.Counter counter = new CopyStreams.Counter();
@@ -618,20 +616,20 @@ public final class LogicalBackup {
     private Map<String, Long> copyTablesInProcess(BackupContext context, String snapshotId, Task task, Map<Long, List<String>> columnsOf,
                                                   String encoding, WorkerPool<?> running) {
         String what = "COPY of " + task.tables().size() + " tables into " + task.stream() + " from " + cfg.describe();
-        Map<String, Long> out = new LinkedHashMap<>();
-        copyInProcess(context, snapshotId, task.stream(), what, running, (session, sink) -> {
+        return copyInProcess(context, snapshotId, task.stream(), what, running, (session, sink) -> {
+            Map<String, Long> rows = new LinkedHashMap<>();
             for (Catalog.TableInfo t : task.tables()) {
-                out.put(t.qualifiedName(), sink.copy(session, copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding),
+                rows.put(t.qualifiedName(), sink.copy(session, copyTableSql(t, columnsOf.getOrDefault(t.oid(), List.of()), encoding),
                         t.qualifiedName()));
                 sink.out.write(SEGMENT_END);
             }
+            return rows;
         });
-        return out;
     }
 
-    /** The COPY statements of one session. */
-    private interface CopyScript {
-        void run(JdbcCopy session, CopySink sink) throws SQLException, IOException;
+    /** The COPY statements of one session, and what they return (rows). */
+    private interface CopyScript<T> {
+        T run(JdbcCopy session, CopySink sink) throws SQLException, IOException;
     }
 
     /** The stream of one COPY session, with the table being read, for the messages. */
@@ -655,8 +653,8 @@ public final class LogicalBackup {
      * COPYs read in bulk ({@link JdbcCopy}: no psql child, no pipe, less CPU on both sides), then COMMIT.
      * A stop of the backup cancels the COPY and aborts the session.
      */
-    private void copyInProcess(BackupContext context, String snapshotId, String stream, String what, WorkerPool<?> running,
-                               CopyScript script) {
+    private <T> T copyInProcess(BackupContext context, String snapshotId, String stream, String what, WorkerPool<?> running,
+                                CopyScript<T> script) {
         long start = System.nanoTime();
         CopySink sink = null;
         JdbcCopy session;
@@ -670,14 +668,16 @@ public final class LogicalBackup {
             try (Statement st = c.createStatement()) {
                 st.execute(sessionPrologue(snapshotId));
             }
+            T result;
             try (OutputStream out = context.newStream(stream)) {
                 sink = new CopySink(out);
-                script.run(session, sink);
+                result = script.run(session, sink);
             }
             try (Statement st = c.createStatement()) {
                 st.execute("COMMIT");
             }
             LOG.debug("{}: {} in {} ms ({})", stream, what, (System.nanoTime() - start) / 1_000_000, session.bulk() ? "bulk" : "row by row");
+            return result;
         } catch (SQLException e) {
             String table = sink == null ? null : sink.table;
             if ("55P03".equals(e.getSQLState())) {

@@ -124,28 +124,36 @@ class JdbcCopyTapTest {
         assertEquals('c', tap.read());
     }
 
+    /** Where the 11th message's header starts in a scripted stream. */
+    private static int eleventhMessage(byte[] stream) {
+        int at = 0;
+        for (int i = 0; i < 10; i++) {
+            at += 1 + ByteBuffer.wrap(stream, at + 1, 4).getInt();
+        }
+        return at;
+    }
+
     @Test
     void aStreamEndingInsideARow_isALostConnection_neverAShortCopy() throws Exception {
         byte[][] rs = rowsAndStream(12, 100, false);
-        byte[] cut = Arrays.copyOf(rs[1], rs[1].length / 2);
+        // the header of the 11th row and 1 byte of its payload, then the end
+        byte[] cut = Arrays.copyOf(rs[1], eleventhMessage(rs[1]) + 6);
         JdbcCopy.Tap tap = new JdbcCopy.Tap(new Scripted(cut, 12, 1000), new Socket());
         tap.startCopy();
-        // where the cut falls inside a header, the driver reads what is left and finds the end; inside a payload, the tap says so
-        int cutInPayload = 0;
-        for (int at = 0, end = cut.length; at < end; ) {
-            int len = ByteBuffer.wrap(rs[1], at + 1, 4).getInt();
-            if (at + 5 <= end && at + 1 + len > end) {
-                cutInPayload = 1;
-            }
-            at += 1 + len;
-        }
-        if (cutInPayload == 1) {
-            SQLException e = assertThrows(SQLException.class, () -> tap.copyData((b, off, len) -> { }));
-            assertEquals("08006", e.getSQLState());
-        } else {
-            tap.copyData((b, off, len) -> { });
-            assertTrue(tap.available() < 5, "a part of a header is left for the driver, which finds the end");
-        }
+        SQLException e = assertThrows(SQLException.class, () -> tap.copyData((b, off, len) -> { }));
+        assertEquals("08006", e.getSQLState());
+    }
+
+    @Test
+    void aStreamEndingInsideAHeader_leavesThePartForTheDriver_whichFindsTheEnd() throws Exception {
+        byte[][] rs = rowsAndStream(12, 100, false);
+        int at = eleventhMessage(rs[1]);
+        // 3 bytes of the 11th header, then the end: ten whole rows taken, the 3 bytes left for the driver's read
+        byte[] cut = Arrays.copyOf(rs[1], at + 3);
+        JdbcCopy.Tap tap = new JdbcCopy.Tap(new Scripted(cut, 12, 1000), new Socket());
+        tap.startCopy();
+        assertEquals(10, tap.copyData((b, off, len) -> { }));
+        assertArrayEquals(Arrays.copyOfRange(rs[1], at, at + 3), tap.readAllBytes());
     }
 
     @Test

@@ -590,9 +590,25 @@ public final class BlobWriter implements AutoCloseable {
         return new BackupException("backup pipeline failed: " + t, t);
     }
 
+    /**
+     * Stops the workers and uploads, and waits (at most {@link #CLOSE_WAIT_SECONDS}) until they have: nothing of
+     * a writer that failed or was abandoned writes into the storage after close returns (an upload under way,
+     * interrupted in a storage that does not notice, would otherwise still store its pack a moment later).
+     */
     @Override
     public void close() {
         workers.shutdownNow();
         uploaders.shutdownNow();
+        try {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS);
+            for (ExecutorService e : List.of(workers, uploaders)) {
+                e.awaitTermination(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
+
+    /** How long {@link #close} waits for an upload under way. */
+    static final int CLOSE_WAIT_SECONDS = 30;
 }

@@ -56,7 +56,12 @@ public final class Catalog {
      * Session settings for reading or writing table data outside pg_dump/pg_restore, the same ones
      * pg_dump uses: output that reads back exactly (ISO dates, full float precision), no row security
      * silently hiding rows (an error instead), and no timeout killing a long dump or the idle
-     * transaction that holds the exported snapshot.
+     * transaction that holds the exported snapshot. And no JIT compilation, which pg_dump never
+     * triggers (its plain {@code COPY table} is not planned): a large table's page range is a
+     * {@code COPY (SELECT …)} whose planned cost passes {@code jit_above_cost} from ~60,000 pages (~0.5 GB) on, and
+     * LLVM then spends 50–100 ms of the backend's CPU before the first row on code that saves about
+     * as much over the scan (docs/performance.md, "jitoff"). The leader's catalog queries over
+     * thousands of tables pass it too.
      */
     public static void prepareDataSession(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
@@ -65,7 +70,7 @@ public final class Catalog {
     }
 
     public static final String DATA_SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3; "
-            + "SET row_security = off; SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0";
+            + "SET row_security = off; SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET jit = off";
 
     /** Wraps an SQL failure during work as an EngineException naming what was being done. */
     public static EngineException sqlError(String what, SQLException e) {

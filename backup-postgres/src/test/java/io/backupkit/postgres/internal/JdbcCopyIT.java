@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * COPY read in bulk by {@link JdbcCopy}: the same bytes and rows as the driver's own COPY API, whatever the rows
@@ -205,6 +206,45 @@ class JdbcCopyIT {
             }
         }
         assertEquals(2, count("SELECT count(*) FROM snap"));
+    }
+
+    @Test
+    void aDataSession_neverJitCompilesAPageRangesQuery_evenWhereTheServerWouldForEveryQuery() throws Exception {
+        pg.execute("copy", "CREATE TABLE ranged (i int, t text); INSERT INTO ranged SELECT i, md5(i::text) FROM generate_series(1, 2000) i");
+        // the form of a large table's page range, with the threshold down to every query
+        String explain = "EXPLAIN (ANALYZE, VERBOSE) SELECT i, t FROM ONLY ranged WHERE ctid >= '(0,0)'::tid AND ctid < '(8,0)'::tid";
+        try (Connection leader = Catalog.connect(cfg("disable"), "leader"); Statement l = leader.createStatement()) {
+            l.execute("SET jit_above_cost = 0");
+            try (ResultSet rs = l.executeQuery("SELECT pg_jit_available()")) {
+                assertTrue(rs.next());
+                assumeTrue(rs.getBoolean(1), "a server without a JIT provider never compiles: nothing to tell apart");
+            }
+            assertTrue(plan(l, explain).contains("JIT:"), "control: a session without our settings compiles it");
+            l.execute("BEGIN ISOLATION LEVEL REPEATABLE READ");
+            String snapshot;
+            try (ResultSet rs = l.executeQuery("SELECT pg_export_snapshot()")) {
+                assertTrue(rs.next());
+                snapshot = rs.getString(1);
+            }
+            try (JdbcCopy session = JdbcCopy.open(cfg("disable"), "jit test"); Statement st = session.connection().createStatement()) {
+                st.execute(LogicalBackup.sessionPrologue(snapshot, 1000));
+                st.execute("SET jit_above_cost = 0");
+                String plan = plan(st, explain);
+                assertTrue(plan.contains("Tid Range Scan") || plan.contains("Seq Scan"), plan);
+                assertFalse(plan.contains("JIT:"), plan);
+                st.execute("COMMIT");
+            }
+        }
+    }
+
+    private static String plan(Statement st, String explain) throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        try (ResultSet rs = st.executeQuery(explain)) {
+            while (rs.next()) {
+                plan.append(rs.getString(1)).append('\n');
+            }
+        }
+        return plan.toString();
     }
 
     @Test

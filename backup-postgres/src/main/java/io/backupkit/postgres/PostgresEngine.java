@@ -16,7 +16,7 @@ import java.util.Set;
  * {@code postgresql://}, {@code postgres://} and {@code jdbc:postgresql:} URLs.
  *
  * <p>Options: {@code user}, {@code password}, {@code sslMode}, {@code sslRootCert},
- * {@code toolDirectory}, {@code jobs}, {@code lockWaitTimeout} (30s, 500ms, 2m), {@code globals},
+ * {@code toolDirectory}, {@code jobs}, {@code splitLargeTables}, {@code lockWaitTimeout} (30s, 500ms, 2m), {@code globals},
  * {@code rolePasswords} (source); {@code physical=true} for a physical base backup
  * ({@link PostgresPhysicalSource}) with {@code method} (auto, pg_basebackup, low-level),
  * {@code dataDirectory}, {@code blockSize}, {@code label}; {@code toolHost} and {@code toolPort}
@@ -35,7 +35,7 @@ public final class PostgresEngine implements DatabaseEngine {
     public static final String NAME = "postgresql";
 
     private static final Set<String> SOURCE_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "jobs",
-            "lockWaitTimeout", "globals", "rolePasswords", "toolHost", "toolPort", "physical", "method", "dataDirectory", "blockSize", "label");
+            "splitLargeTables", "lockWaitTimeout", "globals", "rolePasswords", "toolHost", "toolPort", "physical", "method", "dataDirectory", "blockSize", "label");
     private static final Set<String> TARGET_OPTIONS = Set.of("user", "password", "sslMode", "sslRootCert", "toolDirectory", "database",
             "tables", "schemaOnly", "dataOnly", "dropExisting", "noOwner", "noPrivileges", "maintenanceDatabase", "jobs",
             "terminateSessions", "restoreGlobals", "owner", "toolHost", "toolPort");
@@ -70,6 +70,7 @@ public final class PostgresEngine implements DatabaseEngine {
                 case "sslRootCert" -> b.sslRootCert(Path.of(v));
                 case "toolDirectory" -> b.toolDirectory(Path.of(v));
                 case "jobs" -> b.jobs(parseInt(k, v));
+                case "splitLargeTables" -> b.splitLargeTables(flag(k, v));
                 case "lockWaitTimeout" -> b.lockWaitTimeout(parseDuration(k, v));
                 case "globals" -> b.globals(flag(k, v));
                 case "rolePasswords" -> b.rolePasswords(flag(k, v));

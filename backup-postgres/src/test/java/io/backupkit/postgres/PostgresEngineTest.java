@@ -52,7 +52,11 @@ class PostgresEngineTest {
                 () -> engine.source("postgresql://db/x", Map.of("lockWaitTimeout", "soon")));
         assertTrue(bad.getMessage().contains("lockWaitTimeout") && bad.getMessage().contains("soon"), bad.getMessage());
         assertThrows(ConfigurationException.class, () -> engine.source("postgresql://db/x", Map.of("lockWaitTimeout", "0s")));
-        engine.source("postgresql://db/x", Map.of("lockWaitTimeout", "5s", "globals", "false", "rolePasswords", "true"));
+        engine.source("postgresql://db/x", Map.of("lockWaitTimeout", "5s", "globals", "false", "rolePasswords", "true",
+                "splitLargeTables", "false"));
+        ConfigurationException split = assertThrows(ConfigurationException.class,
+                () -> engine.source("postgresql://db/x", Map.of("splitLargeTables", "no")));
+        assertTrue(split.getMessage().contains("splitLargeTables") && split.getMessage().contains("'no'"), split.getMessage());
         engine.target("postgresql://db/postgres", Map.of("database", "copy", "dropExisting", "true", "terminateSessions", "true",
                 "restoreGlobals", "true", "owner", "app"));
         ConfigurationException lonely = assertThrows(ConfigurationException.class,

@@ -71,6 +71,17 @@ class PostgresRoundTripIT {
                 .stream().map(r -> r.get(0)).toList());
         pg.dropDatabase("bench_accounts");
 
+        // -o splitLargeTables=false: one plain COPY per table, as pg_dump reads it (no page ranges)
+        InMemoryBackup whole = new InMemoryBackup(4);
+        io.backupkit.spi.BackupSource unsplit = new PostgresEngine().source(pg.jdbcUrl("bench"),
+                Map.of("user", pg.user(), "password", pg.password(), "splitLargeTables", "false"));
+        unsplit.backup(whole);
+        Snapshot wholeSnapshot = whole.snapshot(unsplit);
+        assertEquals(1, streamsByTable(wholeSnapshot).get("public.pgbench_accounts").size(), streamsByTable(wholeSnapshot).toString());
+        target(pg, "bench_whole").build().restore(whole.restoreContext(wholeSnapshot, 2));
+        assertEquals(DbDigest.tables(pg, "bench"), DbDigest.tables(pg, "bench_whole"));
+        pg.dropDatabase("bench_whole");
+
         // the reference: what a user gets from the tools directly
         Path file = pg.workDirectory().resolve("bench.dump");
         t0 = System.nanoTime();

@@ -43,9 +43,4 @@ public final class TlsOnFirstUse implements TlsSocketStrategy {
         }
         return d;
     }
-
-    /** Whether a connection has needed TLS yet (tests). */
-    public boolean used() {
-        return delegate != null;
-    }
 }

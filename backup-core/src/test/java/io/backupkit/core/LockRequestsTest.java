@@ -6,43 +6,53 @@ import io.backupkit.RepositoryLockedException;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.spi.Storage;
+import io.backupkit.testkit.GeneratedSource;
 import io.backupkit.testkit.InterceptingStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayInputStream;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Taking a lock writes the lock object, then asks the storage's time of it (clock skew) and lists the
- * locks again (conflicts): the two are sent side by side, one round trip instead of two on S3.
+ * Taking a lock writes the lock object, then lists the locks again (conflicts); that listing also gives the
+ * storage's time of the lock object (clock skew), so no request asks it on its own. A restore reads the index
+ * beside the second check, never before its lock object is written: on S3 one round trip each.
  */
 class LockRequestsTest {
     @TempDir
     Path dir;
 
     @Test
-    void ownLockTimeAndSecondConflictCheck_areInFlightTogether() {
-        StatWaitsForListing storage = new StatWaitsForListing(LocalStorage.of(dir.resolve("repo")));
-        try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
-            storage.armed = true;
+    void ownLockTime_isTheOneTheSecondConflictCheckLists_withoutAStat() {
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = Repository.builder().storage(storage).unencrypted().create()) {
+            storage.reset();
             try (LockManager.Lock lock = ((DefaultRepository) repo).locks().acquire(false, "restore")) {
-                assertNotNull(lock.info().clockSkewMillis(), "the storage's time of the lock object was read");
-                assertNotNull(lock.info().createdStorage());
-                assertEquals(0, storage.listedAfterWrite.getCount());
+                assertEquals(2, storage.requests("list", "locks/"), "checked before and after the write: " + storage.counters());
+                assertEquals(0, storage.requests("stat", "locks/"), "its time came with the second check: " + storage.counters());
+                Instant listed = storage.list("locks/").stream().filter(o -> o.name().equals(lock.name())).findFirst()
+                        .orElseThrow().modified();
+                assertEquals(listed, lock.info().createdStorage(), "the storage's time of the lock object");
+                assertNotNull(lock.info().clockSkewMillis());
             }
-            assertEquals(List.of(), storage.storage.list("locks/"), "released");
+            assertEquals(List.of(), storage.list("locks/"), "released");
         }
     }
 
     @Test
     void aConflictFoundByTheSecondCheck_removesTheLockObject() {
-        StatWaitsForListing storage = new StatWaitsForListing(LocalStorage.of(dir.resolve("repo")));
+        BeforeLockWrite storage = new BeforeLockWrite(LocalStorage.of(dir.resolve("repo")));
         try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
             LockManager locks = ((DefaultRepository) repo).locks();
             storage.armed = true;
@@ -58,27 +68,68 @@ class LockRequestsTest {
         }
     }
 
-    /** Lets a lock object's stat through only once the locks were listed after a lock object was written. */
-    static final class StatWaitsForListing {
+    @Test
+    void restore_readsTheIndexBesideTheSecondConflictCheck_onlyOnceItsLockObjectIsWritten() {
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        String id;
+        try (Repository repo = Repository.builder().storage(storage).unencrypted().create()) {
+            id = Repos.backup(repo, new GeneratedSource().stream("s", () -> new ByteArrayInputStream(new byte[300_000]))).snapshotId();
+        }
+        AtomicBoolean lockWritten = new AtomicBoolean();
+        AtomicBoolean indexListedBeforeTheLock = new AtomicBoolean();
+        CountDownLatch indexListed = new CountDownLatch(1);
+        storage.beforePut(name -> {
+            if (name.startsWith("locks/")) {
+                lockWritten.set(true);
+            }
+        }).beforeList(prefix -> {
+            if (prefix.equals("index/")) {
+                indexListedBeforeTheLock.compareAndSet(false, !lockWritten.get());
+                indexListed.countDown();
+            } else if (prefix.equals("locks/") && lockWritten.get()) {
+                // the second check returns only once the index is being listed: both are in flight together
+                InterceptingStorage.awaitInHook(indexListed, "the index was not listed while the second conflict check was in flight");
+            }
+        });
+        try (Repository repo = Repository.builder().storage(storage).unencrypted().open()) {
+            assertEquals(300_000L, Repos.restore(repo, id).sizes().get("s"));
+        }
+        assertFalse(indexListedBeforeTheLock.get(), "the index is read only once a prune can see the restore's lock");
+        assertEquals(List.of(), storage.list("locks/"), "released");
+    }
+
+    @Test
+    void aConflictFoundByTheSecondCheck_whileTheWorkBesideRuns_removesTheLockObject_afterThatWorkEnded() {
+        BeforeLockWrite storage = new BeforeLockWrite(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
+            LockManager locks = ((DefaultRepository) repo).locks();
+            storage.armed = true;
+            storage.beforeLockWrite = () -> {
+                storage.beforeLockWrite = () -> { };
+                storage.armed = false;
+                locks.acquire(true, "migrate");
+                storage.armed = true;
+            };
+            AtomicBoolean besideEnded = new AtomicBoolean();
+            assertThrows(RepositoryLockedException.class, () -> locks.acquire(LockManager.SHARED, "restore", () -> {
+                repo.storage().list("index/");
+                besideEnded.set(true);
+            }));
+            assertTrue(besideEnded.get(), "acquire failed only once the work beside it had ended");
+            assertEquals(1, storage.storage.list("locks/").size(), "only the exclusive lock is left");
+        }
+    }
+
+    /** Runs {@code beforeLockWrite} before each lock object's write while armed. */
+    static final class BeforeLockWrite {
         final InterceptingStorage storage;
-        final CountDownLatch listedAfterWrite = new CountDownLatch(1);
         volatile boolean armed;
-        volatile boolean written;
         volatile Runnable beforeLockWrite = () -> { };
 
-        StatWaitsForListing(Storage delegate) {
+        BeforeLockWrite(Storage delegate) {
             storage = new InterceptingStorage(delegate).beforePut(name -> {
                 if (armed && name.startsWith("locks/")) {
                     beforeLockWrite.run();
-                    written = true;
-                }
-            }).beforeList(prefix -> {
-                if (written && prefix.equals("locks/")) {
-                    listedAfterWrite.countDown();
-                }
-            }).beforeStat(name -> {
-                if (armed && name.startsWith("locks/")) {
-                    InterceptingStorage.awaitInHook(listedAfterWrite, "the locks were not listed while the lock object's time was asked");
                 }
             });
         }

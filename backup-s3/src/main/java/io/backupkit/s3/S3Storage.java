@@ -9,6 +9,7 @@ import io.backupkit.s3.internal.ObjectInputStream;
 import io.backupkit.s3.internal.PartBuffers;
 import io.backupkit.s3.internal.ReadChecksum;
 import io.backupkit.s3.internal.S3Errors;
+import io.backupkit.s3.internal.TlsOnFirstUse;
 import io.backupkit.spi.ObjectInfo;
 import io.backupkit.spi.Payload;
 import io.backupkit.spi.Storage;
@@ -173,12 +174,17 @@ public final class S3Storage implements Storage {
         ClientOverrideConfiguration.Builder override = ClientOverrideConfiguration.builder().retryStrategy(retry);
         b.interceptors.forEach(override::addExecutionInterceptor);
 
+        Apache5HttpClient.Builder http = Apache5HttpClient.builder()
+                .maxConnections(b.maxConnections > 0 ? b.maxConnections : Math.max(64, 2 * b.maxConcurrency + 16))
+                // readers hold a connection while they stream; waiting for one is not a failure
+                .connectionAcquisitionTimeout(Duration.ofMinutes(2))
+                .connectionTimeout(b.connectionTimeout);
+        if (b.endpointOverride != null && "http".equalsIgnoreCase(b.endpointOverride.getScheme())) {
+            // a plain-http endpoint: no SSLContext and trust store parsed at every client's construction
+            http.tlsSocketStrategy(new TlsOnFirstUse());
+        }
         S3ClientBuilder cb = S3Client.builder()
-                .httpClientBuilder(Apache5HttpClient.builder()
-                        .maxConnections(b.maxConnections > 0 ? b.maxConnections : Math.max(64, 2 * b.maxConcurrency + 16))
-                        // readers hold a connection while they stream; waiting for one is not a failure
-                        .connectionAcquisitionTimeout(Duration.ofMinutes(2))
-                        .connectionTimeout(b.connectionTimeout))
+                .httpClientBuilder(http)
                 .credentialsProvider(credentials)
                 .region(Region.of(b.region == null ? "us-east-1" : b.region))
                 .forcePathStyle(b.pathStyle)

@@ -5,6 +5,7 @@ import io.backupkit.ProgressListener;
 import io.backupkit.Repository;
 import io.backupkit.RestorePlan;
 import io.backupkit.RestoreResult;
+import io.backupkit.internal.repo.BlobIndex;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.spi.CommandExecutor;
@@ -12,6 +13,7 @@ import io.backupkit.spi.RestoreTarget;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** One restore (or dry run) of a snapshot into a target. */
 public final class RestoreRun {
@@ -38,8 +40,12 @@ public final class RestoreRun {
         long t0 = System.nanoTime();
         // "latest" is the target's choice: a point-in-time target needs a base backup before its target
         String id = "latest".equals(snapshot) ? target.latest(repo, repo.snapshots().list()).id() : resolve(snapshot);
-        try (LockManager.Lock lock = repo.locks().acquire(false, dryRun ? "restore plan" : "restore");
-             SnapshotReader reader = new SnapshotReader(repo, id, parallelism, executor, listeners)) {
+        // the index is read beside the lock's second conflict check, once the lock object is visible to a prune: on S3
+        // one round trip less before the first data read (docs/performance.md, "s3s30")
+        CompletableFuture<BlobIndex> index = new CompletableFuture<>();
+        try (LockManager.Lock lock = repo.locks().acquire(LockManager.SHARED, dryRun ? "restore plan" : "restore",
+                () -> index.complete(repo.locationIndex()));
+             SnapshotReader reader = new SnapshotReader(repo, id, index.join(), parallelism, executor, listeners)) {
             String engine = reader.snapshot().engine();
             if (!engine.equals(target.engine())) {
                 throw new ConfigurationException("snapshot " + reader.snapshot().shortId() + " holds a " + engine

@@ -8,6 +8,7 @@ import io.backupkit.ProgressListener;
 import io.backupkit.Snapshot;
 import io.backupkit.internal.crypto.Hashes;
 import io.backupkit.internal.repo.BlobId;
+import io.backupkit.internal.repo.BlobIndex;
 import io.backupkit.internal.repo.BlobLocation;
 import io.backupkit.internal.repo.BlobReader;
 import io.backupkit.internal.repo.DefaultRepository;
@@ -71,6 +72,12 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
 
     public SnapshotReader(DefaultRepository repo, String snapshotId, int parallelism, CommandExecutor executor,
                           List<ProgressListener> listeners) {
+        this(repo, snapshotId, repo.locationIndex(), parallelism, executor, listeners);
+    }
+
+    /** With the location index the caller has just read (under the lock it holds), not listed again. */
+    public SnapshotReader(DefaultRepository repo, String snapshotId, BlobIndex index, int parallelism, CommandExecutor executor,
+                          List<ProgressListener> listeners) {
         this.repo = repo;
         this.snapshotId = snapshotId;
         this.manifest = repo.manifest(snapshotId);
@@ -78,7 +85,7 @@ public final class SnapshotReader implements RestoreContext, AutoCloseable {
         this.parallelism = parallelism;
         this.executor = executor;
         this.listeners = listeners;
-        this.blobs = new BlobReader(repo, repo.locationIndex());
+        this.blobs = new BlobReader(repo, index);
         AtomicInteger n = new AtomicInteger();
         this.fetchers = Executors.newFixedThreadPool(Math.max(2, parallelism * 2), r -> {
             Thread t = new Thread(r, "backupkit-fetch-" + n.incrementAndGet());

@@ -24,6 +24,8 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -289,6 +291,20 @@ public final class LockManager {
 
     /** Takes a lock of {@code kind} ({@link #SHARED}, {@link #PRUNE} or {@link #EXCLUSIVE}). */
     public Lock acquire(String kind, String operation) {
+        return acquire(kind, operation, null);
+    }
+
+    /**
+     * Takes a lock of {@code kind} and runs {@code onceVisible} (null: nothing) on a thread of its own as soon as the
+     * lock object is written, beside the second conflict check (whose listing also gives the storage's time of the lock
+     * object); returns once both have ended.
+     * What needs the lock held before it starts, but not its conflict check done, goes there: a restore's index read,
+     * which must not begin before a prune can see the lock (docs/architecture.md, prune item 5) and on S3 is a round
+     * trip of its own after the lock's. If the check finds a conflict or {@code onceVisible} fails, the lock object is
+     * removed once both have ended and the failure is thrown (the conflict first); what {@code onceVisible} read is
+     * then the caller's to discard.
+     */
+    public Lock acquire(String kind, String operation, Runnable onceVisible) {
         if (EXCLUSIVE.equals(kind) && !storage.atomicPutIfAbsent()) {
             // an exclusive holder deletes data; on a store that cannot keep two writers of one name apart
             // we refuse rather than promise an exclusion the store does not give (prune needs no such lock)
@@ -305,21 +321,29 @@ public final class LockManager {
         long taken = System.nanoTime();
         String name = write(first);
         LockInfo info = first;
-        // the storage's time of our own lock object (later copies carry it, so others compare storage times) is
-        // asked beside the second conflict check: neither needs the other, and on S3 each is a round trip
-        CompletableFuture<Optional<ObjectInfo>> ownStat = Futures.onDaemonThread("backupkit-lock-stat", () -> storage.stat(name));
+        CompletableFuture<Void> beside = onceVisible == null ? CompletableFuture.completedFuture(null)
+                : Futures.onDaemonThread("backupkit-lock-beside", () -> {
+                    onceVisible.run();
+                    return null;
+                });
         try {
             // two writers may have checked at the same time: check again now that ours is visible
-            checkConflicts(kind, name);
-            Optional<ObjectInfo> stat = Futures.join(ownStat);
-            if (stat.isPresent() && !Instant.EPOCH.equals(stat.get().modified())) {
-                Instant storageTime = stat.get().modified();
+            Optional<ObjectInfo> own = checkConflicts(kind, name);
+            // the storage's time of our own lock object (later copies carry it, so others compare storage times): as
+            // that listing shows it, the kind of time others compare it with; a stat only where the listing does not
+            // show the object yet or keeps no times (on S3 the listing saves a request per lock taken)
+            if (own.isEmpty() || Instant.EPOCH.equals(own.get().modified())) {
+                own = storage.stat(name);
+            }
+            if (own.isPresent() && !Instant.EPOCH.equals(own.get().modified())) {
+                Instant storageTime = own.get().modified();
                 info = new LockInfo(kind, first.host(), first.pid(), operation, now, now, storageTime,
                         Duration.between(storageTime, now).toMillis(), processStart);
             }
+            Futures.join(beside);
         } catch (RuntimeException e) {
-            // the stat ends first, so nothing of this lock is in flight once acquire has failed
-            ownStat.handle((stat, failure) -> null).join();
+            // the work beside ends first, so nothing of this lock is in flight once acquire has failed
+            beside.handle((done, failure) -> null).join();
             storage.delete(name);
             throw e;
         }
@@ -354,8 +378,10 @@ public final class LockManager {
         return PRUNE.equals(mine) && PRUNE.equals(theirs);
     }
 
-    private void checkConflicts(String kind, String own) {
-        for (Listed other : list(own)) {
+    /** Throws if a listed lock conflicts with one of {@code kind}; returns {@code own} (null: none) as listed, if it is. */
+    private Optional<ObjectInfo> checkConflicts(String kind, String own) {
+        Listing listing = list(own);
+        for (Listed other : listing.others()) {
             if (!conflicts(kind, other.info().kind())) {
                 continue;
             }
@@ -373,6 +399,7 @@ public final class LockManager {
                     + (stale ? "; if that process is gone, run backupkit unlock (removes " + other.name() + ")" : ""),
                     other.info().holder(), age, stale);
         }
+        return listing.own();
     }
 
     /** Time since the lock was last refreshed, by this host's clock. */
@@ -394,21 +421,31 @@ public final class LockManager {
      * Otherwise a holder refreshing at that moment would be missing, and prune would not wait for it.
      */
     public java.util.List<Listed> list() {
-        return list(null);
+        return list(null).others();
+    }
+
+    /** The other lock objects, read, and our own as listed (empty when the listing does not show it). */
+    private record Listing(List<Listed> others, Optional<ObjectInfo> own) {
     }
 
     /**
      * {@link #list()} without {@code own} (our own lock, or null): it is neither read nor returned; reading it
-     * back would cost a request on S3 at every lock taken, for a conflict check that skips it anyway.
+     * back would cost a request on S3 at every lock taken, for a conflict check that skips it anyway. Its entry in
+     * the last listing is returned beside the others: the storage's time of it.
      */
-    private java.util.List<Listed> list(String own) {
+    private Listing list(String own) {
         java.util.Map<String, Listed> read = new java.util.LinkedHashMap<>();
         for (int attempt = 1; ; attempt++) {
             boolean vanished = false;
             java.util.Set<String> listed = new java.util.HashSet<>();
+            ObjectInfo ownListed = null;
             for (ObjectInfo o : storage.list(Formats.LOCKS)) {
                 listed.add(o.name());
-                if (read.containsKey(o.name()) || o.name().equals(own)) {
+                if (o.name().equals(own)) {
+                    ownListed = o;
+                    continue;
+                }
+                if (read.containsKey(o.name())) {
                     continue;
                 }
                 try {
@@ -422,7 +459,7 @@ public final class LockManager {
             if (!vanished) {
                 // what the last (complete) listing holds: locks released meanwhile are gone from it
                 read.keySet().retainAll(listed);
-                return new java.util.ArrayList<>(read.values());
+                return new Listing(new ArrayList<>(read.values()), Optional.ofNullable(ownListed));
             }
             if (attempt >= LIST_ATTEMPTS) {
                 throw new StorageException("the locks of " + storage.location() + " kept changing while they were read ("

@@ -120,6 +120,21 @@ class LockRequestsTest {
         }
     }
 
+    @Test
+    void workBesideThatFailsWithAnError_removesTheLockObject_andThrowsThatError() {
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = Repository.builder().storage(storage).unencrypted().create()) {
+            LockManager locks = ((DefaultRepository) repo).locks();
+            // an index too large for the heap: the lock object must not stay behind, live-looking to prunes until stale
+            OutOfMemoryError thrown = assertThrows(OutOfMemoryError.class, () -> locks.acquire(LockManager.SHARED, "restore",
+                    () -> {
+                        throw new OutOfMemoryError("Java heap space (the index read)");
+                    }));
+            assertEquals("Java heap space (the index read)", thrown.getMessage());
+            assertEquals(List.of(), storage.list("locks/"), "the lock object was removed");
+        }
+    }
+
     /** Runs {@code beforeLockWrite} before each lock object's write while armed. */
     static final class BeforeLockWrite {
         final InterceptingStorage storage;

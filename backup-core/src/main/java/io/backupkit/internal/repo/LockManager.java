@@ -321,12 +321,14 @@ public final class LockManager {
         long taken = System.nanoTime();
         String name = write(first);
         LockInfo info = first;
-        CompletableFuture<Void> beside = onceVisible == null ? CompletableFuture.completedFuture(null)
-                : Futures.onDaemonThread("backupkit-lock-beside", () -> {
+        CompletableFuture<Void> beside = CompletableFuture.completedFuture(null);
+        try {
+            if (onceVisible != null) {
+                beside = Futures.onDaemonThread("backupkit-lock-beside", () -> {
                     onceVisible.run();
                     return null;
                 });
-        try {
+            }
             // two writers may have checked at the same time: check again now that ours is visible
             Optional<ObjectInfo> own = checkConflicts(kind, name);
             // the storage's time of our own lock object (later copies carry it, so others compare storage times): as
@@ -341,8 +343,10 @@ public final class LockManager {
                         Duration.between(storageTime, now).toMillis(), processStart);
             }
             Futures.join(beside);
-        } catch (RuntimeException e) {
-            // the work beside ends first, so nothing of this lock is in flight once acquire has failed
+        } catch (RuntimeException | Error e) {
+            // an Error too (the index read beside running out of heap): the lock object would otherwise stay, looking
+            // live to every prune until stale, while no refresher runs for it.
+            // The work beside ends first, so nothing of this lock is in flight once acquire has failed
             beside.handle((done, failure) -> null).join();
             storage.delete(name);
             throw e;

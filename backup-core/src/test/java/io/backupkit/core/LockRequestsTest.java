@@ -3,6 +3,7 @@ package io.backupkit.core;
 import io.backupkit.LocalStorage;
 import io.backupkit.Repository;
 import io.backupkit.RepositoryLockedException;
+import io.backupkit.StorageException;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.LockManager;
 import io.backupkit.spi.Storage;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -132,6 +134,28 @@ class LockRequestsTest {
                     }));
             assertEquals("Java heap space (the index read)", thrown.getMessage());
             assertEquals(List.of(), storage.list("locks/"), "the lock object was removed");
+        }
+    }
+
+    @Test
+    void aConflictFoundByTheSecondCheck_whileTheWorkBesideFails_throwsTheConflict_withThatFailureBesideIt() {
+        BeforeLockWrite storage = new BeforeLockWrite(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
+            LockManager locks = ((DefaultRepository) repo).locks();
+            storage.armed = true;
+            storage.beforeLockWrite = () -> {
+                storage.beforeLockWrite = () -> { };
+                storage.armed = false;
+                locks.acquire(true, "migrate");
+                storage.armed = true;
+            };
+            RepositoryLockedException conflict = assertThrows(RepositoryLockedException.class,
+                    () -> locks.acquire(LockManager.SHARED, "restore", () -> {
+                        throw new StorageException("index/ could not be listed", true);
+                    }));
+            assertEquals(List.of("index/ could not be listed"),
+                    Arrays.stream(conflict.getSuppressed()).map(Throwable::getMessage).toList());
+            assertEquals(1, storage.storage.list("locks/").size(), "only the exclusive lock is left");
         }
     }
 

@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -346,9 +347,21 @@ public final class LockManager {
         } catch (RuntimeException | Error e) {
             // an Error too (the index read beside running out of heap): the lock object would otherwise stay, looking
             // live to every prune until stale, while no refresher runs for it.
-            // The work beside ends first, so nothing of this lock is in flight once acquire has failed
-            beside.handle((done, failure) -> null).join();
-            storage.delete(name);
+            // The work beside ends first, so nothing of this lock is in flight once acquire has failed; its own failure,
+            // when it is not the one thrown (a conflict is thrown first), goes with it
+            Throwable besideFailure = beside.handle((done, failure) -> failure).join();
+            if (besideFailure instanceof CompletionException c && c.getCause() != null) {
+                besideFailure = c.getCause();
+            }
+            if (besideFailure != null && besideFailure != e) {
+                e.addSuppressed(besideFailure);
+            }
+            try {
+                storage.delete(name);
+            } catch (RuntimeException deleteFailed) {
+                // what made acquire fail is what the caller needs to see; the lock object goes stale on its own
+                e.addSuppressed(deleteFailed);
+            }
             throw e;
         }
         return new Lock(info, name, taken);

@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -113,11 +114,25 @@ class LockRequestsTest {
                 storage.armed = true;
             };
             AtomicBoolean besideEnded = new AtomicBoolean();
+            AtomicBoolean lockRemovedWhileBesideRan = new AtomicBoolean();
+            CountDownLatch lockRemoved = new CountDownLatch(1);
+            storage.storage.beforeDelete(name -> {
+                if (name.startsWith("locks/")) {
+                    lockRemoved.countDown();
+                }
+            });
             assertThrows(RepositoryLockedException.class, () -> locks.acquire(LockManager.SHARED, "restore", () -> {
                 repo.storage().list("index/");
+                // still running well after the conflict was found: the lock object must not go meanwhile
+                try {
+                    lockRemovedWhileBesideRan.set(lockRemoved.await(300, TimeUnit.MILLISECONDS));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 besideEnded.set(true);
             }));
             assertTrue(besideEnded.get(), "acquire failed only once the work beside it had ended");
+            assertFalse(lockRemovedWhileBesideRan.get(), "the lock object was removed while the work beside still ran");
             assertEquals(1, storage.storage.list("locks/").size(), "only the exclusive lock is left");
         }
     }

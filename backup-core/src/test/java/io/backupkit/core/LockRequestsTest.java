@@ -175,6 +175,36 @@ class LockRequestsTest {
     }
 
     /** Runs {@code beforeLockWrite} before each lock object's write while armed. */
+    @Test
+    void aConflictOnAnInterruptedThread_stillRemovesTheLockObject_andKeepsTheInterrupt() {
+        BeforeLockWrite storage = new BeforeLockWrite(LocalStorage.of(dir.resolve("repo")));
+        // as the S3 SDK does: a request on an interrupted thread fails
+        storage.storage.beforeDelete(name -> {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new StorageException("interrupted before deleting " + name, true);
+            }
+        });
+        try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
+            LockManager locks = ((DefaultRepository) repo).locks();
+            storage.armed = true;
+            storage.beforeLockWrite = () -> {
+                storage.beforeLockWrite = () -> { };
+                storage.armed = false;
+                locks.acquire(true, "migrate");
+                storage.armed = true;
+            };
+            Thread caller = Thread.currentThread();
+            try {
+                // the restore is being stopped while it takes its lock: its thread is interrupted
+                assertThrows(RepositoryLockedException.class, () -> locks.acquire(LockManager.SHARED, "restore", caller::interrupt));
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is the caller's to see");
+            } finally {
+                Thread.interrupted();
+            }
+            assertEquals(1, storage.storage.list("locks/").size(), "only the exclusive lock is left");
+        }
+    }
+
     static final class BeforeLockWrite {
         final InterceptingStorage storage;
         volatile boolean armed;

@@ -357,7 +357,9 @@ public final class LockManager {
                 e.addSuppressed(besideFailure);
             }
             try {
-                storage.delete(name);
+                // an interrupted caller (a restore being stopped) too: a storage call on an interrupted thread fails
+                // (S3 SDK, FileChannel), and the lock object would stay until stale
+                Interrupts.uninterrupted(() -> storage.delete(name));
             } catch (RuntimeException deleteFailed) {
                 // what made acquire fail is what the caller needs to see; the lock object goes stale on its own
                 e.addSuppressed(deleteFailed);

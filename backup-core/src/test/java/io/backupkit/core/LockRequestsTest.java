@@ -58,14 +58,7 @@ class LockRequestsTest {
         BeforeLockWrite storage = new BeforeLockWrite(LocalStorage.of(dir.resolve("repo")));
         try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
             LockManager locks = ((DefaultRepository) repo).locks();
-            storage.armed = true;
-            // an exclusive lock appears between our first check and our write
-            storage.beforeLockWrite = () -> {
-                storage.beforeLockWrite = () -> { };
-                storage.armed = false;
-                locks.acquire(true, "migrate");
-                storage.armed = true;
-            };
+            storage.exclusiveLockBeforeOurs(locks);
             assertThrows(RepositoryLockedException.class, () -> locks.acquire(false, "restore"));
             assertEquals(1, storage.storage.list("locks/").size(), "only the exclusive lock is left");
         }
@@ -106,13 +99,7 @@ class LockRequestsTest {
         BeforeLockWrite storage = new BeforeLockWrite(LocalStorage.of(dir.resolve("repo")));
         try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
             LockManager locks = ((DefaultRepository) repo).locks();
-            storage.armed = true;
-            storage.beforeLockWrite = () -> {
-                storage.beforeLockWrite = () -> { };
-                storage.armed = false;
-                locks.acquire(true, "migrate");
-                storage.armed = true;
-            };
+            storage.exclusiveLockBeforeOurs(locks);
             AtomicBoolean besideEnded = new AtomicBoolean();
             AtomicBoolean lockRemovedWhileBesideRan = new AtomicBoolean();
             CountDownLatch lockRemoved = new CountDownLatch(1);
@@ -157,13 +144,7 @@ class LockRequestsTest {
         BeforeLockWrite storage = new BeforeLockWrite(LocalStorage.of(dir.resolve("repo")));
         try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
             LockManager locks = ((DefaultRepository) repo).locks();
-            storage.armed = true;
-            storage.beforeLockWrite = () -> {
-                storage.beforeLockWrite = () -> { };
-                storage.armed = false;
-                locks.acquire(true, "migrate");
-                storage.armed = true;
-            };
+            storage.exclusiveLockBeforeOurs(locks);
             RepositoryLockedException conflict = assertThrows(RepositoryLockedException.class,
                     () -> locks.acquire(LockManager.SHARED, "restore", () -> {
                         throw new StorageException("index/ could not be listed", true);
@@ -186,13 +167,7 @@ class LockRequestsTest {
         });
         try (Repository repo = Repository.builder().storage(storage.storage).unencrypted().create()) {
             LockManager locks = ((DefaultRepository) repo).locks();
-            storage.armed = true;
-            storage.beforeLockWrite = () -> {
-                storage.beforeLockWrite = () -> { };
-                storage.armed = false;
-                locks.acquire(true, "migrate");
-                storage.armed = true;
-            };
+            storage.exclusiveLockBeforeOurs(locks);
             Thread caller = Thread.currentThread();
             try {
                 // the restore is being stopped while it takes its lock: its thread is interrupted
@@ -209,6 +184,17 @@ class LockRequestsTest {
         final InterceptingStorage storage;
         volatile boolean armed;
         volatile Runnable beforeLockWrite = () -> { };
+
+        /** An exclusive lock appears between the next acquire's first conflict check and its lock write. */
+        void exclusiveLockBeforeOurs(LockManager locks) {
+            armed = true;
+            beforeLockWrite = () -> {
+                beforeLockWrite = () -> { };
+                armed = false;
+                locks.acquire(true, "migrate");
+                armed = true;
+            };
+        }
 
         BeforeLockWrite(Storage delegate) {
             storage = new InterceptingStorage(delegate).beforePut(name -> {

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -43,16 +42,11 @@ class CliPostgresKillIT {
 
     @AfterAll
     static void stop() {
-        if (pg != null) {
-            pg.close();
-        }
+        pg.close();
     }
 
     static Map<String, String> env() {
-        Map<String, String> env = new HashMap<>();
-        env.put("BACKUPKIT_PASSWORD", PASSWORD);
-        env.put("BACKUPKIT_DB_PASSWORD", pg.password());
-        return env;
+        return Map.of("BACKUPKIT_PASSWORD", PASSWORD, "BACKUPKIT_DB_PASSWORD", pg.password());
     }
 
     static String url(String db) {

@@ -58,7 +58,10 @@ public final class PackWriter {
         this(initialCapacity, initialCapacity);
     }
 
-    /** Up to this size a pack's buffer doubles; past it, it grows straight to the expected capacity. */
+    /**
+     * Up to this size a pack's buffer doubles, or a pack fills segments; past it, it grows (or is gathered)
+     * straight to the expected capacity.
+     */
     private static final int SMALL = 8 << 20;
     /** Room for a trailer besides its entries: magic, count, the seal's overhead, the length. */
     private static final int TRAILER_ROOM = 8 + 1024 + 4;
@@ -96,9 +99,9 @@ public final class PackWriter {
 
     /**
      * A pack whose blobs go into segments of about 1 MiB, allocated as it fills and never copied while it
-     * fills; {@link #finish} copies them, once, into an array of at least the bytes it asks
-     * {@code finishArray} for (which may return a used buffer: every byte of the pack is written there).
-     * The pack comes out byte for byte as from one array.
+     * fills, up to 8 MiB; then, or at {@link #finish}, they are copied once into an array of at least the
+     * bytes it asks {@code finishArray} for (the full size past 8 MiB; it may return a used buffer: every byte
+     * of the pack is written there). The pack comes out byte for byte as from one array.
      */
     public static PackWriter inSegments(int expectedCapacity, IntFunction<byte[]> finishArray) {
         return new PackWriter(expectedCapacity, finishArray);
@@ -136,6 +139,9 @@ public final class PackWriter {
 
     /** Appends the sealed blob {@code sealed[off, off+len)}. */
     public void add(BlobId id, byte[] sealed, int off, int len, int rawLength) {
+        if (segments != null && (long) size + len > SMALL) {
+            gather(expectedCapacity);
+        }
         if (segments != null) {
             Segment seg = segmentWithRoom(len);
             System.arraycopy(sealed, off, seg.bytes, seg.used, len);
@@ -199,6 +205,11 @@ public final class PackWriter {
      */
     public void seal(BlobId id, Sealer sealer, byte[] payload, int off, int len, int rawLength) {
         int n;
+        if (segments != null && (long) size + len + sealer.overhead() > SMALL) {
+            // a pack this large most likely fills: into one array of the full size now, rather than more
+            // segments (a blob never straddles two, so their unused ends grow with the blobs' size)
+            gather(expectedCapacity);
+        }
         if (segments != null) {
             Segment seg = segmentWithRoom(len + sealer.overhead());
             n = sealer.seal(payload, off, len, id.bytes(), seg.bytes, seg.used);

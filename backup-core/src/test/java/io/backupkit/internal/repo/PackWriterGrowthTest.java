@@ -143,6 +143,33 @@ class PackWriterGrowthTest {
         assertEquals(a.entry().blobs().size(), PackWriter.readTrailer(b.entry().pack(), java.util.Arrays.copyOf(b.bytes(), b.length()), sealer).size());
     }
 
+    /**
+     * A pack in segments that grows past 8 MiB (one that fills, as the first packs of a backup of data
+     * that does not compress) goes into one array of the full size then, once, and comes out byte for byte
+     * as the pack filled in one array; its segments took no more than 8 MiB and a blob.
+     */
+    @ParameterizedTest(name = "blobs up to {0} bytes")
+    @ValueSource(ints = {5000, 300000, 2097153})
+    void aPackInSegmentsThatFills_goesIntoOneFullSizeArray_once(int maxPayload) {
+        Sealer sealer = Sealer.checksumOnly();
+        int expected = (16 << 20) + (2 << 20) + 64 * 1024;
+        PackWriter array = new PackWriter(1024 * 1024, expected);
+        fill(array, sealer, 16 << 20, new Random(maxPayload), 1, maxPayload);
+        List<Integer> asked = new ArrayList<>();
+        PackWriter segments = PackWriter.inSegments(expected, n -> {
+            asked.add(n);
+            return new byte[n];
+        });
+        fill(segments, sealer, 16 << 20, new Random(maxPayload), 1, maxPayload);
+        assertTrue(segments.bytesAllocated() <= (8 << 20) + 2L * maxPayload + PackWriter.SEGMENT,
+                segments.bytesAllocated() + " bytes of segments");
+        PackWriter.Finished a = array.finish(sealer);
+        PackWriter.Finished b = segments.finish(sealer);
+        assertEquals(a.entry(), b.entry());
+        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertEquals(List.of(expected), asked, "one array, of the full size");
+    }
+
     /** Seals random blobs of {@code [minPayload, maxPayload]} bytes into {@code w} until it holds {@code bytes}. */
     private static void fill(PackWriter w, Sealer sealer, int bytes, Random random, int minPayload, int maxPayload) {
         while (w.size() < bytes) {

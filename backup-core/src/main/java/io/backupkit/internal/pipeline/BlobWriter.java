@@ -50,8 +50,9 @@ import java.util.function.LongConsumer;
  * while the pack fills, long enough to be promoted to the old generation, which a new buffer per pack then
  * filled with dead ones until a full collection; a long backup's heap grew with its input. So a pack that
  * is done gives its buffer to the next pack: it goes to an idle list of at most as many buffers as permits
- * just before its permit is given back, and a new pack takes the largest idle one (a new pack starts at
- * 1 MiB only when none is idle, so a small backup holds no more than before). A buffer is handed back only
+ * just before its permit is given back, and a new pack takes the largest idle one; when none is idle it fills
+ * segments ({@link PackWriter#inSegments}), which take what it holds and never grow, so a small backup holds
+ * about what it stores and no pack leaves grown copies in the old generation. A buffer is handed back only
  * after its last reader: the storage's put has returned, normally or by throwing (the pack's bytes are
  * read nowhere else after {@link PackWriter#finish}), or the merge at {@link #finish()} has copied the
  * pack into another. That is safe only because the storage then holds no reference to the array: it says
@@ -110,8 +111,8 @@ public final class BlobWriter implements AutoCloseable {
     /** Buffers of packs that nothing reads any more, for the next packs; at most {@link #maxIdleBuffers}. */
     private final List<byte[]> idleBuffers = new ArrayList<>();
     private final int maxIdleBuffers;
-    /** Pack-buffer arrays allocated (new ones and each growth) by packs that are done: for tests. */
-    private final AtomicInteger packBuffersAllocated = new AtomicInteger();
+    /** Bytes of pack-buffer arrays (new ones, growths, segments) allocated for packs that are done: for tests. */
+    private final AtomicLong packBufferBytesAllocated = new AtomicLong();
 
     /**
      * When a running backup writes an index for the packs it stored so far: after {@code packs} packs or
@@ -203,14 +204,32 @@ public final class BlobWriter implements AutoCloseable {
         return lanes.length;
     }
 
+    /** What a full pack needs: the pack size, the largest blob that may end it, and its trailer. */
+    private int fullPackBytes() {
+        return packSize + repo.chunker().max() + 64 * 1024;
+    }
+
     private PackWriter newPack() {
-        int full = packSize + repo.chunker().max() + 64 * 1024;
         byte[] idle = takeIdleBuffer();
         if (idle != null) {
-            return new PackWriter(idle, full);
+            return new PackWriter(idle, fullPackBytes());
         }
-        // grows with its content up to packSize + one blob: data that compresses well never needs the full size
-        return new PackWriter(Math.min(full, 1024 * 1024), full);
+        // no stored pack's buffer to fill again (the first packs; a backup whose packs never fill): the
+        // blobs go into segments that take what the pack holds, copied once into one array when it is stored
+        return PackWriter.inSegments(fullPackBytes(), this::packArray);
+    }
+
+    /**
+     * The array a pack in segments is gathered into at its end: a new one, of the full size for a full pack
+     * (its buffer then goes to later packs, as a grown buffer did) and of just the bytes needed for a smaller
+     * one (a backup's last packs, merged: no pack follows them). Never an idle buffer: a pack in segments
+     * exists because none was idle when it started, and taking the next one at its end would leave the next
+     * pack none again, so every pack would fill segments and be copied once more.
+     */
+    private byte[] packArray(int bytes) {
+        byte[] array = new byte[bytes > packSize ? Math.max(bytes, fullPackBytes()) : bytes];
+        packBufferBytesAllocated.addAndGet(array.length);
+        return array;
     }
 
     /** The largest idle buffer (it needs the fewest growths), or null. */
@@ -415,8 +434,8 @@ public final class BlobWriter implements AutoCloseable {
      */
     private void packDone(PackWriter pack) {
         if (pack != null) {
-            packBuffersAllocated.addAndGet(pack.buffersAllocated());
-            if (reuseBuffers) {
+            packBufferBytesAllocated.addAndGet(pack.bytesAllocated());
+            if (reuseBuffers && pack.buffer() != null) {
                 synchronized (idleBuffers) {
                     if (idleBuffers.size() < maxIdleBuffers) {
                         idleBuffers.add(pack.buffer());
@@ -428,9 +447,9 @@ public final class BlobWriter implements AutoCloseable {
         packsInFlight.release();
     }
 
-    /** Pack-buffer arrays that the packs done so far allocated, new ones and each growth: for tests. */
-    int packBuffersAllocated() {
-        return packBuffersAllocated.get();
+    /** Bytes of the pack-buffer arrays that the packs done so far allocated (new ones, growths, segments): for tests. */
+    long packBufferBytesAllocated() {
+        return packBufferBytesAllocated.get();
     }
 
     /** The most packs holding blobs that were in memory at once (being filled, waiting or being stored). */

@@ -11,26 +11,57 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * Builds one pack in memory: sealed blobs back to back, then a sealed trailer listing them, then the
  * trailer's length (4 bytes, big endian). The pack's name is the SHA-256 of all its bytes. Not
  * thread-safe: callers serialize access.
+ *
+ * <p>Two ways to hold the blobs until {@link #finish}: one array (given, or allocated and grown), or
+ * segments of about 1 MiB ({@link #inSegments}) gathered into one array, which the caller supplies, at
+ * {@link #finish}. Segments never grow: an array that grows leaves its old copies to the collector, and
+ * since a pack lives long enough to be promoted, each copy takes room in the old generation until a full
+ * collection (docs/performance.md, "rss-pgbench").
  */
 public final class PackWriter {
+    /** The pack's bytes {@code [0, size)}; null while the blobs are in segments. */
     private byte[] buf;
     private int size;
     private final List<PackEntry.Blob> blobs = new ArrayList<>();
 
+    /** While the blobs are in segments: the pack's bytes are the used part of each, in order; else null. */
+    private List<Segment> segments;
+    /** Where a pack in segments gets its one array at {@link #finish}: called with the bytes needed. */
+    private final IntFunction<byte[]> finishArray;
+
     private final int expectedCapacity;
-    /** Arrays this writer allocated: its first (unless it was given one) and each growth. */
+    /** Arrays this writer allocated: its first (unless it was given one), each growth, each segment. */
     private int buffersAllocated;
+    /** Bytes of the arrays this writer allocated. */
+    private long bytesAllocated;
+
+    /** Bytes of a segment; a sealed blob that is larger gets a segment of its own size. */
+    static final int SEGMENT = 1024 * 1024;
+
+    private static final class Segment {
+        final byte[] bytes;
+        int used;
+
+        Segment(byte[] bytes, int used) {
+            this.bytes = bytes;
+            this.used = used;
+        }
+    }
 
     public PackWriter(int initialCapacity) {
         this(initialCapacity, initialCapacity);
     }
 
-    /** Up to this size a pack's buffer doubles; past it, it grows straight to the expected capacity. */
+    /**
+     * Up to this size a pack's buffer doubles, or a pack fills segments; past it, it grows (or is gathered)
+     * straight to the expected capacity.
+     */
     private static final int SMALL = 8 << 20;
     /** Room for a trailer besides its entries: magic, count, the seal's overhead, the length. */
     private static final int TRAILER_ROOM = 8 + 1024 + 4;
@@ -43,7 +74,9 @@ public final class PackWriter {
     public PackWriter(int initialCapacity, int expectedCapacity) {
         this.buf = new byte[initialCapacity];
         this.buffersAllocated = 1;
+        this.bytesAllocated = initialCapacity;
         this.expectedCapacity = Math.max(initialCapacity, expectedCapacity);
+        this.finishArray = null;
     }
 
     /**
@@ -55,19 +88,41 @@ public final class PackWriter {
     public PackWriter(byte[] buffer, int expectedCapacity) {
         this.buf = buffer;
         this.expectedCapacity = Math.max(buffer.length, expectedCapacity);
+        this.finishArray = null;
+    }
+
+    private PackWriter(int expectedCapacity, IntFunction<byte[]> finishArray) {
+        this.segments = new ArrayList<>();
+        this.expectedCapacity = expectedCapacity;
+        this.finishArray = finishArray;
     }
 
     /**
-     * The array the pack is in now ({@link Finished#bytes()} once finished), for a caller that hands it to
-     * a later pack once the last reader of this one is done with it.
+     * A pack whose blobs go into segments of about 1 MiB, allocated as it fills and never copied while it
+     * fills, up to 8 MiB; then, or at {@link #finish}, they are copied once into an array of at least the
+     * bytes it asks {@code finishArray} for (the full size past 8 MiB; it may return a used buffer: every byte
+     * of the pack is written there). The pack comes out byte for byte as from one array.
+     */
+    public static PackWriter inSegments(int expectedCapacity, IntFunction<byte[]> finishArray) {
+        return new PackWriter(expectedCapacity, finishArray);
+    }
+
+    /**
+     * The array the pack is in now ({@link Finished#bytes()} once finished; null while its blobs are in
+     * segments), for a caller that hands it to a later pack once the last reader of this one is done with it.
      */
     public byte[] buffer() {
         return buf;
     }
 
-    /** Arrays this writer allocated: 0 or 1 to start with, then one per growth. */
+    /** Arrays this writer allocated: 0 or 1 to start with, then one per growth or segment. */
     public int buffersAllocated() {
         return buffersAllocated;
+    }
+
+    /** Bytes of the arrays this writer allocated (not the one {@link #inSegments}' finishArray gave it). */
+    public long bytesAllocated() {
+        return bytesAllocated;
     }
 
     public int size() {
@@ -84,8 +139,17 @@ public final class PackWriter {
 
     /** Appends the sealed blob {@code sealed[off, off+len)}. */
     public void add(BlobId id, byte[] sealed, int off, int len, int rawLength) {
-        ensure(len);
-        System.arraycopy(sealed, off, buf, size, len);
+        if (segments != null && (long) size + len > SMALL) {
+            gather(expectedCapacity);
+        }
+        if (segments != null) {
+            Segment seg = segmentWithRoom(len);
+            System.arraycopy(sealed, off, seg.bytes, seg.used, len);
+            seg.used += len;
+        } else {
+            ensure(len);
+            System.arraycopy(sealed, off, buf, size, len);
+        }
         blobs.add(new PackEntry.Blob(id, size, len, rawLength));
         size += len;
     }
@@ -96,14 +160,43 @@ public final class PackWriter {
      * pack size (two lanes' packs of 5 MiB in 8 MiB buffers merged into an 18 MiB one otherwise).
      */
     public void appendAll(PackWriter other) {
-        long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
-        if (need > buf.length) {
-            buf = Arrays.copyOf(buf, (int) need);
-            buffersAllocated++;
+        if (other.segments == null) {
+            if (segments == null) {
+                long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
+                if (need > buf.length) {
+                    buf = Arrays.copyOf(buf, (int) need);
+                    buffersAllocated++;
+                    bytesAllocated += need;
+                }
+            }
+            for (PackEntry.Blob b : other.blobs) {
+                add(b.id(), other.buf, b.offset(), b.length(), b.rawLength());
+            }
+            return;
+        }
+        int base = size;
+        if (segments != null) {
+            // other's segments become this pack's, as they are: nothing else writes or reads them any more
+            segments.addAll(other.segments);
+            size += other.size;
+        } else {
+            long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
+            if (need > buf.length) {
+                buf = Arrays.copyOf(buf, (int) need);
+                buffersAllocated++;
+                bytesAllocated += need;
+            }
+            for (Segment seg : other.segments) {
+                System.arraycopy(seg.bytes, 0, buf, size, seg.used);
+                size += seg.used;
+            }
         }
         for (PackEntry.Blob b : other.blobs) {
-            add(b.id(), other.buf, b.offset(), b.length(), b.rawLength());
+            blobs.add(new PackEntry.Blob(b.id(), base + b.offset(), b.length(), b.rawLength()));
         }
+        other.segments = new ArrayList<>();
+        other.blobs.clear();
+        other.size = 0;
     }
 
     /**
@@ -111,26 +204,72 @@ public final class PackWriter {
      * (no intermediate array) and appends its entry.
      */
     public void seal(BlobId id, Sealer sealer, byte[] payload, int off, int len, int rawLength) {
-        ensure(len + sealer.overhead());
-        int n = sealer.seal(payload, off, len, id.bytes(), buf, size);
+        int n;
+        if (segments != null && (long) size + len + sealer.overhead() > SMALL) {
+            // a pack this large most likely fills: into one array of the full size now, rather than more
+            // segments (a blob never straddles two, so their unused ends grow with the blobs' size)
+            gather(expectedCapacity);
+        }
+        if (segments != null) {
+            Segment seg = segmentWithRoom(len + sealer.overhead());
+            n = sealer.seal(payload, off, len, id.bytes(), seg.bytes, seg.used);
+            seg.used += n;
+        } else {
+            ensure(len + sealer.overhead());
+            n = sealer.seal(payload, off, len, id.bytes(), buf, size);
+        }
         blobs.add(new PackEntry.Blob(id, size, n, rawLength));
         size += n;
+    }
+
+    /**
+     * The last segment if {@code bytes} fit after its used part, else a new one: a blob lies within one
+     * segment, so it is sealed or copied straight into place (the unused end of a segment is not part of
+     * the pack).
+     */
+    private Segment segmentWithRoom(int bytes) {
+        if (!segments.isEmpty()) {
+            Segment last = segments.get(segments.size() - 1);
+            if (last.bytes.length - last.used >= bytes) {
+                return last;
+            }
+        }
+        Segment seg = new Segment(new byte[Math.max(SEGMENT, bytes)], 0);
+        buffersAllocated++;
+        bytesAllocated += seg.bytes.length;
+        segments.add(seg);
+        return seg;
     }
 
 
     private void ensure(int extra) {
         if (size + extra > buf.length) {
-            // doubling while small (the last pack of a backup, a WAL segment's pack stay a few MiB), then
-            // once to the full size: doubling 1 → 2 → … → 16 MiB left 31 MiB of copies per full pack to the
-            // collector (they outlive a young collection, so each one filled the old generation towards a
-            // full collection); 1 → 2 → 4 → 8 → full leaves 15, and a backup's lanes each hold a pack that
-            // stays small when the data compresses well (pgbench scale 100: 2 lanes of ~5 MiB held 2 × 18 MiB
-            // with 1 → 2 → 4 → full, 2 × 8 MiB now; their merge at the end is sized by appendAll)
+            // doubling while small, then once to the full size: doubling 1 → 2 → … → 16 MiB left 31 MiB of
+            // copies per full pack to the collector (they outlive a young collection, so each one filled the old
+            // generation towards a full collection); 1 → 2 → 4 → 8 → full leaves 15. A backup's packs no
+            // longer grow (they fill a stored pack's buffer, or segments); a given buffer that is too small
+            // and a pack started with a small array do
             int grown = buf.length >= expectedCapacity ? buf.length + buf.length / 2
                     : buf.length >= SMALL ? expectedCapacity : (int) Math.min(expectedCapacity, 2L * buf.length);
             buf = Arrays.copyOf(buf, Math.max(grown, size + extra));
             buffersAllocated++;
+            bytesAllocated += buf.length;
         }
+    }
+
+    /** Copies the segments, in order, into one array of at least {@code bytes} from finishArray. */
+    private void gather(int bytes) {
+        byte[] out = finishArray.apply(bytes);
+        if (out.length < bytes) {
+            throw new IllegalStateException("an array of " + out.length + " bytes for a pack of " + bytes);
+        }
+        int at = 0;
+        for (Segment seg : segments) {
+            System.arraycopy(seg.bytes, 0, out, at, seg.used);
+            at += seg.used;
+        }
+        buf = out;
+        segments = null;
     }
 
     /** A finished pack: its bytes ({@code bytes[0, length)}) and its index entry. */
@@ -143,6 +282,9 @@ public final class PackWriter {
         Formats.putInt(trailer, 4, blobs.size());
         PackEntry.writeEntries(blobs, trailer, 8);
         byte[] sealedTrailer = sealer.seal(trailer, Formats.AD_PACK_TRAILER);
+        if (segments != null) {
+            gather(size + sealedTrailer.length + 4);
+        }
         ensure(sealedTrailer.length + 4);
         System.arraycopy(sealedTrailer, 0, buf, size, sealedTrailer.length);
         size += sealedTrailer.length;

@@ -42,6 +42,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BlobWriterBufferReuseTest {
     private static final int CHUNK = 64 * 1024;
     private static final int PACK = 1024 * 1024;
+    /** What a full pack's buffer holds: the pack size, the largest chunk and room for its trailer (BlobWriter). */
+    private static final int FULL = PACK + CHUNK + 64 * 1024;
+    /** A pack permit's first pack: segments of 1 MiB for up to a full pack (two for these 1 MiB packs), then its full-size array. */
+    private static final long PER_PERMIT = FULL + (1 << 20) + FULL;
     private static final char[] PASSWORD = "correct horse battery staple".toCharArray();
 
     @TempDir
@@ -50,9 +54,10 @@ class BlobWriterBufferReuseTest {
     /**
      * The same chunks, written by one stream into two unencrypted repositories (unencrypted: sealing is
      * deterministic), one on a storage done with a payload when its put returns and one on a storage that
-     * keeps every array: the same packs, byte for byte. The first allocates at most two arrays per pack
-     * permit (a buffer starts at 1 MiB and grows once to the full size of these packs), the second a new
-     * buffer for each pack, and none of the arrays it kept changed afterwards.
+     * keeps every array: the same packs, byte for byte. The first allocates pack memory for a few packs per
+     * pack permit however many packs it stores (a pack with no stored pack's buffer to fill fills segments
+     * of 1 MiB, then one array of the full size, which later packs fill again), the second a new buffer for
+     * each pack, and none of the arrays it kept changed afterwards.
      */
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3})
@@ -77,21 +82,21 @@ class BlobWriterBufferReuseTest {
             assertReadsBack((DefaultRepository) a, reusing.storage(), chunks);
 
             assertTrue(withReuse.packs().size() >= 20, "only " + withReuse.packs().size() + " packs: too few to test reuse");
-            assertTrue(withReuse.buffersAllocated() <= 2 * permits, withReuse.buffersAllocated() + " pack buffers allocated for "
-                    + withReuse.packs().size() + " packs, at most " + 2 * permits + " expected with " + permits + " permits");
-            assertTrue(withNewBuffers.buffersAllocated() >= withNewBuffers.packs().size(), withNewBuffers.buffersAllocated()
-                    + " pack buffers allocated for " + withNewBuffers.packs().size() + " packs on a storage that keeps arrays");
+            assertTrue(withReuse.bytesAllocated() <= permits * PER_PERMIT, withReuse.bytesAllocated() + " bytes of pack buffers allocated for "
+                    + withReuse.packs().size() + " packs, at most " + permits * PER_PERMIT + " expected with " + permits + " permits");
+            assertTrue(withNewBuffers.bytesAllocated() >= (long) withNewBuffers.packs().size() * PACK, withNewBuffers.bytesAllocated()
+                    + " bytes of pack buffers allocated for " + withNewBuffers.packs().size() + " packs on a storage that keeps arrays");
         }
     }
 
-    /** A backup that fills one small pack allocates one buffer of at most 1 MiB, as without reuse. */
+    /** A backup that fills one small pack allocates one 1 MiB segment and an array of the pack's size. */
     @Test
-    void aSmallBackup_allocatesOneSmallBuffer() {
+    void aSmallBackup_allocatesOneSegmentAndThePacksSize() {
         List<byte[]> chunks = mixedChunks(9, 5);
         try (Repository r = unencrypted(PayloadChecker.on(LocalStorage.of(dir.resolve("repo")), 9, 0).storage())) {
             Written w = writeOneStream((DefaultRepository) r, chunks);
             assertEquals(1, w.packs().size());
-            assertEquals(1, w.buffersAllocated(), "a 1 MiB buffer, not grown");
+            assertEquals((1 << 20) + w.packs().get(0).size(), w.bytesAllocated(), "a 1 MiB segment and the pack's own array");
         }
     }
 
@@ -111,18 +116,18 @@ class BlobWriterBufferReuseTest {
                 data.add(randomChunks(seed * 100 + s, 512 / streams));
             }
             List<PackEntry> packs;
-            int allocated;
+            long allocated;
             int lanes;
             try (BlobWriter w = new BlobWriter(repo, parallelism, stored -> { }, what -> { }, BlobWriter.Checkpoints.DEFAULT)) {
                 lanes = w.laneCount();
                 LaneStream.writeAtOnce(w, data, false);
                 packs = w.finish();
-                allocated = w.packBuffersAllocated();
+                allocated = w.packBufferBytesAllocated();
             }
             assertEquals(List.of(), slow.problems());
             int permits = Math.max(2, parallelism) + 1;
-            // each permit's buffer starts at 1 MiB and grows once; a merge at the end may grow a lane's last pack
-            assertTrue(allocated <= 2 * permits + lanes, allocated + " pack buffers allocated for " + packs.size() + " packs");
+            // each permit's first pack fills segments, then a full-size array; a merge at the end may add one array per lane
+            assertTrue(allocated <= permits * PER_PERMIT + (long) lanes * FULL, allocated + " bytes of pack buffers allocated for " + packs.size() + " packs");
             assertEquals(names(slow.storage()).size(), packs.size(), "every stored pack is indexed");
             List<byte[]> all = new ArrayList<>();
             data.forEach(all::addAll);
@@ -160,7 +165,7 @@ class BlobWriterBufferReuseTest {
         }
     }
 
-    private record Written(List<PackEntry> packs, int buffersAllocated) {
+    private record Written(List<PackEntry> packs, long bytesAllocated) {
     }
 
     /** One stream, one worker (so blobs go into packs in the order written), everything stored. */
@@ -169,7 +174,7 @@ class BlobWriterBufferReuseTest {
             LaneStream.write(w, chunks, false).forEach(CompletableFuture::join);
             List<PackEntry> packs = new ArrayList<>(w.finish());
             packs.sort((x, y) -> x.pack().compareTo(y.pack()));
-            return new Written(packs, w.packBuffersAllocated());
+            return new Written(packs, w.packBufferBytesAllocated());
         }
     }
 

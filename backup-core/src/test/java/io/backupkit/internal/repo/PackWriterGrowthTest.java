@@ -92,6 +92,84 @@ class PackWriterGrowthTest {
         assertEquals(0, reused.buffersAllocated(), "the used buffer was large enough");
     }
 
+    /**
+     * A pack filled in segments is byte for byte the pack filled in one array, merged or not, with blobs
+     * from a few bytes to larger than a segment; its segments take about what it holds (no copies while it
+     * fills), and merging packs in segments copies nothing until the one array the merged pack is gathered into.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4})
+    void aPackInSegments_isByteForByteThePackInOneArray_andAllocatesAboutItsSize(long seed) {
+        Sealer sealer = Sealer.checksumOnly();
+        int expected = (16 << 20) + (2 << 20) + 64 * 1024;
+        int maxPayload = seed % 2 == 0 ? 64 << 10 : (2 << 20) + 1;
+        Random random = new Random(seed);
+        int first = 1 + random.nextInt(5 << 20);
+        int second = 1 + random.nextInt(5 << 20);
+        long firstSeed = random.nextLong();
+        long secondSeed = random.nextLong();
+
+        PackWriter array = new PackWriter(1024 * 1024, expected);
+        fill(array, sealer, first, new Random(firstSeed), 1, maxPayload);
+        PackWriter arrayOther = new PackWriter(1024 * 1024, expected);
+        fill(arrayOther, sealer, second, new Random(secondSeed), 1, maxPayload);
+        array.appendAll(arrayOther);
+
+        List<Integer> asked = new ArrayList<>();
+        PackWriter segments = PackWriter.inSegments(expected, n -> {
+            asked.add(n);
+            return new byte[n];
+        });
+        fill(segments, sealer, first, new Random(firstSeed), 1, maxPayload);
+        PackWriter segmentsOther = PackWriter.inSegments(expected, n -> {
+            throw new AssertionError("a pack merged into another is not gathered");
+        });
+        fill(segmentsOther, sealer, second, new Random(secondSeed), 1, maxPayload);
+        long filled = segments.bytesAllocated() + segmentsOther.bytesAllocated();
+        // each segment but the last of a pack is at least 1 MiB minus the largest sealed blob full
+        long held = segments.size() + segmentsOther.size();
+        assertTrue(filled <= 2 * held + 2L * PackWriter.SEGMENT, filled + " bytes of segments for " + held + " bytes of blobs");
+        if (maxPayload < PackWriter.SEGMENT / 8) {
+            assertTrue(filled <= held * 9 / 8 + 2L * PackWriter.SEGMENT, filled + " bytes of segments for " + held + " bytes of small blobs");
+        }
+        segments.appendAll(segmentsOther);
+        assertEquals(filled, segments.bytesAllocated() + segmentsOther.bytesAllocated(), "the merge copied nothing");
+
+        PackWriter.Finished a = array.finish(sealer);
+        PackWriter.Finished b = segments.finish(sealer);
+        assertEquals(a.entry(), b.entry());
+        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertEquals(List.of(b.length()), asked, "one array, of the pack's size");
+        assertEquals(a.entry().blobs().size(), PackWriter.readTrailer(b.entry().pack(), java.util.Arrays.copyOf(b.bytes(), b.length()), sealer).size());
+    }
+
+    /**
+     * A pack in segments that grows past 8 MiB (one that fills, as the first packs of a backup of data
+     * that does not compress) goes into one array of the full size then, once, and comes out byte for byte
+     * as the pack filled in one array; its segments took no more than 8 MiB and a blob.
+     */
+    @ParameterizedTest(name = "blobs up to {0} bytes")
+    @ValueSource(ints = {5000, 300000, 2097153})
+    void aPackInSegmentsThatFills_goesIntoOneFullSizeArray_once(int maxPayload) {
+        Sealer sealer = Sealer.checksumOnly();
+        int expected = (16 << 20) + (2 << 20) + 64 * 1024;
+        PackWriter array = new PackWriter(1024 * 1024, expected);
+        fill(array, sealer, 16 << 20, new Random(maxPayload), 1, maxPayload);
+        List<Integer> asked = new ArrayList<>();
+        PackWriter segments = PackWriter.inSegments(expected, n -> {
+            asked.add(n);
+            return new byte[n];
+        });
+        fill(segments, sealer, 16 << 20, new Random(maxPayload), 1, maxPayload);
+        assertTrue(segments.bytesAllocated() <= (8 << 20) + 2L * maxPayload + PackWriter.SEGMENT,
+                segments.bytesAllocated() + " bytes of segments");
+        PackWriter.Finished a = array.finish(sealer);
+        PackWriter.Finished b = segments.finish(sealer);
+        assertEquals(a.entry(), b.entry());
+        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertEquals(List.of(expected), asked, "one array, of the full size");
+    }
+
     /** Seals random blobs of {@code [minPayload, maxPayload]} bytes into {@code w} until it holds {@code bytes}. */
     private static void fill(PackWriter w, Sealer sealer, int bytes, Random random, int minPayload, int maxPayload) {
         while (w.size() < bytes) {

@@ -32,6 +32,11 @@ public final class PackWriter {
 
     /** While the blobs are in segments: the pack's bytes are the used part of each, in order; else null. */
     private List<Segment> segments;
+    /**
+     * Bytes of the segments held (this pack's and those taken over in a merge), unused ends included: what
+     * the 8 MiB move is measured against, as the old growing buffer's 8 MiB was.
+     */
+    private long segmentBytes;
     /** Where a pack in segments gets its one array at {@link #finish}: called with the bytes needed. */
     private final IntFunction<byte[]> finishArray;
 
@@ -139,7 +144,7 @@ public final class PackWriter {
 
     /** Appends the sealed blob {@code sealed[off, off+len)}. */
     public void add(BlobId id, byte[] sealed, int off, int len, int rawLength) {
-        if (segments != null && (long) size + len > SMALL) {
+        if (segments != null && segmentsPassSmall(len)) {
             gather(expectedCapacity);
         }
         if (segments != null) {
@@ -178,6 +183,7 @@ public final class PackWriter {
         if (segments != null) {
             // other's segments become this pack's, as they are: nothing else writes or reads them any more
             segments.addAll(other.segments);
+            segmentBytes += other.segmentBytes;
             size += other.size;
         } else {
             long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
@@ -195,6 +201,7 @@ public final class PackWriter {
             blobs.add(new PackEntry.Blob(b.id(), base + b.offset(), b.length(), b.rawLength()));
         }
         other.segments = new ArrayList<>();
+        other.segmentBytes = 0;
         other.blobs.clear();
         other.size = 0;
     }
@@ -205,7 +212,7 @@ public final class PackWriter {
      */
     public void seal(BlobId id, Sealer sealer, byte[] payload, int off, int len, int rawLength) {
         int n;
-        if (segments != null && (long) size + len + sealer.overhead() > SMALL) {
+        if (segments != null && segmentsPassSmall(len + sealer.overhead())) {
             // a pack this large most likely fills: into one array of the full size now, rather than more
             // segments (a blob never straddles two, so their unused ends grow with the blobs' size)
             gather(expectedCapacity);
@@ -228,17 +235,33 @@ public final class PackWriter {
      * the pack).
      */
     private Segment segmentWithRoom(int bytes) {
-        if (!segments.isEmpty()) {
-            Segment last = segments.get(segments.size() - 1);
-            if (last.bytes.length - last.used >= bytes) {
-                return last;
-            }
+        if (lastSegmentHasRoom(bytes)) {
+            return segments.get(segments.size() - 1);
         }
         Segment seg = new Segment(new byte[Math.max(SEGMENT, bytes)], 0);
         buffersAllocated++;
         bytesAllocated += seg.bytes.length;
+        segmentBytes += seg.bytes.length;
         segments.add(seg);
         return seg;
+    }
+
+    private boolean lastSegmentHasRoom(int bytes) {
+        if (segments.isEmpty()) {
+            return false;
+        }
+        Segment last = segments.get(segments.size() - 1);
+        return last.bytes.length - last.used >= bytes;
+    }
+
+    /**
+     * Whether {@code bytes} more would take the segments past 8 MiB, unused ends counted: a blob lies within
+     * one segment, so blobs of about half a segment leave up to half of each unused (default chunks of
+     * data that does not compress: ~1.3 x the pack's bytes), and a pack moved at 8 MiB of its own bytes held
+     * up to twice that in segments beside the full-size array it moved into.
+     */
+    private boolean segmentsPassSmall(int bytes) {
+        return !lastSegmentHasRoom(bytes) && segmentBytes + Math.max(SEGMENT, bytes) > SMALL;
     }
 
 
@@ -270,6 +293,7 @@ public final class PackWriter {
         }
         buf = out;
         segments = null;
+        segmentBytes = 0;
     }
 
     /** A finished pack: its bytes ({@code bytes[0, length)}) and its index entry. */

@@ -170,6 +170,52 @@ class PackWriterGrowthTest {
         assertEquals(List.of(expected), asked, "one array, of the full size");
     }
 
+    /**
+     * A pack in segments holds at most 8 MiB of segments, unused ends included, before it moves into its
+     * full-size array (as the old buffer's 8 MiB): blobs of just over half a segment leave half of each
+     * unused, and a pack moved at 8 MiB of its own bytes held ~15 MiB of segments beside the new array. The
+     * pack is still byte for byte the pack in one array, and blobs added (the lanes' merge) count the same.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4, 5, 6})
+    void aPackInSegments_holdsAtMost8MiBOfSegments_beforeItMoves(long seed) {
+        Sealer sealer = Sealer.checksumOnly();
+        int expected = (16 << 20) + (2 << 20) + 64 * 1024;
+        Random random = new Random(seed);
+        // half the seeds: blobs just over half a segment (the worst case); the others: from 1 byte to 3 MiB
+        int min = seed % 2 == 0 ? PackWriter.SEGMENT / 2 : 1;
+        int max = seed % 2 == 0 ? PackWriter.SEGMENT / 2 + 4096 : 3 << 20;
+        long blobsSeed = random.nextLong();
+        PackWriter array = new PackWriter(1024 * 1024, expected);
+        fill(array, sealer, 16 << 20, new Random(blobsSeed), min, max);
+        long[] segmentsAtMove = {-1};
+        PackWriter[] segments = new PackWriter[1];
+        segments[0] = PackWriter.inSegments(expected, n -> {
+            segmentsAtMove[0] = segments[0].bytesAllocated();
+            return new byte[n];
+        });
+        Random blobs = new Random(blobsSeed);
+        boolean viaAdd = random.nextBoolean();
+        while (segments[0].size() < 16 << 20) {
+            byte[] payload = new byte[min + blobs.nextInt(max - min + 1)];
+            blobs.nextBytes(payload);
+            byte[] id = new byte[BlobId.BYTES];
+            blobs.nextBytes(id);
+            if (viaAdd) {
+                byte[] sealed = new byte[payload.length + sealer.overhead()];
+                int n = sealer.seal(payload, 0, payload.length, id, sealed, 0);
+                segments[0].add(BlobId.of(id), sealed, 0, n, payload.length - 1);
+            } else {
+                segments[0].seal(BlobId.of(id), sealer, payload, 0, payload.length, payload.length - 1);
+            }
+        }
+        assertTrue(segmentsAtMove[0] > 0 && segmentsAtMove[0] <= 8 << 20, segmentsAtMove[0] + " bytes of segments when the pack moved");
+        PackWriter.Finished a = array.finish(sealer);
+        PackWriter.Finished b = segments[0].finish(sealer);
+        assertEquals(a.entry(), b.entry());
+        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+    }
+
     /** Seals random blobs of {@code [minPayload, maxPayload]} bytes into {@code w} until it holds {@code bytes}. */
     private static void fill(PackWriter w, Sealer sealer, int bytes, Random random, int minPayload, int maxPayload) {
         while (w.size() < bytes) {

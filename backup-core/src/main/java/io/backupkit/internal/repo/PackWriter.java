@@ -166,8 +166,13 @@ public final class PackWriter {
      */
     public void appendAll(PackWriter other) {
         if (other.segments == null) {
+            long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
+            if (segments != null && segmentBytes + other.size > SMALL) {
+                // other's blobs would move this pack at 8 MiB into an array of the full size; it takes no more
+                // blobs after the merge, so into one of what the two and the trailer need
+                gather((int) need);
+            }
             if (segments == null) {
-                long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
                 if (need > buf.length) {
                     buf = Arrays.copyOf(buf, (int) need);
                     buffersAllocated++;

@@ -216,6 +216,44 @@ class PackWriterGrowthTest {
         assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
     }
 
+    /**
+     * Merging a pack in one array into a pack in segments (a lane that found a stored pack's buffer and one
+     * that did not) past 8 MiB gathers the segments into one array of what the merged pack needs, not of the
+     * full size, and the pack is byte for byte the one merged in arrays.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4})
+    void mergingAnArrayIntoSegments_pastEightMiB_gathersWhatTheMergedPackNeeds(long seed) {
+        Sealer sealer = Sealer.checksumOnly();
+        int expected = (16 << 20) + (2 << 20) + 64 * 1024;
+        Random random = new Random(seed);
+        // the pack in segments stays under 8 MiB of segments (blobs of at most 64 KiB leave little unused)
+        int first = (5 << 20) + random.nextInt(2 << 20);
+        int second = (3 << 20) + random.nextInt(2 << 20);
+        long firstSeed = random.nextLong();
+        long secondSeed = random.nextLong();
+        PackWriter array = new PackWriter(1024 * 1024, expected);
+        fill(array, sealer, first, new Random(firstSeed), 1, 64 << 10);
+        PackWriter arrayOther = new PackWriter(1024 * 1024, expected);
+        fill(arrayOther, sealer, second, new Random(secondSeed), 1, 64 << 10);
+        array.appendAll(arrayOther);
+        List<Integer> asked = new ArrayList<>();
+        PackWriter segments = PackWriter.inSegments(expected, n -> {
+            asked.add(n);
+            return new byte[n];
+        });
+        fill(segments, sealer, first, new Random(firstSeed), 1, 64 << 10);
+        PackWriter other = new PackWriter(1024 * 1024, expected);
+        fill(other, sealer, second, new Random(secondSeed), 1, 64 << 10);
+        segments.appendAll(other);
+        PackWriter.Finished a = array.finish(sealer);
+        PackWriter.Finished b = segments.finish(sealer);
+        assertEquals(a.entry(), b.entry());
+        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertEquals(1, asked.size(), "one array: " + asked);
+        assertTrue(asked.get(0) >= b.length() && asked.get(0) < b.length() + (64 << 10), asked.get(0) + " bytes for a merged pack of " + b.length());
+    }
+
     /** Seals random blobs of {@code [minPayload, maxPayload]} bytes into {@code w} until it holds {@code bytes}. */
     private static void fill(PackWriter w, Sealer sealer, int bytes, Random random, int minPayload, int maxPayload) {
         while (w.size() < bytes) {

@@ -224,8 +224,12 @@ class PostgresCopySessionsIT {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             boolean copying = false;
             while (backup.isAlive()) {
+                // a worker held in its first write is inside its COPY session, which only a stop can end: a session
+                // seen once, or a write begun before this poll, and no session now, is a COPY the failure stopped
+                // (the stop may come within one poll of the session's start, so it is not always seen)
+                boolean wrote = ctx.writing.values().stream().anyMatch(w -> w.getCount() == 0);
                 boolean sessions = !pg.query("postgres", "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'backupkit-copy %'").isEmpty();
-                if (copying && !sessions) {
+                if ((copying || wrote) && !sessions) {
                     break;
                 }
                 copying |= sessions;

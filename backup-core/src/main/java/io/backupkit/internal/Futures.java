@@ -18,6 +18,12 @@ public final class Futures {
         });
     }
 
+    /** Waits for {@code f} to end; returns its failure as it was thrown (not wrapped), or null when it succeeded. */
+    public static Throwable failure(CompletableFuture<?> f) {
+        Throwable failure = f.handle((result, thrown) -> thrown).join();
+        return failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
+    }
+
     /** The result of {@code f}, waiting for it; its failure rethrown unchanged (a runtime exception or an error), not wrapped. */
     public static <T> T join(CompletableFuture<T> f) {
         try {

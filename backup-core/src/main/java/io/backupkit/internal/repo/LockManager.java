@@ -28,7 +28,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -331,15 +330,15 @@ public final class LockManager {
                 });
             }
             // two writers may have checked at the same time: check again now that ours is visible
-            Optional<ObjectInfo> own = checkConflicts(kind, name);
             // the storage's time of our own lock object (later copies carry it, so others compare storage times): as
             // that listing shows it, the kind of time others compare it with; a stat only where the listing does not
             // show the object yet or keeps no times (on S3 the listing saves a request per lock taken)
-            if (own.isEmpty() || Instant.EPOCH.equals(own.get().modified())) {
-                own = storage.stat(name);
+            Optional<Instant> own = storageTime(checkConflicts(kind, name));
+            if (own.isEmpty()) {
+                own = storageTime(storage.stat(name));
             }
-            if (own.isPresent() && !Instant.EPOCH.equals(own.get().modified())) {
-                Instant storageTime = own.get().modified();
+            if (own.isPresent()) {
+                Instant storageTime = own.get();
                 info = new LockInfo(kind, first.host(), first.pid(), operation, now, now, storageTime,
                         Duration.between(storageTime, now).toMillis(), processStart);
             }
@@ -349,10 +348,7 @@ public final class LockManager {
             // live to every prune until stale, while no refresher runs for it.
             // The work beside ends first, so nothing of this lock is in flight once acquire has failed; its own failure,
             // when it is not the one thrown (a conflict is thrown first), goes with it
-            Throwable besideFailure = beside.handle((done, failure) -> failure).join();
-            if (besideFailure instanceof CompletionException c && c.getCause() != null) {
-                besideFailure = c.getCause();
-            }
+            Throwable besideFailure = Futures.failure(beside);
             if (besideFailure != null && besideFailure != e) {
                 e.addSuppressed(besideFailure);
             }
@@ -397,6 +393,11 @@ public final class LockManager {
         return PRUNE.equals(mine) && PRUNE.equals(theirs);
     }
 
+    /** The storage's time of an object, when it keeps one (a storage without times says {@link Instant#EPOCH}). */
+    private static Optional<Instant> storageTime(Optional<ObjectInfo> object) {
+        return object.map(ObjectInfo::modified).filter(t -> !Instant.EPOCH.equals(t));
+    }
+
     /** Throws if a listed lock conflicts with one of {@code kind}; returns {@code own} (null: none) as listed, if it is. */
     private Optional<ObjectInfo> checkConflicts(String kind, String own) {
         Listing listing = list(own);
@@ -439,7 +440,7 @@ public final class LockManager {
      * the new object before it deletes the old one, so the locks are listed again until none vanishes.
      * Otherwise a holder refreshing at that moment would be missing, and prune would not wait for it.
      */
-    public java.util.List<Listed> list() {
+    public List<Listed> list() {
         return list(null).others();
     }
 

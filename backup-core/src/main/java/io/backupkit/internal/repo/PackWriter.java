@@ -41,8 +41,6 @@ public final class PackWriter {
     private final IntFunction<byte[]> finishArray;
 
     private final int expectedCapacity;
-    /** Arrays this writer allocated: its first (unless it was given one), each growth, each segment. */
-    private int buffersAllocated;
     /** Bytes of the arrays this writer allocated. */
     private long bytesAllocated;
 
@@ -78,7 +76,6 @@ public final class PackWriter {
      */
     public PackWriter(int initialCapacity, int expectedCapacity) {
         this.buf = new byte[initialCapacity];
-        this.buffersAllocated = 1;
         this.bytesAllocated = initialCapacity;
         this.expectedCapacity = Math.max(initialCapacity, expectedCapacity);
         this.finishArray = null;
@@ -120,11 +117,6 @@ public final class PackWriter {
         return buf;
     }
 
-    /** Arrays this writer allocated: 0 or 1 to start with, then one per growth or segment. */
-    public int buffersAllocated() {
-        return buffersAllocated;
-    }
-
     /** Bytes of the arrays this writer allocated (not the one {@link #inSegments}' finishArray gave it). */
     public long bytesAllocated() {
         return bytesAllocated;
@@ -144,9 +136,7 @@ public final class PackWriter {
 
     /** Appends the sealed blob {@code sealed[off, off+len)}. */
     public void add(BlobId id, byte[] sealed, int off, int len, int rawLength) {
-        if (segments != null && segmentsPassSmall(len)) {
-            gather(expectedCapacity);
-        }
+        leaveSegmentsBeforeSmall(len);
         if (segments != null) {
             Segment seg = segmentWithRoom(len);
             System.arraycopy(sealed, off, seg.bytes, seg.used, len);
@@ -165,19 +155,15 @@ public final class PackWriter {
      * pack size (two lanes' packs of 5 MiB in 8 MiB buffers merged into an 18 MiB one otherwise).
      */
     public void appendAll(PackWriter other) {
+        int merged = (int) ((long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES);
         if (other.segments == null) {
-            long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
             if (segments != null && segmentBytes + other.size > SMALL) {
                 // other's blobs would move this pack at 8 MiB into an array of the full size; it takes no more
                 // blobs after the merge, so into one of what the two and the trailer need
-                gather((int) need);
+                gather(merged);
             }
             if (segments == null) {
-                if (need > buf.length) {
-                    buf = Arrays.copyOf(buf, (int) need);
-                    buffersAllocated++;
-                    bytesAllocated += need;
-                }
+                growTo(merged);
             }
             for (PackEntry.Blob b : other.blobs) {
                 add(b.id(), other.buf, b.offset(), b.length(), b.rawLength());
@@ -191,12 +177,7 @@ public final class PackWriter {
             segmentBytes += other.segmentBytes;
             size += other.size;
         } else {
-            long need = (long) size + other.size + TRAILER_ROOM + (long) (blobs.size() + other.blobs.size()) * PackEntry.ENTRY_BYTES;
-            if (need > buf.length) {
-                buf = Arrays.copyOf(buf, (int) need);
-                buffersAllocated++;
-                bytesAllocated += need;
-            }
+            growTo(merged);
             for (Segment seg : other.segments) {
                 System.arraycopy(seg.bytes, 0, buf, size, seg.used);
                 size += seg.used;
@@ -217,11 +198,7 @@ public final class PackWriter {
      */
     public void seal(BlobId id, Sealer sealer, byte[] payload, int off, int len, int rawLength) {
         int n;
-        if (segments != null && segmentsPassSmall(len + sealer.overhead())) {
-            // a pack this large most likely fills: into one array of the full size now, rather than more
-            // segments (a blob never straddles two, so their unused ends grow with the blobs' size)
-            gather(expectedCapacity);
-        }
+        leaveSegmentsBeforeSmall(len + sealer.overhead());
         if (segments != null) {
             Segment seg = segmentWithRoom(len + sealer.overhead());
             n = sealer.seal(payload, off, len, id.bytes(), seg.bytes, seg.used);
@@ -244,7 +221,6 @@ public final class PackWriter {
             return segments.get(segments.size() - 1);
         }
         Segment seg = new Segment(new byte[Math.max(SEGMENT, bytes)], 0);
-        buffersAllocated++;
         bytesAllocated += seg.bytes.length;
         segmentBytes += seg.bytes.length;
         segments.add(seg);
@@ -257,6 +233,25 @@ public final class PackWriter {
         }
         Segment last = segments.get(segments.size() - 1);
         return last.bytes.length - last.used >= bytes;
+    }
+
+    /**
+     * A pack in segments that {@code bytes} more would take past 8 MiB of them most likely fills: it goes into
+     * one array of the full size now, rather than into more segments (a blob never straddles two, so their
+     * unused ends grow with the blobs' size).
+     */
+    private void leaveSegmentsBeforeSmall(int bytes) {
+        if (segments != null && segmentsPassSmall(bytes)) {
+            gather(expectedCapacity);
+        }
+    }
+
+    /** Grows the one array to at least {@code bytes}, in one step (a merge: the pack takes no more blobs). */
+    private void growTo(int bytes) {
+        if (bytes > buf.length) {
+            buf = Arrays.copyOf(buf, bytes);
+            bytesAllocated += bytes;
+        }
     }
 
     /**
@@ -280,7 +275,6 @@ public final class PackWriter {
             int grown = buf.length >= expectedCapacity ? buf.length + buf.length / 2
                     : buf.length >= SMALL ? expectedCapacity : (int) Math.min(expectedCapacity, 2L * buf.length);
             buf = Arrays.copyOf(buf, Math.max(grown, size + extra));
-            buffersAllocated++;
             bytesAllocated += buf.length;
         }
     }

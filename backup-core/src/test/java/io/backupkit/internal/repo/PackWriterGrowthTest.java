@@ -87,9 +87,8 @@ class PackWriterGrowthTest {
         fill(reused, sealer, bytes, new Random(blobsSeed), 1, 64 << 10);
         PackWriter.Finished a = fresh.finish(sealer);
         PackWriter.Finished b = reused.finish(sealer);
-        assertEquals(a.entry(), b.entry());
-        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
-        assertEquals(0, reused.buffersAllocated(), "the used buffer was large enough");
+        assertSamePack(a, b);
+        assertEquals(0, reused.bytesAllocated(), "the used buffer was large enough");
     }
 
     /**
@@ -116,10 +115,7 @@ class PackWriterGrowthTest {
         array.appendAll(arrayOther);
 
         List<Integer> asked = new ArrayList<>();
-        PackWriter segments = PackWriter.inSegments(expected, n -> {
-            asked.add(n);
-            return new byte[n];
-        });
+        PackWriter segments = PackWriter.inSegments(expected, recording(asked));
         fill(segments, sealer, first, new Random(firstSeed), 1, maxPayload);
         PackWriter segmentsOther = PackWriter.inSegments(expected, n -> {
             throw new AssertionError("a pack merged into another is not gathered");
@@ -137,8 +133,7 @@ class PackWriterGrowthTest {
 
         PackWriter.Finished a = array.finish(sealer);
         PackWriter.Finished b = segments.finish(sealer);
-        assertEquals(a.entry(), b.entry());
-        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertSamePack(a, b);
         assertEquals(List.of(b.length()), asked, "one array, of the pack's size");
         assertEquals(a.entry().blobs().size(), PackWriter.readTrailer(b.entry().pack(), java.util.Arrays.copyOf(b.bytes(), b.length()), sealer).size());
     }
@@ -156,17 +151,13 @@ class PackWriterGrowthTest {
         PackWriter array = new PackWriter(1024 * 1024, expected);
         fill(array, sealer, 16 << 20, new Random(maxPayload), 1, maxPayload);
         List<Integer> asked = new ArrayList<>();
-        PackWriter segments = PackWriter.inSegments(expected, n -> {
-            asked.add(n);
-            return new byte[n];
-        });
+        PackWriter segments = PackWriter.inSegments(expected, recording(asked));
         fill(segments, sealer, 16 << 20, new Random(maxPayload), 1, maxPayload);
         assertTrue(segments.bytesAllocated() <= (8 << 20) + 2L * maxPayload + PackWriter.SEGMENT,
                 segments.bytesAllocated() + " bytes of segments");
         PackWriter.Finished a = array.finish(sealer);
         PackWriter.Finished b = segments.finish(sealer);
-        assertEquals(a.entry(), b.entry());
-        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertSamePack(a, b);
         assertEquals(List.of(expected), asked, "one array, of the full size");
     }
 
@@ -194,26 +185,11 @@ class PackWriterGrowthTest {
             segmentsAtMove[0] = segments[0].bytesAllocated();
             return new byte[n];
         });
-        Random blobs = new Random(blobsSeed);
-        boolean viaAdd = random.nextBoolean();
-        while (segments[0].size() < 16 << 20) {
-            byte[] payload = new byte[min + blobs.nextInt(max - min + 1)];
-            blobs.nextBytes(payload);
-            byte[] id = new byte[BlobId.BYTES];
-            blobs.nextBytes(id);
-            if (viaAdd) {
-                byte[] sealed = new byte[payload.length + sealer.overhead()];
-                int n = sealer.seal(payload, 0, payload.length, id, sealed, 0);
-                segments[0].add(BlobId.of(id), sealed, 0, n, payload.length - 1);
-            } else {
-                segments[0].seal(BlobId.of(id), sealer, payload, 0, payload.length, payload.length - 1);
-            }
-        }
+        fill(segments[0], sealer, 16 << 20, new Random(blobsSeed), min, max, random.nextBoolean());
         assertTrue(segmentsAtMove[0] > 0 && segmentsAtMove[0] <= 8 << 20, segmentsAtMove[0] + " bytes of segments when the pack moved");
         PackWriter.Finished a = array.finish(sealer);
         PackWriter.Finished b = segments[0].finish(sealer);
-        assertEquals(a.entry(), b.entry());
-        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertSamePack(a, b);
     }
 
     /**
@@ -238,31 +214,52 @@ class PackWriterGrowthTest {
         fill(arrayOther, sealer, second, new Random(secondSeed), 1, 64 << 10);
         array.appendAll(arrayOther);
         List<Integer> asked = new ArrayList<>();
-        PackWriter segments = PackWriter.inSegments(expected, n -> {
-            asked.add(n);
-            return new byte[n];
-        });
+        PackWriter segments = PackWriter.inSegments(expected, recording(asked));
         fill(segments, sealer, first, new Random(firstSeed), 1, 64 << 10);
         PackWriter other = new PackWriter(1024 * 1024, expected);
         fill(other, sealer, second, new Random(secondSeed), 1, 64 << 10);
         segments.appendAll(other);
         PackWriter.Finished a = array.finish(sealer);
         PackWriter.Finished b = segments.finish(sealer);
-        assertEquals(a.entry(), b.entry());
-        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+        assertSamePack(a, b);
         assertEquals(1, asked.size(), "one array: " + asked);
         assertTrue(asked.get(0) >= b.length() && asked.get(0) < b.length() + (64 << 10), asked.get(0) + " bytes for a merged pack of " + b.length());
     }
 
     /** Seals random blobs of {@code [minPayload, maxPayload]} bytes into {@code w} until it holds {@code bytes}. */
     private static void fill(PackWriter w, Sealer sealer, int bytes, Random random, int minPayload, int maxPayload) {
+        fill(w, sealer, bytes, random, minPayload, maxPayload, false);
+    }
+
+    /** The same, the blobs sealed aside and added ({@link PackWriter#add}, as the lanes' merge) when {@code viaAdd}. */
+    private static void fill(PackWriter w, Sealer sealer, int bytes, Random random, int minPayload, int maxPayload, boolean viaAdd) {
         while (w.size() < bytes) {
             byte[] payload = new byte[minPayload + random.nextInt(maxPayload - minPayload + 1)];
             random.nextBytes(payload);
             byte[] id = new byte[BlobId.BYTES];
             random.nextBytes(id);
-            w.seal(BlobId.of(id), sealer, payload, 0, payload.length, payload.length - 1);
+            if (viaAdd) {
+                byte[] sealed = new byte[payload.length + sealer.overhead()];
+                int n = sealer.seal(payload, 0, payload.length, id, sealed, 0);
+                w.add(BlobId.of(id), sealed, 0, n, payload.length - 1);
+            } else {
+                w.seal(BlobId.of(id), sealer, payload, 0, payload.length, payload.length - 1);
+            }
         }
+    }
+
+    /** Two finished packs are the same pack: same index entry (name, length, blobs), same bytes. */
+    private static void assertSamePack(PackWriter.Finished a, PackWriter.Finished b) {
+        assertEquals(a.entry(), b.entry());
+        assertArrayEquals(java.util.Arrays.copyOf(a.bytes(), a.length()), java.util.Arrays.copyOf(b.bytes(), b.length()));
+    }
+
+    /** A finishArray that hands out new arrays and records the sizes asked. */
+    private static java.util.function.IntFunction<byte[]> recording(List<Integer> asked) {
+        return n -> {
+            asked.add(n);
+            return new byte[n];
+        };
     }
 
     private static PackWriter filled(int expected, int bytes, Random random) {

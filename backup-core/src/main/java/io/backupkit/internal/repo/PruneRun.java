@@ -61,8 +61,9 @@ public final class PruneRun {
     /**
      * How a prune behaves.
      *
-     * @param timeMargin what two storage times must differ by to be ordered (the storage's time resolution,
-     *                   S3 has whole seconds, plus the error of this host's skew estimate)
+     * @param timeMargin what two storage times must differ by to be ordered: the difference between the clocks
+     *                   that stamp the store's objects, where there are several; not its time resolution, since
+     *                   every time compared is a listing's (cut alike) and equal times count as not ordered
      */
     public record Options(boolean dryRun, double repackThreshold, Duration uncommittedGrace, Duration maxClockSkew,
                           Duration timeMargin, Set<String> assumeForgotten) {

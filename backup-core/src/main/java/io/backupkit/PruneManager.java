@@ -117,8 +117,18 @@ public final class PruneManager {
         }
 
         /**
-         * How far apart two storage times must be to count as ordered (default 2 s: S3 keeps whole seconds).
-         * Packs written less than this before the prune started are left for the next prune.
+         * How far apart two storage times must be to count as ordered (default 2 s). Packs written less than this
+         * before the prune started are left for the next prune.
+         *
+         * <p>It need not cover the storage's time resolution (S3: whole seconds): prune compares only object times
+         * of one kind, as listings show them, which a store cuts to its resolution alike, and equal times count as
+         * not ordered. So 0 is safe on a local disk. What it must cover is a store whose objects are stamped by more
+         * than one clock (several gateways or nodes behind one endpoint): at least the largest difference between
+         * those clocks, which the default leaves room for.
+         *
+         * <pre>{@code
+         * PruneManager.builder().repository(localRepo).timeMargin(Duration.ZERO).build().prune();
+         * }</pre>
          */
         public Builder timeMargin(Duration margin) {
             if (margin.isNegative()) {

@@ -17,18 +17,20 @@ import io.backupkit.testkit.RandomData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Prune refuses what it cannot do safely (clock skew), and needs no conditional writes. */
+/** Prune refuses what it cannot do safely (clock skew), needs no conditional writes, and orders by the store's times. */
 class PruneSafetyTest {
     private static final long MIB = 1024 * 1024;
 
@@ -143,6 +145,51 @@ class PruneSafetyTest {
             assertTrue(pruneHost.check().ok(), pruneHost.check().errors().toString());
             // the pack is no orphan once indexed, and a later prune keeps it too
             assertEquals(0, PruneTest.prune(pruneHost).build().prune().packsDeleted());
+        }
+    }
+
+    /**
+     * An S3-compatible store whose HEAD answers whole seconds (an HTTP date: MinIO, Ceph, GCS) while its listings carry
+     * milliseconds. Prune took the mark's time from a stat and compared it with the listed times of the locks: a
+     * backup's lock written in the same second before the mark then looked newer than the mark (with a margin under a
+     * second), and prune deleted the marked packs at once while that backup, which had read the index before the mark,
+     * went on to reuse their blobs. Here stat times are coarse enough that the whole test is one tick (deterministic).
+     */
+    @Test
+    void backupStartedBeforeTheMark_onAStoreWhoseStatTimesAreCoarserThanItsListings_keepsTheMarkedPacks() throws Exception {
+        Path keyFile = KeyProviders.generateKeyFile(dir.resolve("key"));
+        InterceptingStorage storage = new InterceptingStorage(LocalStorage.of(dir.resolve("repo")));
+        try (Repository repo = Repository.builder().storage(storage).keyProvider(KeyProviders.keyFile(keyFile)).packSize((int) MIB)
+                .create()) {
+            Supplier<InputStream> data = () -> RandomData.stream(11, 3 * MIB);
+            BackupManager.builder().repository(repo).parallelism(2).source(new GeneratedSource().stream("s", data)).build().backup();
+            ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepTag("x", "y").build()).allowRemoveAll(true)
+                    .build().forget();
+            storage.coarseStatTimes(Duration.ofMinutes(10));
+            // a backup of the same data takes its lock and reads the index (the blobs exist), then pauses
+            PruneTest.PausedSource paused = new PruneTest.PausedSource(data);
+            CompletableFuture<String> running = CompletableFuture.supplyAsync(() -> BackupManager.builder().repository(repo)
+                    .parallelism(2).source(paused).build().backup().snapshotId());
+            try {
+                assertTrue(paused.started.await(1, TimeUnit.MINUTES));
+                long packsBefore = repo.storage().list("data/").size();
+
+                PruneResult first = PruneTest.prune(repo).build().prune();
+                assertTrue(first.packsMarked() > 0, first.toString());
+                assertEquals(0, first.packsDeleted(), "prune deleted packs a backup that started before the mark may reuse: " + first);
+                assertEquals(first.packsMarked(), first.packsPending(), first.toString());
+                assertTrue(first.pendingBecause().stream().anyMatch(s -> s.startsWith("backup on ")), first.pendingBecause().toString());
+                assertEquals(packsBefore, repo.storage().list("data/").size());
+            } finally {
+                paused.release.countDown();
+            }
+            String id = running.get(2, TimeUnit.MINUTES);
+            assertEquals(DigestTarget.digestOf(data.get()).getKey(), Repos.restore(repo, id).digests().get("s"));
+            assertTrue(repo.check().ok(), repo.check().errors().toString());
+            PruneResult second = PruneTest.prune(repo).build().prune();
+            assertEquals(0, second.packsDeleted(), second.toString());
+            assertTrue(second.packsResurrected() > 0, second.toString());
+            assertEquals(DigestTarget.digestOf(data.get()).getKey(), Repos.restore(repo, id).digests().get("s"));
         }
     }
 }

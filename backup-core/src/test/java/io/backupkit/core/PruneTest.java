@@ -286,7 +286,7 @@ class PruneTest {
     }
 
     /** A source whose backup waits, after its lock is taken and its index read, until released. */
-    private static final class PausedSource implements BackupSource {
+    static final class PausedSource implements BackupSource {
         final CountDownLatch started = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
         final Supplier<InputStream> data;

@@ -41,6 +41,8 @@ public final class InterceptingStorage implements Storage {
     private volatile Consumer<String> beforeStat = n -> { };
     private volatile java.time.Instant tickOrigin;
     private volatile java.time.Duration tick;
+    private volatile java.time.Instant statTickOrigin;
+    private volatile java.time.Duration statTick;
 
     public InterceptingStorage(Storage delegate) {
         this.delegate = delegate;
@@ -106,12 +108,16 @@ public final class InterceptingStorage implements Storage {
 
     private ObjectInfo shifted(ObjectInfo o) {
         ObjectInfo out = timeShift.isZero() ? o : new ObjectInfo(o.name(), o.size(), o.modified().plus(timeShift));
-        java.time.Instant origin = tickOrigin;
-        if (origin != null && !java.time.Instant.EPOCH.equals(out.modified()) && !out.modified().isBefore(origin)) {
-            long ticks = java.time.Duration.between(origin, out.modified()).toNanos() / tick.toNanos();
-            out = new ObjectInfo(out.name(), out.size(), origin.plus(tick.multipliedBy(ticks)));
+        return inTicks(out, tickOrigin, tick);
+    }
+
+    /** {@code o} with its time cut down to a whole number of ticks from {@code origin} (null: as it is). */
+    private static ObjectInfo inTicks(ObjectInfo o, java.time.Instant origin, java.time.Duration tick) {
+        if (origin == null || java.time.Instant.EPOCH.equals(o.modified()) || o.modified().isBefore(origin)) {
+            return o;
         }
-        return out;
+        long ticks = java.time.Duration.between(origin, o.modified()).toNanos() / tick.toNanos();
+        return new ObjectInfo(o.name(), o.size(), origin.plus(tick.multipliedBy(ticks)));
     }
 
     private static String prefix(String name) {
@@ -184,8 +190,21 @@ public final class InterceptingStorage implements Storage {
      * seconds, but coarse enough that everything a test does falls into one tick (deterministically).
      */
     public InterceptingStorage coarseTimes(java.time.Duration resolution) {
-        this.tickOrigin = java.time.Instant.now().minusSeconds(1);
+        // the tick first: a request that sees the origin sees the tick
         this.tick = resolution;
+        this.tickOrigin = java.time.Instant.now().minusSeconds(1);
+        return this;
+    }
+
+    /**
+     * Like {@link #coarseTimes}, but for stat only: listings keep the storage's own times. That is an S3-compatible
+     * store whose HEAD answers an HTTP date (whole seconds: MinIO, Ceph, GCS) while its listings carry milliseconds, so
+     * an object's stat time can lie before its listing time, and before the listing time of an object written earlier.
+     */
+    public InterceptingStorage coarseStatTimes(java.time.Duration resolution) {
+        // the tick first: a request that sees the origin sees the tick
+        this.statTick = resolution;
+        this.statTickOrigin = java.time.Instant.now().minusSeconds(1);
         return this;
     }
 
@@ -268,7 +287,7 @@ public final class InterceptingStorage implements Storage {
     public Optional<ObjectInfo> stat(String name) {
         beforeStat.accept(name);
         count("stat", name, 0);
-        return delegate.stat(name).map(this::shifted);
+        return delegate.stat(name).map(o -> inTicks(shifted(o), statTickOrigin, statTick));
     }
 
     @Override

@@ -223,6 +223,21 @@ public abstract class StorageContractTest {
         assertEquals(12, p2.size());
     }
 
+    /** Prune lists its state object by its whole name for the storage's time of it, the kind of time locks have. */
+    @Test
+    void list_withAnObjectsWholeNameAsPrefix_returnsThatObject() {
+        storage.putIfAbsent("index/state/ab12", Payload.of(random(15, 30)));
+        storage.putIfAbsent("index/state/ab123", Payload.of(random(16, 31)));
+        storage.putIfAbsent("index/i1", Payload.of(random(17, 32)));
+
+        assertEquals(Set.of("index/state/ab12", "index/state/ab123"), names(storage.list("index/state/ab12")));
+        assertEquals(Set.of("index/state/ab123"), names(storage.list("index/state/ab123")));
+        ObjectInfo o = storage.list("index/state/ab123").get(0);
+        assertEquals(16, o.size());
+        assertEquals(storage.list("index/").stream().filter(l -> l.name().equals("index/state/ab123")).findFirst().orElseThrow()
+                .modified(), o.modified(), "the time the listing of its directory shows");
+    }
+
     @Test
     void list_handlesManyObjects() {
         for (int i = 0; i < 1100; i++) {

@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -332,10 +333,13 @@ public final class LockManager {
             // two writers may have checked at the same time: check again now that ours is visible
             // the storage's time of our own lock object (later copies carry it, so others compare storage times): as
             // that listing shows it, the kind of time others compare it with; a stat only where the listing does not
-            // show the object yet or keeps no times (on S3 the listing saves a request per lock taken)
+            // show the object yet or keeps no times (on S3 the listing saves a request per lock taken). A stat's time
+            // may be of another kind than listings' (S3-compatible stores: HEAD whole seconds, listings milliseconds),
+            // so it is cut to the whole second: then it is never after the time a listing shows, on any store whose
+            // listings have whole seconds or finer, and a lock that looks older only makes prune wait longer for it
             Optional<Instant> own = storageTime(checkConflicts(kind, name));
             if (own.isEmpty()) {
-                own = storageTime(storage.stat(name));
+                own = storageTime(storage.stat(name)).map(t -> t.truncatedTo(ChronoUnit.SECONDS));
             }
             if (own.isPresent()) {
                 Instant storageTime = own.get();

@@ -61,8 +61,9 @@ public final class PruneRun {
     /**
      * How a prune behaves.
      *
-     * @param timeMargin what two storage times must differ by to be ordered (the storage's time resolution,
-     *                   S3 has whole seconds, plus the error of this host's skew estimate)
+     * @param timeMargin what two storage times must differ by to be ordered: the difference between the clocks
+     *                   that stamp the store's objects, where there are several; not its time resolution, since
+     *                   every time compared is a listing's (cut alike) and equal times count as not ordered
      */
     public record Options(boolean dryRun, double repackThreshold, Duration uncommittedGrace, Duration maxClockSkew,
                           Duration timeMargin, Set<String> assumeForgotten) {
@@ -362,9 +363,10 @@ public final class PruneRun {
             sup.addAll(supersededStillPresent(superseded, indexInfo));
             markState = writeState(sup, obsoleteNow, tombstonesStillNeeded(Set.of()));
             indexWritten++;
-            // the storage's time of the mark; when it does not say, the mark counts as not yet ordered against
-            // anything (a time taken before the write, like storageNow, would make it look earlier than it was)
-            Instant markTime = storage.stat(markState).map(ObjectInfo::modified).filter(t -> !Instant.EPOCH.equals(t)).orElse(null);
+            // the storage's time of the mark, listed like the locks' it is compared with; when the listing does not
+            // say, the mark counts as not yet ordered against anything (a time taken before the write, like
+            // storageNow, would make it look earlier than it was)
+            Instant markTime = listedTime(markState);
             // a second look: sweep what was just marked only if nobody could have read the index before the mark
             List<LockManager.Listed> liveNow = liveLocks(locks, lock, skew);
             Set<String> snapshotsNow = new HashSet<>();
@@ -486,6 +488,26 @@ public final class PruneRun {
             out.add(l);
         }
         return out;
+    }
+
+    /**
+     * The storage's time of an object as a listing shows it; null when the listing does not show it (yet) or the storage
+     * keeps no times. Not a stat's: every time it is compared with (locks' {@code createdStorage}, packs, the marks later
+     * prunes read) is a listing's, and a stat's may be of another kind. S3-compatible stores (MinIO, Ceph, GCS) list
+     * milliseconds but answer a HEAD with an HTTP date, cut to the whole second: the mark's time would lie up to a second
+     * early, and a lock written before the mark in the same second would look newer than it under a margin below a second
+     * (its packs swept while that operation may still reuse them). From one kind of source a time is cut the same way for
+     * both objects (local disks and the in-memory storages give stat and listing one time, AWS lists whole seconds), so an
+     * object written earlier never looks later, and equal times count as not ordered.
+     */
+    private Instant listedTime(String name) {
+        // the name as prefix lists that object on every storage (and nothing else here: state names are hashes)
+        for (ObjectInfo o : storage.list(name)) {
+            if (o.name().equals(name) && !Instant.EPOCH.equals(o.modified())) {
+                return o.modified();
+            }
+        }
+        return null;
     }
 
     /** No running operation started before the mark (plus the skew margin): nobody can reuse what it marked. */

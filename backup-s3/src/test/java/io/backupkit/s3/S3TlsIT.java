@@ -2,6 +2,7 @@ package io.backupkit.s3;
 
 import io.backupkit.BackupManager;
 import io.backupkit.BackupResult;
+import io.backupkit.ConfigurationException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import org.junit.jupiter.api.AfterAll;
@@ -9,7 +10,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +21,14 @@ import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * S3 over TLS and through a proxy, set up the ways a user of {@link S3Storage} can (it has no TLS or proxy settings of
  * its own; the SDK's HTTP client reads the JVM's): an {@code https} endpoint whose certificate the JVM's trust store
- * ({@code javax.net.ssl.trustStore}) vouches for; a forward proxy named by {@code http.proxyHost}
+ * ({@code javax.net.ssl.trustStore}) vouches for, and one it does not; a forward proxy named by {@code http.proxyHost}
  * and {@code http.proxyPort} in front of an {@code http} endpoint (whose client sets TLS up only on first use,
  * {@code TlsOnFirstUse}) and of an {@code https} one (a CONNECT tunnel).
  *
@@ -97,6 +103,25 @@ class S3TlsIT {
         String bucket = s3.newBucket();
         S3Storage storage = withProperties(() -> s3.storage(bucket, s3.secureEndpoint()).partSize(S3Storage.MIN_PART_SIZE).build(), trust());
         backupRestoresExactly(storage);
+    }
+
+    @Test
+    void httpsEndpoint_notTrusted_failsSoon_withAMessageNamingTheEndpointAndTheFix_withoutTheSecret() {
+        String bucket = s3.newBucket();
+        ConfigurationException e = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            try (S3Storage storage = s3.storage(bucket, s3.secureEndpoint()).build()) {
+                return assertThrows(ConfigurationException.class,
+                        () -> Repository.builder().storage(storage).password("tls pw".toCharArray()).create().close());
+            }
+        });
+        String message = e.getMessage();
+        System.out.println("untrusted https endpoint: " + message);
+        assertTrue(message.contains(s3.secureEndpoint().toString()), message);
+        assertTrue(message.contains("certificate") && message.contains("not trusted"), message);
+        assertTrue(message.contains("javax.net.ssl.trustStore"), message);
+        StringWriter trace = new StringWriter();
+        e.printStackTrace(new PrintWriter(trace));
+        assertFalse(trace.toString().contains(s3.secretKey()), trace.toString());
     }
 
     @Test

@@ -44,6 +44,8 @@ public final class S3ProxyFixture implements BeforeAllCallback, AfterAllCallback
     private S3Client client;
 
     private boolean authenticate = true;
+    private java.nio.file.Path keyStore;
+    private String keyStorePassword;
 
     /**
      * S3Proxy without signature checks, so that a proxy in front may change signed headers (for
@@ -51,6 +53,16 @@ public final class S3ProxyFixture implements BeforeAllCallback, AfterAllCallback
      */
     public S3ProxyFixture withoutAuthentication() {
         this.authenticate = false;
+        return this;
+    }
+
+    /**
+     * S3Proxy also serves {@code https} ({@link #secureEndpoint()}) with the key and certificate in {@code keyStore}
+     * (PKCS12, see {@link SelfSignedCertificate}). Call before {@link #start()}.
+     */
+    public S3ProxyFixture withTls(java.nio.file.Path keyStore, String password) {
+        this.keyStore = keyStore;
+        this.keyStorePassword = password;
         return this;
     }
 
@@ -63,7 +75,11 @@ public final class S3ProxyFixture implements BeforeAllCallback, AfterAllCallback
         props.setProperty(Constants.PROPERTY_IDENTITY, accessKey);
         props.setProperty(Constants.PROPERTY_CREDENTIAL, secretKey);
         blobStore = BlobStores.create("transient", props);
-        proxy = S3Proxy.builder()
+        S3Proxy.Builder builder = S3Proxy.builder();
+        if (keyStore != null) {
+            builder.secureEndpoint(URI.create("https://127.0.0.1:0")).keyStore(keyStore.toString(), keyStorePassword);
+        }
+        proxy = builder
                 .blobStore(blobStore)
                 .endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(authenticate ? AuthenticationType.AWS_V2_OR_V4 : AuthenticationType.NONE, accessKey, secretKey)
@@ -100,6 +116,14 @@ public final class S3ProxyFixture implements BeforeAllCallback, AfterAllCallback
 
     public int port() {
         return proxy.getPort();
+    }
+
+    /** The {@code https} endpoint of an S3Proxy started {@link #withTls}. */
+    public URI secureEndpoint() {
+        if (keyStore == null) {
+            throw new IllegalStateException("S3Proxy serves https only when started withTls(…)");
+        }
+        return URI.create("https://127.0.0.1:" + proxy.getSecurePort());
     }
 
     public String accessKey() {

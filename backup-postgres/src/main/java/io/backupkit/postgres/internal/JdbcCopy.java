@@ -94,7 +94,8 @@ final class JdbcCopy implements AutoCloseable {
     /**
      * Opens a session as {@link Catalog#connect} does, through a socket this class can read in bulk. The
      * URL's own {@code socketFactory}, if it names one, wins, and so does a driver that cannot load this
-     * class's factory (another class loader): then rows are read one by one. TCP keepalives are on, as libpq
+     * class's factory (pgjdbc 42.7 tries its own class loader, then the thread's context loader; where neither sees
+     * this class, PostgresDriverInAnotherClassLoaderIT): then rows are read one by one. TCP keepalives are on, as libpq
      * has them (pgjdbc's default is off), with the replication connection's timers on this class's sockets
      * ({@link KeepAliveSocketFactory}): a COPY from a peer that vanished fails within about 30 s instead of
      * waiting forever.

@@ -9,10 +9,14 @@ import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
+import javax.net.ssl.SSLException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
 
 /**
  * Turns SDK exceptions into backupkit's exception tree. Every message names the bucket, the endpoint
@@ -90,6 +94,14 @@ public final class S3Errors {
             return new StorageException(what + " failed" + detail + ": " + serviceMessage(s)
                     + (retryable ? "; the store kept failing after the configured retries" : ""), retryable, e);
         }
+        Throwable certificate = findCause(e, CertificateException.class, CertPathBuilderException.class, CertPathValidatorException.class);
+        if (certificate != null && findCause(e, SSLException.class) != null) {
+            // the same certificate is refused on every attempt: a setup to fix, not a fault to retry
+            return new ConfigurationException(what + " failed: the TLS certificate of " + endpoint + " is not trusted by this JVM ("
+                    + reason(deepest(certificate)) + "); add the certificate of its CA to a trust store and start the JVM with"
+                    + " -Djavax.net.ssl.trustStore=<file> -Djavax.net.ssl.trustStorePassword=<password>, or import it into the"
+                    + " JDK's cacerts", e);
+        }
         Throwable unreachable = findCause(e, ConnectException.class, UnknownHostException.class, NoRouteToHostException.class);
         if (unreachable != null) {
             return new StorageException(what + " failed: cannot reach the S3 endpoint " + endpoint + " ("
@@ -108,6 +120,18 @@ public final class S3Errors {
             return s.awsErrorDetails().errorMessage();
         }
         return s.getClass().getSimpleName();
+    }
+
+    private static String reason(Throwable t) {
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    private static Throwable deepest(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     @SafeVarargs

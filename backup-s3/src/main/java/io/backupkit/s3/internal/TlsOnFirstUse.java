@@ -11,7 +11,9 @@ import java.net.Socket;
 /**
  * The TLS of a client whose endpoint is plain {@code http://} (S3Proxy, MinIO or Ceph on a local network): set up
  * only if a connection ever needs it (an {@code https} proxy in front of that endpoint), with the JVM's defaults and
- * the {@code javax.net.ssl.*}, {@code https.protocols} and {@code https.cipherSuites} system properties.
+ * the {@code javax.net.ssl.*}, {@code https.protocols} and {@code https.cipherSuites} system properties. None does
+ * today: the only proxy such a client can have is the SDK's from {@code http.proxyHost} or {@code HTTP_PROXY}, which
+ * it always speaks to in plain HTTP ({@code S3TlsIT} goes through one).
  *
  * <p>Why: the SDK's HTTP client otherwise builds an {@code SSLContext} and parses the JDK's trust store whenever it is
  * built, ~50 ms of CPU on the main thread of every CLI call against such an endpoint, while the key derivation and

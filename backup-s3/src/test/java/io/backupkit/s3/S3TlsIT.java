@@ -1,0 +1,153 @@
+package io.backupkit.s3;
+
+import io.backupkit.BackupManager;
+import io.backupkit.BackupResult;
+import io.backupkit.ConfigurationException;
+import io.backupkit.Repository;
+import io.backupkit.RestoreManager;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * S3 over TLS and through a proxy, set up the ways a user of {@link S3Storage} can (it has no TLS or proxy settings of
+ * its own; the SDK's HTTP client reads the JVM's): an {@code https} endpoint whose certificate the JVM's trust store
+ * ({@code javax.net.ssl.trustStore}) vouches for, and one it does not; a forward proxy named by {@code http.proxyHost}
+ * and {@code http.proxyPort} in front of an {@code http} endpoint (whose client sets TLS up only on first use,
+ * {@code TlsOnFirstUse}) and of an {@code https} one (a CONNECT tunnel).
+ *
+ * <p>The system properties are set only while a storage is built: the SDK reads them then.
+ */
+class S3TlsIT {
+    static SelfSignedCertificate cert;
+    static S3ProxyFixture s3;
+
+    @BeforeAll
+    static void start(@TempDir Path dir) throws Exception {
+        cert = SelfSignedCertificate.create(dir);
+        s3 = new S3ProxyFixture().withTls(cert.keyStore(), cert.password()).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    /** The JVM properties a user sets to trust the store's certificate. */
+    private static Map<String, String> trust() {
+        return Map.of("javax.net.ssl.trustStore", cert.trustStore().toString(),
+                "javax.net.ssl.trustStorePassword", cert.password(),
+                "javax.net.ssl.trustStoreType", "PKCS12");
+    }
+
+    private static Map<String, String> proxy(ForwardProxy proxy) {
+        return Map.of("http.proxyHost", "127.0.0.1", "http.proxyPort", String.valueOf(proxy.port()));
+    }
+
+    @SafeVarargs
+    private static <T> T withProperties(Supplier<T> action, Map<String, String>... properties) {
+        Map<String, String> old = new HashMap<>();
+        for (Map<String, String> p : properties) {
+            p.forEach((k, v) -> {
+                old.put(k, System.getProperty(k));
+                System.setProperty(k, v);
+            });
+        }
+        try {
+            return action.get();
+        } finally {
+            old.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
+        }
+    }
+
+    /** A backup of two streams (one of them in multipart uploads) restored byte for byte, and the repository checked. */
+    private static void backupRestoresExactly(S3Storage storage) {
+        GeneratedStreams streams = new GeneratedStreams()
+                .stream("table-orders", 12L << 20, 11)
+                .stream("schema", 4321, 12);
+        try (storage; Repository repo = Repository.builder().storage(storage).password("tls pw".toCharArray()).packSize(8 << 20).create()) {
+            BackupResult backup = BackupManager.builder().repository(repo).source(streams.source()).build().backup();
+            assertEquals(streams.totalBytes(), backup.bytesRead());
+            RestoreManager.builder().repository(repo).snapshot("latest").target(streams.target()).build().restore();
+            assertEquals(Map.of("table-orders", 12L << 20, "schema", 4321L), streams.restored());
+            assertTrue(repo.check().ok(), repo.check().errors().toString());
+        }
+    }
+
+    @Test
+    void httpsEndpoint_trustedByTheJvmsTrustStore_backupRestoresExactly() {
+        String bucket = s3.newBucket();
+        S3Storage storage = withProperties(() -> s3.storage(bucket, s3.secureEndpoint()).partSize(S3Storage.MIN_PART_SIZE).build(), trust());
+        backupRestoresExactly(storage);
+    }
+
+    @Test
+    void httpsEndpoint_notTrusted_failsSoon_withAMessageNamingTheEndpointAndTheFix_withoutTheSecret() {
+        String bucket = s3.newBucket();
+        ConfigurationException e = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            try (S3Storage storage = s3.storage(bucket, s3.secureEndpoint()).build()) {
+                return assertThrows(ConfigurationException.class,
+                        () -> Repository.builder().storage(storage).password("tls pw".toCharArray()).create().close());
+            }
+        });
+        String message = e.getMessage();
+        System.out.println("untrusted https endpoint: " + message);
+        assertTrue(message.contains(s3.secureEndpoint().toString()), message);
+        assertTrue(message.contains("certificate") && message.contains("not trusted"), message);
+        assertTrue(message.contains("javax.net.ssl.trustStore"), message);
+        StringWriter trace = new StringWriter();
+        e.printStackTrace(new PrintWriter(trace));
+        assertFalse(trace.toString().contains(s3.secretKey()), trace.toString());
+    }
+
+    @Test
+    void httpEndpoint_throughTheJvmsHttpProxy_backupRestoresExactly() throws Exception {
+        String bucket = s3.newBucket();
+        try (ForwardProxy proxy = new ForwardProxy()) {
+            S3Storage storage = withProperties(() -> s3.storage(bucket).partSize(S3Storage.MIN_PART_SIZE).build(), proxy(proxy));
+            backupRestoresExactly(storage);
+            List<String> lines = proxy.firstLines();
+            assertFalse(lines.isEmpty(), "no request went through the proxy");
+            String origin = " http://127.0.0.1:" + s3.port() + "/" + bucket;
+            assertTrue(lines.stream().allMatch(l -> l.contains(origin)), "requests in absolute form for the store: " + lines);
+        }
+    }
+
+    @Test
+    void httpsEndpoint_throughTheJvmsHttpProxy_tunnels_backupRestoresExactly() throws Exception {
+        String bucket = s3.newBucket();
+        try (ForwardProxy proxy = new ForwardProxy()) {
+            S3Storage storage = withProperties(() -> s3.storage(bucket, s3.secureEndpoint()).partSize(S3Storage.MIN_PART_SIZE).build(),
+                    trust(), proxy(proxy));
+            backupRestoresExactly(storage);
+            List<String> lines = proxy.firstLines();
+            assertFalse(lines.isEmpty(), "no request went through the proxy");
+            String tunnel = "CONNECT 127.0.0.1:" + s3.secureEndpoint().getPort() + " ";
+            assertTrue(lines.stream().allMatch(l -> l.startsWith(tunnel)), "a tunnel to the store: " + lines);
+        }
+    }
+}

@@ -185,8 +185,8 @@ public final class S3Storage implements Storage {
             // is the SDK's own choice, http.proxyHost or HTTP_PROXY
             http.tlsSocketStrategy(new TlsOnFirstUse());
         } else {
-            // the SDK alone would take http.proxyHost for https too and never https.proxyHost
-            http.proxyConfiguration(HttpsEndpointProxy.fromJvmAndEnvironment(endpointDescription));
+            // the SDK alone never reads https.proxyHost / HTTPS_PROXY; where neither is set, its own choice stands
+            HttpsEndpointProxy.fromJvmAndEnvironment(endpointDescription).ifPresent(http::proxyConfiguration);
         }
         S3ClientBuilder cb = S3Client.builder()
                 .httpClientBuilder(http)

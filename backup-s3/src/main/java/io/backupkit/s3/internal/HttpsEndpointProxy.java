@@ -1,22 +1,22 @@
 package io.backupkit.s3.internal;
 
 import io.backupkit.ConfigurationException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.http.apache5.ProxyConfiguration;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.Optional;
 
 /**
  * The forward proxy of a client whose endpoint is {@code https} (AWS itself, or an {@code https://} endpoint override),
  * chosen as the JVM's own {@code https} connections, curl, the AWS CLI and restic choose it: {@code https.proxyHost} and
  * {@code https.proxyPort} (443 if not set, as in the JVM; {@code https.proxyUser} / {@code https.proxyPassword} if
  * the proxy wants a login), else the {@code HTTPS_PROXY} or {@code https_proxy} environment variable. Hosts in
- * {@code http.nonProxyHosts} (else {@code NO_PROXY} / {@code no_proxy}) are reached directly. {@code http.proxyHost}
- * and {@code HTTP_PROXY} are for {@code http} endpoints only; set alone, they are logged as not used. The proxy is
- * spoken to in plain HTTP and tunnels the TLS connection with CONNECT, as the JVM and curl do with an {@code http://}
- * proxy; one spoken to over TLS cannot be configured (the scheme of an {@code HTTPS_PROXY} URL is not read).
+ * {@code http.nonProxyHosts} (else {@code NO_PROXY} / {@code no_proxy}) are reached directly. Where none of these is
+ * set, the SDK's own choice stands, as before they were read: {@code http.proxyHost} / {@code HTTP_PROXY} for every
+ * endpoint (a setup that proxies https through them keeps working). The proxy is spoken to in plain HTTP and tunnels
+ * the TLS connection with CONNECT, as the JVM and curl do with an {@code http://} proxy; one spoken to over TLS cannot
+ * be configured (the scheme of an {@code HTTPS_PROXY} URL is not read).
  *
  * <p>Why not the SDK's default: its HTTP client reads {@code http.proxyHost} / {@code HTTP_PROXY} for every endpoint
  * and never {@code https.proxyHost}, so the usual JVM setting for proxying {@code https} silently connected directly.
@@ -28,7 +28,6 @@ import java.net.URISyntaxException;
  * }</pre>
  */
 public final class HttpsEndpointProxy {
-    private static final Logger log = LoggerFactory.getLogger(HttpsEndpointProxy.class);
     /** The JVM's {@code https.proxyPort} when only {@code https.proxyHost} is set. */
     private static final int DEFAULT_PORT = 443;
 
@@ -36,21 +35,17 @@ public final class HttpsEndpointProxy {
     }
 
     /**
-     * The proxy for an {@code https} endpoint, or none (a configuration without host); read now, as the SDK reads its
-     * own settings when a client is built.
+     * The https proxy for an {@code https} endpoint; empty where none is set (the SDK's own choice then stands). Read
+     * now, as the SDK reads its own settings when a client is built.
      *
      * @param endpoint the endpoint, for messages only
      * @throws ConfigurationException if {@code https.proxyHost} is no host name or {@code HTTPS_PROXY} has no port
      */
-    public static ProxyConfiguration fromJvmAndEnvironment(String endpoint) {
-        ProxyConfiguration.Builder explicit = ProxyConfiguration.builder()
-                .useSystemPropertyValues(false)
-                .useEnvironmentVariableValues(false);
+    public static Optional<ProxyConfiguration> fromJvmAndEnvironment(String endpoint) {
         ProxyConfiguration configured = ProxyConfiguration.builder().scheme("https").build();
         String host = configured.host();
         if (host == null || host.isBlank()) {
-            warnIfOnlyAnHttpProxy(endpoint);
-            return explicit.build();
+            return Optional.empty();
         }
         boolean fromProperty = System.getProperty("https.proxyHost") != null;
         int port = configured.port();
@@ -67,21 +62,13 @@ public final class HttpsEndpointProxy {
             throw new ConfigurationException("proxy host '" + host + "' from " + (fromProperty ? "https.proxyHost" : "HTTPS_PROXY")
                     + " is no host name, for S3 endpoint " + endpoint + "; fix or unset it", e);
         }
-        return explicit.endpoint(proxy)
+        return Optional.of(ProxyConfiguration.builder()
+                .useSystemPropertyValues(false)
+                .useEnvironmentVariableValues(false)
+                .endpoint(proxy)
                 .username(configured.username())
                 .password(configured.password())
                 .nonProxyHosts(configured.nonProxyHosts())
-                .build();
-    }
-
-    /** Whoever relied on the SDK taking the http proxy for https too learns why the connection is direct now. */
-    private static void warnIfOnlyAnHttpProxy(String endpoint) {
-        ProxyConfiguration forHttp = ProxyConfiguration.builder().build();
-        if (forHttp.host() != null && forHttp.port() > 0) {
-            log.warn("S3 endpoint {} is https and no https proxy is set: connecting directly, not through {}:{}"
-                            + " (http.proxyHost or HTTP_PROXY is for http URLs only, as in the JVM, curl and the AWS CLI);"
-                            + " set https.proxyHost and https.proxyPort, or HTTPS_PROXY, to go through a proxy",
-                    endpoint, forHttp.host(), forHttp.port());
-        }
+                .build());
     }
 }

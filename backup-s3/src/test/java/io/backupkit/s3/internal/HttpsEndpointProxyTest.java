@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -46,7 +45,7 @@ class HttpsEndpointProxyTest {
     @Test
     void httpsProxyHost_withoutPort_isPort443_spokenToInPlainHttp() {
         System.setProperty("https.proxyHost", "proxy.corp.example");
-        ProxyConfiguration proxy = HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT);
+        ProxyConfiguration proxy = HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT).orElseThrow();
         assertEquals("proxy.corp.example", proxy.host());
         assertEquals(443, proxy.port());
         assertEquals("http", proxy.scheme());
@@ -59,7 +58,7 @@ class HttpsEndpointProxyTest {
         System.setProperty("https.proxyUser", "alice");
         System.setProperty("https.proxyPassword", "proxy-secret");
         System.setProperty("http.nonProxyHosts", "minio.local|*.internal.example");
-        ProxyConfiguration proxy = HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT);
+        ProxyConfiguration proxy = HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT).orElseThrow();
         assertEquals(3128, proxy.port());
         assertEquals("http", proxy.scheme());
         assertEquals("alice", proxy.username());
@@ -69,11 +68,11 @@ class HttpsEndpointProxyTest {
     }
 
     @Test
-    void onlyHttpProxyHost_isNoProxyForAnHttpsEndpoint() {
+    void onlyHttpProxyHost_leavesTheChoiceToTheSdk() {
         assumeTrue(System.getenv("HTTPS_PROXY") == null && System.getenv("https_proxy") == null, "HTTPS_PROXY is set");
         System.setProperty("http.proxyHost", "proxy.corp.example");
         System.setProperty("http.proxyPort", "3128");
-        assertNull(HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT).host());
+        assertTrue(HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT).isEmpty());
     }
 
     @Test

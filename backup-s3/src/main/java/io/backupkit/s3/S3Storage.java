@@ -5,6 +5,7 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.ObjectNotFoundException;
 import io.backupkit.StorageException;
 import io.backupkit.s3.internal.Checksums;
+import io.backupkit.s3.internal.HttpsEndpointProxy;
 import io.backupkit.s3.internal.ObjectInputStream;
 import io.backupkit.s3.internal.PartBuffers;
 import io.backupkit.s3.internal.ReadChecksum;
@@ -180,8 +181,12 @@ public final class S3Storage implements Storage {
                 .connectionAcquisitionTimeout(Duration.ofMinutes(2))
                 .connectionTimeout(b.connectionTimeout);
         if (b.endpointOverride != null && "http".equalsIgnoreCase(b.endpointOverride.getScheme())) {
-            // a plain-http endpoint: no SSLContext and trust store parsed at every client's construction
+            // a plain-http endpoint: no SSLContext and trust store parsed at every client's construction; its proxy
+            // is the SDK's own choice, http.proxyHost or HTTP_PROXY
             http.tlsSocketStrategy(new TlsOnFirstUse());
+        } else {
+            // the SDK alone never reads https.proxyHost / HTTPS_PROXY; where neither is set, its own choice stands
+            HttpsEndpointProxy.fromJvmAndEnvironment(endpointDescription).ifPresent(http::proxyConfiguration);
         }
         S3ClientBuilder cb = S3Client.builder()
                 .httpClientBuilder(http)

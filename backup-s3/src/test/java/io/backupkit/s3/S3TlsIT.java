@@ -6,7 +6,9 @@ import io.backupkit.ConfigurationException;
 import io.backupkit.Repository;
 import io.backupkit.RestoreManager;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,16 +29,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * S3 over TLS and through a proxy, set up the ways a user of {@link S3Storage} can (it has no TLS or proxy settings of
- * its own; the SDK's HTTP client reads the JVM's): an {@code https} endpoint whose certificate the JVM's trust store
- * ({@code javax.net.ssl.trustStore}) vouches for, and one it does not; a forward proxy named by {@code http.proxyHost}
- * and {@code http.proxyPort} in front of an {@code http} endpoint (whose client sets TLS up only on first use,
- * {@code TlsOnFirstUse}) and of an {@code https} one (a CONNECT tunnel).
+ * its own; it reads the JVM's): an {@code https} endpoint whose certificate the JVM's trust store
+ * ({@code javax.net.ssl.trustStore}) vouches for, and one it does not; a forward proxy chosen by the endpoint's scheme
+ * as the JVM, curl and the AWS CLI choose it: {@code http.proxyHost} for an {@code http} endpoint (requests in
+ * absolute form; its client sets TLS up only on first use, {@code TlsOnFirstUse}), {@code https.proxyHost} for an
+ * {@code https} one (a CONNECT tunnel, the proxy spoken to in plain HTTP), neither for a host in
+ * {@code http.nonProxyHosts}.
  *
- * <p>The system properties are set only while a storage is built: the SDK reads them then.
+ * <p>The system properties are set only while a storage is built (the SDK and {@code S3Storage} read them then) and
+ * restored right after; {@link #noPropertyLeftBehind()} checks that none outlives its test, since the other
+ * {@code *IT} classes run in the same JVM.
  */
 class S3TlsIT {
+    /** Every system property a test here sets. */
+    private static final List<String> PROPERTIES = List.of("javax.net.ssl.trustStore", "javax.net.ssl.trustStorePassword",
+            "javax.net.ssl.trustStoreType", "http.proxyHost", "http.proxyPort", "https.proxyHost", "https.proxyPort",
+            "http.nonProxyHosts");
     static SelfSignedCertificate cert;
     static S3ProxyFixture s3;
+    private final Map<String, String> before = new HashMap<>();
 
     @BeforeAll
     static void start(@TempDir Path dir) throws Exception {
@@ -51,6 +62,19 @@ class S3TlsIT {
         }
     }
 
+    @BeforeEach
+    void rememberProperties() {
+        PROPERTIES.forEach(k -> before.put(k, System.getProperty(k)));
+    }
+
+    @AfterEach
+    void noPropertyLeftBehind() {
+        Map<String, String> after = new HashMap<>();
+        PROPERTIES.forEach(k -> after.put(k, System.getProperty(k)));
+        restore(before);
+        assertEquals(before, after, "system properties left behind");
+    }
+
     /** The JVM properties a user sets to trust the store's certificate. */
     private static Map<String, String> trust() {
         return Map.of("javax.net.ssl.trustStore", cert.trustStore().toString(),
@@ -58,8 +82,19 @@ class S3TlsIT {
                 "javax.net.ssl.trustStoreType", "PKCS12");
     }
 
-    private static Map<String, String> proxy(ForwardProxy proxy) {
+    /** The JVM's proxy for {@code http} URLs. */
+    private static Map<String, String> httpProxy(ForwardProxy proxy) {
         return Map.of("http.proxyHost", "127.0.0.1", "http.proxyPort", String.valueOf(proxy.port()));
+    }
+
+    /** The JVM's proxy for {@code https} URLs (a plain-HTTP proxy that tunnels them, as corporate proxies do). */
+    private static Map<String, String> httpsProxy(ForwardProxy proxy) {
+        return Map.of("https.proxyHost", "127.0.0.1", "https.proxyPort", String.valueOf(proxy.port()));
+    }
+
+    /** The hosts the JVM reaches without a proxy, for {@code http} and {@code https} URLs alike. */
+    private static Map<String, String> nonProxyHosts(String hosts) {
+        return Map.of("http.nonProxyHosts", hosts);
     }
 
     @SafeVarargs
@@ -74,14 +109,18 @@ class S3TlsIT {
         try {
             return action.get();
         } finally {
-            old.forEach((k, v) -> {
-                if (v == null) {
-                    System.clearProperty(k);
-                } else {
-                    System.setProperty(k, v);
-                }
-            });
+            restore(old);
         }
+    }
+
+    private static void restore(Map<String, String> values) {
+        values.forEach((k, v) -> {
+            if (v == null) {
+                System.clearProperty(k);
+            } else {
+                System.setProperty(k, v);
+            }
+        });
     }
 
     /** A backup of two streams (one of them in multipart uploads) restored byte for byte, and the repository checked. */
@@ -128,7 +167,7 @@ class S3TlsIT {
     void httpEndpoint_throughTheJvmsHttpProxy_backupRestoresExactly() throws Exception {
         String bucket = s3.newBucket();
         try (ForwardProxy proxy = new ForwardProxy()) {
-            S3Storage storage = withProperties(() -> s3.storage(bucket).partSize(S3Storage.MIN_PART_SIZE).build(), proxy(proxy));
+            S3Storage storage = withProperties(() -> s3.storage(bucket).partSize(S3Storage.MIN_PART_SIZE).build(), httpProxy(proxy));
             backupRestoresExactly(storage);
             List<String> lines = proxy.firstLines();
             assertFalse(lines.isEmpty(), "no request went through the proxy");
@@ -138,16 +177,67 @@ class S3TlsIT {
     }
 
     @Test
-    void httpsEndpoint_throughTheJvmsHttpProxy_tunnels_backupRestoresExactly() throws Exception {
+    void httpsEndpoint_throughTheJvmsHttpsProxy_tunnels_backupRestoresExactly() throws Exception {
         String bucket = s3.newBucket();
         try (ForwardProxy proxy = new ForwardProxy()) {
             S3Storage storage = withProperties(() -> s3.storage(bucket, s3.secureEndpoint()).partSize(S3Storage.MIN_PART_SIZE).build(),
-                    trust(), proxy(proxy));
+                    trust(), httpsProxy(proxy));
+            backupRestoresExactly(storage);
+            List<String> lines = proxy.firstLines();
+            assertFalse(lines.isEmpty(), "no request went through the proxy");
+            // a CONNECT in plain HTTP: a proxy spoken to over TLS would have sent a ClientHello as its first line
+            String tunnel = "CONNECT 127.0.0.1:" + s3.secureEndpoint().getPort() + " ";
+            assertTrue(lines.stream().allMatch(l -> l.startsWith(tunnel)), "a tunnel to the store: " + lines);
+        }
+    }
+
+    /**
+     * With no https proxy set, the SDK's own choice stands, as before backupkit read {@code https.proxyHost}: the
+     * {@code http.proxyHost} proxy tunnels an https endpoint too (a setup that relies on it keeps working).
+     */
+    @Test
+    void httpsEndpoint_withOnlyTheJvmsHttpProxy_tunnelsThroughIt_backupRestoresExactly() throws Exception {
+        String bucket = s3.newBucket();
+        try (ForwardProxy proxy = new ForwardProxy()) {
+            S3Storage storage = withProperties(() -> s3.storage(bucket, s3.secureEndpoint()).partSize(S3Storage.MIN_PART_SIZE).build(),
+                    trust(), httpProxy(proxy));
             backupRestoresExactly(storage);
             List<String> lines = proxy.firstLines();
             assertFalse(lines.isEmpty(), "no request went through the proxy");
             String tunnel = "CONNECT 127.0.0.1:" + s3.secureEndpoint().getPort() + " ";
             assertTrue(lines.stream().allMatch(l -> l.startsWith(tunnel)), "a tunnel to the store: " + lines);
+        }
+    }
+
+    @Test
+    void httpEndpoint_withOnlyTheJvmsHttpsProxy_connectsDirectly_backupRestoresExactly() throws Exception {
+        String bucket = s3.newBucket();
+        try (ForwardProxy proxy = new ForwardProxy()) {
+            S3Storage storage = withProperties(() -> s3.storage(bucket).partSize(S3Storage.MIN_PART_SIZE).build(), httpsProxy(proxy));
+            backupRestoresExactly(storage);
+            assertEquals(List.of(), proxy.firstLines(), "connections through the https proxy");
+        }
+    }
+
+    @Test
+    void httpsEndpoint_inNonProxyHosts_connectsDirectly_despiteTheHttpsProxy() throws Exception {
+        String bucket = s3.newBucket();
+        try (ForwardProxy proxy = new ForwardProxy()) {
+            S3Storage storage = withProperties(() -> s3.storage(bucket, s3.secureEndpoint()).partSize(S3Storage.MIN_PART_SIZE).build(),
+                    trust(), httpsProxy(proxy), nonProxyHosts("localhost|127.0.0.1"));
+            backupRestoresExactly(storage);
+            assertEquals(List.of(), proxy.firstLines(), "connections through the proxy");
+        }
+    }
+
+    @Test
+    void httpEndpoint_inNonProxyHosts_connectsDirectly_despiteTheHttpProxy() throws Exception {
+        String bucket = s3.newBucket();
+        try (ForwardProxy proxy = new ForwardProxy()) {
+            S3Storage storage = withProperties(() -> s3.storage(bucket).partSize(S3Storage.MIN_PART_SIZE).build(),
+                    httpProxy(proxy), nonProxyHosts("localhost|127.0.0.1"));
+            backupRestoresExactly(storage);
+            assertEquals(List.of(), proxy.firstLines(), "connections through the proxy");
         }
     }
 }

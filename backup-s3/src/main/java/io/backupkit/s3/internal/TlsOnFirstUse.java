@@ -13,7 +13,8 @@ import java.net.Socket;
  * only if a connection ever needs it (an {@code https} proxy in front of that endpoint), with the JVM's defaults and
  * the {@code javax.net.ssl.*}, {@code https.protocols} and {@code https.cipherSuites} system properties. None does
  * today: the only proxy such a client can have is the SDK's from {@code http.proxyHost} or {@code HTTP_PROXY}, which
- * it always speaks to in plain HTTP ({@code S3TlsIT} goes through one).
+ * it always speaks to in plain HTTP ({@code S3TlsIT} goes through one); {@code https.proxyHost} and
+ * {@code HTTPS_PROXY} are for {@code https} endpoints only ({@link HttpsEndpointProxy}).
  *
  * <p>Why: the SDK's HTTP client otherwise builds an {@code SSLContext} and parses the JDK's trust store whenever it is
  * built, ~50 ms of CPU on the main thread of every CLI call against such an endpoint, while the key derivation and

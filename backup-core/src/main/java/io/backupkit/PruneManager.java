@@ -120,14 +120,17 @@ public final class PruneManager {
          * How far apart two storage times must be to count as ordered (default 2 s). Packs written less than this
          * before the prune started are left for the next prune.
          *
-         * <p>It need not cover the storage's time resolution (S3: whole seconds): prune compares only object times
-         * of one kind, as listings show them, which a store cuts to its resolution alike, and equal times count as
-         * not ordered. So 0 is safe on a local disk. What it must cover is a store whose objects are stamped by more
-         * than one clock (several gateways or nodes behind one endpoint): at least the largest difference between
-         * those clocks, which the default leaves room for.
+         * <p>It must cover the storage's time resolution (S3: whole seconds; a local file system's timestamps: a few
+         * milliseconds on most, 2 s on FAT) and, where more than one clock stamps a store's objects (several gateways
+         * or nodes behind one endpoint), the largest difference between those clocks. Why the resolution: a store
+         * stamps an object during its write but shows it only once the write is done, so a backup's lock can carry a
+         * later time than prune's mark (the next tick) while that backup read the index before the mark was visible.
+         * Prune adds how long writing its mark took; a mark left by a prune killed before its final state is compared
+         * as stamped, which the default's second beyond S3's resolution covers. 0 is for tests.
          *
          * <pre>{@code
-         * PruneManager.builder().repository(localRepo).timeMargin(Duration.ZERO).build().prune();
+         * // S3-compatible gateways whose clocks may be up to 3 s apart
+         * PruneManager.builder().repository(repo).timeMargin(Duration.ofSeconds(5)).build().prune();
          * }</pre>
          */
         public Builder timeMargin(Duration margin) {

@@ -61,9 +61,10 @@ public final class PruneRun {
     /**
      * How a prune behaves.
      *
-     * @param timeMargin what two storage times must differ by to be ordered: the difference between the clocks
-     *                   that stamp the store's objects, where there are several; not its time resolution, since
-     *                   every time compared is a listing's (cut alike) and equal times count as not ordered
+     * @param timeMargin what two storage times must differ by to be ordered: the storage's time resolution (an object
+     *                   is stamped during its write and visible after it, so a lock can be stamped a tick after a mark
+     *                   that was not yet visible; the mark's own write time is added) plus the difference between the
+     *                   clocks that stamp the store's objects, where there are several
      */
     public record Options(boolean dryRun, double repackThreshold, Duration uncommittedGrace, Duration maxClockSkew,
                           Duration timeMargin, Set<String> assumeForgotten) {
@@ -361,12 +362,20 @@ public final class PruneRun {
             lock.checkHeld("marking packs obsolete");
             Set<String> sup = new LinkedHashSet<>(previousStates);
             sup.addAll(supersededStillPresent(superseded, indexInfo));
+            long writing = System.nanoTime();
             markState = writeState(sup, obsoleteNow, tombstonesStillNeeded(Set.of()));
+            Duration markWrite = Duration.ofNanos(System.nanoTime() - writing);
             indexWritten++;
             // the storage's time of the mark, listed like the locks' it is compared with; when the listing does not
             // say, the mark counts as not yet ordered against anything (a time taken before the write, like
-            // storageNow, would make it look earlier than it was)
-            Instant markTime = listedTime(markState);
+            // storageNow, would make it look earlier than it was). A store stamps an object at some moment of its
+            // write and shows it only once the write is done (a local disk stamps the file's last write, then
+            // fsyncs and links it): a lock stamped after the mark may have been written, and the index read, before
+            // the mark was visible. The mark was visible at the latest when its write returned, so it counts as
+            // made that much later than its stamp (the later prunes read the final state's time instead, written
+            // after the mark was visible)
+            Instant listedMark = listedTime(markState);
+            Instant markTime = listedMark == null ? null : listedMark.plus(markWrite);
             // a second look: sweep what was just marked only if nobody could have read the index before the mark
             List<LockManager.Listed> liveNow = liveLocks(locks, lock, skew);
             Set<String> snapshotsNow = new HashSet<>();

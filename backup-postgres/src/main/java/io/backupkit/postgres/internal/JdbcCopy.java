@@ -18,6 +18,7 @@ import java.net.Socket;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -100,6 +101,9 @@ final class JdbcCopy implements AutoCloseable {
      * ({@link KeepAliveSocketFactory}): a COPY from a peer that vanished fails within about 30 s instead of
      * waiting forever.
      */
+    /** Sessions opened row by row because the driver could not load {@link TapSocketFactory} (tests). */
+    static final AtomicLong FACTORY_NOT_LOADED = new AtomicLong();
+
     static JdbcCopy open(PgConnectionConfig cfg, String applicationName) throws SQLException {
         Properties p = cfg.jdbcProperties(applicationName);
         p.setProperty("tcpKeepAlive", "true");
@@ -115,6 +119,7 @@ final class JdbcCopy implements AutoCloseable {
                     throw e;
                 }
                 LOG.debug("pgjdbc could not load {}: COPY rows are read one by one ({})", TapSocketFactory.class.getName(), e.toString());
+                FACTORY_NOT_LOADED.incrementAndGet();
             }
             if (c != null) {
                 return tapped(c);

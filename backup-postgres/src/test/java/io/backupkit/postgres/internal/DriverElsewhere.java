@@ -26,13 +26,20 @@ public final class DriverElsewhere {
         }
     }
 
-    /** A backup of {@code sourceUrl} into a new repository in {@code repository}, restored into database {@code target}. */
-    public static void backupAndRestore(String sourceUrl, String serverUrl, String user, String password, String repository, String target) {
+    /**
+     * A backup of {@code sourceUrl} into a new repository in {@code repository}, restored into database {@code target};
+     * returns how many of the backup's COPY sessions pgjdbc opened without this class loader's socket factory.
+     */
+    public static long backupAndRestore(String sourceUrl, String serverUrl, String user, String password, String repository, String target) {
+        long before = JdbcCopy.FACTORY_NOT_LOADED.get();
+        long rowByRow;
         try (Repository repo = Repository.builder().location(repository).password("elsewhere".toCharArray()).create()) {
             PostgresSource source = PostgresSource.builder().url(sourceUrl).user(user).password(password.toCharArray()).build();
             String snapshot = BackupManager.builder().repository(repo).source(source).parallelism(2).build().backup().snapshot().id();
+            rowByRow = JdbcCopy.FACTORY_NOT_LOADED.get() - before;
             PostgresTarget into = PostgresTarget.builder().url(serverUrl).user(user).password(password.toCharArray()).database(target).build();
             RestoreManager.builder().repository(repo).snapshot(snapshot).target(into).parallelism(2).build().restore();
         }
+        return rowByRow;
     }
 }

@@ -92,6 +92,9 @@ final class JdbcCopy implements AutoCloseable {
         this.driverInput = driverInput;
     }
 
+    /** Sessions opened row by row because the driver could not load {@link TapSocketFactory} (tests). */
+    static final AtomicLong FACTORY_NOT_LOADED = new AtomicLong();
+
     /**
      * Opens a session as {@link Catalog#connect} does, through a socket this class can read in bulk. The
      * URL's own {@code socketFactory}, if it names one, wins, and so does a driver that cannot load this
@@ -101,9 +104,6 @@ final class JdbcCopy implements AutoCloseable {
      * ({@link KeepAliveSocketFactory}): a COPY from a peer that vanished fails within about 30 s instead of
      * waiting forever.
      */
-    /** Sessions opened row by row because the driver could not load {@link TapSocketFactory} (tests). */
-    static final AtomicLong FACTORY_NOT_LOADED = new AtomicLong();
-
     static JdbcCopy open(PgConnectionConfig cfg, String applicationName) throws SQLException {
         Properties p = cfg.jdbcProperties(applicationName);
         p.setProperty("tcpKeepAlive", "true");

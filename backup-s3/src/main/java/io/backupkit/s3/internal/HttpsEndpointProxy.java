@@ -3,9 +3,12 @@ package io.backupkit.s3.internal;
 import io.backupkit.ConfigurationException;
 import software.amazon.awssdk.http.apache5.ProxyConfiguration;
 
+import java.net.MalformedURLException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.URL;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * The forward proxy of a client whose endpoint is {@code https} (AWS itself, or an {@code https://} endpoint override),
@@ -39,9 +42,18 @@ public final class HttpsEndpointProxy {
      * now, as the SDK reads its own settings when a client is built.
      *
      * @param endpoint the endpoint, for messages only
-     * @throws ConfigurationException if {@code https.proxyHost} is no host name or {@code HTTPS_PROXY} has no port
+     * @throws ConfigurationException if {@code https.proxyHost} is no host name, or {@code HTTPS_PROXY} is no URL or
+     *                                has no host or port
      */
     public static Optional<ProxyConfiguration> fromJvmAndEnvironment(String endpoint) {
+        return fromJvmAndEnvironment(endpoint, System::getenv);
+    }
+
+    /** As {@link #fromJvmAndEnvironment(String)}, with {@code env} for the check of the environment variable (tests). */
+    static Optional<ProxyConfiguration> fromJvmAndEnvironment(String endpoint, UnaryOperator<String> env) {
+        if (noHttpsProperty()) {
+            checkEnvironmentVariable(endpoint, env);
+        }
         ProxyConfiguration configured = ProxyConfiguration.builder().scheme("https").build();
         String host = configured.host();
         if (host == null || host.isBlank()) {
@@ -70,5 +82,42 @@ public final class HttpsEndpointProxy {
                 .password(configured.password())
                 .nonProxyHosts(configured.nonProxyHosts())
                 .build());
+    }
+
+    /** Whether the SDK would read the environment: none of the https proxy properties nor http.nonProxyHosts is set. */
+    private static boolean noHttpsProperty() {
+        ProxyConfiguration properties = ProxyConfiguration.builder().scheme("https").useEnvironmentVariableValues(false).build();
+        return properties.host() == null && properties.port() == 0 && properties.username() == null
+                && properties.password() == null && properties.nonProxyHosts().isEmpty();
+    }
+
+    /**
+     * Refuses an {@code https_proxy} / {@code HTTPS_PROXY} (read in that order, as the SDK does) that is no URL or names no
+     * host, before the SDK reads it. Why: the SDK logs a warning with the {@code MalformedURLException}, whose message can
+     * hold the password (a {@code /} or {@code #} in it ends the host part: {@code Error at index 0 in: "secret"}), and
+     * then connects directly. Neither the value nor that exception goes into the message.
+     */
+    private static void checkEnvironmentVariable(String endpoint, UnaryOperator<String> env) {
+        String name = "https_proxy";
+        String value = env.apply(name);
+        if (value == null) {
+            name = "HTTPS_PROXY";
+            value = env.apply(name);
+        }
+        if (value == null || value.isBlank()) {
+            return;
+        }
+        String host;
+        try {
+            host = new URL(value.trim()).getHost();
+        } catch (MalformedURLException e) {
+            host = null;
+        }
+        if (host == null || host.isEmpty()) {
+            // the SDK does not percent-decode a login, so a password with / # ? or @ cannot be written in the URL at all
+            throw new ConfigurationException("environment variable " + name + " is no proxy URL with a host, for S3 endpoint "
+                    + endpoint + "; write it as http://host:port (a password with / # ? or @ cannot be given in it: set"
+                    + " https.proxyHost, https.proxyPort, https.proxyUser and https.proxyPassword instead), or unset it");
+        }
     }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -81,5 +82,33 @@ class HttpsEndpointProxyTest {
         System.setProperty("https.proxyPort", "3128");
         ConfigurationException e = assertThrows(ConfigurationException.class, () -> HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT));
         assertTrue(e.getMessage().contains("https.proxyHost") && e.getMessage().contains(ENDPOINT), e.getMessage());
+    }
+
+    @Test
+    void httpsProxyVariable_thatIsNoUrl_isAConfigurationException_withoutThePassword() {
+        Map<String, String> env = Map.of("HTTPS_PROXY", "http://alice:s3cr3t/x@proxy.corp.example:3128");
+        ConfigurationException e = assertThrows(ConfigurationException.class,
+                () -> HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT, env::get));
+        assertTrue(e.getMessage().contains("HTTPS_PROXY") && e.getMessage().contains(ENDPOINT), e.getMessage());
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            assertFalse(String.valueOf(t.getMessage()).contains("s3cr3t"), t.toString());
+        }
+    }
+
+    @Test
+    void httpsProxyVariable_withoutHost_isAConfigurationException_withoutThePassword() {
+        Map<String, String> env = Map.of("https_proxy", "http://alice:p@ss@proxy.corp.example:3128");
+        ConfigurationException e = assertThrows(ConfigurationException.class,
+                () -> HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT, env::get));
+        assertTrue(e.getMessage().contains("https_proxy"), e.getMessage());
+        assertFalse(e.getMessage().contains("p@ss"), e.getMessage());
+    }
+
+    @Test
+    void httpsProxyVariable_isNotChecked_whereAnHttpsPropertyIsSet() {
+        System.setProperty("https.proxyHost", "proxy.corp.example");
+        System.setProperty("https.proxyPort", "3128");
+        Map<String, String> env = Map.of("HTTPS_PROXY", "http://alice:s3cr3t/x@other.example:3128");
+        assertEquals("proxy.corp.example", HttpsEndpointProxy.fromJvmAndEnvironment(ENDPOINT, env::get).orElseThrow().host());
     }
 }

@@ -1,22 +1,18 @@
 package io.backupkit;
 
-import io.backupkit.spi.BackupContext;
-import io.backupkit.spi.BackupSource;
 import io.backupkit.testkit.DigestTarget;
 import io.backupkit.testkit.GeneratedSource;
+import io.backupkit.testkit.PausedSource;
 import io.backupkit.testkit.RandomData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -36,43 +32,6 @@ class PruneMarkWriteTest {
 
     @TempDir
     Path dir;
-
-    /** A source whose backup waits, after its lock is taken and its index read, until released. */
-    private static final class PausedSource implements BackupSource {
-        final CountDownLatch started = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
-        final Supplier<InputStream> data;
-
-        PausedSource(Supplier<InputStream> data) {
-            this.data = data;
-        }
-
-        @Override
-        public String engine() {
-            return GeneratedSource.ENGINE;
-        }
-
-        @Override
-        public String describe() {
-            return "a paused source";
-        }
-
-        @Override
-        public void backup(BackupContext context) {
-            started.countDown();
-            try {
-                assertTrue(release.await(2, TimeUnit.MINUTES));
-                try (InputStream in = data.get(); OutputStream out = context.newStream("s")) {
-                    in.transferTo(out);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-    }
 
     @Test
     void backupThatReadTheIndexWhileTheMarkWasBeingWritten_keepsTheMarkedPacks_evenWithATimeMarginOfZero() throws Exception {

@@ -13,6 +13,7 @@ import io.backupkit.internal.repo.LockManager;
 import io.backupkit.testkit.DigestTarget;
 import io.backupkit.testkit.GeneratedSource;
 import io.backupkit.testkit.InterceptingStorage;
+import io.backupkit.testkit.PausedSource;
 import io.backupkit.testkit.RandomData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -167,7 +168,7 @@ class PruneSafetyTest {
                     .build().forget();
             storage.coarseStatTimes(Duration.ofMinutes(10));
             // a backup of the same data takes its lock and reads the index (the blobs exist), then pauses
-            PruneTest.PausedSource paused = new PruneTest.PausedSource(data);
+            PausedSource paused = new PausedSource(data);
             CompletableFuture<String> running = CompletableFuture.supplyAsync(() -> BackupManager.builder().repository(repo)
                     .parallelism(2).source(paused).build().backup().snapshotId());
             try {

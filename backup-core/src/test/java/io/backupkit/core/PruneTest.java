@@ -17,28 +17,24 @@ import io.backupkit.VerificationLevel;
 import io.backupkit.Verifier;
 import io.backupkit.internal.repo.DefaultRepository;
 import io.backupkit.internal.repo.LockManager;
-import io.backupkit.spi.BackupContext;
-import io.backupkit.spi.BackupSource;
 import io.backupkit.spi.ObjectInfo;
 import io.backupkit.testkit.DigestTarget;
 import io.backupkit.testkit.DumpLikeData;
 import io.backupkit.testkit.GeneratedSource;
 import io.backupkit.testkit.InterceptingStorage;
+import io.backupkit.testkit.PausedSource;
 import io.backupkit.testkit.RandomData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -282,43 +278,6 @@ class PruneTest {
             ForgetManager.builder().repository(repo).policy(RetentionPolicy.builder().keepLast(1).build()).build().forget();
             PruneResult lazy = prune(repo).repackThreshold(1.0).build().prune();
             assertEquals(0, lazy.packsRepacked(), lazy.toString());
-        }
-    }
-
-    /** A source whose backup waits, after its lock is taken and its index read, until released. */
-    static final class PausedSource implements BackupSource {
-        final CountDownLatch started = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
-        final Supplier<InputStream> data;
-
-        PausedSource(Supplier<InputStream> data) {
-            this.data = data;
-        }
-
-        @Override
-        public String engine() {
-            return GeneratedSource.ENGINE;
-        }
-
-        @Override
-        public String describe() {
-            return "a paused source";
-        }
-
-        @Override
-        public void backup(BackupContext context) {
-            started.countDown();
-            try {
-                assertTrue(release.await(2, TimeUnit.MINUTES));
-                try (InputStream in = data.get(); OutputStream out = context.newStream("s")) {
-                    in.transferTo(out);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
         }
     }
 

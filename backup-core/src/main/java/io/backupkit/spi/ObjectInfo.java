@@ -1,6 +1,7 @@
 package io.backupkit.spi;
 
 import java.time.Instant;
+import java.util.Optional;
 
 /**
  * What storage knows about one object.
@@ -10,4 +11,8 @@ import java.time.Instant;
  * @param modified when it was written, or {@code Instant.EPOCH} when the storage does not say
  */
 public record ObjectInfo(String name, long size, Instant modified) {
+    /** When the storage says it was written; empty when it does not ({@link #modified} is {@code Instant.EPOCH}). */
+    public Optional<Instant> storageTime() {
+        return Instant.EPOCH.equals(modified) ? Optional.empty() : Optional.of(modified);
+    }
 }

@@ -94,8 +94,7 @@ class S3RepositoryIT {
     void s3Location_opensThroughServiceLoader_withDefaultCredentialChain() {
         String bucket = S3.newBucket();
         String location = "s3://" + bucket + "/shop?region=us-east-1&endpoint=" + S3.endpoint() + "&path-style=true";
-        String oldId = System.getProperty("aws.accessKeyId");
-        String oldSecret = System.getProperty("aws.secretAccessKey");
+        Map<String, String> old = SystemProperties.of(List.of("aws.accessKeyId", "aws.secretAccessKey"));
         System.setProperty("aws.accessKeyId", S3.accessKey());
         System.setProperty("aws.secretAccessKey", S3.secretKey());
         try {
@@ -109,8 +108,7 @@ class S3RepositoryIT {
                 assertEquals(Map.of("only", 3L << 20), streams.restored());
             }
         } finally {
-            restore("aws.accessKeyId", oldId);
-            restore("aws.secretAccessKey", oldSecret);
+            SystemProperties.restore(old);
         }
     }
 
@@ -135,14 +133,6 @@ class S3RepositoryIT {
             }
             assertThrows(KeyException.class, () -> Repository.builder().storage(storage).keyProvider(oldKey).open().close(),
                     "the retired KMS key opens nothing any more");
-        }
-    }
-
-    private static void restore(String property, String value) {
-        if (value == null) {
-            System.clearProperty(property);
-        } else {
-            System.setProperty(property, value);
         }
     }
 }

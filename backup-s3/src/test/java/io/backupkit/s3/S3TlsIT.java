@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.PrintWriter;
@@ -49,7 +50,7 @@ class S3TlsIT {
             "http.nonProxyHosts");
     static SelfSignedCertificate cert;
     static S3ProxyFixture s3;
-    private final Map<String, String> before = new HashMap<>();
+    private Map<String, String> before;
 
     @BeforeAll
     static void start(@TempDir Path dir) throws Exception {
@@ -66,14 +67,13 @@ class S3TlsIT {
 
     @BeforeEach
     void rememberProperties() {
-        PROPERTIES.forEach(k -> before.put(k, System.getProperty(k)));
+        before = SystemProperties.of(PROPERTIES);
     }
 
     @AfterEach
     void noPropertyLeftBehind() {
-        Map<String, String> after = new HashMap<>();
-        PROPERTIES.forEach(k -> after.put(k, System.getProperty(k)));
-        restore(before);
+        Map<String, String> after = SystemProperties.of(PROPERTIES);
+        SystemProperties.restore(before);
         assertEquals(before, after, "system properties left behind");
     }
 
@@ -111,18 +111,8 @@ class S3TlsIT {
         try {
             return action.get();
         } finally {
-            restore(old);
+            SystemProperties.restore(old);
         }
-    }
-
-    private static void restore(Map<String, String> values) {
-        values.forEach((k, v) -> {
-            if (v == null) {
-                System.clearProperty(k);
-            } else {
-                System.setProperty(k, v);
-            }
-        });
     }
 
     /** A backup of two streams (one of them in multipart uploads) restored byte for byte, and the repository checked. */
@@ -199,33 +189,21 @@ class S3TlsIT {
         }
     }
 
-    @Test
-    void httpEndpoint_withOnlyTheJvmsHttpsProxy_connectsDirectly_backupRestoresExactly() throws Exception {
+    /**
+     * Where the proxy is not for the endpoint: an {@code https} proxy is not used for an {@code http} endpoint, and no
+     * proxy for a host in {@code http.nonProxyHosts}, whatever the endpoint's scheme.
+     */
+    @ParameterizedTest(name = "{0} endpoint, {1} proxy, bypassed: {2}")
+    @CsvSource({"http, https, false", "https, https, true", "http, http, true"})
+    void endpoint_whoseProxyIsNotForIt_connectsDirectly_backupRestoresExactly(String endpoint, String proxyFor, boolean bypassed)
+            throws Exception {
         String bucket = s3.newBucket();
+        boolean https = endpoint.equals("https");
         try (ForwardProxy proxy = new ForwardProxy()) {
-            S3Storage storage = withProperties(() -> s3.storage(bucket).partSize(S3Storage.MIN_PART_SIZE).build(), httpsProxy(proxy));
-            backupRestoresExactly(storage);
-            assertEquals(List.of(), proxy.firstLines(), "connections through the https proxy");
-        }
-    }
-
-    @Test
-    void httpsEndpoint_inNonProxyHosts_connectsDirectly_despiteTheHttpsProxy() throws Exception {
-        String bucket = s3.newBucket();
-        try (ForwardProxy proxy = new ForwardProxy()) {
-            S3Storage storage = withProperties(() -> s3.storage(bucket, s3.secureEndpoint()).partSize(S3Storage.MIN_PART_SIZE).build(),
-                    trust(), httpsProxy(proxy), nonProxyHosts("localhost|127.0.0.1"));
-            backupRestoresExactly(storage);
-            assertEquals(List.of(), proxy.firstLines(), "connections through the proxy");
-        }
-    }
-
-    @Test
-    void httpEndpoint_inNonProxyHosts_connectsDirectly_despiteTheHttpProxy() throws Exception {
-        String bucket = s3.newBucket();
-        try (ForwardProxy proxy = new ForwardProxy()) {
-            S3Storage storage = withProperties(() -> s3.storage(bucket).partSize(S3Storage.MIN_PART_SIZE).build(),
-                    httpProxy(proxy), nonProxyHosts("localhost|127.0.0.1"));
+            S3Storage storage = withProperties(
+                    () -> (https ? s3.storage(bucket, s3.secureEndpoint()) : s3.storage(bucket)).partSize(S3Storage.MIN_PART_SIZE).build(),
+                    https ? trust() : Map.of(), proxyFor.equals("https") ? httpsProxy(proxy) : httpProxy(proxy),
+                    bypassed ? nonProxyHosts("localhost|127.0.0.1") : Map.of());
             backupRestoresExactly(storage);
             assertEquals(List.of(), proxy.firstLines(), "connections through the proxy");
         }

@@ -337,9 +337,9 @@ public final class LockManager {
             // may be of another kind than listings' (S3-compatible stores: HEAD whole seconds, listings milliseconds),
             // so it is cut to the whole second: then it is never after the time a listing shows, on any store whose
             // listings have whole seconds or finer, and a lock that looks older only makes prune wait longer for it
-            Optional<Instant> own = storageTime(checkConflicts(kind, name));
+            Optional<Instant> own = checkConflicts(kind, name).flatMap(ObjectInfo::storageTime);
             if (own.isEmpty()) {
-                own = storageTime(storage.stat(name)).map(t -> t.truncatedTo(ChronoUnit.SECONDS));
+                own = storage.stat(name).flatMap(ObjectInfo::storageTime).map(t -> t.truncatedTo(ChronoUnit.SECONDS));
             }
             if (own.isPresent()) {
                 Instant storageTime = own.get();
@@ -395,11 +395,6 @@ public final class LockManager {
             return true;
         }
         return PRUNE.equals(mine) && PRUNE.equals(theirs);
-    }
-
-    /** The storage's time of an object, when it keeps one (a storage without times says {@link Instant#EPOCH}). */
-    private static Optional<Instant> storageTime(Optional<ObjectInfo> object) {
-        return object.map(ObjectInfo::modified).filter(t -> !Instant.EPOCH.equals(t));
     }
 
     /** Throws if a listed lock conflicts with one of {@code kind}; returns {@code own} (null: none) as listed, if it is. */

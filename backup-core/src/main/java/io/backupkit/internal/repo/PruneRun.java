@@ -511,12 +511,8 @@ public final class PruneRun {
      */
     private Instant listedTime(String name) {
         // the name as prefix lists that object on every storage (and nothing else here: state names are hashes)
-        for (ObjectInfo o : storage.list(name)) {
-            if (o.name().equals(name) && !Instant.EPOCH.equals(o.modified())) {
-                return o.modified();
-            }
-        }
-        return null;
+        return storage.list(name).stream().filter(o -> o.name().equals(name)).findFirst()
+                .flatMap(ObjectInfo::storageTime).orElse(null);
     }
 
     /** No running operation started before the mark (plus the skew margin): nobody can reuse what it marked. */

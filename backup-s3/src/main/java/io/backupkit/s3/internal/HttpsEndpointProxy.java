@@ -27,7 +27,7 @@ import java.util.function.UnaryOperator;
  * client speak TLS to the proxy; so they are read with that scheme and handed back as an {@code http://host:port} proxy.
  *
  * <pre>{@code
- * Apache5HttpClient.builder().proxyConfiguration(HttpsEndpointProxy.fromJvmAndEnvironment("https://s3.example.com"))
+ * HttpsEndpointProxy.fromJvmAndEnvironment("https://s3.example.com").ifPresent(apache5ClientBuilder::proxyConfiguration);
  * }</pre>
  */
 public final class HttpsEndpointProxy {

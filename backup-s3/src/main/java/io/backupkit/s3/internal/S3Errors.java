@@ -96,18 +96,17 @@ public final class S3Errors {
         }
         Throwable certificate = findCause(e, CertificateException.class, CertPathBuilderException.class, CertPathValidatorException.class);
         if (certificate != null && findCause(e, SSLException.class) != null) {
-            // the same certificate is refused on every attempt: a setup to fix, not a fault to retry
-            if (findCause(e, CertPathBuilderException.class) != null) {
-                // no path to a CA the JVM trusts: a trust store is the fix
-                return new ConfigurationException(what + " failed: the TLS certificate of " + endpoint + " is not trusted by this JVM ("
-                        + reason(deepest(certificate)) + "); add the certificate of its CA to a trust store and start the JVM with"
-                        + " -Djavax.net.ssl.trustStore=<file> -Djavax.net.ssl.trustStorePassword=<password>, or import it into the"
-                        + " JDK's cacerts", e);
-            }
-            // a name that does not match, an expired or revoked certificate: no trust store changes that
-            return new ConfigurationException(what + " failed: the TLS certificate of " + endpoint + " is refused ("
-                    + reason(deepest(certificate)) + "); it must name the endpoint's host and be within its validity dates:"
-                    + " fix the certificate, or use the host name it was issued for in the endpoint", e);
+            // the same certificate is refused on every attempt: a setup to fix, not a fault to retry. No path to a CA the
+            // JVM trusts: a trust store is the fix; a name that does not match, an expired or revoked certificate: no
+            // trust store changes that
+            boolean unknownCa = findCause(e, CertPathBuilderException.class) != null;
+            return new ConfigurationException(what + " failed: the TLS certificate of " + endpoint
+                    + (unknownCa ? " is not trusted by this JVM (" : " is refused (") + reason(deepest(certificate)) + "); "
+                    + (unknownCa ? "add the certificate of its CA to a trust store and start the JVM with"
+                            + " -Djavax.net.ssl.trustStore=<file> -Djavax.net.ssl.trustStorePassword=<password>, or import it"
+                            + " into the JDK's cacerts"
+                            : "it must name the endpoint's host and be within its validity dates: fix the certificate, or use"
+                            + " the host name it was issued for in the endpoint"), e);
         }
         Throwable unreachable = findCause(e, ConnectException.class, UnknownHostException.class, NoRouteToHostException.class);
         if (unreachable != null) {

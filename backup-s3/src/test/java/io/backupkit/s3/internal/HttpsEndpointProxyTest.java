@@ -1,6 +1,7 @@
 package io.backupkit.s3.internal;
 
 import io.backupkit.ConfigurationException;
+import io.backupkit.s3.SystemProperties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,13 +35,7 @@ class HttpsEndpointProxyTest {
 
     @AfterEach
     void restoreProperties() {
-        before.forEach((k, v) -> {
-            if (v == null) {
-                System.clearProperty(k);
-            } else {
-                System.setProperty(k, v);
-            }
-        });
+        SystemProperties.restore(before);
     }
 
     @Test
